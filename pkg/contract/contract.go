@@ -1,0 +1,71 @@
+package contract
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/interop-data/interop/gen"
+)
+
+// BasePath is the path under which every operation of the API is served.
+const BasePath = "/v2/interop/data"
+
+// Load returns a fresh copy of the embedded spec whose servers are reduced to
+// BasePath. Each call decodes its own copy, so callers may modify the result.
+func Load() (*openapi3.T, error) {
+	doc, err := gen.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("contract: load embedded spec: %w", err)
+	}
+	// kin-openapi's router matches the host of each server URL; a relative
+	// server keeps the base path and drops the host.
+	doc.Servers = openapi3.Servers{{URL: BasePath}}
+	if err := doc.Validate(context.Background(), openapi3.EnableSchemaFormatValidation()); err != nil {
+		return nil, fmt.Errorf("contract: embedded spec is invalid: %w", err)
+	}
+	return doc, nil
+}
+
+// NewRouter loads the spec and returns a router that finds the operation of a
+// request whatever its host.
+func NewRouter() (*openapi3.T, routers.Router, error) {
+	doc, err := Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("contract: build router: %w", err)
+	}
+	return doc, r, nil
+}
+
+// SchemaOptions are the schema-validation options every validator of this API
+// uses: the formats the spec names, checked per document.
+func SchemaOptions() []openapi3.SchemaValidationOption {
+	return []openapi3.SchemaValidationOption{
+		openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562)),
+		openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
+	}
+}
+
+// FilterOptions returns openapi3filter options with SchemaOptions applied and
+// defaults never written into the validated request. auth may be nil, in which
+// case security requirements are not checked by the filter.
+func FilterOptions(auth openapi3filter.AuthenticationFunc) *openapi3filter.Options {
+	o := &openapi3filter.Options{
+		SkipSettingDefaults:     true,
+		MultiError:              false,
+		SchemaValidationOptions: SchemaOptions(),
+		AuthenticationFunc:      auth,
+	}
+	if auth == nil {
+		o.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
+	}
+	return o
+}
