@@ -4,6 +4,9 @@
 package gen
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -867,4 +870,4026 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/rostering/terms/:id", wrapper.FindTerm, options.OperationMiddlewares["findTerm"]...)
 	router.GET(options.BaseURL+"/grades/gradingCategories", wrapper.ListGradingCategories, options.OperationMiddlewares["listGradingCategories"]...)
 
+}
+
+type BadRequestJSONResponse ErrorResponse
+
+type ConflictJSONResponse ErrorResponse
+
+type CourseFoundJSONResponse CourseResponse
+
+type CoursesPageJSONResponse CoursesResponse
+
+type ForbiddenJSONResponse ErrorResponse
+
+type InternalErrorJSONResponse ErrorResponse
+
+type NotFoundJSONResponse ErrorResponse
+
+type OrgFoundJSONResponse OrgResponse
+
+type OrgsPageJSONResponse OrgsResponse
+
+type PersonFoundJSONResponse PersonResponse
+
+type PersonsPageJSONResponse PersonsResponse
+
+type SectionFoundJSONResponse SectionResponse
+
+type SectionsPageJSONResponse SectionsResponse
+
+type TaskNotFoundJSONResponse ErrorResponse
+
+type TermFoundJSONResponse TermResponse
+
+type TermsPageJSONResponse TermsResponse
+
+type TooManyRequestsResponseHeaders struct {
+	RetryAfter *int
+}
+type TooManyRequestsJSONResponse struct {
+	Body ErrorResponse
+
+	Headers TooManyRequestsResponseHeaders
+}
+
+type UnauthorizedJSONResponse ErrorResponse
+
+type ListGradingCategoriesRequestObject struct {
+	Params ListGradingCategoriesParams
+}
+
+type ListGradingCategoriesResponseObject interface {
+	VisitListGradingCategoriesResponse(w http.ResponseWriter) error
+}
+
+type ListGradingCategories200JSONResponse GradingCategoriesResponse
+
+func (response ListGradingCategories200JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGradingCategories400JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGradingCategories401JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGradingCategories403JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListGradingCategories429JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListGradingCategories500JSONResponse) VisitListGradingCategoriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesRequestObject struct {
+	Params ListCoursesParams
+}
+
+type ListCoursesResponseObject interface {
+	VisitListCoursesResponse(w http.ResponseWriter) error
+}
+
+type ListCourses200JSONResponse struct{ CoursesPageJSONResponse }
+
+func (response ListCourses200JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCourses400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListCourses400JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCourses401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCourses401JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCourses403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCourses403JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCourses429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListCourses429JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCourses500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListCourses500JSONResponse) VisitListCoursesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourseRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type FindCourseResponseObject interface {
+	VisitFindCourseResponse(w http.ResponseWriter) error
+}
+
+type FindCourse200JSONResponse struct{ CourseFoundJSONResponse }
+
+func (response FindCourse200JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindCourse400JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindCourse401JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindCourse403JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindCourse404JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindCourse429JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindCourse500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindCourse500JSONResponse) VisitFindCourseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAsRequestObject struct {
+	Params ListLEAsParams
+}
+
+type ListLEAsResponseObject interface {
+	VisitListLEAsResponse(w http.ResponseWriter) error
+}
+
+type ListLEAs200JSONResponse struct{ OrgsPageJSONResponse }
+
+func (response ListLEAs200JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAs400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListLEAs400JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListLEAs401JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListLEAs403JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAs429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListLEAs429JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLEAs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListLEAs500JSONResponse) VisitListLEAsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEARequestObject struct {
+	Id LEAIdPathParam `json:"id"`
+}
+
+type FindLEAResponseObject interface {
+	VisitFindLEAResponse(w http.ResponseWriter) error
+}
+
+type FindLEA200JSONResponse struct{ OrgFoundJSONResponse }
+
+func (response FindLEA200JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindLEA400JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindLEA401JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindLEA403JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindLEA404JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindLEA429JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindLEA500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindLEA500JSONResponse) VisitFindLEAResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgsRequestObject struct {
+	Params ListOrgsParams
+}
+
+type ListOrgsResponseObject interface {
+	VisitListOrgsResponse(w http.ResponseWriter) error
+}
+
+type ListOrgs200JSONResponse struct{ OrgsPageJSONResponse }
+
+func (response ListOrgs200JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgs400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOrgs400JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgs401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListOrgs401JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgs403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListOrgs403JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgs429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListOrgs429JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOrgs500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListOrgs500JSONResponse) VisitListOrgsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrgRequestObject struct {
+	Id OrgIdPathParam `json:"id"`
+}
+
+type FindOrgResponseObject interface {
+	VisitFindOrgResponse(w http.ResponseWriter) error
+}
+
+type FindOrg200JSONResponse struct{ OrgFoundJSONResponse }
+
+func (response FindOrg200JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindOrg400JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindOrg401JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindOrg403JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindOrg404JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindOrg429JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindOrg500JSONResponse) VisitFindOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrgRequestObject struct {
+	Id     OrgIdPathParam `json:"id"`
+	Params ListCoursesForOrgParams
+}
+
+type ListCoursesForOrgResponseObject interface {
+	VisitListCoursesForOrgResponse(w http.ResponseWriter) error
+}
+
+type ListCoursesForOrg200JSONResponse struct{ CoursesPageJSONResponse }
+
+func (response ListCoursesForOrg200JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListCoursesForOrg400JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListCoursesForOrg401JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListCoursesForOrg403JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListCoursesForOrg404JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListCoursesForOrg429JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCoursesForOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListCoursesForOrg500JSONResponse) VisitListCoursesForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrgRequestObject struct {
+	Id     OrgIdPathParam `json:"id"`
+	Params ListSectionsForOrgParams
+}
+
+type ListSectionsForOrgResponseObject interface {
+	VisitListSectionsForOrgResponse(w http.ResponseWriter) error
+}
+
+type ListSectionsForOrg200JSONResponse struct{ SectionsPageJSONResponse }
+
+func (response ListSectionsForOrg200JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSectionsForOrg400JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSectionsForOrg401JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSectionsForOrg403JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListSectionsForOrg404JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSectionsForOrg429JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsForOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListSectionsForOrg500JSONResponse) VisitListSectionsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrgRequestObject struct {
+	Id     OrgIdPathParam `json:"id"`
+	Params ListStudentsForOrgParams
+}
+
+type ListStudentsForOrgResponseObject interface {
+	VisitListStudentsForOrgResponse(w http.ResponseWriter) error
+}
+
+type ListStudentsForOrg200JSONResponse struct{ PersonsPageJSONResponse }
+
+func (response ListStudentsForOrg200JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListStudentsForOrg400JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListStudentsForOrg401JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListStudentsForOrg403JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListStudentsForOrg404JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListStudentsForOrg429JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsForOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListStudentsForOrg500JSONResponse) VisitListStudentsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrgRequestObject struct {
+	Id     OrgIdPathParam `json:"id"`
+	Params ListTeachersForOrgParams
+}
+
+type ListTeachersForOrgResponseObject interface {
+	VisitListTeachersForOrgResponse(w http.ResponseWriter) error
+}
+
+type ListTeachersForOrg200JSONResponse struct{ PersonsPageJSONResponse }
+
+func (response ListTeachersForOrg200JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTeachersForOrg400JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTeachersForOrg401JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTeachersForOrg403JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListTeachersForOrg404JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTeachersForOrg429JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersForOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTeachersForOrg500JSONResponse) VisitListTeachersForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrgRequestObject struct {
+	Id     OrgIdPathParam `json:"id"`
+	Params ListTermsForOrgParams
+}
+
+type ListTermsForOrgResponseObject interface {
+	VisitListTermsForOrgResponse(w http.ResponseWriter) error
+}
+
+type ListTermsForOrg200JSONResponse struct{ TermsPageJSONResponse }
+
+func (response ListTermsForOrg200JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTermsForOrg400JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTermsForOrg401JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTermsForOrg403JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response ListTermsForOrg404JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTermsForOrg429JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsForOrg500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTermsForOrg500JSONResponse) VisitListTermsForOrgResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersonsRequestObject struct {
+	Params ListPersonsParams
+}
+
+type ListPersonsResponseObject interface {
+	VisitListPersonsResponse(w http.ResponseWriter) error
+}
+
+type ListPersons200JSONResponse struct{ PersonsPageJSONResponse }
+
+func (response ListPersons200JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersons400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListPersons400JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersons401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListPersons401JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersons403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListPersons403JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersons429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListPersons429JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPersons500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListPersons500JSONResponse) VisitListPersonsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPersonRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type FindPersonResponseObject interface {
+	VisitFindPersonResponse(w http.ResponseWriter) error
+}
+
+type FindPerson200JSONResponse struct{ PersonFoundJSONResponse }
+
+func (response FindPerson200JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindPerson400JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindPerson401JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindPerson403JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindPerson404JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindPerson429JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindPerson500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindPerson500JSONResponse) VisitFindPersonResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchoolsRequestObject struct {
+	Params ListSchoolsParams
+}
+
+type ListSchoolsResponseObject interface {
+	VisitListSchoolsResponse(w http.ResponseWriter) error
+}
+
+type ListSchools200JSONResponse struct{ OrgsPageJSONResponse }
+
+func (response ListSchools200JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchools400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSchools400JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchools401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSchools401JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchools403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSchools403JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchools429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSchools429JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSchools500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListSchools500JSONResponse) VisitListSchoolsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSectionsRequestObject struct {
+	Params ListSectionsParams
+}
+
+type ListSectionsResponseObject interface {
+	VisitListSectionsResponse(w http.ResponseWriter) error
+}
+
+type ListSections200JSONResponse struct{ SectionsPageJSONResponse }
+
+func (response ListSections200JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSections400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListSections400JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSections401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListSections401JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSections403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListSections403JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSections429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListSections429JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSections500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListSections500JSONResponse) VisitListSectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSectionRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type FindSectionResponseObject interface {
+	VisitFindSectionResponse(w http.ResponseWriter) error
+}
+
+type FindSection200JSONResponse struct{ SectionFoundJSONResponse }
+
+func (response FindSection200JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindSection400JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindSection401JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindSection403JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindSection404JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindSection429JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindSection500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindSection500JSONResponse) VisitFindSectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudentsRequestObject struct {
+	Params ListStudentsParams
+}
+
+type ListStudentsResponseObject interface {
+	VisitListStudentsResponse(w http.ResponseWriter) error
+}
+
+type ListStudents200JSONResponse struct{ PersonsPageJSONResponse }
+
+func (response ListStudents200JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudents400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListStudents400JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudents401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListStudents401JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudents403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListStudents403JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudents429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListStudents429JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudents500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListStudents500JSONResponse) VisitListStudentsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachersRequestObject struct {
+	Params ListTeachersParams
+}
+
+type ListTeachersResponseObject interface {
+	VisitListTeachersResponse(w http.ResponseWriter) error
+}
+
+type ListTeachers200JSONResponse struct{ PersonsPageJSONResponse }
+
+func (response ListTeachers200JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachers400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTeachers400JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachers401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTeachers401JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachers403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTeachers403JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachers429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTeachers429JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeachers500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTeachers500JSONResponse) VisitListTeachersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTermsRequestObject struct {
+	Params ListTermsParams
+}
+
+type ListTermsResponseObject interface {
+	VisitListTermsResponse(w http.ResponseWriter) error
+}
+
+type ListTerms200JSONResponse struct{ TermsPageJSONResponse }
+
+func (response ListTerms200JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTerms400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTerms400JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTerms401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTerms401JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTerms403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTerms403JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTerms429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTerms429JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTerms500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTerms500JSONResponse) VisitListTermsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTermRequestObject struct {
+	Id openapi_types.UUID `json:"id"`
+}
+
+type FindTermResponseObject interface {
+	VisitFindTermResponse(w http.ResponseWriter) error
+}
+
+type FindTerm200JSONResponse struct{ TermFoundJSONResponse }
+
+func (response FindTerm200JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindTerm400JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindTerm401JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindTerm403JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm404JSONResponse struct{ NotFoundJSONResponse }
+
+func (response FindTerm404JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindTerm429JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindTerm500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindTerm500JSONResponse) VisitFindTermResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasksRequestObject struct {
+	Params ListTasksParams
+}
+
+type ListTasksResponseObject interface {
+	VisitListTasksResponse(w http.ResponseWriter) error
+}
+
+type ListTasks200JSONResponse TasksResponse
+
+func (response ListTasks200JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListTasks400JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListTasks401JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListTasks403JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListTasks429JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTasks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListTasks500JSONResponse) VisitListTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasksRequestObject struct {
+	Body *AcknowledgeTasksJSONRequestBody
+}
+
+type AcknowledgeTasksResponseObject interface {
+	VisitAcknowledgeTasksResponse(w http.ResponseWriter) error
+}
+
+type AcknowledgeTasks200JSONResponse TaskAckReceiptsResponse
+
+func (response AcknowledgeTasks200JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcknowledgeTasks400JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcknowledgeTasks401JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcknowledgeTasks403JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks404JSONResponse ErrorResponse
+
+func (response AcknowledgeTasks404JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AcknowledgeTasks409JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AcknowledgeTasks429JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AcknowledgeTasks500JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasksRequestObject struct {
+	Params ListAdminTasksParams
+}
+
+type ListAdminTasksResponseObject interface {
+	VisitListAdminTasksResponse(w http.ResponseWriter) error
+}
+
+type ListAdminTasks200JSONResponse TasksResponse
+
+func (response ListAdminTasks200JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListAdminTasks400JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListAdminTasks401JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListAdminTasks403JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListAdminTasks429JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAdminTasks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListAdminTasks500JSONResponse) VisitListAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasksRequestObject struct {
+	Body *AcknowledgeAdminTasksJSONRequestBody
+}
+
+type AcknowledgeAdminTasksResponseObject interface {
+	VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error
+}
+
+type AcknowledgeAdminTasks200JSONResponse TaskAckReceiptsResponse
+
+func (response AcknowledgeAdminTasks200JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcknowledgeAdminTasks400JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcknowledgeAdminTasks401JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcknowledgeAdminTasks403JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks404JSONResponse ErrorResponse
+
+func (response AcknowledgeAdminTasks404JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AcknowledgeAdminTasks409JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AcknowledgeAdminTasks429JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AcknowledgeAdminTasks500JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTaskRequestObject struct {
+	Id TaskIdPathParam `json:"id"`
+}
+
+type DeleteAdminTaskResponseObject interface {
+	VisitDeleteAdminTaskResponse(w http.ResponseWriter) error
+}
+
+type DeleteAdminTask200JSONResponse TaskResponse
+
+func (response DeleteAdminTask200JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteAdminTask400JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response DeleteAdminTask401JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response DeleteAdminTask403JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask404JSONResponse struct{ TaskNotFoundJSONResponse }
+
+func (response DeleteAdminTask404JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response DeleteAdminTask429JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAdminTask500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response DeleteAdminTask500JSONResponse) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTaskRequestObject struct {
+	Id     TaskIdPathParam `json:"id"`
+	Params FindAdminTaskParams
+}
+
+type FindAdminTaskResponseObject interface {
+	VisitFindAdminTaskResponse(w http.ResponseWriter) error
+}
+
+type FindAdminTask200JSONResponse TaskResponse
+
+func (response FindAdminTask200JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response FindAdminTask400JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response FindAdminTask401JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response FindAdminTask403JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask404JSONResponse struct{ TaskNotFoundJSONResponse }
+
+func (response FindAdminTask404JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response FindAdminTask429JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type FindAdminTask500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response FindAdminTask500JSONResponse) VisitFindAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTaskRequestObject struct {
+	Id   TaskIdPathParam `json:"id"`
+	Body *AcknowledgeAdminTaskJSONRequestBody
+}
+
+type AcknowledgeAdminTaskResponseObject interface {
+	VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error
+}
+
+type AcknowledgeAdminTask200JSONResponse TaskAckReceiptResponse
+
+func (response AcknowledgeAdminTask200JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcknowledgeAdminTask400JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcknowledgeAdminTask401JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcknowledgeAdminTask403JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask404JSONResponse struct{ TaskNotFoundJSONResponse }
+
+func (response AcknowledgeAdminTask404JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AcknowledgeAdminTask409JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AcknowledgeAdminTask429JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AcknowledgeAdminTask500JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTaskRequestObject struct {
+	Id   TaskIdPathParam `json:"id"`
+	Body *AcknowledgeTaskJSONRequestBody
+}
+
+type AcknowledgeTaskResponseObject interface {
+	VisitAcknowledgeTaskResponse(w http.ResponseWriter) error
+}
+
+type AcknowledgeTask200JSONResponse TaskAckReceiptResponse
+
+func (response AcknowledgeTask200JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response AcknowledgeTask400JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response AcknowledgeTask401JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response AcknowledgeTask403JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask404JSONResponse struct{ TaskNotFoundJSONResponse }
+
+func (response AcknowledgeTask404JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask409JSONResponse struct{ ConflictJSONResponse }
+
+func (response AcknowledgeTask409JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response AcknowledgeTask429JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response AcknowledgeTask500JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// StrictServerInterface represents all server handlers.
+type StrictServerInterface interface {
+	// ListGradingCategories List all Grading Categories
+	// (GET /grades/gradingCategories)
+	ListGradingCategories(ctx context.Context, request ListGradingCategoriesRequestObject) (ListGradingCategoriesResponseObject, error)
+	// ListCourses List all Courses
+	// (GET /rostering/courses)
+	ListCourses(ctx context.Context, request ListCoursesRequestObject) (ListCoursesResponseObject, error)
+	// FindCourse Find a Course by $sys.id
+	// (GET /rostering/courses/{id})
+	FindCourse(ctx context.Context, request FindCourseRequestObject) (FindCourseResponseObject, error)
+	// ListLEAs List all LEA-type Orgs
+	// (GET /rostering/leas)
+	ListLEAs(ctx context.Context, request ListLEAsRequestObject) (ListLEAsResponseObject, error)
+	// FindLEA Find an LEA-type Org by $sys.id
+	// (GET /rostering/leas/{id})
+	FindLEA(ctx context.Context, request FindLEARequestObject) (FindLEAResponseObject, error)
+	// ListOrgs List all Orgs
+	// (GET /rostering/orgs)
+	ListOrgs(ctx context.Context, request ListOrgsRequestObject) (ListOrgsResponseObject, error)
+	// FindOrg Find an Org by $sys.id
+	// (GET /rostering/orgs/{id})
+	FindOrg(ctx context.Context, request FindOrgRequestObject) (FindOrgResponseObject, error)
+	// ListCoursesForOrg List Courses that belong to an Org
+	// (GET /rostering/orgs/{id}/courses)
+	ListCoursesForOrg(ctx context.Context, request ListCoursesForOrgRequestObject) (ListCoursesForOrgResponseObject, error)
+	// ListSectionsForOrg List Sections that belong to an Org
+	// (GET /rostering/orgs/{id}/sections)
+	ListSectionsForOrg(ctx context.Context, request ListSectionsForOrgRequestObject) (ListSectionsForOrgResponseObject, error)
+	// ListStudentsForOrg List Students that are members of an Org
+	// (GET /rostering/orgs/{id}/students)
+	ListStudentsForOrg(ctx context.Context, request ListStudentsForOrgRequestObject) (ListStudentsForOrgResponseObject, error)
+	// ListTeachersForOrg List Teachers that are members of an Org
+	// (GET /rostering/orgs/{id}/teachers)
+	ListTeachersForOrg(ctx context.Context, request ListTeachersForOrgRequestObject) (ListTeachersForOrgResponseObject, error)
+	// ListTermsForOrg List Terms that belong to an Org
+	// (GET /rostering/orgs/{id}/terms)
+	ListTermsForOrg(ctx context.Context, request ListTermsForOrgRequestObject) (ListTermsForOrgResponseObject, error)
+	// ListPersons List all Persons
+	// (GET /rostering/persons)
+	ListPersons(ctx context.Context, request ListPersonsRequestObject) (ListPersonsResponseObject, error)
+	// FindPerson Find a Person by $sys.id
+	// (GET /rostering/persons/{id})
+	FindPerson(ctx context.Context, request FindPersonRequestObject) (FindPersonResponseObject, error)
+	// ListSchools List all School-type Orgs
+	// (GET /rostering/schools)
+	ListSchools(ctx context.Context, request ListSchoolsRequestObject) (ListSchoolsResponseObject, error)
+	// ListSections List all Sections
+	// (GET /rostering/sections)
+	ListSections(ctx context.Context, request ListSectionsRequestObject) (ListSectionsResponseObject, error)
+	// FindSection Find a Section by $sys.id
+	// (GET /rostering/sections/{id})
+	FindSection(ctx context.Context, request FindSectionRequestObject) (FindSectionResponseObject, error)
+	// ListStudents List all Student-type Persons
+	// (GET /rostering/students)
+	ListStudents(ctx context.Context, request ListStudentsRequestObject) (ListStudentsResponseObject, error)
+	// ListTeachers List all Teacher-type Persons
+	// (GET /rostering/teachers)
+	ListTeachers(ctx context.Context, request ListTeachersRequestObject) (ListTeachersResponseObject, error)
+	// ListTerms List all Terms
+	// (GET /rostering/terms)
+	ListTerms(ctx context.Context, request ListTermsRequestObject) (ListTermsResponseObject, error)
+	// FindTerm Find a Term by $sys.id
+	// (GET /rostering/terms/{id})
+	FindTerm(ctx context.Context, request FindTermRequestObject) (FindTermResponseObject, error)
+	// ListTasks List Tasks
+	// (GET /tasks)
+	ListTasks(ctx context.Context, request ListTasksRequestObject) (ListTasksResponseObject, error)
+	// AcknowledgeTasks Acknowledge Tasks
+	// (PUT /tasks/ack)
+	AcknowledgeTasks(ctx context.Context, request AcknowledgeTasksRequestObject) (AcknowledgeTasksResponseObject, error)
+	// ListAdminTasks List Tasks (Admin)
+	// (GET /tasks/admin)
+	ListAdminTasks(ctx context.Context, request ListAdminTasksRequestObject) (ListAdminTasksResponseObject, error)
+	// AcknowledgeAdminTasks Acknowledge Tasks (Admin)
+	// (PUT /tasks/admin/ack)
+	AcknowledgeAdminTasks(ctx context.Context, request AcknowledgeAdminTasksRequestObject) (AcknowledgeAdminTasksResponseObject, error)
+	// DeleteAdminTask Delete a Task
+	// (DELETE /tasks/admin/{id})
+	DeleteAdminTask(ctx context.Context, request DeleteAdminTaskRequestObject) (DeleteAdminTaskResponseObject, error)
+	// FindAdminTask Find a Task
+	// (GET /tasks/admin/{id})
+	FindAdminTask(ctx context.Context, request FindAdminTaskRequestObject) (FindAdminTaskResponseObject, error)
+	// AcknowledgeAdminTask Acknowledge Task (Admin)
+	// (PUT /tasks/admin/{id}/ack)
+	AcknowledgeAdminTask(ctx context.Context, request AcknowledgeAdminTaskRequestObject) (AcknowledgeAdminTaskResponseObject, error)
+	// AcknowledgeTask Acknowledge Task
+	// (PUT /tasks/{id}/ack)
+	AcknowledgeTask(ctx context.Context, request AcknowledgeTaskRequestObject) (AcknowledgeTaskResponseObject, error)
+}
+
+type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
+type StrictMiddlewareFunc func(f StrictHandlerFunc, operationID string) StrictHandlerFunc
+
+func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareFunc) ServerInterface {
+	return &strictHandler{ssi: ssi, middlewares: middlewares}
+}
+
+type strictHandler struct {
+	ssi         StrictServerInterface
+	middlewares []StrictMiddlewareFunc
+}
+
+// ListGradingCategories operation middleware
+func (sh *strictHandler) ListGradingCategories(ctx echo.Context, params ListGradingCategoriesParams) error {
+	var request ListGradingCategoriesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGradingCategories(ctx.Request().Context(), request.(ListGradingCategoriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGradingCategories")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGradingCategoriesResponseObject); ok {
+		return validResponse.VisitListGradingCategoriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCourses operation middleware
+func (sh *strictHandler) ListCourses(ctx echo.Context, params ListCoursesParams) error {
+	var request ListCoursesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCourses(ctx.Request().Context(), request.(ListCoursesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCourses")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCoursesResponseObject); ok {
+		return validResponse.VisitListCoursesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindCourse operation middleware
+func (sh *strictHandler) FindCourse(ctx echo.Context, id openapi_types.UUID) error {
+	var request FindCourseRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindCourse(ctx.Request().Context(), request.(FindCourseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindCourse")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindCourseResponseObject); ok {
+		return validResponse.VisitFindCourseResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLEAs operation middleware
+func (sh *strictHandler) ListLEAs(ctx echo.Context, params ListLEAsParams) error {
+	var request ListLEAsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLEAs(ctx.Request().Context(), request.(ListLEAsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLEAs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLEAsResponseObject); ok {
+		return validResponse.VisitListLEAsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindLEA operation middleware
+func (sh *strictHandler) FindLEA(ctx echo.Context, id LEAIdPathParam) error {
+	var request FindLEARequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindLEA(ctx.Request().Context(), request.(FindLEARequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindLEA")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindLEAResponseObject); ok {
+		return validResponse.VisitFindLEAResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListOrgs operation middleware
+func (sh *strictHandler) ListOrgs(ctx echo.Context, params ListOrgsParams) error {
+	var request ListOrgsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListOrgs(ctx.Request().Context(), request.(ListOrgsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListOrgs")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListOrgsResponseObject); ok {
+		return validResponse.VisitListOrgsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindOrg operation middleware
+func (sh *strictHandler) FindOrg(ctx echo.Context, id OrgIdPathParam) error {
+	var request FindOrgRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindOrg(ctx.Request().Context(), request.(FindOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindOrgResponseObject); ok {
+		return validResponse.VisitFindOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCoursesForOrg operation middleware
+func (sh *strictHandler) ListCoursesForOrg(ctx echo.Context, id OrgIdPathParam, params ListCoursesForOrgParams) error {
+	var request ListCoursesForOrgRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCoursesForOrg(ctx.Request().Context(), request.(ListCoursesForOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCoursesForOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCoursesForOrgResponseObject); ok {
+		return validResponse.VisitListCoursesForOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSectionsForOrg operation middleware
+func (sh *strictHandler) ListSectionsForOrg(ctx echo.Context, id OrgIdPathParam, params ListSectionsForOrgParams) error {
+	var request ListSectionsForOrgRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSectionsForOrg(ctx.Request().Context(), request.(ListSectionsForOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSectionsForOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSectionsForOrgResponseObject); ok {
+		return validResponse.VisitListSectionsForOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStudentsForOrg operation middleware
+func (sh *strictHandler) ListStudentsForOrg(ctx echo.Context, id OrgIdPathParam, params ListStudentsForOrgParams) error {
+	var request ListStudentsForOrgRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudentsForOrg(ctx.Request().Context(), request.(ListStudentsForOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudentsForOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStudentsForOrgResponseObject); ok {
+		return validResponse.VisitListStudentsForOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTeachersForOrg operation middleware
+func (sh *strictHandler) ListTeachersForOrg(ctx echo.Context, id OrgIdPathParam, params ListTeachersForOrgParams) error {
+	var request ListTeachersForOrgRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeachersForOrg(ctx.Request().Context(), request.(ListTeachersForOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeachersForOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeachersForOrgResponseObject); ok {
+		return validResponse.VisitListTeachersForOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTermsForOrg operation middleware
+func (sh *strictHandler) ListTermsForOrg(ctx echo.Context, id OrgIdPathParam, params ListTermsForOrgParams) error {
+	var request ListTermsForOrgRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTermsForOrg(ctx.Request().Context(), request.(ListTermsForOrgRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTermsForOrg")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTermsForOrgResponseObject); ok {
+		return validResponse.VisitListTermsForOrgResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPersons operation middleware
+func (sh *strictHandler) ListPersons(ctx echo.Context, params ListPersonsParams) error {
+	var request ListPersonsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPersons(ctx.Request().Context(), request.(ListPersonsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPersons")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPersonsResponseObject); ok {
+		return validResponse.VisitListPersonsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindPerson operation middleware
+func (sh *strictHandler) FindPerson(ctx echo.Context, id openapi_types.UUID) error {
+	var request FindPersonRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindPerson(ctx.Request().Context(), request.(FindPersonRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindPerson")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindPersonResponseObject); ok {
+		return validResponse.VisitFindPersonResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSchools operation middleware
+func (sh *strictHandler) ListSchools(ctx echo.Context, params ListSchoolsParams) error {
+	var request ListSchoolsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSchools(ctx.Request().Context(), request.(ListSchoolsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSchools")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSchoolsResponseObject); ok {
+		return validResponse.VisitListSchoolsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSections operation middleware
+func (sh *strictHandler) ListSections(ctx echo.Context, params ListSectionsParams) error {
+	var request ListSectionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSections(ctx.Request().Context(), request.(ListSectionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSections")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSectionsResponseObject); ok {
+		return validResponse.VisitListSectionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindSection operation middleware
+func (sh *strictHandler) FindSection(ctx echo.Context, id openapi_types.UUID) error {
+	var request FindSectionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindSection(ctx.Request().Context(), request.(FindSectionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindSection")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindSectionResponseObject); ok {
+		return validResponse.VisitFindSectionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListStudents operation middleware
+func (sh *strictHandler) ListStudents(ctx echo.Context, params ListStudentsParams) error {
+	var request ListStudentsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudents(ctx.Request().Context(), request.(ListStudentsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListStudentsResponseObject); ok {
+		return validResponse.VisitListStudentsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTeachers operation middleware
+func (sh *strictHandler) ListTeachers(ctx echo.Context, params ListTeachersParams) error {
+	var request ListTeachersRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeachers(ctx.Request().Context(), request.(ListTeachersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeachers")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeachersResponseObject); ok {
+		return validResponse.VisitListTeachersResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTerms operation middleware
+func (sh *strictHandler) ListTerms(ctx echo.Context, params ListTermsParams) error {
+	var request ListTermsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTerms(ctx.Request().Context(), request.(ListTermsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTerms")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTermsResponseObject); ok {
+		return validResponse.VisitListTermsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindTerm operation middleware
+func (sh *strictHandler) FindTerm(ctx echo.Context, id openapi_types.UUID) error {
+	var request FindTermRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindTerm(ctx.Request().Context(), request.(FindTermRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindTerm")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindTermResponseObject); ok {
+		return validResponse.VisitFindTermResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTasks operation middleware
+func (sh *strictHandler) ListTasks(ctx echo.Context, params ListTasksParams) error {
+	var request ListTasksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTasks(ctx.Request().Context(), request.(ListTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTasks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTasksResponseObject); ok {
+		return validResponse.VisitListTasksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcknowledgeTasks operation middleware
+func (sh *strictHandler) AcknowledgeTasks(ctx echo.Context) error {
+	var request AcknowledgeTasksRequestObject
+
+	var body AcknowledgeTasksJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcknowledgeTasks(ctx.Request().Context(), request.(AcknowledgeTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcknowledgeTasks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcknowledgeTasksResponseObject); ok {
+		return validResponse.VisitAcknowledgeTasksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAdminTasks operation middleware
+func (sh *strictHandler) ListAdminTasks(ctx echo.Context, params ListAdminTasksParams) error {
+	var request ListAdminTasksRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAdminTasks(ctx.Request().Context(), request.(ListAdminTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAdminTasks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAdminTasksResponseObject); ok {
+		return validResponse.VisitListAdminTasksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcknowledgeAdminTasks operation middleware
+func (sh *strictHandler) AcknowledgeAdminTasks(ctx echo.Context) error {
+	var request AcknowledgeAdminTasksRequestObject
+
+	var body AcknowledgeAdminTasksJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcknowledgeAdminTasks(ctx.Request().Context(), request.(AcknowledgeAdminTasksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcknowledgeAdminTasks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcknowledgeAdminTasksResponseObject); ok {
+		return validResponse.VisitAcknowledgeAdminTasksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteAdminTask operation middleware
+func (sh *strictHandler) DeleteAdminTask(ctx echo.Context, id TaskIdPathParam) error {
+	var request DeleteAdminTaskRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteAdminTask(ctx.Request().Context(), request.(DeleteAdminTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteAdminTask")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteAdminTaskResponseObject); ok {
+		return validResponse.VisitDeleteAdminTaskResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// FindAdminTask operation middleware
+func (sh *strictHandler) FindAdminTask(ctx echo.Context, id TaskIdPathParam, params FindAdminTaskParams) error {
+	var request FindAdminTaskRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.FindAdminTask(ctx.Request().Context(), request.(FindAdminTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "FindAdminTask")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(FindAdminTaskResponseObject); ok {
+		return validResponse.VisitFindAdminTaskResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcknowledgeAdminTask operation middleware
+func (sh *strictHandler) AcknowledgeAdminTask(ctx echo.Context, id TaskIdPathParam) error {
+	var request AcknowledgeAdminTaskRequestObject
+
+	request.Id = id
+
+	var body AcknowledgeAdminTaskJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcknowledgeAdminTask(ctx.Request().Context(), request.(AcknowledgeAdminTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcknowledgeAdminTask")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcknowledgeAdminTaskResponseObject); ok {
+		return validResponse.VisitAcknowledgeAdminTaskResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AcknowledgeTask operation middleware
+func (sh *strictHandler) AcknowledgeTask(ctx echo.Context, id TaskIdPathParam) error {
+	var request AcknowledgeTaskRequestObject
+
+	request.Id = id
+
+	var body AcknowledgeTaskJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AcknowledgeTask(ctx.Request().Context(), request.(AcknowledgeTaskRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AcknowledgeTask")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AcknowledgeTaskResponseObject); ok {
+		return validResponse.VisitAcknowledgeTaskResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
