@@ -1,0 +1,245 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/interop-data/interop/gen"
+)
+
+// Version is sent in the default User-Agent.
+const Version = "0.1.0"
+
+// Client is a client of the Interop Data API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL // the base URL, without a trailing slash, e.g. https://host/v2/interop/data
+	server    string   // base URL with a trailing slash, as gen's request builders want it
+	hc        *http.Client
+	raw       *gen.ClientWithResponses
+	userAgent string
+	logger    *slog.Logger
+	auth      *authTransport
+}
+
+type config struct {
+	hc           *http.Client
+	userAgent    string
+	logger       *slog.Logger
+	retry        RetryPolicy
+	validation   ValidationMode
+	reporter     func(*ValidationError)
+	oauth        *clientcredentials.Config
+	tokenSource  oauth2.TokenSource
+	refreshAhead time.Duration
+	err          error
+}
+
+// Option configures a Client.
+type Option func(*config)
+
+// WithHTTPClient makes the client send through hc: its Transport is the
+// innermost layer (below retries, authentication and validation) and its
+// other settings (Timeout, Jar, CheckRedirect) are kept. The token endpoint
+// is called through it too.
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.hc = hc } }
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+
+// WithLogger sets the logger for retries and reported contract violations.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRetryPolicy replaces DefaultRetryPolicy.
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+
+// WithValidation sets the validation mode; ValidationReport by default.
+func WithValidation(m ValidationMode) Option { return func(c *config) { c.validation = m } }
+
+// WithValidationReporter is called with every contract violation, in report
+// and in enforce mode, before the mode's action.
+func WithValidationReporter(f func(*ValidationError)) Option {
+	return func(c *config) { c.reporter = f }
+}
+
+// WithClientCredentials authenticates with the OAuth2 client-credentials
+// grant. tokenURL may be empty: the token endpoint is then /oauth/token on the
+// base URL's host, where the vendor and the reference server serve it. The
+// client authenticates to the token endpoint as the server prefers (HTTP
+// Basic or form fields, detected on first use).
+func WithClientCredentials(clientID, clientSecret, tokenURL string) Option {
+	return func(c *config) {
+		c.oauth = &clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleAutoDetect}
+	}
+}
+
+// WithOAuth2Config authenticates with a full client-credentials configuration
+// (scopes, endpoint parameters, a fixed AuthStyle).
+func WithOAuth2Config(cfg clientcredentials.Config) Option {
+	return func(c *config) { c.oauth = &cfg }
+}
+
+// WithTokenRefreshAhead sets how long before its expiry a cached token is
+// replaced (30s by default), so that no request leaves with a token that
+// expires in flight.
+func WithTokenRefreshAhead(d time.Duration) Option { return func(c *config) { c.refreshAhead = d } }
+
+// WithLTIJWT authenticates with LTI JWTs from ts, sent as a Bearer token.
+// Tokens are cached until their expiry; on a 401 the cache is dropped and ts
+// asked again once.
+func WithLTIJWT(ts oauth2.TokenSource) Option { return func(c *config) { c.tokenSource = ts } }
+
+// WithLTIJWTFunc authenticates with the JWT f returns. f is called for the
+// first request, when the token's exp claim comes near, and after a 401.
+func WithLTIJWTFunc(f func(ctx context.Context) (string, error)) Option {
+	return func(c *config) { c.tokenSource = jwtFuncSource(f) }
+}
+
+// WithBearerToken sends a fixed token; useful for tests and short scripts.
+func WithBearerToken(token string) Option {
+	return WithLTIJWT(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}))
+}
+
+// New returns a client of the API served at baseURL, for example
+// https://api.us2.kimonocloud.com/v2/interop/data. The base URL may name any
+// host and any mount point.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	cfg := config{
+		userAgent:    "interop-go/" + Version,
+		retry:        DefaultRetryPolicy(),
+		validation:   ValidationReport,
+		refreshAhead: 30 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	base, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("interop: base URL: %w", err)
+	}
+	if base.Scheme != "http" && base.Scheme != "https" || base.Host == "" {
+		return nil, fmt.Errorf("interop: base URL %q must be an absolute http(s) URL", baseURL)
+	}
+	if cfg.logger == nil {
+		cfg.logger = slog.New(slog.DiscardHandler)
+	}
+	user := cfg.hc
+	if user == nil {
+		user = &http.Client{}
+	}
+	baseRT := user.Transport
+	if baseRT == nil {
+		baseRT = http.DefaultTransport
+	}
+
+	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger}
+
+	// Innermost first: validation sees exactly what goes on the wire,
+	// authentication retries a 401 once with a new token, and retries wrap
+	// both so every attempt is validated and authenticated afresh.
+	var rt http.RoundTripper = baseRT
+	if cfg.validation != ValidationOff {
+		v, err := newValidator(rt, base, cfg.validation, cfg.reporter, cfg.logger)
+		if err != nil {
+			return nil, err
+		}
+		rt = v
+	}
+	ts := cfg.tokenSource
+	if cfg.oauth != nil {
+		oc := *cfg.oauth
+		if oc.TokenURL == "" {
+			oc.TokenURL = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/oauth/token"}).String()
+		}
+		tokenHC := &http.Client{Transport: baseRT, Timeout: user.Timeout}
+		ts = clientCredentialsSource(&oc, tokenHC)
+	}
+	if ts != nil {
+		c.auth = newAuthTransport(rt, ts, cfg.refreshAhead)
+		rt = c.auth
+	}
+	rt = &retrier{next: rt, policy: cfg.retry}
+
+	hc := *user
+	hc.Transport = rt
+	c.hc = &hc
+
+	c.raw, err = gen.NewClientWithResponses(c.server, gen.WithHTTPClient(c.hc), gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("User-Agent", c.userAgent)
+		return nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Raw returns the generated typed client, sharing this client's transport
+// (authentication, validation, retries), for anything the wrapper does not
+// cover.
+func (c *Client) Raw() *gen.ClientWithResponses { return c.raw }
+
+// BaseURL returns the base URL the client was created with, without a
+// trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// HTTPClient returns the *http.Client carrying the client's full transport
+// stack.
+func (c *Client) HTTPClient() *http.Client { return c.hc }
+
+// do sends req for operation op and decodes a 2xx JSON body into out.
+func (c *Client) do(ctx context.Context, op string, req *http.Request, out any) error {
+	req = req.WithContext(ctx)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return unwrapURLError(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("interop: %s: read response: %w", op, err)
+	}
+	if resp.StatusCode >= 400 {
+		return newAPIError(op, resp, body)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("%w: %s answered %d: %w", ErrInvalidResponse, op, resp.StatusCode, err)
+	}
+	return nil
+}
+
+// unwrapURLError returns the package's own typed errors without the
+// *url.Error that http.Client wraps around transport errors, so their
+// messages read as they were written.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		var ve *ValidationError
+		var ae *APIError
+		switch {
+		case errors.As(ue.Err, &ve):
+			return ve
+		case errors.As(ue.Err, &ae):
+			return ae
+		}
+	}
+	return err
+}

@@ -1,0 +1,207 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RetryPolicy says when and how long the client retries a failed request.
+// Only requests that are safe to repeat are retried: GETs and the PUT
+// acknowledgements (the spec makes repeating an acknowledgement with the same
+// status succeed again). They are retried on network errors and on 429, 500,
+// 502, 503 and 504.
+//
+// The delay before retry n (n = 1, 2, ...) is drawn uniformly from
+// [0, min(MaxDelay, BaseDelay*2^(n-1))] ("full jitter"), unless the response
+// carries Retry-After, which is honoured up to MaxRetryAfter. The client never
+// sleeps past its context's deadline nor past MaxElapsed since the first
+// attempt: when the next wait would cross either, it returns the last result.
+type RetryPolicy struct {
+	MaxAttempts   int           // total attempts including the first; <= 1 disables retries
+	BaseDelay     time.Duration // first backoff ceiling
+	MaxDelay      time.Duration // cap of the backoff ceiling
+	MaxElapsed    time.Duration // total time budget across attempts; 0 means no budget
+	MaxRetryAfter time.Duration // cap on a server's Retry-After; a longer one is not waited for
+
+	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
+	// Nil means a timer; tests inject a fake.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// Jitter returns a value in [0, 1). Nil means math/rand/v2.
+	Jitter func() float64
+}
+
+// DefaultRetryPolicy is used when no WithRetryPolicy option is given.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
+		MaxAttempts:   4,
+		BaseDelay:     250 * time.Millisecond,
+		MaxDelay:      8 * time.Second,
+		MaxElapsed:    30 * time.Second,
+		MaxRetryAfter: 30 * time.Second,
+	}
+}
+
+// NoRetries is a policy that sends every request exactly once.
+func NoRetries() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
+
+func (p RetryPolicy) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
+	if p.Sleep != nil {
+		return p.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff returns the full-jitter delay before retry n (1-based).
+func (p RetryPolicy) backoff(n int) time.Duration {
+	ceil := p.BaseDelay
+	for i := 1; i < n && ceil < p.MaxDelay; i++ {
+		ceil *= 2
+	}
+	if p.MaxDelay > 0 && ceil > p.MaxDelay {
+		ceil = p.MaxDelay
+	}
+	j := rand.Float64()
+	if p.Jitter != nil {
+		j = p.Jitter()
+	}
+	return time.Duration(j * float64(ceil))
+}
+
+// retryable reports whether the request may be sent again: GETs and the
+// acknowledgement PUTs (their path ends in /ack).
+func retryable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead:
+		return true
+	case http.MethodPut:
+		return strings.HasSuffix(req.URL.Path, "/ack") && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+	}
+	return false
+}
+
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(h); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// retrier is the http.RoundTripper that applies a RetryPolicy.
+type retrier struct {
+	next   http.RoundTripper
+	policy RetryPolicy
+}
+
+func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	p := r.policy
+	if p.MaxAttempts <= 1 || !retryable(req) {
+		return r.next.RoundTrip(req)
+	}
+	ctx := req.Context()
+	start := p.now()
+	for attempt := 1; ; attempt++ {
+		try := req
+		if attempt > 1 {
+			try = req.Clone(ctx)
+			if req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				try.Body = body
+			}
+		}
+		resp, err := r.next.RoundTrip(try)
+		if !r.shouldRetry(ctx, resp, err) || attempt >= p.MaxAttempts {
+			return resp, err
+		}
+		now := p.now()
+		delay := p.backoff(attempt)
+		if resp != nil {
+			if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
+				if p.MaxRetryAfter > 0 && d > p.MaxRetryAfter {
+					// The server asks for a longer pause than we are willing
+					// to wait: give the caller its answer now.
+					return resp, err
+				}
+				delay = d
+			}
+		}
+		if p.MaxElapsed > 0 && now.Add(delay).Sub(start) > p.MaxElapsed {
+			return resp, err
+		}
+		if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
+			return resp, err
+		}
+		if resp != nil {
+			// Drain a little so the connection can be reused, then close.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+			_ = resp.Body.Close()
+		}
+		if err := p.sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (r *retrier) shouldRetry(ctx context.Context, resp *http.Response, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if err != nil {
+		// A contract violation or a refused token is not transient.
+		var verr *ValidationError
+		var aerr *APIError
+		if errors.As(err, &verr) || errors.As(err, &aerr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return false
+		}
+		return true
+	}
+	return retryableStatus(resp.StatusCode)
+}

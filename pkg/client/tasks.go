@@ -1,0 +1,302 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen"
+)
+
+// Task kinds: the payload key of a schema 2.x task, or the type of a flat
+// schema 3.x task. The vocabulary is open: a server may send kinds this
+// client does not know, and Task.Kind then holds the unknown key.
+const (
+	KindLifecycle    = "lifecycle_event"
+	KindSync         = "sync_event"
+	KindData         = "data_event"
+	KindAuthenticate = "authenticate"
+	KindGradesQuery  = "grades_query"
+)
+
+var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
+
+// Task is one task of the queue: the generated model plus what every
+// consumer needs whatever the rendering: its kind, id, tenant and sequence.
+// For a flat schema 3.x task the typed payload (LifecycleEvent, SyncEvent,
+// DataEvent, Authenticate) is filled from the root fields, so handlers see
+// one shape.
+type Task struct {
+	gen.Task
+	Kind     string
+	ID       uuid.UUID
+	TenantID uuid.UUID
+	// Sequence shadows the schema 3.x root field gen.Task.Sequence; it is
+	// filled for every rendering.
+	Sequence int64
+	Raw      json.RawMessage // the task as received
+
+	// Set by handlers through SetAppID and SetMessage, sent with the ack.
+	appID   string
+	message string
+}
+
+// SetAppID records the application's own id for the task's object; it is
+// sent as $sys.app_id with the acknowledgement.
+func (t *Task) SetAppID(id string) { t.appID = id }
+
+// SetMessage records a message sent with a successful acknowledgement (an
+// error acknowledgement carries the handler's error text instead).
+func (t *Task) SetMessage(m string) { t.message = m }
+
+type taskMeta struct {
+	ID        *uuid.UUID `json:"id"`
+	TenantID  *uuid.UUID `json:"tenant_id"`
+	Sequence  *int64     `json:"sequence"`
+	CreatedAt *time.Time `json:"created_at"`
+}
+
+// UnmarshalJSON decodes any rendering of a task, including kinds this client
+// does not know.
+func (t *Task) UnmarshalJSON(b []byte) error {
+	*t = Task{}
+	if err := json.Unmarshal(b, &t.Task); err != nil {
+		return err
+	}
+	t.Raw = append(json.RawMessage(nil), b...)
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	for _, k := range knownKinds {
+		if v, ok := keys[k]; ok && string(v) != "null" {
+			t.Kind = k
+			return t.setMeta(v)
+		}
+	}
+	if t.Type != nil && *t.Type != "" {
+		t.Kind = *t.Type
+		t.flatten()
+		return t.setMeta(b)
+	}
+	// An unknown payload key: the first object member that carries an id.
+	for k, v := range keys {
+		var m taskMeta
+		if len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &m) == nil && m.ID != nil {
+			t.Kind = k
+			return t.setMeta(v)
+		}
+	}
+	return t.setMeta(b)
+}
+
+func (t *Task) setMeta(b []byte) error {
+	var m taskMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("task %s payload: %w", t.Kind, err)
+	}
+	if m.ID != nil {
+		t.ID = *m.ID
+	}
+	if m.TenantID != nil {
+		t.TenantID = *m.TenantID
+	}
+	if m.Sequence != nil {
+		t.Sequence = *m.Sequence
+	}
+	return nil
+}
+
+// flatten fills the typed payload of a flat schema 3.x task.
+func (t *Task) flatten() {
+	var id, tenant uuid.UUID
+	if t.Id != nil {
+		id = *t.Id
+	}
+	if t.TenantId != nil {
+		tenant = *t.TenantId
+	}
+	var seq int64
+	if t.Task.Sequence != nil {
+		seq = *t.Task.Sequence
+	}
+	var created time.Time
+	if t.CreatedAt != nil {
+		created = *t.CreatedAt
+	}
+	action := ""
+	if t.Action != nil {
+		action = *t.Action
+	}
+	switch t.Kind {
+	case KindLifecycle:
+		t.LifecycleEvent = &gen.LifecycleEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action}
+	case KindSync:
+		t.SyncEvent = &gen.SyncEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action,
+			GroupId: t.GroupId, Origin: t.Origin, ObjectId: t.ObjectId, ObjectType: t.ObjectType}
+	case KindData:
+		t.DataEvent = &gen.DataEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action,
+			GroupId: t.GroupId, ObjectId: t.ObjectId, ObjectType: t.ObjectType, AppId: t.AppId, Label: t.Label,
+			Data: t.Data, Changes: t.Changes}
+	case KindAuthenticate:
+		t.Authenticate = &gen.Authenticate{Id: id, TenantId: tenant, Sequence: t.Task.Sequence, CreatedAt: t.CreatedAt, Action: t.Action}
+	}
+}
+
+// TaskListOptions selects the tasks of ListTasks and AdminTasks.
+type TaskListOptions struct {
+	TenantID uuid.UUID // restrict to one tenant (ListTasks only); zero means all the actor's tenants
+	Schema   string    // task schema version, e.g. "2.0.0" (default) or "3.0.0"
+	Driver   string    // restrict to one driver
+	PageSize int       // batch or page size (1 to 2000); 0 lets the server choose
+	Page     int       // first page (AdminTasks only)
+}
+
+func strPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func int32Ptr(n int) *int32 {
+	if n <= 0 {
+		return nil
+	}
+	v := int32(n)
+	return &v
+}
+
+// ListTasks leases and returns the next batch of tasks (listTasks), oldest
+// first. Each must be acknowledged; see Consumer for a complete loop.
+func (c *Client) ListTasks(ctx context.Context, opts *TaskListOptions) ([]*Task, error) {
+	var o TaskListOptions
+	if opts != nil {
+		o = *opts
+	}
+	p := &gen.ListTasksParams{Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize)}
+	if o.TenantID != uuid.Nil {
+		p.TenantId = &o.TenantID
+	}
+	req, err := gen.NewListTasksRequest(c.server, p)
+	if err != nil {
+		return nil, err
+	}
+	var out pageBody[*Task]
+	if err := c.do(ctx, "listTasks", req, &out); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}
+
+// AdminTasks iterates over the queue without leasing (listAdminTasks).
+func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq2[*Task, error] {
+	var o TaskListOptions
+	if opts != nil {
+		o = *opts
+	}
+	return walk[*Task](c, ctx, "listAdminTasks", func(server string) (*http.Request, error) {
+		return gen.NewListAdminTasksRequest(server, &gen.ListAdminTasksParams{
+			Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)})
+	})
+}
+
+// FindAdminTask returns one task without leasing it (findAdminTask), or an
+// error matching ErrNotFound. schema may be empty.
+func (c *Client) FindAdminTask(ctx context.Context, id uuid.UUID, schema string) (*Task, error) {
+	req, err := gen.NewFindAdminTaskRequest(c.server, id, &gen.FindAdminTaskParams{Schema: strPtr(schema)})
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data *Task `json:"data"`
+	}
+	if err := c.do(ctx, "findAdminTask", req, &out); err != nil {
+		return nil, err
+	}
+	if out.Data == nil {
+		return nil, fmt.Errorf("%w: findAdminTask: no data", ErrInvalidResponse)
+	}
+	return out.Data, nil
+}
+
+// DeleteAdminTask deletes a task without recording an outcome
+// (deleteAdminTask) and returns it. It is never retried: a repeat would
+// answer 404.
+func (c *Client) DeleteAdminTask(ctx context.Context, id uuid.UUID) (*Task, error) {
+	req, err := gen.NewDeleteAdminTaskRequest(c.server, id)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Data *Task `json:"data"`
+	}
+	if err := c.do(ctx, "deleteAdminTask", req, &out); err != nil {
+		return nil, err
+	}
+	if out.Data == nil {
+		return nil, fmt.Errorf("%w: deleteAdminTask: no data", ErrInvalidResponse)
+	}
+	return out.Data, nil
+}
+
+// AcknowledgeTask acknowledges one task (acknowledgeTask).
+func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
+	req, err := gen.NewAcknowledgeTaskRequest(c.server, id, ack)
+	if err != nil {
+		return nil, err
+	}
+	var out gen.TaskAckReceiptResponse
+	if err := c.do(ctx, "acknowledgeTask", req, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data, nil
+}
+
+// AcknowledgeTasks acknowledges a group of tasks, all or nothing
+// (acknowledgeTasks): when one is unknown the error matches ErrNotFound and
+// none is acknowledged.
+func (c *Client) AcknowledgeTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
+	req, err := gen.NewAcknowledgeTasksRequest(c.server, acks)
+	if err != nil {
+		return nil, err
+	}
+	var out gen.TaskAckReceiptsResponse
+	if err := c.do(ctx, "acknowledgeTasks", req, &out); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}
+
+// AcknowledgeAdminTask acknowledges one task through the admin API
+// (acknowledgeAdminTask).
+func (c *Client) AcknowledgeAdminTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
+	req, err := gen.NewAcknowledgeAdminTaskRequest(c.server, id, ack)
+	if err != nil {
+		return nil, err
+	}
+	var out gen.TaskAckReceiptResponse
+	if err := c.do(ctx, "acknowledgeAdminTask", req, &out); err != nil {
+		return nil, err
+	}
+	return &out.Data, nil
+}
+
+// AcknowledgeAdminTasks acknowledges a group of tasks through the admin API
+// (acknowledgeAdminTasks), all or nothing.
+func (c *Client) AcknowledgeAdminTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
+	req, err := gen.NewAcknowledgeAdminTasksRequest(c.server, acks)
+	if err != nil {
+		return nil, err
+	}
+	var out gen.TaskAckReceiptsResponse
+	if err := c.do(ctx, "acknowledgeAdminTasks", req, &out); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
+}
