@@ -1,0 +1,13 @@
+// Package sqlite is the store of the reference server: one SQLite file,
+// through modernc.org/sqlite (pure Go, no cgo).
+//
+// The file runs in WAL mode so that readers never wait for the writer. All
+// writes go through a single connection whose transactions begin IMMEDIATE:
+// inside one process they queue on that connection, across processes (interop
+// tenant create beside a running server) they wait on busy_timeout instead of
+// failing. Leasing selects and marks tasks inside one such transaction, which
+// is what makes concurrent GET /tasks safe.
+//
+// The schema is versioned: Open applies the migrations the file lacks, each
+// in its own transaction, and records them in schema_migrations.
+package sqlite

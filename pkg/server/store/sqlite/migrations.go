@@ -1,0 +1,134 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order; migrations[i] brings the file to version
+// i+1. Never edit one that has shipped: append a new one.
+var migrations = []string{
+	// 1: tenants, roster, task queue, history, tokens.
+	`
+CREATE TABLE tenants (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL,
+	client_id     TEXT NOT NULL UNIQUE,
+	secret_hash   TEXT NOT NULL,
+	created_at    INTEGER NOT NULL,
+	last_sequence INTEGER NOT NULL DEFAULT 0
+);
+
+-- seq is the stable list order: an object keeps its seq when it changes.
+CREATE TABLE objects (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id TEXT NOT NULL REFERENCES tenants(id),
+	id        TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	subtype   TEXT NOT NULL DEFAULT '',
+	label     TEXT NOT NULL DEFAULT '',
+	data      BLOB NOT NULL,
+	UNIQUE (tenant_id, id)
+);
+CREATE INDEX objects_by_kind ON objects (tenant_id, kind, seq);
+CREATE INDEX objects_by_subtype ON objects (tenant_id, kind, subtype, seq);
+
+-- person-org, course-org, section-org and term-org links.
+CREATE TABLE object_orgs (
+	tenant_id  TEXT NOT NULL,
+	org_id     TEXT NOT NULL,
+	object_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, org_id, object_seq)
+) WITHOUT ROWID;
+CREATE INDEX object_orgs_by_object ON object_orgs (object_seq);
+
+-- person-section links.
+CREATE TABLE person_sections (
+	tenant_id  TEXT NOT NULL,
+	section_id TEXT NOT NULL,
+	person_seq INTEGER NOT NULL REFERENCES objects(seq) ON DELETE CASCADE,
+	PRIMARY KEY (tenant_id, section_id, person_seq)
+) WITHOUT ROWID;
+CREATE INDEX person_sections_by_person ON person_sections (person_seq);
+
+-- pos is the global enqueue order; sequence the per-tenant one shown to clients.
+CREATE TABLE tasks (
+	pos          INTEGER PRIMARY KEY AUTOINCREMENT,
+	id           TEXT NOT NULL UNIQUE,
+	tenant_id    TEXT NOT NULL REFERENCES tenants(id),
+	sequence     INTEGER NOT NULL,
+	kind         TEXT NOT NULL,
+	driver       TEXT NOT NULL DEFAULT '',
+	created_at   INTEGER NOT NULL,
+	payload      BLOB NOT NULL,
+	leased_until INTEGER NOT NULL DEFAULT 0,
+	deliveries   INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (tenant_id, sequence)
+);
+CREATE INDEX tasks_by_tenant ON tasks (tenant_id, pos);
+
+CREATE TABLE task_history (
+	pos             INTEGER PRIMARY KEY AUTOINCREMENT,
+	tenant_id       TEXT NOT NULL,
+	task_id         TEXT NOT NULL,
+	sequence        INTEGER NOT NULL,
+	kind            TEXT NOT NULL,
+	status          TEXT NOT NULL,
+	terminal        INTEGER NOT NULL,
+	message         TEXT NOT NULL DEFAULT '',
+	app_id          TEXT NOT NULL DEFAULT '',
+	acknowledged_at INTEGER NOT NULL
+);
+CREATE INDEX task_history_by_task ON task_history (task_id, terminal);
+CREATE INDEX task_history_by_tenant ON task_history (tenant_id, pos);
+
+CREATE TABLE tokens (
+	hash       TEXT PRIMARY KEY,
+	principal  BLOB NOT NULL,
+	expires_at INTEGER NOT NULL
+);
+CREATE INDEX tokens_by_expiry ON tokens (expires_at);
+`,
+}
+
+// SchemaVersion is the version Open brings a file to.
+var SchemaVersion = len(migrations)
+
+// migrate applies the missing migrations, each in an IMMEDIATE transaction
+// that re-reads the version first, so that two processes opening the same
+// new file at once do not both apply it.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	for v := 1; v <= len(migrations); v++ {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+				return err
+			}
+			if have >= v {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, err)
+		}
+	}
+	var have int
+	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("sqlite: %s has schema version %d, newer than this program's %d", s.path, have, len(migrations))
+	}
+	return nil
+}

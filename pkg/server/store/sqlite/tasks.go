@@ -1,0 +1,353 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/server/store"
+)
+
+// CreateTenant implements store.Store.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if t.ID == uuid.Nil || t.ClientID == "" || t.SecretHash == "" {
+		return nil, fmt.Errorf("%w: tenant needs an id, a client id and a secret hash", store.ErrInvalid)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	var out []store.Task
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, client_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
+			t.ID.String(), t.Name, t.ClientID, t.SecretHash, nanos(t.CreatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("%w: tenant %s or client id %q exists", store.ErrConflict, t.ID, t.ClientID)
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: create tenant: %w", err)
+		}
+		out, err = enqueue(ctx, tx, t.ID, tasks, now)
+		return err
+	})
+	return out, err
+}
+
+const tenantCols = `id, name, client_id, secret_hash, created_at`
+
+func scanTenant(row *sql.Row) (store.Tenant, error) {
+	var t store.Tenant
+	var id string
+	var created int64
+	if err := row.Scan(&id, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return t, fmt.Errorf("tenant %w", store.ErrNotFound)
+		}
+		return t, fmt.Errorf("sqlite: tenant: %w", err)
+	}
+	t.ID = uuid.MustParse(id)
+	t.CreatedAt = fromNanos(created)
+	return t, nil
+}
+
+// FindTenant implements store.Store.
+func (s *Store) FindTenant(ctx context.Context, id uuid.UUID) (store.Tenant, error) {
+	return scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id.String()))
+}
+
+// FindTenantByClientID implements store.Store.
+func (s *Store) FindTenantByClientID(ctx context.Context, clientID string) (store.Tenant, error) {
+	return scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE client_id = ?`, clientID))
+}
+
+// Enqueue implements store.Store.
+func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	var out []store.Task
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = enqueue(ctx, tx, tenant, tasks, now)
+		return err
+	})
+	return out, err
+}
+
+// enqueue appends tasks inside tx, numbering them from the tenant's counter.
+func enqueue(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if len(tasks) == 0 {
+		return nil, nil
+	}
+	var last int64
+	err := tx.QueryRowContext(ctx, `UPDATE tenants SET last_sequence = last_sequence + ? WHERE id = ? RETURNING last_sequence`,
+		len(tasks), tenant.String()).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO tasks (id, tenant_id, sequence, kind, driver, created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+	}
+	defer stmt.Close()
+	first := last - int64(len(tasks)) + 1
+	out := make([]store.Task, len(tasks))
+	for i, nt := range tasks {
+		payload := nt.Payload
+		if len(payload) == 0 {
+			payload = []byte("{}")
+		}
+		t := store.Task{ID: uuid.New(), TenantID: tenant, Sequence: first + int64(i), Kind: nt.Kind,
+			Driver: nt.Driver, CreatedAt: time.Unix(0, now.UnixNano()).UTC(), Payload: payload}
+		if _, err := stmt.ExecContext(ctx, t.ID.String(), tenant.String(), t.Sequence, string(t.Kind), t.Driver, nanos(now), []byte(payload)); err != nil {
+			return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+		}
+		out[i] = t
+	}
+	return out, nil
+}
+
+const taskCols = `id, tenant_id, sequence, kind, driver, created_at, payload, leased_until, deliveries`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanTask(sc scanner) (store.Task, error) {
+	var t store.Task
+	var id, tenant, kind string
+	var created, leased int64
+	var payload []byte
+	if err := sc.Scan(&id, &tenant, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries); err != nil {
+		return t, err
+	}
+	t.ID, t.TenantID, t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
+	t.CreatedAt, t.LeasedUntil, t.Payload = fromNanos(created), fromNanos(leased), payload
+	return t, nil
+}
+
+func collectTasks(rows *sql.Rows) ([]store.Task, error) {
+	defer rows.Close()
+	var out []store.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: tasks: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: tasks: %w", err)
+	}
+	return out, nil
+}
+
+// LeaseTasks implements store.Store. The select and the lease are one
+// UPDATE ... RETURNING inside an IMMEDIATE transaction: no other writer can
+// run between choosing a task and marking it.
+func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Task, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, nil
+	}
+	in, args := inClause(q.Tenants)
+	now := nanos(q.Now)
+	query := `SELECT pos FROM tasks WHERE tenant_id IN ` + in + ` AND leased_until <= ?`
+	args = append(args, now)
+	if q.Driver != "" {
+		query += ` AND driver = ?`
+		args = append(args, q.Driver)
+	}
+	query += ` ORDER BY pos LIMIT ?`
+	args = append(args, q.Limit)
+	until := nanos(q.Now.Add(q.Lease))
+	var out []store.Task
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
+			WHERE pos IN (`+query+`) RETURNING `+taskCols+`, pos`, append([]any{until}, args...)...)
+		if err != nil {
+			return fmt.Errorf("sqlite: lease: %w", err)
+		}
+		defer rows.Close()
+		type posTask struct {
+			pos int64
+			t   store.Task
+		}
+		var got []posTask
+		for rows.Next() {
+			var pt posTask
+			var id, tenant, kind string
+			var created, leased int64
+			var payload []byte
+			if err := rows.Scan(&id, &tenant, &pt.t.Sequence, &kind, &pt.t.Driver, &created, &payload, &leased, &pt.t.Deliveries, &pt.pos); err != nil {
+				return fmt.Errorf("sqlite: lease: %w", err)
+			}
+			pt.t.ID, pt.t.TenantID, pt.t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
+			pt.t.CreatedAt, pt.t.LeasedUntil, pt.t.Payload = fromNanos(created), fromNanos(leased), payload
+			got = append(got, pt)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: lease: %w", err)
+		}
+		// RETURNING has no defined order.
+		slices.SortFunc(got, func(a, b posTask) int { return int(a.pos - b.pos) })
+		out = make([]store.Task, len(got))
+		for i := range got {
+			out[i] = got[i].t
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListTasks implements store.Store.
+func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task, bool, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, false, nil
+	}
+	in, args := inClause(q.Tenants)
+	query := `SELECT ` + taskCols + ` FROM tasks WHERE tenant_id IN ` + in
+	if q.Driver != "" {
+		query += ` AND driver = ?`
+		args = append(args, q.Driver)
+	}
+	query += ` ORDER BY pos LIMIT ? OFFSET ?`
+	args = append(args, q.Limit+1, q.Offset)
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
+	}
+	out, err := collectTasks(rows)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(out) > q.Limit {
+		return out[:q.Limit], true, nil
+	}
+	return out, false, nil
+}
+
+// FindTask implements store.Store.
+func (s *Store) FindTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (store.Task, error) {
+	in, args := inClause(tenants)
+	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ? AND tenant_id IN `+in,
+		append([]any{id.String()}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, &store.TaskError{ID: id, Err: store.ErrNotFound}
+	}
+	if err != nil {
+		return t, fmt.Errorf("sqlite: find task: %w", err)
+	}
+	return t, nil
+}
+
+// DeleteTask implements store.Store.
+func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (store.Task, error) {
+	in, args := inClause(tenants)
+	var t store.Task
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		t, err = scanTask(tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE id = ? AND tenant_id IN `+in+` RETURNING `+taskCols,
+			append([]any{id.String()}, args...)...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return &store.TaskError{ID: id, Err: store.ErrNotFound}
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: delete task: %w", err)
+		}
+		return nil
+	})
+	return t, err
+}
+
+// AckTasks implements store.Store: one IMMEDIATE transaction for the whole
+// group, rolled back on the first unknown or conflicting task.
+func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.Ack, now time.Time) ([]store.Receipt, error) {
+	in, targs := inClause(tenants)
+	out := make([]store.Receipt, len(acks))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		for i, a := range acks {
+			if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
+				return fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
+			}
+			var tenant, kind string
+			var seq int64
+			err := tx.QueryRowContext(ctx, `SELECT tenant_id, sequence, kind FROM tasks WHERE id = ? AND tenant_id IN `+in,
+				append([]any{a.TaskID.String()}, targs...)...).Scan(&tenant, &seq, &kind)
+			if errors.Is(err, sql.ErrNoRows) {
+				// Not queued: acknowledged before (answer the recorded
+				// receipt when the outcome matches) or unknown.
+				var status string
+				var at int64
+				err := tx.QueryRowContext(ctx, `SELECT status, acknowledged_at FROM task_history
+					WHERE task_id = ? AND terminal = 1 AND tenant_id IN `+in+` ORDER BY pos LIMIT 1`,
+					append([]any{a.TaskID.String()}, targs...)...).Scan(&status, &at)
+				if errors.Is(err, sql.ErrNoRows) {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
+				}
+				if err != nil {
+					return fmt.Errorf("sqlite: ack: %w", err)
+				}
+				if store.AckStatus(status) != a.Status {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: store.AckStatus(status)}
+				}
+				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(at)}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+			if a.Status.Terminal() {
+				_, err = tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, a.TaskID.String())
+			} else {
+				// retry and reauthenticate: visible again at once.
+				_, err = tx.ExecContext(ctx, `UPDATE tasks SET leased_until = 0 WHERE id = ?`, a.TaskID.String())
+			}
+			if err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+			// A plain retry leaves no trace; every other outcome is history.
+			if a.Status != store.AckRetry {
+				terminal := 0
+				if a.Status.Terminal() {
+					terminal = 1
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO task_history
+					(tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					tenant, a.TaskID.String(), seq, kind, string(a.Status), terminal, a.Message, a.AppID, nanos(now)); err != nil {
+					return fmt.Errorf("sqlite: ack: %w", err)
+				}
+			}
+			out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(nanos(now))}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant_id, task_id, sequence, kind, status, message, app_id, acknowledged_at
+		FROM task_history WHERE tenant_id = ? ORDER BY pos`, tenant.String())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: history: %w", err)
+	}
+	defer rows.Close()
+	var out []store.HistoryEntry
+	for rows.Next() {
+		var h store.HistoryEntry
+		var tid, id, kind, status string
+		var at int64
+		if err := rows.Scan(&tid, &id, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at); err != nil {
+			return nil, fmt.Errorf("sqlite: history: %w", err)
+		}
+		h.TenantID, h.TaskID, h.Kind, h.Status, h.AcknowledgedAt = uuid.MustParse(tid), uuid.MustParse(id), store.TaskKind(kind), store.AckStatus(status), fromNanos(at)
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Errors a Store returns, wrapped; test them with errors.Is.
+var (
+	// ErrNotFound: no such tenant, object or task within the given scope.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique key is taken, or a task was already acknowledged
+	// with another outcome.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid: the caller passed something the store cannot keep.
+	ErrInvalid = errors.New("invalid")
+)
+
+// TaskError names the task an acknowledgement failed on. It wraps ErrNotFound
+// or ErrConflict; for a conflict, Status is the outcome already recorded.
+type TaskError struct {
+	ID     uuid.UUID
+	Err    error
+	Status AckStatus
+}
+
+func (e *TaskError) Error() string {
+	if errors.Is(e.Err, ErrConflict) {
+		return fmt.Sprintf("task %s was already acknowledged as %s", e.ID, e.Status)
+	}
+	return fmt.Sprintf("task %s %v", e.ID, e.Err)
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// Kind is the data-model type of a roster object, as rendered in $sys.type.
+type Kind string
+
+// The kinds the API serves.
+const (
+	KindOrg             Kind = "Org"
+	KindPerson          Kind = "Person"
+	KindCourse          Kind = "Course"
+	KindSection         Kind = "Section"
+	KindTerm            Kind = "Term"
+	KindGradingCategory Kind = "GradingCategory"
+)
+
+// Subtypes of orgs and persons ($sys.org_type, $sys.person_type) the lists filter on.
+const (
+	SubtypeLEA     = "LEA"
+	SubtypeSchool  = "School"
+	SubtypeStudent = "Student"
+	SubtypeTeacher = "Teacher"
+)
+
+// Object is one roster object of a tenant.
+type Object struct {
+	ID      uuid.UUID
+	Kind    Kind
+	Subtype string // org_type, person_type or term_type; empty for the other kinds
+	Label   string
+	// Data is the object exactly as the API renders it (the spec's schema for
+	// its kind, references in the $sys-wrapped shape, rollups included).
+	Data json.RawMessage
+	// Orgs are the orgs the object belongs to, behind the
+	// /rostering/orgs/{id}/... lists: a person's org memberships, a course's
+	// orgs, a section's org, a term's org.
+	Orgs []uuid.UUID
+	// Sections are a person's section memberships.
+	Sections []uuid.UUID
+}
+
+// ObjectQuery selects a page of objects, ordered by the order in which they
+// were first stored (an update keeps an object's place).
+type ObjectQuery struct {
+	Tenants []uuid.UUID
+	Kind    Kind
+	Subtype string     // when not empty, only objects of this subtype
+	Org     *uuid.UUID // when set, only objects linked to this org
+	Offset  int
+	Limit   int
+}
+
+// Sync is one load of roster data into a tenant: a sync in the vendor's terms.
+type Sync struct {
+	// Upserts are added when new, changed when their Data differs from what is
+	// stored, and left alone (no event) when identical.
+	Upserts []Object
+	// Deletes are removed; unknown ids are ignored.
+	Deletes []uuid.UUID
+	// Origin of the sync_event tasks ("initial", "resend", ...); default "initial".
+	Origin string
+	// Driver the sync's tasks are addressed to; empty for every driver.
+	Driver string
+	// GroupID links the tasks of the sync; a random one when zero.
+	GroupID uuid.UUID
+	// Silent stores the objects without enqueueing any task (bulk seeding).
+	Silent bool
+}
+
+// SyncResult reports what a sync did.
+type SyncResult struct {
+	GroupID                            uuid.UUID
+	Added, Changed, Deleted, Unchanged int
+	Tasks                              []Task // enqueued: SYNC_START, the data events, SYNC_END
+}
+
+// TaskKind names a task's payload, as the 2.x rendering keys it.
+type TaskKind string
+
+// The task kinds the spec describes.
+const (
+	TaskLifecycle    TaskKind = "lifecycle_event"
+	TaskSync         TaskKind = "sync_event"
+	TaskData         TaskKind = "data_event"
+	TaskAuthenticate TaskKind = "authenticate"
+	TaskGradesQuery  TaskKind = "grades_query"
+)
+
+// NewTask is a task to enqueue.
+type NewTask struct {
+	Kind   TaskKind
+	Driver string
+	// Payload holds the event's fields other than id, tenant_id, sequence and
+	// created_at (which the store assigns): action, group_id, data, ...
+	Payload json.RawMessage
+}
+
+// Task is a task of a tenant's queue.
+type Task struct {
+	ID          uuid.UUID
+	TenantID    uuid.UUID
+	Sequence    int64 // strictly increasing within the tenant
+	Kind        TaskKind
+	Driver      string
+	CreatedAt   time.Time
+	Payload     json.RawMessage
+	LeasedUntil time.Time // zero when never leased; visible again once passed
+	Deliveries  int       // how many times a lease handed it out
+}
+
+// LeaseQuery asks for the next visible tasks: the oldest tasks of Tenants not
+// leased at Now, at most Limit, which are then leased until Now+Lease.
+type LeaseQuery struct {
+	Tenants []uuid.UUID
+	Driver  string // when not empty, only tasks addressed to this driver
+	Limit   int
+	Now     time.Time
+	Lease   time.Duration
+}
+
+// TaskQuery pages through a queue in sequence order without leasing.
+type TaskQuery struct {
+	Tenants []uuid.UUID
+	Driver  string
+	Offset  int
+	Limit   int
+}
+
+// AckStatus is the outcome of a task.
+type AckStatus string
+
+// The outcomes of the spec's TaskAckStatus.
+const (
+	AckSuccess        AckStatus = "success"
+	AckError          AckStatus = "error"
+	AckRetry          AckStatus = "retry"
+	AckReauthenticate AckStatus = "reauthenticate"
+)
+
+// Terminal reports whether the outcome removes the task from the queue.
+func (s AckStatus) Terminal() bool { return s == AckSuccess || s == AckError }
+
+// Ack acknowledges one task.
+type Ack struct {
+	TaskID  uuid.UUID
+	Status  AckStatus
+	Message string
+	AppID   string
+}
+
+// Receipt is the recorded answer to an acknowledgement.
+type Receipt struct {
+	TaskID         uuid.UUID
+	Status         AckStatus
+	AcknowledgedAt time.Time
+}
+
+// HistoryEntry is one acknowledgement kept in a tenant's history.
+type HistoryEntry struct {
+	TaskID         uuid.UUID
+	TenantID       uuid.UUID
+	Sequence       int64
+	Kind           TaskKind
+	Status         AckStatus
+	Message        string
+	AppID          string
+	AcknowledgedAt time.Time
+}
+
+// Tenant is an installed integration.
+type Tenant struct {
+	ID         uuid.UUID
+	Name       string
+	ClientID   string
+	SecretHash string
+	CreatedAt  time.Time
+}
+
+// Store keeps tenants, rosters and task queues. Every method is safe for
+// concurrent use; every method that changes data is atomic. Tenants scope
+// every read and write: an id outside the scope is ErrNotFound, exactly like
+// an id that does not exist.
+type Store interface {
+	// CreateTenant stores t and enqueues tasks (TENANT_INSTALLED, typically)
+	// in the same transaction. A taken id or client id is ErrConflict.
+	CreateTenant(ctx context.Context, t Tenant, tasks []NewTask, now time.Time) ([]Task, error)
+	// FindTenant returns the tenant with this id.
+	FindTenant(ctx context.Context, id uuid.UUID) (Tenant, error)
+	// FindTenantByClientID returns the tenant whose client id this is.
+	FindTenantByClientID(ctx context.Context, clientID string) (Tenant, error)
+
+	// ApplySync stores a sync's objects and enqueues its tasks, atomically.
+	ApplySync(ctx context.Context, tenant uuid.UUID, s Sync, now time.Time) (SyncResult, error)
+	// FindObject returns the object of this kind and id.
+	FindObject(ctx context.Context, tenants []uuid.UUID, kind Kind, id uuid.UUID) (Object, error)
+	// ListObjects returns a page of objects and whether more follow it.
+	ListObjects(ctx context.Context, q ObjectQuery) (objs []Object, more bool, err error)
+
+	// Enqueue appends tasks to a tenant's queue.
+	Enqueue(ctx context.Context, tenant uuid.UUID, tasks []NewTask, now time.Time) ([]Task, error)
+	// LeaseTasks selects and leases the next visible tasks in one
+	// transaction: two concurrent calls never receive the same task while
+	// its lease runs.
+	LeaseTasks(ctx context.Context, q LeaseQuery) ([]Task, error)
+	// ListTasks returns a page of the queue, without leasing, and whether
+	// more follow it.
+	ListTasks(ctx context.Context, q TaskQuery) (tasks []Task, more bool, err error)
+	// FindTask returns a queued task.
+	FindTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (Task, error)
+	// AckTasks applies acknowledgements all or nothing. success and error
+	// remove the task and record the outcome; retry and reauthenticate
+	// release its lease (reauthenticate is recorded in the history too).
+	// Acknowledging a removed task again with its recorded outcome answers
+	// the original receipt; with another outcome it is a *TaskError wrapping
+	// ErrConflict. An unknown task is a *TaskError wrapping ErrNotFound, and
+	// then nothing is acknowledged.
+	AckTasks(ctx context.Context, tenants []uuid.UUID, acks []Ack, now time.Time) ([]Receipt, error)
+	// DeleteTask removes a queued task without recording an outcome and
+	// returns it.
+	DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (Task, error)
+	// History returns a tenant's acknowledgements, oldest first.
+	History(ctx context.Context, tenant uuid.UUID) ([]HistoryEntry, error)
+
+	// Close releases the store.
+	Close() error
+}
