@@ -1,0 +1,68 @@
+// Package client is the Go client of the Interop Data API of Instructure
+// DataSync (formerly Kimono): K-12 roster data and the per-tenant task queue.
+//
+// It wraps the generated client of package gen (still reachable through
+// Client.Raw) with what integrators otherwise write themselves:
+//
+//   - authentication: OAuth2 client credentials (WithClientCredentials; the
+//     token is cached, replaced ahead of its expiry and, when the server
+//     answers 401, dropped and the request sent once more with a new one) or
+//     an LTI JWT (WithLTIJWT, WithLTIJWTFunc);
+//   - contract validation of every request and response against the embedded
+//     OpenAPI description, whatever host and mount point the base URL names
+//     (WithValidation: ValidationOff, ValidationReport, ValidationEnforce);
+//   - retries of the requests that are safe to repeat (GETs and the PUT
+//     acknowledgements) on network errors, 429 and 500/502/503/504, with
+//     capped exponential backoff, full jitter and Retry-After (WithRetryPolicy);
+//   - one error type, *APIError, usable with errors.As, matching the sentinels
+//     ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest, ErrConflict,
+//     ErrRateLimited and ErrServer with errors.Is; a contract violation is a
+//     *ValidationError matching ErrContractViolation;
+//   - iterators (iter.Seq2[T, error]) over every list operation that follow
+//     paging.next to the last page, stop on a next link that loops, and honour
+//     cancellation; Find methods that return the object or ErrNotFound;
+//   - a task Consumer.
+//
+// # Reading rosters
+//
+//	c, err := client.New("https://api.us2.kimonocloud.com/v2/interop/data",
+//		client.WithClientCredentials(id, secret, ""))
+//	for school, err := range c.Schools(ctx, nil) {
+//		if err != nil { return err }
+//		for student, err := range c.StudentsForOrg(ctx, *school.Sys.Id, &client.ListOptions{PageSize: 500}) {
+//			...
+//		}
+//	}
+//
+// # Consuming tasks
+//
+//	cons := client.NewConsumer(c, client.HandlerFuncs{
+//		Data: func(ctx context.Context, t *client.Task, e *gen.DataEvent) error { return upsert(ctx, e) },
+//	})
+//	err := cons.Run(ctx) // until ctx is cancelled
+//
+// The consumer polls GET /tasks, hands each task to the Handler method of its
+// kind (kinds it does not know reach Fallback), and acknowledges it with the
+// status the handler's result implies: nil is success, Retry(err) is retry,
+// Reauthenticate(err) is reauthenticate, any other error is error with the
+// error's text. Acknowledgements are sent in groups (PUT /tasks/ack) after
+// each batch. A tenant's tasks are handled one at a time in sequence order;
+// when one is released for redelivery, the tenant's later tasks of the batch
+// are released with it so that order holds. Different tenants run
+// concurrently. When the queue is empty the consumer backs off (capped,
+// jittered). When Run's context ends, handlers in flight finish, their tasks
+// are acknowledged, unstarted tasks are released, and Run returns.
+//
+// # Delivery is at least once
+//
+// A task is delivered again when its acknowledgement does not reach the
+// server: the process crashed after handling it, the network failed, the
+// handler outlived the task's lease, or the server redelivered it after a
+// retry. Handlers must therefore be idempotent: applying the same task twice
+// must leave the same state as applying it once. Key writes by the task's
+// object ($sys.id, DataEvent.ObjectId) rather than appending, compare
+// Task.Sequence with the last sequence applied for the object and skip older
+// ones, and make side effects outside your store (emails, provisioning calls)
+// check whether they already happened. Never assume that a task seen once will
+// not be seen again.
+package client
