@@ -1,0 +1,41 @@
+// Package server is the kit for Interop Data API servers. Implement
+// gen.StrictServerInterface (embed Unimplemented for the operations you do
+// not have yet), hand it to New, and serve:
+//
+//	clients := auth.NewMemoryClientStore(auth.Client{ID: "demo", TenantID: tenant, SecretHash: auth.HashSecret(secret)})
+//	srv, err := server.New(myImpl{}, server.WithTokenEndpoint(auth.NewOAuth2(clients, auth.NewMemoryTokenStore())))
+//	if err != nil { ... }
+//	err = srv.ListenAndServe(ctx, ":8080", nil)
+//
+// Everything a compatible server must get right beyond its business logic
+// comes from here:
+//
+//   - Routing: the generated handlers under contract.BasePath. Echo's router
+//     matches each request once; the kit binds the matching kin-openapi route
+//     to each Echo route when it is built, and reuses it for the request and
+//     the response.
+//   - Authentication before anything else: the auth.Authenticator (OAuth2
+//     tokens from POST /oauth/token, LTI JWTs, or your own) runs first, and
+//     the principal reaches the handler as auth.PrincipalFrom(ctx). A missing,
+//     malformed, unknown, wrongly signed or expired token is a 401.
+//   - Request validation with kin-openapi (path, query, headers, body),
+//     without writing defaults into the request.
+//   - Response validation: the handler's response is buffered and checked
+//     against the operation's declared responses before it leaves. In
+//     ValidationEnforce mode (the default) an invalid response is replaced by a
+//     500; ValidationReport logs and counts it and sends it anyway.
+//   - One error model: validation failures, authentication failures, unknown
+//     routes (404), wrong methods (405), oversized bodies (413), handler
+//     errors and recovered panics all answer with the spec's
+//     {"error": {"status", "code", "message", "details"?}} body, the matching
+//     status and Content-Type: application/json. Handlers return *Error (or
+//     a generated typed error response); any other error is a 500 whose body
+//     holds only the request id.
+//   - Plumbing: request ids (X-Request-Id in and out), log/slog access logs,
+//     panic recovery, a body limit, http.Server timeouts, graceful shutdown,
+//     /healthz, /readyz and Prometheus /metrics on a registry of the
+//     server's own.
+//
+// RequestURL gives a handler the absolute URL of its request, from which
+// paging.next links are built.
+package server

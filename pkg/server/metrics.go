@@ -1,0 +1,60 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics live in a registry of their own per Server, so tests and programs
+// can build many servers without "duplicate collector" panics.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	validation *prometheus.CounterVec
+	panics     prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "interop_http_requests_total",
+			Help: "HTTP requests served, by operation, method and status code.",
+		}, []string{"operation", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "interop_http_request_duration_seconds",
+			Help:    "Time to serve a request, by operation and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"operation", "method"}),
+		validation: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "interop_validation_failures_total",
+			Help: "Requests and responses that failed validation against the spec, by operation and direction.",
+		}, []string{"operation", "direction"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "interop_http_panics_total",
+			Help: "Handler panics recovered and answered with 500.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(op, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(op, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(op, method).Observe(d.Seconds())
+}
+
+func (m *metrics) validationFailure(op, direction string) {
+	m.validation.WithLabelValues(op, direction).Inc()
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

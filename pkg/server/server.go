@@ -1,0 +1,368 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/server/auth"
+)
+
+// DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
+// says otherwise. The largest legitimate body, a group acknowledgement of
+// 2000 tasks, fits with room to spare.
+const DefaultBodyLimit = 1 << 20
+
+// ValidationMode says what the kit does with a handler response that breaks
+// the spec.
+type ValidationMode int
+
+const (
+	// ValidationOff sends responses unchecked (and unbuffered).
+	ValidationOff ValidationMode = iota
+	// ValidationReport logs and counts an invalid response, then sends it.
+	ValidationReport
+	// ValidationEnforce logs and counts an invalid response and sends a 500
+	// error body instead, so no client ever sees an off-contract answer.
+	ValidationEnforce
+)
+
+func (m ValidationMode) String() string {
+	switch m {
+	case ValidationOff:
+		return "off"
+	case ValidationReport:
+		return "report"
+	case ValidationEnforce:
+		return "enforce"
+	}
+	return fmt.Sprintf("ValidationMode(%d)", int(m))
+}
+
+// Timeouts of the http.Server that ListenAndServe runs. Zero fields keep
+// their defaults.
+type Timeouts struct {
+	ReadHeader time.Duration // default 10s: bounds slow-loris clients
+	Read       time.Duration // default 30s
+	Write      time.Duration // default 60s: a 2000-item page takes well under it
+	Idle       time.Duration // default 120s
+	Shutdown   time.Duration // default 15s: how long in-flight requests get to finish
+}
+
+// Server is an Interop Data API server: an Echo instance serving a
+// gen.StrictServerInterface under contract.BasePath with authentication,
+// validation both ways and one error model, plus /oauth/token (optional),
+// /healthz, /readyz and /metrics.
+type Server struct {
+	echo *echo.Echo
+
+	authn         auth.Authenticator
+	token         *auth.OAuth2
+	respMode      ValidationMode
+	reqValidation bool
+	logger        *slog.Logger
+	bodyLimit     int64
+	ready         func(context.Context) error
+	trustProxy    bool
+	extra         []echo.MiddlewareFunc
+	timeouts      Timeouts
+
+	reqOpts  *openapi3filter.Options
+	respOpts *openapi3filter.Options
+	metrics  *metrics
+}
+
+// Option configures New.
+type Option func(*Server)
+
+// WithAuthenticator sets who may call the API. Without it, the token
+// endpoint's OAuth2 (WithTokenEndpoint) authenticates; New fails when there
+// is neither, so a server is never open by accident.
+func WithAuthenticator(a auth.Authenticator) Option { return func(s *Server) { s.authn = a } }
+
+// WithTokenEndpoint serves o's token endpoint at POST /oauth/token.
+func WithTokenEndpoint(o *auth.OAuth2) Option { return func(s *Server) { s.token = o } }
+
+// WithResponseValidation sets the response validation mode (default
+// ValidationEnforce: a compatible server should never send what the spec
+// forbids; choose ValidationReport to trade that guarantee for availability).
+func WithResponseValidation(m ValidationMode) Option { return func(s *Server) { s.respMode = m } }
+
+// WithRequestValidation turns request validation against the spec on (the
+// default) or off. Off, only the generated binding checks parameter types.
+func WithRequestValidation(on bool) Option { return func(s *Server) { s.reqValidation = on } }
+
+// WithLogger sets the structured logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) {
+		if l != nil {
+			s.logger = l
+		}
+	}
+}
+
+// WithBodyLimit sets the largest request body in bytes (default
+// DefaultBodyLimit); larger bodies get 413.
+func WithBodyLimit(n int64) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.bodyLimit = n
+		}
+	}
+}
+
+// WithReadiness sets the check behind /readyz (for example, a database
+// ping). Without it /readyz answers like /healthz.
+func WithReadiness(f func(context.Context) error) Option { return func(s *Server) { s.ready = f } }
+
+// WithTrustProxyHeaders makes RequestURL and the logged client address honour
+// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-For. Enable it only
+// behind a proxy that sets them, or clients can forge paging links.
+func WithTrustProxyHeaders(on bool) Option { return func(s *Server) { s.trustProxy = on } }
+
+// WithMiddleware adds Echo middleware to every API operation. It runs after
+// authentication and request validation, just before the handler, so it sees
+// the principal (auth.PrincipalFrom) and its responses are validated too.
+func WithMiddleware(m ...echo.MiddlewareFunc) Option {
+	return func(s *Server) { s.extra = append(s.extra, m...) }
+}
+
+// WithTimeouts sets the http.Server timeouts of ListenAndServe.
+func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
+
+// New returns a server for impl. It fails only on configuration errors.
+func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
+	if impl == nil {
+		return nil, errors.New("server: nil implementation")
+	}
+	s := &Server{
+		respMode:      ValidationEnforce,
+		reqValidation: true,
+		logger:        slog.Default(),
+		bodyLimit:     DefaultBodyLimit,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.authn == nil && s.token != nil {
+		s.authn = s.token
+	}
+	if s.authn == nil {
+		return nil, errors.New("server: no authenticator: use WithAuthenticator or WithTokenEndpoint")
+	}
+	s.timeouts = s.timeouts.withDefaults()
+
+	doc, err := contract.Load()
+	if err != nil {
+		return nil, err
+	}
+	// The kit authenticates before validating (a stranger learns nothing
+	// about parameters), so the filter's own security check is a no-op.
+	s.reqOpts = contract.FilterOptions(nil)
+	s.reqOpts.KeepValidatedValue = true // the generated binder reuses the validated body
+	s.respOpts = contract.FilterOptions(nil)
+	s.respOpts.IncludeResponseStatus = true
+
+	s.metrics = newMetrics()
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	if s.trustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	s.echo = e
+
+	e.Use(s.requestID, s.observe, s.recover, s.limitBody)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if s.token != nil {
+		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
+		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()))
+	}
+
+	perOp, err := s.operationMiddlewares(doc)
+	if err != nil {
+		return nil, err
+	}
+	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(impl, nil), gen.RegisterHandlersOptions{
+		BaseURL:              contract.BasePath,
+		OperationMiddlewares: perOp,
+	})
+	return s, nil
+}
+
+// operationMiddlewares binds each operation's kin-openapi route to the Echo
+// route the generated code registers for it. Echo's router then finds the
+// route once per request and the kit reuses that match for authentication,
+// request validation and response validation: no second router runs.
+func (s *Server) operationMiddlewares(doc *openapi3.T) (map[string][]echo.MiddlewareFunc, error) {
+	out := make(map[string][]echo.MiddlewareFunc)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == "" {
+				return nil, fmt.Errorf("server: %s %s has no operationId", method, path)
+			}
+			route := &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: method, Operation: op}
+			sec := op.Security
+			if sec == nil {
+				sec = &doc.Security
+			}
+			mws := []echo.MiddlewareFunc{s.operation(route, len(*sec) > 0)}
+			out[op.OperationID] = append(mws, s.extra...)
+		}
+	}
+	return out, nil
+}
+
+// Handler returns the server as an http.Handler: the API under
+// contract.BasePath, /oauth/token (with WithTokenEndpoint), /healthz, /readyz
+// and /metrics.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo returns the underlying Echo instance, for adding routes of one's own.
+// Routes added to it get the kit's request ids, logging, metrics, panic
+// recovery, body limit and error model, but no authentication.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Registry returns the server's own Prometheus registry (the one /metrics
+// serves), so an implementation can register its metrics beside the kit's.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+func (t Timeouts) withDefaults() Timeouts {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&t.ReadHeader, 10*time.Second)
+	def(&t.Read, 30*time.Second)
+	def(&t.Write, 60*time.Second)
+	def(&t.Idle, 120*time.Second)
+	def(&t.Shutdown, 15*time.Second)
+	return t
+}
+
+// ListenAndServe serves on addr until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish (up to
+// Timeouts.Shutdown) and returns nil. ready, when not nil, is called with the
+// bound address once the listener is open, which lets tests use ":0".
+func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("server: listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.logger.Info("listening", "addr", ln.Addr().String())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	s.logger.Info("shut down")
+	return nil
+}
+
+// healthz says the process is up; it checks nothing else, so an orchestrator
+// does not restart a server whose database is briefly away.
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz runs the readiness check with a short deadline; failing, it answers
+// 503 so a load balancer stops sending traffic.
+func (s *Server) readyz(c echo.Context) error {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.logger.WarnContext(ctx, "not ready", "request_id", RequestID(ctx), "err", err)
+			return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "not ready"}
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// handleError is Echo's HTTPErrorHandler: every error that reaches it, from
+// a handler, a middleware or Echo's router, leaves as the spec's error body.
+func (s *Server) handleError(err error, c echo.Context) {
+	r := c.Request()
+	ctx := r.Context()
+	if c.Response().Committed {
+		s.logger.ErrorContext(ctx, "error after response was committed", "request_id", RequestID(ctx), "err", err)
+		return
+	}
+	e, public := s.publicError(c, err)
+	if !public || e.Status >= 500 {
+		s.logger.ErrorContext(ctx, "request failed", "request_id", RequestID(ctx), "operation", operationOf(c),
+			"method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	s.writeError(c, e)
+}
+
+func (s *Server) writeError(c echo.Context, e *Error) {
+	h := c.Response().Header()
+	h.Del("Content-Length")
+	if e.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
+		h.Set("WWW-Authenticate", `Bearer realm="interop"`)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	_ = c.JSONBlob(e.Status, e.marshal())
+}
+
+// operationOf names the operation of a request for logs and metrics: the
+// operationId, the kit endpoint's path, or "unmatched" so that scanners
+// probing random paths cannot blow up the metric label space.
+func operationOf(c echo.Context) string {
+	if op, ok := c.Get(ctxOperation).(string); ok {
+		return op
+	}
+	switch p := c.Path(); p {
+	case "/healthz", "/readyz", "/metrics", "/oauth/token":
+		return strings.TrimPrefix(p, "/")
+	}
+	return "unmatched"
+}
