@@ -1,0 +1,5 @@
+package conformance_test
+
+import "net/http"
+
+type httpHandler = http.Handler
