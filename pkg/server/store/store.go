@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/server/auth"
 )
 
 // Errors a Store returns, wrapped; test them with errors.Is.
@@ -258,6 +260,13 @@ type Store interface {
 	// History returns a tenant's acknowledgements, oldest first.
 	History(ctx context.Context, tenant uuid.UUID) ([]HistoryEntry, error)
 
+	// The store keeps the OAuth2 clients (one per tenant) and the access
+	// tokens issued to them, so that tokens survive a restart.
+	auth.ClientStore
+	auth.TokenStore
+
+	// Ping checks that the store answers (the readiness probe).
+	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/server/auth"
 	"github.com/interop-data/interop/pkg/server/store"
 )
 
@@ -40,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"AckOutcomes", testAck},
 		{"AckGroupAtomic", testAckGroup},
 		{"AdminListAndDelete", testAdmin},
+		{"ClientsAndTokens", testAuth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -679,5 +681,37 @@ func testAdmin(t *testing.T, s store.Store) {
 	nt, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{store.LifecycleTask("X", "")}, t0)
 	if err != nil || nt[0].Sequence != 13 {
 		t.Fatalf("Enqueue after delete = %+v, %v", nt, err)
+	}
+}
+
+func testAuth(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "auth")
+	c, err := s.FindClient(ctx(), tn.ClientID)
+	if err != nil || c.ID != tn.ClientID || c.TenantID != tn.ID || c.SecretHash != tn.SecretHash {
+		t.Fatalf("FindClient = %+v, %v", c, err)
+	}
+	if _, err := s.FindClient(ctx(), "nobody"); !errors.Is(err, auth.ErrUnknownClient) {
+		t.Fatalf("FindClient(unknown) err = %v", err)
+	}
+	p := auth.Principal{TenantIDs: []uuid.UUID{tn.ID}, ClientID: tn.ClientID, Subject: tn.ClientID, Method: auth.MethodOAuth2}
+	exp := t0.Add(time.Hour)
+	if err := s.SaveToken(ctx(), "h1", p, exp); err != nil {
+		t.Fatal(err)
+	}
+	got, gotExp, err := s.LookupToken(ctx(), "h1")
+	if err != nil || !gotExp.Equal(exp) || got.ClientID != p.ClientID || len(got.TenantIDs) != 1 || got.TenantIDs[0] != tn.ID || got.Method != p.Method {
+		t.Fatalf("LookupToken = %+v, %v, %v", got, gotExp, err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "nope"); !errors.Is(err, auth.ErrUnknownToken) {
+		t.Fatalf("LookupToken(unknown) err = %v", err)
+	}
+	// A store may drop expired tokens as it saves new ones, never live ones.
+	if err := s.SaveToken(ctx(), "h2", p, exp.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"h1", "h2"} {
+		if _, _, err := s.LookupToken(ctx(), h); err != nil {
+			t.Errorf("live token %s dropped: %v", h, err)
+		}
 	}
 }
