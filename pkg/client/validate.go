@@ -199,7 +199,19 @@ func describe(err error, op, dir, method, path string, status int) *ValidationEr
 	ve := &ValidationError{Operation: op, Direction: dir, Method: method, Path: path, Status: status, Err: err, Reason: err.Error()}
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
-		ve.Field = "/" + strings.Join(se.JSONPointer(), "/")
+		// Combinators (allOf, anyOf) wrap the error of the element that
+		// failed; its path continues the outer one. Descend to the
+		// innermost error, which names the actual field and rule.
+		path := se.JSONPointer()
+		for se.Origin != nil {
+			var inner *openapi3.SchemaError
+			if !errors.As(se.Origin, &inner) {
+				break
+			}
+			se = inner
+			path = append(path, se.JSONPointer()...)
+		}
+		ve.Field = "/" + strings.Join(path, "/")
 		ve.Rule = se.SchemaField
 		ve.Reason = se.Reason
 	}

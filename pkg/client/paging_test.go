@@ -1,0 +1,225 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen"
+)
+
+// servePages serves total persons in pages of the requested size, with
+// absolute next links as the spec describes.
+func servePages(f *fakeAPI, path string, total int, requests *atomic.Int32) {
+	f.handle("GET", path, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		size, _ := strconv.Atoi(r.URL.Query().Get("page_size"))
+		if size == 0 {
+			size = 2000
+		}
+		from := page * size
+		n := min(size, total-from)
+		var next any
+		if from+n < total {
+			next = fmt.Sprintf("%s%s%s?page=%d&page_size=%d", f.srv.URL, mount, r.URL.Path[len(mount):], page+1, size)
+		}
+		writeJSON(w, 200, personsPage(from, max(n, 0), next))
+	})
+}
+
+func TestIteratorFollowsNext(t *testing.T) {
+	f := newFakeAPI(t)
+	var requests atomic.Int32
+	servePages(f, "/rostering/students", 7, &requests)
+	c := f.client(t, nil)
+	got, err := Collect(c.Students(context.Background(), &ListOptions{PageSize: 3}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 7 || requests.Load() != 3 {
+		t.Fatalf("%d persons in %d requests, want 7 in 3", len(got), requests.Load())
+	}
+	for i, p := range got {
+		if *p.LocalId != fmt.Sprintf("S%d", i) {
+			t.Fatalf("item %d is %s", i, *p.LocalId)
+		}
+	}
+	// Starting page and early stop: break after 2 items reads one page.
+	requests.Store(0)
+	n := 0
+	for p, err := range c.Students(context.Background(), &ListOptions{PageSize: 3, Page: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 && *p.LocalId != "S3" {
+			t.Fatalf("page 1 starts at %s", *p.LocalId)
+		}
+		if n++; n == 2 {
+			break
+		}
+	}
+	if requests.Load() != 1 {
+		t.Fatalf("%d requests after an early break", requests.Load())
+	}
+}
+
+func TestIteratorStopsOnPagingLoop(t *testing.T) {
+	f := newFakeAPI(t)
+	var requests atomic.Int32
+	f.handle("GET", "/rostering/persons", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		// page 0 -> page 1 -> page 0 again (relative links resolve too).
+		if r.URL.Query().Get("page") == "1" {
+			writeJSON(w, 200, personsPage(2, 2, mount+"/rostering/persons?page_size=2"))
+			return
+		}
+		writeJSON(w, 200, personsPage(0, 2, f.base+"/rostering/persons?page=1&page_size=2"))
+	})
+	c := f.client(t, nil)
+	var items int
+	var last error
+	for _, err := range c.Persons(context.Background(), &ListOptions{PageSize: 2}) {
+		if err != nil {
+			last = err
+			break
+		}
+		items++
+	}
+	if !errors.Is(last, ErrPagingLoop) || items != 4 || requests.Load() != 2 {
+		t.Fatalf("items %d requests %d err %v", items, requests.Load(), last)
+	}
+}
+
+func TestIteratorRefusesForeignNext(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET", "/rostering/persons", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, personsPage(0, 1, "https://evil.example/v2/interop/data/rostering/persons?page=1"))
+	})
+	c := f.client(t, nil)
+	_, err := Collect(c.Persons(context.Background(), nil))
+	if !errors.Is(err, ErrForeignNext) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestIteratorCancellationMidIteration(t *testing.T) {
+	f := newFakeAPI(t)
+	var requests atomic.Int32
+	servePages(f, "/rostering/persons", 10, &requests)
+	c := f.client(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var items int
+	var last error
+	for _, err := range c.Persons(ctx, &ListOptions{PageSize: 4}) {
+		if err != nil {
+			last = err
+			break
+		}
+		if items++; items == 2 {
+			cancel()
+		}
+	}
+	if !errors.Is(last, context.Canceled) || items != 2 || requests.Load() != 1 {
+		t.Fatalf("items %d requests %d err %v", items, requests.Load(), last)
+	}
+	// An already-cancelled context sends nothing.
+	requests.Store(0)
+	if _, err := Collect(c.Persons(ctx, nil)); !errors.Is(err, context.Canceled) || requests.Load() != 0 {
+		t.Fatalf("err %v requests %d", err, requests.Load())
+	}
+}
+
+func TestIteratorErrorsAndEmptyPages(t *testing.T) {
+	f := newFakeAPI(t)
+	org := uuid.MustParse("2a4a2e06-7755-43bb-9766-4f398079ef8c")
+	f.handle("GET", "/rostering/orgs/{id}/students", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, 404, "not_found", "org not found")
+	})
+	f.handle("GET", "/rostering/teachers", func(w http.ResponseWriter, r *http.Request) {
+		// An empty page ends the walk even if next is set.
+		writeJSON(w, 200, map[string]any{"data": []any{}, "paging": map[string]any{"next": f.base + "/rostering/teachers?page=1"}})
+	})
+	c := f.client(t, nil)
+	if _, err := Collect(c.StudentsForOrg(context.Background(), org, nil)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	if got, err := Collect(c.Teachers(context.Background(), nil)); err != nil || len(got) != 0 {
+		t.Fatalf("%v %v", got, err)
+	}
+}
+
+// TestEveryListIterator drives each of the 15 list iterators against one fake
+// that answers every path with the example of the right type.
+func TestEveryListIterator(t *testing.T) {
+	f := newFakeAPI(t)
+	org := uuid.MustParse("2a4a2e06-7755-43bb-9766-4f398079ef8c")
+	orgBody := map[string]any{"$sys": map[string]any{"id": org, "org_type": "LEA"}, "name": "D"}
+	bodies := map[string]any{
+		"/rostering/orgs": orgBody, "/rostering/leas": orgBody, "/rostering/schools": orgBody,
+		"/rostering/persons": person(1), "/rostering/students": person(1), "/rostering/teachers": person(1),
+		"/rostering/orgs/{id}/students": person(1), "/rostering/orgs/{id}/teachers": person(1),
+		"/rostering/courses": map[string]any{"title": "Algebra"}, "/rostering/orgs/{id}/courses": map[string]any{"title": "Algebra"},
+		"/rostering/sections": map[string]any{"title": "P1"}, "/rostering/orgs/{id}/sections": map[string]any{"title": "P1"},
+		"/rostering/terms": map[string]any{"name": "Fall"}, "/rostering/orgs/{id}/terms": map[string]any{"name": "Fall"},
+		"/grades/gradingCategories": map[string]any{"name": "Homework"},
+	}
+	seen := make(map[string]bool)
+	for path, body := range bodies {
+		f.handle("GET", path, func(w http.ResponseWriter, r *http.Request) {
+			seen[path] = true
+			writeJSON(w, 200, map[string]any{"data": []any{body, body}, "paging": map[string]any{"next": nil}})
+		})
+	}
+	c := f.client(t, nil)
+	ctx := context.Background()
+	count := func(name string, n int, err error) {
+		t.Helper()
+		if err != nil || n != 2 {
+			t.Errorf("%s: %d items, %v", name, n, err)
+		}
+	}
+	o := &ListOptions{PageSize: 10}
+	{
+		v, err := Collect(c.Orgs(ctx, o))
+		count("Orgs", len(v), err)
+		v, err = Collect(c.LEAs(ctx, o))
+		count("LEAs", len(v), err)
+		v, err = Collect(c.Schools(ctx, o))
+		count("Schools", len(v), err)
+	}
+	for name, seq := range map[string]func() ([]gen.Person, error){
+		"Persons":        func() ([]gen.Person, error) { return Collect(c.Persons(ctx, o)) },
+		"Students":       func() ([]gen.Person, error) { return Collect(c.Students(ctx, o)) },
+		"Teachers":       func() ([]gen.Person, error) { return Collect(c.Teachers(ctx, o)) },
+		"StudentsForOrg": func() ([]gen.Person, error) { return Collect(c.StudentsForOrg(ctx, org, o)) },
+		"TeachersForOrg": func() ([]gen.Person, error) { return Collect(c.TeachersForOrg(ctx, org, o)) },
+	} {
+		v, err := seq()
+		count(name, len(v), err)
+	}
+	courses, err := Collect(c.Courses(ctx, o))
+	count("Courses", len(courses), err)
+	courses, err = Collect(c.CoursesForOrg(ctx, org, o))
+	count("CoursesForOrg", len(courses), err)
+	sections, err := Collect(c.Sections(ctx, o))
+	count("Sections", len(sections), err)
+	sections, err = Collect(c.SectionsForOrg(ctx, org, o))
+	count("SectionsForOrg", len(sections), err)
+	terms, err := Collect(c.Terms(ctx, o))
+	count("Terms", len(terms), err)
+	terms, err = Collect(c.TermsForOrg(ctx, org, o))
+	count("TermsForOrg", len(terms), err)
+	cats, err := Collect(c.GradingCategories(ctx, o))
+	count("GradingCategories", len(cats), err)
+	if len(seen) != 15 {
+		t.Fatalf("%d of 15 list operations reached", len(seen))
+	}
+}
