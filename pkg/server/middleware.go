@@ -216,6 +216,14 @@ func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFu
 	opID := route.Operation.OperationID
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			// Echo lets a trailing path parameter swallow the rest of the path
+			// ("/persons/{id}" matches "/persons/x/y" with id "x/y"). No path
+			// parameter of the spec can hold a "/", so such a match is no match.
+			for _, v := range c.ParamValues() {
+				if strings.Contains(v, "/") {
+					return echo.ErrNotFound
+				}
+			}
 			c.Set(ctxOperation, opID)
 			r := c.Request()
 			if secured {

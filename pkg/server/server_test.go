@@ -1,0 +1,661 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/auth"
+)
+
+func okPersons() *fake {
+	return &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		return personsPage(2), nil
+	}}
+}
+
+func TestNewRequiresAnAuthenticator(t *testing.T) {
+	if _, err := server.New(okPersons()); err == nil {
+		t.Fatal("New without authenticator succeeded; a server must never be open by accident")
+	}
+	if _, err := server.New(nil, server.WithAuthenticator(auth.NewOAuth2(auth.NewMemoryClientStore(), auth.NewMemoryTokenStore()))); err == nil {
+		t.Fatal("New(nil) succeeded")
+	}
+}
+
+func TestValidRequestReachesHandler(t *testing.T) {
+	e := newEnv(t, okPersons())
+	rec := e.do("GET", base+"/rostering/persons?page=1&page_size=2", "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var page gen.PersonsResponse
+	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || len(page.Data) != 2 {
+		t.Fatalf("page = %+v, %v", page, err)
+	}
+}
+
+func TestPrincipalReachesHandler(t *testing.T) {
+	var got auth.Principal
+	var ok bool
+	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		got, ok = auth.PrincipalFrom(ctx)
+		return personsPage(0), nil
+	}}
+	e := newEnv(t, f)
+	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if !ok || got.ClientID != clientID || got.Method != auth.MethodOAuth2 || !got.HasTenant(e.tenant) || len(got.TenantIDs) != 1 {
+		t.Fatalf("principal = %+v, %v", got, ok)
+	}
+}
+
+// --- authentication ---
+
+func TestMissingTokenIs401(t *testing.T) {
+	called := false
+	f := &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		called = true
+		return personsPage(0), nil
+	}}
+	e := newEnv(t, f)
+	rec := e.do("GET", base+"/rostering/persons", "", "Authorization", "")
+	got := wantError(t, rec, 401, "unauthorized")
+	if got.Message != "missing bearer token" {
+		t.Errorf("message %q", got.Message)
+	}
+	if h := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
+		t.Errorf("WWW-Authenticate = %q", h)
+	}
+	if called {
+		t.Error("handler ran without a principal")
+	}
+}
+
+func TestMalformedTokenIs401(t *testing.T) {
+	e := newEnv(t, okPersons())
+	for _, h := range []string{"Bearer", "Bearer  ", "Basic Y2xpZW50OnNlY3JldA==", "Bearer a b", "Bearer tok\x7f", "token"} {
+		rec := e.do("GET", base+"/rostering/persons", "", "Authorization", h)
+		wantError(t, rec, 401, "unauthorized")
+		if got := rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, `error="invalid_token"`) {
+			t.Errorf("%q: WWW-Authenticate = %q", h, got)
+		}
+	}
+}
+
+func TestUnknownTokenIs401(t *testing.T) {
+	e := newEnv(t, okPersons())
+	rec := e.do("GET", base+"/rostering/persons", "", "Authorization", "Bearer "+strings.Repeat("A", 43))
+	wantError(t, rec, 401, "unauthorized")
+}
+
+func TestExpiredTokenIs401(t *testing.T) {
+	e := newEnv(t, okPersons())
+	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
+		t.Fatalf("fresh token: %d", rec.Code)
+	}
+	e.clock.Advance(auth.DefaultTokenTTL)
+	rec := e.do("GET", base+"/rostering/persons", "")
+	got := wantError(t, rec, 401, "unauthorized")
+	if got.Message != "access token is expired" {
+		t.Errorf("message %q", got.Message)
+	}
+}
+
+// rsaJWKS returns a fresh RSA key and its one-key JWKS.
+func rsaJWKS(t testing.TB, kid string) (*rsa.PrivateKey, []byte) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+		"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()),
+	}}})
+	return k, jwks
+}
+
+func TestLTIJWTThroughChain(t *testing.T) {
+	key, jwks := rsaJWKS(t, "k1")
+	other, _ := rsaJWKS(t, "k1")
+	clk := newClock()
+	lti, err := auth.NewLTIJWT(auth.LTIJWTConfig{Issuer: "https://platform.example", Audience: "tool", JWKS: jwks, Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got auth.Principal
+	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		got, _ = auth.PrincipalFrom(ctx)
+		return personsPage(0), nil
+	}}
+	var e *env
+	e = newEnv(t, f, server.WithAuthenticator(auth.AuthenticatorFunc(func(r *http.Request) (auth.Principal, error) {
+		return auth.Chain(e.oauth, lti).Authenticate(r)
+	})))
+	sign := func(k *rsa.PrivateKey) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+			"iss": "https://platform.example", "aud": "tool", "sub": "user-7",
+			"iat": clk.Now().Unix(), "exp": clk.Now().Add(time.Hour).Unix(), "tenant_id": e.tenant.String(),
+		})
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rec := e.do("GET", base+"/rostering/persons", "", "Authorization", "Bearer "+sign(key))
+	if rec.Code != 200 || got.Method != auth.MethodLTIJWT || got.Subject != "user-7" || !got.HasTenant(e.tenant) {
+		t.Fatalf("valid JWT: %d %s, principal %+v", rec.Code, rec.Body, got)
+	}
+	t.Run("wrongly signed", func(t *testing.T) {
+		wantError(t, e.do("GET", base+"/rostering/persons", "", "Authorization", "Bearer "+sign(other)), 401, "unauthorized")
+	})
+	t.Run("OAuth2 still accepted", func(t *testing.T) {
+		if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
+			t.Fatalf("%d", rec.Code)
+		}
+	})
+}
+
+// --- token endpoint through the kit ---
+
+func TestTokenEndpointEndToEnd(t *testing.T) {
+	e := newEnv(t, okPersons())
+	ts := httptest.NewServer(e.srv.Handler())
+	defer ts.Close()
+	resp, err := http.PostForm(ts.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr auth.TokenResponse
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || resp.StatusCode != 200 || tr.AccessToken == "" {
+		t.Fatalf("token: %d %+v %v", resp.StatusCode, tr, err)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q", resp.Header.Get("Cache-Control"))
+	}
+	req, _ := http.NewRequest("GET", ts.URL+base+"/rostering/persons", nil)
+	req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.Body.Close()
+	if r2.StatusCode != 200 {
+		t.Fatalf("using issued token: %d", r2.StatusCode)
+	}
+}
+
+// --- request validation: one test per parameter type and rule ---
+
+func TestIntegerOutOfRangeIs400(t *testing.T) {
+	e := newEnv(t, okPersons())
+	got := wantError(t, e.do("GET", base+"/rostering/persons?page_size=2001", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"page_size"`) || !strings.Contains(details(got), "at most 2000") {
+		t.Errorf("error does not name parameter and rule: %+v %q", got, details(got))
+	}
+}
+
+func TestIntegerBelowMinimumIs400(t *testing.T) {
+	e := newEnv(t, okPersons())
+	got := wantError(t, e.do("GET", base+"/rostering/persons?page=-1", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"page"`) || !strings.Contains(details(got), "at least 0") {
+		t.Errorf("%+v %q", got, details(got))
+	}
+}
+
+func TestNotAnIntegerIs400(t *testing.T) {
+	e := newEnv(t, okPersons())
+	got := wantError(t, e.do("GET", base+"/rostering/persons?page_size=ten", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"page_size"`) || !strings.Contains(details(got), "integer") {
+		t.Errorf("%+v %q", got, details(got))
+	}
+}
+
+func TestBadUUIDPathIs400(t *testing.T) {
+	called := false
+	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+		called = true
+		return nil, errors.New("unreachable")
+	}})
+	got := wantError(t, e.do("GET", base+"/rostering/persons/not-a-uuid", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"id" in path`) || !strings.Contains(details(got), "uuid") {
+		t.Errorf("%+v %q", got, details(got))
+	}
+	if called {
+		t.Error("handler ran on an invalid id")
+	}
+}
+
+func TestStringTooLongIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("GET", base+"/tasks?driver="+strings.Repeat("d", 257), ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"driver"`) || !strings.Contains(details(got), "256") {
+		t.Errorf("%+v %q", got, details(got))
+	}
+}
+
+func TestBadEnumInBodyIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"status":"done"}`), 400, "invalid_body")
+	if !strings.Contains(details(got), `"/status"`) || !strings.Contains(details(got), "allowed values") {
+		t.Errorf("details %q", details(got))
+	}
+}
+
+func TestMissingRequiredFieldIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"message":"hi"}`), 400, "invalid_body")
+	if !strings.Contains(details(got), "status") {
+		t.Errorf("details %q", details(got))
+	}
+}
+
+func TestMalformedJSONBodyIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"status":`), 400, "invalid_body")
+}
+
+func TestMissingBodyIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", "", "Content-Type", "application/json"), 400, "invalid_body")
+	if got.Message != "request body is required" {
+		t.Errorf("message %q", got.Message)
+	}
+}
+
+func TestWrongContentTypeIs415(t *testing.T) {
+	e := newEnv(t, &fake{})
+	wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `status=success`, "Content-Type", "application/x-www-form-urlencoded"), 415, "unsupported_media_type")
+}
+
+func TestValidBodyReachesHandler(t *testing.T) {
+	id := uuid.New()
+	var got gen.AcknowledgeTaskRequestObject
+	e := newEnv(t, &fake{ackTask: func(_ context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+		got = r
+		return gen.AcknowledgeTask200JSONResponse{Data: gen.TaskAckReceipt{TaskId: r.Id, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
+	}})
+	rec := e.do("PUT", base+"/tasks/"+id.String()+"/ack", `{"status":"retry","message":"later","$sys.app_id":"88"}`)
+	if rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if got.Id != id || got.Body == nil || got.Body.Status != gen.Retry || got.Body.Message == nil || *got.Body.Message != "later" ||
+		got.Body.SysAppID == nil || *got.Body.SysAppID != "88" {
+		t.Fatalf("request = %+v", got)
+	}
+}
+
+func TestRequestValidationOff(t *testing.T) {
+	e := newEnv(t, okPersons(), server.WithRequestValidation(false))
+	// The spec's maximum is not checked, but the generated binder still
+	// rejects what is not an integer, in the one error model.
+	if rec := e.do("GET", base+"/rostering/persons?page_size=5000", ""); rec.Code != 200 {
+		t.Fatalf("page_size over maximum with validation off: %d", rec.Code)
+	}
+	got := wantError(t, e.do("GET", base+"/rostering/persons/zzz", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"id"`) {
+		t.Errorf("%+v", got)
+	}
+}
+
+// --- routing and transport errors ---
+
+func TestUnknownRouteIs404(t *testing.T) {
+	e := newEnv(t, &fake{})
+	for _, p := range []string{base + "/nope", base + "/rostering/persons/" + uuid.NewString() + "/x", "/v1/anything", "/"} {
+		wantError(t, e.do("GET", p, ""), 404, "not_found")
+	}
+}
+
+func TestWrongMethodIs405(t *testing.T) {
+	e := newEnv(t, &fake{})
+	rec := e.do("DELETE", base+"/rostering/persons", "")
+	wantError(t, rec, 405, "method_not_allowed")
+	if allow := rec.Header().Get("Allow"); !strings.Contains(allow, "GET") {
+		t.Errorf("Allow = %q", allow)
+	}
+}
+
+func TestOversizedBodyIs413(t *testing.T) {
+	called := false
+	e := newEnv(t, &fake{ackTask: func(context.Context, gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+		called = true
+		return nil, errors.New("unreachable")
+	}}, server.WithBodyLimit(1024))
+	body := `{"status":"success","message":"` + strings.Repeat("x", 2000) + `"}`
+	t.Run("declared length", func(t *testing.T) {
+		wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", body), 413, "payload_too_large")
+	})
+	t.Run("chunked", func(t *testing.T) {
+		req := httptest.NewRequest("PUT", base+"/tasks/"+uuid.NewString()+"/ack", io.MultiReader(strings.NewReader(body)))
+		req.ContentLength = -1
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, req)
+		wantError(t, rec, 413, "payload_too_large")
+	})
+	t.Run("chunked, validation off", func(t *testing.T) {
+		e := newEnv(t, &fake{}, server.WithBodyLimit(1024), server.WithRequestValidation(false), server.WithResponseValidation(server.ValidationOff))
+		req := httptest.NewRequest("PUT", base+"/tasks/"+uuid.NewString()+"/ack", io.MultiReader(strings.NewReader(body)))
+		req.ContentLength = -1
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.srv.Handler().ServeHTTP(rec, req)
+		wantError(t, rec, 413, "payload_too_large")
+	})
+	if called {
+		t.Error("handler ran on an oversized body")
+	}
+}
+
+func TestPanickingHandlerIs500(t *testing.T) {
+	for _, mode := range []server.ValidationMode{server.ValidationOff, server.ValidationEnforce} {
+		t.Run(mode.String(), func(t *testing.T) {
+			e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+				panic("boom: secret internal state")
+			}}, server.WithResponseValidation(mode))
+			rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "req-panic-1")
+			got := wantError(t, rec, 500, "internal_error")
+			if strings.Contains(rec.Body.String(), "boom") || details(got) != "request id req-panic-1" {
+				t.Errorf("body %s", rec.Body)
+			}
+			if logs := e.logs.String(); !strings.Contains(logs, "boom: secret internal state") || !strings.Contains(logs, "req-panic-1") {
+				t.Errorf("panic not logged with request id: %s", logs)
+			}
+			// The server survives.
+			e2 := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+			wantError(t, e2, 501, "not_implemented")
+		})
+	}
+}
+
+func TestHandlerErrorsUseTheErrorModel(t *testing.T) {
+	e := newEnv(t, &fake{
+		findPerson: func(_ context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+			return nil, server.Errorf(404, server.CodeNotFound, "person %s not found", r.Id)
+		},
+		listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+			return nil, fmt.Errorf("db: connection refused to 10.0.0.7:5432")
+		},
+	})
+	id := uuid.New()
+	got := wantError(t, e.do("GET", base+"/rostering/persons/"+id.String(), ""), 404, "not_found")
+	if got.Message != "person "+id.String()+" not found" {
+		t.Errorf("message %q", got.Message)
+	}
+	rec := e.do("GET", base+"/rostering/persons", "")
+	wantError(t, rec, 500, "internal_error")
+	if strings.Contains(rec.Body.String(), "10.0.0.7") {
+		t.Errorf("internal error text leaked: %s", rec.Body)
+	}
+	if !strings.Contains(e.logs.String(), "10.0.0.7") {
+		t.Error("internal error not logged")
+	}
+}
+
+func TestTypedErrorResponsePassesThrough(t *testing.T) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+		return gen.FindPerson404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Error: gen.ErrorType{Status: 404, Code: "not_found", Message: "gone"}}}, nil
+	}})
+	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 404, "not_found")
+}
+
+func TestUnimplementedIs501(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("GET", base+"/rostering/terms", ""), 501, "not_implemented")
+	if !strings.Contains(got.Message, "listTerms") {
+		t.Errorf("message %q", got.Message)
+	}
+}
+
+// --- response validation in each mode ---
+
+// badPerson answers findPerson with a body the spec forbids: $sys missing.
+func badPerson() *fake {
+	return &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+		return raw{status: 200, body: `{"data":{"local_id":"S1"}}`}, nil
+	}}
+}
+
+func metricsText(t *testing.T, e *env) string {
+	t.Helper()
+	rec := e.do("GET", "/metrics", "")
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+const responseFailure = `interop_validation_failures_total{direction="response",operation="findPerson"} 1`
+
+func TestInvalidResponseEnforceIs500(t *testing.T) {
+	e := newEnv(t, badPerson(), server.WithResponseValidation(server.ValidationEnforce))
+	rec := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "", "X-Request-Id", "enf-1")
+	got := wantError(t, rec, 500, "internal_error")
+	if details(got) != "request id enf-1" || strings.Contains(rec.Body.String(), "S1") {
+		t.Errorf("body %s", rec.Body)
+	}
+	if !strings.Contains(metricsText(t, e), responseFailure) {
+		t.Error("failure not counted")
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "invalid response replaced by 500") || !strings.Contains(logs, "enf-1") {
+		t.Errorf("not logged: %s", logs)
+	}
+}
+
+func TestInvalidResponseReportIsSentAndCounted(t *testing.T) {
+	e := newEnv(t, badPerson(), server.WithResponseValidation(server.ValidationReport))
+	rec := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+	if rec.Code != 200 || rec.Body.String() != `{"data":{"local_id":"S1"}}` {
+		t.Fatalf("report mode changed the response: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(metricsText(t, e), responseFailure) {
+		t.Error("failure not counted")
+	}
+	if !strings.Contains(e.logs.String(), "invalid response sent (report mode)") {
+		t.Error("not logged")
+	}
+}
+
+func TestInvalidResponseOffIsSentUnchecked(t *testing.T) {
+	e := newEnv(t, badPerson(), server.WithResponseValidation(server.ValidationOff))
+	rec := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+	if rec.Code != 200 || rec.Body.String() != `{"data":{"local_id":"S1"}}` {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(metricsText(t, e), `direction="response"`) {
+		t.Error("off mode validated")
+	}
+}
+
+func TestUndeclaredStatusIsInvalid(t *testing.T) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+		return raw{status: 418, body: `{"error":{"status":418,"code":"teapot","message":"no"}}`}, nil
+	}})
+	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 500, "internal_error")
+}
+
+func TestNilResponseIsInvalid(t *testing.T) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+		return nil, nil
+	}})
+	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 500, "internal_error")
+}
+
+func TestValidResponseIsSentIntact(t *testing.T) {
+	page := personsPage(3)
+	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		return page, nil
+	}})
+	rec := e.do("GET", base+"/rostering/persons", "")
+	want, _ := json.Marshal(page)
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != string(want) {
+		t.Fatalf("%d\n got %s\nwant %s", rec.Code, rec.Body, want)
+	}
+}
+
+// --- plumbing ---
+
+func TestRequestID(t *testing.T) {
+	e := newEnv(t, &fake{})
+	if got := e.do("GET", "/healthz", "", "X-Request-Id", "abc-123").Header().Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("echoed id = %q", got)
+	}
+	for _, bad := range []string{"", "has space", strings.Repeat("x", 129), "new\nline"} {
+		got := e.do("GET", "/healthz", "", "X-Request-Id", bad).Header().Get("X-Request-Id")
+		if len(got) != 32 || got == bad {
+			t.Errorf("for %q got id %q, want a fresh 32-hex id", bad, got)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t, &fake{})
+	rec := e.do("GET", "/healthz", "", "Authorization", "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"ok"`) {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	var fail error
+	e := newEnv(t, &fake{}, server.WithReadiness(func(context.Context) error { return fail }))
+	if rec := e.do("GET", "/readyz", "", "Authorization", ""); rec.Code != 200 {
+		t.Fatalf("ready: %d", rec.Code)
+	}
+	fail = errors.New("database is locked")
+	rec := e.do("GET", "/readyz", "", "Authorization", "")
+	wantError(t, rec, 503, "unavailable")
+	if strings.Contains(rec.Body.String(), "locked") {
+		t.Errorf("readiness error leaked: %s", rec.Body)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t, okPersons())
+	e.do("GET", base+"/rostering/persons", "")
+	e.do("GET", base+"/rostering/persons?page_size=0", "")
+	e.do("GET", base+"/no/such/path/"+uuid.NewString(), "")
+	m := metricsText(t, e)
+	for _, want := range []string{
+		`interop_http_requests_total{code="200",method="GET",operation="listPersons"} 1`,
+		`interop_http_requests_total{code="400",method="GET",operation="listPersons"} 1`,
+		`interop_http_requests_total{code="404",method="GET",operation="unmatched"} 1`,
+		`interop_validation_failures_total{direction="request",operation="listPersons"} 1`,
+		`interop_http_request_duration_seconds_count{method="GET",operation="listPersons"} 2`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// Each server has its own registry: a second one starts from zero.
+	e2 := newEnv(t, okPersons())
+	if strings.Contains(metricsText(t, e2), `operation="listPersons"`) {
+		t.Error("registries are shared between servers")
+	}
+}
+
+func TestRequestURL(t *testing.T) {
+	var got *url.URL
+	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		got = server.RequestURL(ctx)
+		return personsPage(0), nil
+	}}
+	path := base + "/rostering/persons?page=2&page_size=5"
+	hdrs := []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}
+	newEnv(t, f).do("GET", path, "", hdrs...)
+	if got == nil || got.String() != "http://api.internal:8080"+path {
+		t.Errorf("untrusted: %v", got)
+	}
+	newEnv(t, f, server.WithTrustProxyHeaders(true)).do("GET", path, "", hdrs...)
+	if got == nil || got.String() != "https://api.example.org"+path {
+		t.Errorf("trusted: %v", got)
+	}
+	newEnv(t, f, server.WithTrustProxyHeaders(true)).do("GET", path, "", "Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript")
+	if got == nil || got.String() != "http://h"+path {
+		t.Errorf("forged headers accepted: %v", got)
+	}
+	if server.RequestURL(context.Background()) != nil {
+		t.Error("RequestURL outside a request is not nil")
+	}
+}
+
+func TestWithMiddlewareSeesPrincipal(t *testing.T) {
+	var seen bool
+	mw := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			_, seen = auth.PrincipalFrom(c.Request().Context())
+			return next(c)
+		}
+	}
+	e := newEnv(t, okPersons(), server.WithMiddleware(mw))
+	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 || !seen {
+		t.Fatalf("%d seen=%v", rec.Code, seen)
+	}
+}
+
+func TestListenAndServeShutsDownGracefully(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		close(started)
+		<-release
+		return personsPage(1), nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a.String() })
+	}()
+	addr := <-addrc
+	status := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", "http://"+addr+base+"/rostering/persons", nil)
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			status <- -1
+			return
+		}
+		resp.Body.Close()
+		status <- resp.StatusCode
+	}()
+	<-started
+	cancel() // shutdown begins while a request is in flight
+	close(release)
+	if s := <-status; s != 200 {
+		t.Errorf("in-flight request got %d, want 200", s)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("ListenAndServe: %v", err)
+	}
+}
