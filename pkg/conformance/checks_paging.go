@@ -123,10 +123,6 @@ func (c *C) exactlyOnce(l list, size int, pages []page, ref []string) {
 	where := map[string]int{}
 	var walked int
 	for i, p := range pages {
-		if len(p.ids) == 0 && i > 0 {
-			c.failf("%s %s: paging.next must be null exactly at the end, but page %d (%s) held every remaining object and its next led to an empty page",
-				l.op, at, i-1, pages[i-1].ex.Rel)
-		}
 		for _, id := range p.ids {
 			if prev, dup := where[id]; dup {
 				c.failf("%s %s: a walk yields every object exactly once, but %s appeared on page %d and again on page %d", l.op, at, id, prev, i)
@@ -135,21 +131,23 @@ func (c *C) exactlyOnce(l list, size int, pages []page, ref []string) {
 			walked++
 		}
 	}
-	if size == 0 {
-		return // this walk is the reference
-	}
-	for _, id := range ref {
-		if _, ok := where[id]; !ok {
-			last := pages[len(pages)-1]
-			if walked < len(ref) {
+	if size > 0 { // the default walk is the reference
+		for _, id := range ref {
+			if _, ok := where[id]; !ok {
+				last := pages[len(pages)-1]
 				c.failf("%s %s: a walk yields every object exactly once, but %s was never returned (%d of %d objects; the last page %s had paging.next null)",
 					l.op, at, id, walked, len(ref), last.ex.Rel)
 			}
-			c.failf("%s %s: a walk yields every object exactly once, but %s was skipped", l.op, at, id)
+		}
+		if walked != len(ref) {
+			c.failf("%s %s: a walk yields every object exactly once, but it returned %d objects where the default walk returned %d", l.op, at, walked, len(ref))
 		}
 	}
-	if walked != len(ref) {
-		c.failf("%s %s: a walk yields every object exactly once, but it returned %d objects where the default walk returned %d", l.op, at, walked, len(ref))
+	for i, p := range pages {
+		if len(p.ids) == 0 && i > 0 {
+			c.failf("%s %s: paging.next must be null exactly at the end, but page %d (%s) held every remaining object and its next led to an empty page",
+				l.op, at, i-1, pages[i-1].ex.Rel)
+		}
 	}
 }
 

@@ -123,7 +123,9 @@ func (c *C) skipf(format string, args ...any) {
 	panic(stop{})
 }
 
-func (c *C) notef(format string, args ...any) { c.notes = append(c.notes, fmt.Sprintf(format, args...)) }
+func (c *C) notef(format string, args ...any) {
+	c.notes = append(c.notes, fmt.Sprintf(format, args...))
+}
 
 // send performs a request; a transport error or a contract violation ends
 // the check as failed.

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/interop-data/interop/pkg/conformance"
+)
+
+func init() {
+	commands["conformance"] = command{
+		summary: "check any server against the contract (black-box, over HTTP)",
+		run:     runConformance,
+	}
+}
+
+// runConformance exits 0 only when no check failed; 1 when a check failed or
+// the suite could not run; 2 for bad flags.
+func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("base-url", "", "base URL of the API under test, e.g. http://127.0.0.1:8080/v2/interop/data (required)")
+	token := fs.String("token-url", "", "OAuth2 token endpoint (default: /oauth/token on the base URL's host)")
+	id := fs.String("client-id", "", "OAuth2 client id of a tenant (required)")
+	secret := fs.String("client-secret", "", "its client secret (required)")
+	id2 := fs.String("client-id-2", "", "client id of a second, different tenant: enables the isolation checks")
+	secret2 := fs.String("client-secret-2", "", "its client secret")
+	asJSON := fs.Bool("json", false, "write the report as JSON")
+	lease := fs.Duration("lease-wait", 0, "the server's task lease; when given, the suite waits that long to check redelivery (0 skips the check)")
+	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL --token-url URL --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--json] [--lease-wait D]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "interop conformance: unexpected arguments %v\n", fs.Args())
+		return exitError(2)
+	}
+	if *base == "" || *id == "" || *secret == "" {
+		fmt.Fprintln(stderr, "interop conformance: --base-url, --client-id and --client-secret are required")
+		fs.Usage()
+		return exitError(2)
+	}
+	if (*id2 == "") != (*secret2 == "") {
+		fmt.Fprintln(stderr, "interop conformance: --client-id-2 and --client-secret-2 go together")
+		return exitError(2)
+	}
+	cfg := conformance.Config{
+		BaseURL:   *base,
+		TokenURL:  *token,
+		Clients:   []conformance.Credentials{{ClientID: *id, ClientSecret: *secret}},
+		LeaseWait: *lease,
+		Progress:  stderr,
+	}
+	if *id2 != "" {
+		cfg.Clients = append(cfg.Clients, conformance.Credentials{ClientID: *id2, ClientSecret: *secret2})
+	}
+	cfg.HTTPClient = &http.Client{Timeout: *timeout}
+	rep, err := conformance.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return exitError(1)
+	}
+	return nil
+}
