@@ -249,7 +249,9 @@ var breakages = []breakage{
 	{
 		name: "finds other content than it lists",
 		wrap: func(t *testing.T, tg *target) http.Handler {
-			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && strings.HasPrefix(rel, "/rostering/courses/") },
+			return editJSON(tg, func(r *http.Request, rel string) bool {
+				return isGet(r) && strings.HasPrefix(rel, "/rostering/courses/")
+			},
 				func(_ *http.Request, s int, b map[string]any) (int, any) {
 					if d, ok := b["data"].(map[string]any); ok {
 						d["title"] = "Something else"
@@ -289,7 +291,9 @@ var breakages = []breakage{
 	{
 		name: "answers an undeclared status",
 		wrap: func(t *testing.T, tg *target) http.Handler {
-			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && strings.HasPrefix(rel, "/rostering/sections/") },
+			return editJSON(tg, func(r *http.Request, rel string) bool {
+				return isGet(r) && strings.HasPrefix(rel, "/rostering/sections/")
+			},
 				func(_ *http.Request, s int, b map[string]any) (int, any) {
 					if s == 404 {
 						return 410, map[string]any{"error": map[string]any{"status": 410, "code": "gone", "message": "gone"}}
