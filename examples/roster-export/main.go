@@ -1,0 +1,89 @@
+// Command roster-export writes every student of every school to CSV on
+// standard output, one row per school membership.
+//
+//	INTEROP_URL=http://localhost:8080/v2/interop/data \
+//	INTEROP_CLIENT_ID=demo INTEROP_CLIENT_SECRET=demo-secret \
+//	go run ./examples/roster-export > students.csv
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/client"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	c, err := client.New(env("INTEROP_URL", "http://localhost:8080/v2/interop/data"),
+		client.WithClientCredentials(env("INTEROP_CLIENT_ID", "demo"), env("INTEROP_CLIENT_SECRET", "demo-secret"), os.Getenv("INTEROP_TOKEN_URL")))
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(os.Stdout)
+	_ = w.Write([]string{"school_id", "school_name", "student_id", "local_id", "first_name", "last_name", "email", "grad_year"})
+	for school, err := range c.Schools(ctx, nil) {
+		if err != nil {
+			return fmt.Errorf("listing schools: %w", err)
+		}
+		if school.Sys == nil || school.Sys.Id == nil {
+			continue
+		}
+		for st, err := range c.StudentsForOrg(ctx, *school.Sys.Id, &client.ListOptions{PageSize: 500}) {
+			if err != nil {
+				return fmt.Errorf("listing students of %s: %w", *school.Sys.Id, err)
+			}
+			_ = w.Write([]string{school.Sys.Id.String(), str(school.Name), id(st), str(st.LocalId),
+				first(st.Name), last(st.Name), str(st.Email), str(st.GradYear)})
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func id(p gen.Person) string {
+	if p.Sys.Id == nil {
+		return ""
+	}
+	return p.Sys.Id.String()
+}
+
+func first(n *gen.NameType) string {
+	if n == nil {
+		return ""
+	}
+	return str(n.First)
+}
+
+func last(n *gen.NameType) string {
+	if n == nil {
+		return ""
+	}
+	return str(n.Last)
+}
