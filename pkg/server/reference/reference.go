@@ -1,0 +1,203 @@
+package reference
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/store"
+)
+
+// Defaults of the task queue and of list pages.
+const (
+	DefaultTaskLease = 5 * time.Minute
+	DefaultBatchSize = 100
+	DefaultPageSize  = 2000
+)
+
+// Handler implements gen.StrictServerInterface on a store.
+type Handler struct {
+	st     store.Store
+	clock  func() time.Time
+	lease  time.Duration
+	batch  int
+	logger *slog.Logger
+}
+
+var _ gen.StrictServerInterface = (*Handler)(nil)
+
+// Option configures New.
+type Option func(*Handler)
+
+// WithClock sets the clock of leases, created_at and acknowledged_at.
+func WithClock(now func() time.Time) Option { return func(h *Handler) { h.clock = now } }
+
+// WithTaskLease sets how long GET /tasks hides the tasks it returns.
+func WithTaskLease(d time.Duration) Option {
+	return func(h *Handler) {
+		if d > 0 {
+			h.lease = d
+		}
+	}
+}
+
+// WithBatchSize sets the most tasks one GET /tasks returns.
+func WithBatchSize(n int) Option {
+	return func(h *Handler) {
+		if n > 0 {
+			h.batch = n
+		}
+	}
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(h *Handler) {
+		if l != nil {
+			h.logger = l
+		}
+	}
+}
+
+// New returns the reference implementation of every operation on st.
+func New(st store.Store, opts ...Option) gen.StrictServerInterface {
+	return newHandler(st, opts...)
+}
+
+func newHandler(st store.Store, opts ...Option) *Handler {
+	h := &Handler{st: st, clock: time.Now, lease: DefaultTaskLease, batch: DefaultBatchSize, logger: slog.Default()}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
+}
+
+func (h *Handler) now() time.Time { return h.clock().UTC() }
+
+// scope is the tenants the caller may act for.
+func scope(ctx context.Context) ([]uuid.UUID, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok || len(p.TenantIDs) == 0 {
+		// The kit authenticates every secured operation; reaching here
+		// without a principal means the handler was mounted without it.
+		return nil, server.Errorf(http.StatusUnauthorized, server.CodeUnauthorized, "authentication required")
+	}
+	return p.TenantIDs, nil
+}
+
+// storeError turns the store's errors into the API's; anything else is
+// returned as is and becomes a 500 without detail.
+func storeError(err error) error {
+	var te *store.TaskError
+	switch {
+	case errors.As(err, &te) && errors.Is(err, store.ErrConflict):
+		return server.Errorf(http.StatusConflict, server.CodeConflict, "task %s was already acknowledged as %s", te.ID, te.Status)
+	case errors.As(err, &te) && errors.Is(err, store.ErrNotFound):
+		return server.Errorf(http.StatusNotFound, server.CodeNotFound, "task %s not found", te.ID)
+	case errors.Is(err, store.ErrNotFound):
+		return server.Errorf(http.StatusNotFound, server.CodeNotFound, "%v", err)
+	case errors.Is(err, store.ErrInvalid):
+		return server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "%v", err)
+	}
+	return err
+}
+
+// pageOf resolves page and page_size; the spec's validation has already
+// rejected negative pages and sizes outside 1..2000.
+func pageOf(page, size *int32) (offset, limit int) {
+	limit = DefaultPageSize
+	if size != nil && *size > 0 {
+		limit = int(*size)
+	}
+	p := 0
+	if page != nil && *page > 0 {
+		p = int(*page)
+	}
+	return p * limit, limit
+}
+
+// nextLink is the absolute URL of the page after the current one: the
+// request's own URL with page+1 and the page size made explicit.
+func nextLink(ctx context.Context, offset, limit int) *string {
+	u := server.RequestURL(ctx)
+	if u == nil {
+		u = &url.URL{}
+	}
+	q := u.Query()
+	q.Set("page", strconv.Itoa(offset/limit+1))
+	q.Set("page_size", strconv.Itoa(limit))
+	u.RawQuery = q.Encode()
+	s := u.String()
+	return &s
+}
+
+// listObjects reads one page of a list and decodes it into the generated
+// type of its kind.
+func listObjects[T any](ctx context.Context, h *Handler, q store.ObjectQuery, page, size *int32) ([]T, gen.Paging, error) {
+	tenants, err := scope(ctx)
+	if err != nil {
+		return nil, gen.Paging{}, err
+	}
+	q.Tenants = tenants
+	q.Offset, q.Limit = pageOf(page, size)
+	objs, more, err := h.st.ListObjects(ctx, q)
+	if err != nil {
+		return nil, gen.Paging{}, storeError(err)
+	}
+	out := make([]T, len(objs))
+	for i, o := range objs {
+		if err := json.Unmarshal(o.Data, &out[i]); err != nil {
+			return nil, gen.Paging{}, err
+		}
+	}
+	var paging gen.Paging
+	if more {
+		paging.Next = nextLink(ctx, q.Offset, q.Limit)
+	}
+	return out, paging, nil
+}
+
+// listForOrg is listObjects under an org that must exist: an unknown org is
+// 404, not an empty list.
+func listForOrg[T any](ctx context.Context, h *Handler, org uuid.UUID, q store.ObjectQuery, page, size *int32) ([]T, gen.Paging, error) {
+	tenants, err := scope(ctx)
+	if err != nil {
+		return nil, gen.Paging{}, err
+	}
+	if _, err := h.st.FindObject(ctx, tenants, store.KindOrg, org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, gen.Paging{}, server.Errorf(http.StatusNotFound, server.CodeNotFound, "org %s not found", org)
+		}
+		return nil, gen.Paging{}, err
+	}
+	q.Org = &org
+	return listObjects[T](ctx, h, q, page, size)
+}
+
+// findObject reads one object and decodes it; subtype, when not empty, must
+// match (findLEA of a school is 404).
+func findObject[T any](ctx context.Context, h *Handler, kind store.Kind, subtype string, id uuid.UUID, name string) (T, error) {
+	var out T
+	tenants, err := scope(ctx)
+	if err != nil {
+		return out, err
+	}
+	o, err := h.st.FindObject(ctx, tenants, kind, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && subtype != "" && o.Subtype != subtype) {
+		return out, server.Errorf(http.StatusNotFound, server.CodeNotFound, "%s %s not found", name, id)
+	}
+	if err != nil {
+		return out, err
+	}
+	return out, json.Unmarshal(o.Data, &out)
+}

@@ -1,0 +1,215 @@
+// Package referencetest starts the reference server for other packages'
+// tests: a real server (store, OAuth2, kit validation both ways) on a
+// temporary SQLite file behind an httptest server, with two tenants holding
+// small deterministic districts and a fake clock that moves only when told.
+//
+//	env := referencetest.Start(t)
+//	c, _ := client.New(env.URL, client.WithClientCredentials(env.TokenURL, env.Tenants[0].ClientID, env.Tenants[0].ClientSecret))
+//	env.Clock.Advance(6 * time.Minute) // every lease has expired
+package referencetest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/reference"
+	"github.com/interop-data/interop/pkg/server/store"
+)
+
+// Epoch is where every Env's clock begins.
+var Epoch = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
+
+// FakeClock is a clock that moves only when told; safe for concurrent use.
+type FakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewFakeClock returns a clock reading t.
+func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{t: t} }
+
+// Now reads the clock.
+func (c *FakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *FakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Set sets the clock.
+func (c *FakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Tenant is one of the Env's tenants.
+type Tenant struct {
+	ID           uuid.UUID
+	Name         string
+	ClientID     string
+	ClientSecret string
+	// Roster is the district loaded into the tenant: its ids are the ones
+	// the server answers.
+	Roster reference.Roster
+}
+
+// Env is a running reference server.
+type Env struct {
+	// URL is the API's base URL, ending in /v2/interop/data.
+	URL string
+	// TokenURL is the OAuth2 token endpoint.
+	TokenURL string
+	// Root is the server's root URL (for /healthz, /readyz, /metrics).
+	Root    string
+	Tenants []Tenant
+	Clock   *FakeClock
+	Store   store.Store
+	// DBPath is the SQLite file, for restart tests.
+	DBPath   string
+	Server   *httptest.Server
+	Instance *reference.Instance
+}
+
+type config struct {
+	lease      time.Duration
+	batch      int
+	tenants    int
+	size       reference.DemoSize
+	trustProxy bool
+	dbPath     string
+	serverOpts []server.Option
+	logger     *slog.Logger
+}
+
+// Option configures Start.
+type Option func(*config)
+
+// WithTaskLease sets the task lease (default 5m).
+func WithTaskLease(d time.Duration) Option { return func(c *config) { c.lease = d } }
+
+// WithBatchSize sets the GET /tasks batch size (default 100).
+func WithBatchSize(n int) Option { return func(c *config) { c.batch = n } }
+
+// WithTenants sets how many tenants to create (default 2).
+func WithTenants(n int) Option { return func(c *config) { c.tenants = n } }
+
+// WithDistrict sets the size of each tenant's district (Seed is set per tenant).
+func WithDistrict(s reference.DemoSize) Option { return func(c *config) { c.size = s } }
+
+// WithTrustProxy makes paging links honour X-Forwarded-Proto/-Host.
+func WithTrustProxy() Option { return func(c *config) { c.trustProxy = true } }
+
+// WithDBPath uses this file instead of a fresh temporary one (restart tests:
+// start a second Env on the first one's DBPath; it creates no tenant when
+// the file already has some).
+func WithDBPath(p string) Option { return func(c *config) { c.dbPath = p } }
+
+// WithServerOptions adds kit options.
+func WithServerOptions(o ...server.Option) Option {
+	return func(c *config) { c.serverOpts = append(c.serverOpts, o...) }
+}
+
+// WithLogger sets the server's logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// SmallDistrict is the default district of each tenant: one LEA, two
+// schools, 16 students, 4 teachers, 4 courses, 8 sections, 3 terms, 24
+// grading categories.
+var SmallDistrict = reference.DemoSize{Schools: 2, StudentsPerSchool: 8, TeachersPerSchool: 2, CoursesPerSchool: 2, SectionsPerCourse: 2, StudentsPerSection: 4}
+
+// Start starts a server and stops it when the test ends. Tenant i (from 0)
+// has client id "tenant-<i>" and secret "secret-<i>"; its tasks are
+// TENANT_INSTALLED then the sync of its district, all leasable.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	cfg := config{tenants: 2, size: SmallDistrict, logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.dbPath == "" {
+		cfg.dbPath = filepath.Join(t.TempDir(), "reference.db")
+	}
+	clock := NewFakeClock(Epoch)
+	ctx := context.Background()
+	srv, inst, err := reference.NewServer(ctx, reference.Config{
+		DBPath: cfg.dbPath, TaskLease: cfg.lease, BatchSize: cfg.batch, Clock: clock.Now,
+		Logger: cfg.logger, TrustProxy: cfg.trustProxy, ServerOptions: cfg.serverOpts,
+	})
+	if err != nil {
+		t.Fatalf("referencetest: %v", err)
+	}
+	env := &Env{Clock: clock, Store: inst.Store, DBPath: cfg.dbPath, Instance: inst}
+	for i := 0; i < cfg.tenants; i++ {
+		size := cfg.size
+		size.Seed = uint64(i + 1)
+		tn := Tenant{
+			ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("referencetest/tenant/"+strconv.Itoa(i))), Name: "Tenant " + strconv.Itoa(i),
+			ClientID: "tenant-" + strconv.Itoa(i), ClientSecret: "secret-" + strconv.Itoa(i), Roster: reference.Demo(size),
+		}
+		if _, err := inst.Store.FindTenant(ctx, tn.ID); err == nil {
+			env.Tenants = append(env.Tenants, tn) // restarted on an existing file
+			continue
+		}
+		if _, err := reference.CreateTenant(ctx, inst.Store, tn.Name, reference.WithCredentials(tn.ID, tn.ClientID, tn.ClientSecret),
+			reference.WithTenantClock(clock.Now)); err != nil {
+			t.Fatalf("referencetest: tenant %d: %v", i, err)
+		}
+		if _, err := reference.Load(ctx, inst.Store, tn.ID, tn.Roster, clock.Now()); err != nil {
+			t.Fatalf("referencetest: load tenant %d: %v", i, err)
+		}
+		env.Tenants = append(env.Tenants, tn)
+	}
+	env.Server = httptest.NewServer(srv.Handler())
+	env.Root = env.Server.URL
+	env.URL = env.Server.URL + contract.BasePath
+	env.TokenURL = env.Server.URL + "/oauth/token"
+	t.Cleanup(func() {
+		env.Server.Close()
+		inst.Close()
+	})
+	return env
+}
+
+// Token obtains an access token for tenant i through the token endpoint.
+func (e *Env) Token(t testing.TB, i int) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.Tenants[i].ClientID}, "client_secret": {e.Tenants[i].ClientSecret}}
+	resp, err := http.Post(e.TokenURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatalf("referencetest: token: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("referencetest: token: %s: %s", resp.Status, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
+		t.Fatalf("referencetest: token: %v", err)
+	}
+	return body.AccessToken
+}

@@ -1,0 +1,184 @@
+package reference
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/server/store/sqlite"
+)
+
+// The demo tenant's fixed credentials, printed by `interop serve --demo`.
+const (
+	DemoClientID     = "demo"
+	DemoClientSecret = "demo-secret"
+	DemoTenantName   = "Demo District"
+)
+
+// DemoTenantID is the demo tenant's id, the same on every database.
+var DemoTenantID = demoID("tenant")
+
+// Config configures NewServer.
+type Config struct {
+	DBPath     string        // the SQLite file; created when absent
+	Demo       bool          // ensure the demo tenant and its district
+	TaskLease  time.Duration // default DefaultTaskLease
+	BatchSize  int           // default DefaultBatchSize
+	Clock      func() time.Time
+	Logger     *slog.Logger
+	TrustProxy bool          // honour X-Forwarded-Proto/-Host in paging links
+	TokenTTL   time.Duration // default auth.DefaultTokenTTL
+	// DemoSize overrides DefaultDemo (tests use a smaller district).
+	DemoSize *DemoSize
+	// ServerOptions are appended to the kit options NewServer sets.
+	ServerOptions []server.Option
+}
+
+// Instance is what NewServer opened besides the server: close it when the
+// server is done.
+type Instance struct {
+	Store   *sqlite.Store
+	Handler *Handler
+	OAuth2  *auth.OAuth2
+	// Demo holds the demo tenant's credentials when Config.Demo was set.
+	Demo *TenantCredentials
+}
+
+// Close closes the store.
+func (i *Instance) Close() error { return i.Store.Close() }
+
+// NewServer opens the store at cfg.DBPath (migrating it), optionally ensures
+// the demo tenant, and returns the kit server with every operation, OAuth2
+// client credentials over the store at /oauth/token, and readiness tied to
+// the store.
+func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	st, err := sqlite.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
+	oauth := auth.NewOAuth2(st, st, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
+	inst := &Instance{Store: st, Handler: h, OAuth2: oauth}
+	if cfg.Demo {
+		size := DefaultDemo
+		if cfg.DemoSize != nil {
+			size = *cfg.DemoSize
+		}
+		creds, err := EnsureDemo(ctx, st, size, cfg.Clock())
+		if err != nil {
+			st.Close()
+			return nil, nil, err
+		}
+		inst.Demo = &creds
+	}
+	opts := []server.Option{
+		server.WithTokenEndpoint(oauth),
+		server.WithLogger(cfg.Logger),
+		server.WithReadiness(st.Ping),
+		server.WithTrustProxyHeaders(cfg.TrustProxy),
+	}
+	srv, err := server.New(h, append(opts, cfg.ServerOptions...)...)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return srv, inst, nil
+}
+
+// TenantCredentials are what an integrator needs to use a new tenant.
+type TenantCredentials struct {
+	TenantID     uuid.UUID `json:"tenant_id"`
+	ClientID     string    `json:"client_id"`
+	ClientSecret string    `json:"client_secret"`
+}
+
+type tenantConfig struct {
+	id               uuid.UUID
+	clientID, secret string
+	now              func() time.Time
+}
+
+// TenantOption configures CreateTenant.
+type TenantOption func(*tenantConfig)
+
+// WithTenantClock sets the clock of the tenant's created_at and of its
+// TENANT_INSTALLED task.
+func WithTenantClock(now func() time.Time) TenantOption {
+	return func(c *tenantConfig) { c.now = now }
+}
+
+// WithCredentials fixes the tenant's id, client id and secret instead of
+// generating them (the demo tenant, test fixtures). A zero id is generated.
+func WithCredentials(id uuid.UUID, clientID, secret string) TenantOption {
+	return func(c *tenantConfig) { c.id, c.clientID, c.secret = id, clientID, secret }
+}
+
+// CreateTenant installs a tenant: it stores the tenant with a new client id
+// and a hashed new secret and enqueues TENANT_INSTALLED, atomically. The
+// secret is only ever returned here.
+func CreateTenant(ctx context.Context, st store.Store, name string, opts ...TenantOption) (TenantCredentials, error) {
+	c := tenantConfig{now: time.Now}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.id == uuid.Nil {
+		c.id = uuid.New()
+	}
+	if c.clientID == "" {
+		c.clientID = "client-" + uuid.NewString()
+	}
+	if c.secret == "" {
+		c.secret = auth.NewSecret()
+	}
+	t := store.Tenant{ID: c.id, Name: name, ClientID: c.clientID, SecretHash: auth.HashSecret(c.secret)}
+	now := c.now().UTC()
+	if _, err := st.CreateTenant(ctx, t, []store.NewTask{store.LifecycleTask(store.ActionTenantInstalled, "")}, now); err != nil {
+		return TenantCredentials{}, err
+	}
+	return TenantCredentials{TenantID: t.ID, ClientID: t.ClientID, ClientSecret: c.secret}, nil
+}
+
+// EnsureDemo creates the demo tenant when absent and loads the demo district
+// into it when it holds no org yet, so that a run interrupted between the
+// two steps completes on the next start.
+func EnsureDemo(ctx context.Context, st store.Store, size DemoSize, now time.Time) (TenantCredentials, error) {
+	creds := TenantCredentials{TenantID: DemoTenantID, ClientID: DemoClientID, ClientSecret: DemoClientSecret}
+	t, err := st.FindTenantByClientID(ctx, DemoClientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if _, err := CreateTenant(ctx, st, DemoTenantName, WithCredentials(DemoTenantID, DemoClientID, DemoClientSecret),
+			WithTenantClock(func() time.Time { return now })); err != nil && !errors.Is(err, store.ErrConflict) {
+			return creds, fmt.Errorf("demo tenant: %w", err)
+		}
+	case err != nil:
+		return creds, fmt.Errorf("demo tenant: %w", err)
+	default:
+		if !auth.VerifySecret(t.SecretHash, DemoClientSecret) {
+			return creds, fmt.Errorf("demo tenant: client %q exists with another secret", DemoClientID)
+		}
+		creds.TenantID = t.ID
+	}
+	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{creds.TenantID}, Kind: store.KindOrg, Limit: 1})
+	if err != nil {
+		return creds, fmt.Errorf("demo data: %w", err)
+	}
+	if len(orgs) == 0 {
+		if _, err := Load(ctx, st, creds.TenantID, Demo(size), now); err != nil {
+			return creds, fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return creds, nil
+}
