@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/server/reference"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the reference server on an embedded SQLite store", run: runServe}
+}
+
+// runServe serves until ctx ends (SIGINT/SIGTERM), then shuts down
+// gracefully. It prints where it listens and, with --demo, the demo
+// tenant's credentials.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defAddr := "127.0.0.1:8080"
+	if a := os.Getenv("ADDR"); a != "" {
+		defAddr = a
+	}
+	addr := fs.String("addr", defAddr, "address to listen on (default $ADDR when set)")
+	db := fs.String("db", "./interop.db", "SQLite database file, created when absent")
+	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
+	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
+	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
+	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
+	verbose := fs.Bool("v", false, "log every request at debug level")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "interop serve: unexpected arguments %v\n", fs.Args())
+		return exitError(2)
+	}
+	if *lease <= 0 || *batch <= 0 {
+		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
+		return exitError(2)
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	srv, inst, err := reference.NewServer(ctx, reference.Config{
+		DBPath: *db, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
+	})
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
+		fmt.Fprintf(stdout, "interop: serving %s on %s\n", *db, a)
+		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
+		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
+		if d := inst.Demo; d != nil {
+			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
+		}
+	})
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to write from the server goroutine and
+// read from the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func token(t *testing.T, tokenURL, id, secret string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	resp, err := http.Post(tokenURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token for %s: %s %v", id, resp.Status, err)
+	}
+	return body.AccessToken
+}
+
+func getJSON(t *testing.T, u, tok string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if v != nil && resp.StatusCode == 200 {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", u, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// serve --demo prints its URLs and the demo credentials, serves the demo
+// district, and tenant create works on the same file while it runs.
+func TestServeDemoAndTenantCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "interop.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo", "--batch-size", "7"}, &out, &errOut)
+	}()
+	baseRE := regexp.MustCompile(`base URL:\s+(\S+)`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == ""; {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := baseRE.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no base URL:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "client_id=demo client_secret=demo-secret") || !strings.Contains(out.String(), "token URL:") {
+		t.Fatalf("serve output lacks the demo credentials:\n%s", out.String())
+	}
+	root := strings.TrimSuffix(base, "/v2/interop/data")
+	tok := token(t, root+"/oauth/token", "demo", "demo-secret")
+
+	var students struct {
+		Data   []map[string]any `json:"data"`
+		Paging struct{ Next *string }
+	}
+	if code := getJSON(t, base+"/rostering/students?page_size=50", tok, &students); code != 200 || len(students.Data) != 50 || students.Paging.Next == nil {
+		t.Fatalf("students: %d, %d, next %v", code, len(students.Data), students.Paging.Next)
+	}
+	var all struct{ Data []map[string]any }
+	getJSON(t, base+"/rostering/persons", tok, &all)
+	if len(all.Data) < 300 {
+		t.Fatalf("demo district has %d persons, want hundreds", len(all.Data))
+	}
+	if !strings.Contains(out.String()+mustJSON(all.Data), "Núñez") {
+		t.Error("demo district has no non-ASCII names")
+	}
+	var tasks struct{ Data []map[string]any }
+	if code := getJSON(t, base+"/tasks", tok, &tasks); code != 200 || len(tasks.Data) != 7 || tasks.Data[0]["lifecycle_event"] == nil {
+		t.Fatalf("tasks: %d, %d tasks, first %v", code, len(tasks.Data), tasks.Data)
+	}
+
+	// tenant create on the same file while the server runs.
+	var created bytes.Buffer
+	if err := runTenant(ctx, []string{"create", "--db", db, "--name", "Springfield"}, &created, io.Discard); err != nil {
+		t.Fatalf("tenant create: %v", err)
+	}
+	var creds struct {
+		TenantID     string `json:"tenant_id"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(created.Bytes(), &creds); err != nil || creds.TenantID == "" || creds.ClientID == "" || creds.ClientSecret == "" {
+		t.Fatalf("tenant create printed %q: %v", created.String(), err)
+	}
+	tok2 := token(t, root+"/oauth/token", creds.ClientID, creds.ClientSecret)
+	var t2 struct{ Data []map[string]map[string]any }
+	if code := getJSON(t, base+"/tasks", tok2, &t2); code != 200 || len(t2.Data) != 1 || t2.Data[0]["lifecycle_event"]["action"] != "TENANT_INSTALLED" {
+		t.Fatalf("new tenant's tasks: %d %v", code, t2.Data)
+	}
+	if code := getJSON(t, base+"/rostering/persons", tok2, &all); code != 200 || len(all.Data) != 0 {
+		t.Fatalf("new tenant sees %d persons", len(all.Data))
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down")
+	}
+
+	// A second start on the same file keeps the demo tenant (no second load).
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	var out2 syncBuffer
+	done2 := make(chan error, 1)
+	go func() { done2 <- runServe(ctx2, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out2, io.Discard) }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out2.String(), "base URL"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("second serve did not start")
+		}
+	}
+	base2 := baseRE.FindStringSubmatch(out2.String())[1]
+	tok3 := token(t, strings.TrimSuffix(base2, "/v2/interop/data")+"/oauth/token", "demo", "demo-secret")
+	var orgs struct{ Data []map[string]any }
+	getJSON(t, base2+"/rostering/leas", tok3, &orgs)
+	if len(orgs.Data) != 1 {
+		t.Errorf("after restart %d LEAs, want 1", len(orgs.Data))
+	}
+	cancel2()
+	if err := <-done2; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestServeAndTenantFlags(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"serve unknown flag", func() error { return runServe(ctx, []string{"--nope"}, io.Discard, io.Discard) }},
+		{"serve extra args", func() error { return runServe(ctx, []string{"extra"}, io.Discard, io.Discard) }},
+		{"serve zero lease", func() error { return runServe(ctx, []string{"--task-lease", "0s"}, io.Discard, io.Discard) }},
+		{"tenant no subcommand", func() error { return runTenant(ctx, nil, io.Discard, io.Discard) }},
+		{"tenant unknown subcommand", func() error { return runTenant(ctx, []string{"delete"}, io.Discard, io.Discard) }},
+		{"tenant create without name", func() error {
+			return runTenant(ctx, []string{"create", "--db", filepath.Join(t.TempDir(), "x.db")}, io.Discard, io.Discard)
+		}},
+	} {
+		if err := tc.run(); err != exitError(2) {
+			t.Errorf("%s: err = %v, want exit status 2", tc.name, err)
+		}
+	}
+	if code := run(ctx, []string{"serve", "-h"}, io.Discard, io.Discard); code != 0 {
+		t.Errorf("serve -h exit %d", code)
+	}
+	// A database path that cannot be opened is an error, not a panic.
+	if err := runTenant(ctx, []string{"create", "--db", filepath.Join(t.TempDir(), "no", "such", "dir.db"), "--name", "x"}, io.Discard, io.Discard); err == nil {
+		t.Error("tenant create on an unopenable path succeeded")
+	}
+}

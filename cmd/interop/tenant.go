@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/interop-data/interop/pkg/server/reference"
+	"github.com/interop-data/interop/pkg/server/store/sqlite"
+)
+
+func init() {
+	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create)", run: runTenant}
+}
+
+func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			return nil
+		}
+		return exitError(2)
+	}
+	return runTenantCreate(ctx, args[1:], stdout, stderr)
+}
+
+// runTenantCreate installs a tenant and prints its credentials as JSON. It
+// is safe while a server runs on the same file: the store waits for the
+// server's write lock instead of failing.
+func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "./interop.db", "SQLite database file of the reference server")
+	name := fs.String("name", "", "name of the tenant (required)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError(2)
+	}
+	if *name == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
+		return exitError(2)
+	}
+	st, err := sqlite.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	creds, err := reference.CreateTenant(ctx, st, *name)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(creds)
+}
