@@ -326,7 +326,7 @@ func TestLTIJWKSURLIsCachedAndRefetchedOnRotation(t *testing.T) {
 
 func TestLTIJWKSURLDown(t *testing.T) {
 	clk := newClock()
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }))
 	defer ts.Close()
 	a := newLTI(t, clk, func(c *auth.LTIJWTConfig) { c.JWKS, c.JWKSURL = nil, ts.URL })
 	_, err := a.Authenticate(bearer(sign(t, jwt.SigningMethodRS256, rsaKey, "r1", claims(clk, nil))))
