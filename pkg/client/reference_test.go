@@ -1,0 +1,410 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+)
+
+// countingTransport counts requests per path, to see the token endpoint.
+type countingTransport struct {
+	mu    sync.Mutex
+	paths map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if c.paths == nil {
+		c.paths = map[string]int{}
+	}
+	c.paths[r.URL.Path]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paths[path]
+}
+
+// refClient returns an enforcing client of tenant i of env.
+func refClient(t testing.TB, env *referencetest.Env, i int, opts ...Option) (*Client, *countingTransport) {
+	t.Helper()
+	ct := &countingTransport{}
+	all := append([]Option{
+		WithHTTPClient(&http.Client{Transport: ct}),
+		WithClientCredentials(env.Tenants[i].ClientID, env.Tenants[i].ClientSecret, env.TokenURL),
+		WithValidation(ValidationEnforce),
+		WithRetryPolicy(NoRetries()),
+	}, opts...)
+	c, err := New(env.URL, all...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ct
+}
+
+func must[T any](t *testing.T, name string) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return v
+	}
+}
+
+// TestReferenceEveryOperation calls all 29 operations of the spec through
+// the wrapper against the reference server, enforcing the contract on every
+// request and response, with small pages so every list walks several.
+func TestReferenceEveryOperation(t *testing.T) {
+	env := referencetest.Start(t)
+	c, _ := refClient(t, env, 0)
+	ctx := context.Background()
+	small := &ListOptions{PageSize: 3}
+
+	orgs := must[[]gen.Org](t, "orgs")(Collect(c.Orgs(ctx, small)))
+	leas := must[[]gen.Org](t, "leas")(Collect(c.LEAs(ctx, small)))
+	schools := must[[]gen.Org](t, "schools")(Collect(c.Schools(ctx, small)))
+	if len(orgs) != len(leas)+len(schools) || len(leas) != 1 || len(schools) != 2 {
+		t.Fatalf("orgs %d leas %d schools %d", len(orgs), len(leas), len(schools))
+	}
+	persons := must[[]gen.Person](t, "persons")(Collect(c.Persons(ctx, small)))
+	students := must[[]gen.Person](t, "students")(Collect(c.Students(ctx, small)))
+	teachers := must[[]gen.Person](t, "teachers")(Collect(c.Teachers(ctx, small)))
+	if len(students) != 16 || len(teachers) != 4 || len(persons) != 20 {
+		t.Fatalf("persons %d students %d teachers %d", len(persons), len(students), len(teachers))
+	}
+	courses := must[[]gen.Course](t, "courses")(Collect(c.Courses(ctx, small)))
+	sections := must[[]gen.Section](t, "sections")(Collect(c.Sections(ctx, small)))
+	terms := must[[]gen.Term](t, "terms")(Collect(c.Terms(ctx, small)))
+	cats := must[[]gen.GradingCategory](t, "categories")(Collect(c.GradingCategories(ctx, small)))
+	if len(courses) != 4 || len(sections) != 8 || len(terms) != 3 || len(cats) != 24 {
+		t.Fatalf("courses %d sections %d terms %d categories %d", len(courses), len(sections), len(terms), len(cats))
+	}
+	// No object twice across pages.
+	seen := map[uuid.UUID]bool{}
+	for _, p := range persons {
+		if seen[*p.Sys.Id] {
+			t.Fatalf("person %s twice", *p.Sys.Id)
+		}
+		seen[*p.Sys.Id] = true
+	}
+
+	school := *schools[0].Sys.Id
+	var perSchool int
+	for _, s := range schools {
+		perSchool += len(must[[]gen.Person](t, "students for org")(Collect(c.StudentsForOrg(ctx, *s.Sys.Id, small))))
+	}
+	if perSchool != 16 {
+		t.Fatalf("students over schools: %d", perSchool)
+	}
+	if n := len(must[[]gen.Person](t, "teachers for org")(Collect(c.TeachersForOrg(ctx, school, small)))); n != 2 {
+		t.Fatalf("teachers of a school: %d", n)
+	}
+	if n := len(must[[]gen.Course](t, "courses for org")(Collect(c.CoursesForOrg(ctx, school, small)))); n != 2 {
+		t.Fatalf("courses of a school: %d", n)
+	}
+	if n := len(must[[]gen.Section](t, "sections for org")(Collect(c.SectionsForOrg(ctx, school, small)))); n != 4 {
+		t.Fatalf("sections of a school: %d", n)
+	}
+	if n := len(must[[]gen.Term](t, "terms for org")(Collect(c.TermsForOrg(ctx, school, small)))); n == 0 {
+		t.Fatal("no terms for a school")
+	}
+
+	lea := *leas[0].Sys.Id
+	if o := must[*gen.Org](t, "findOrg")(c.FindOrg(ctx, school)); *o.Sys.Id != school {
+		t.Fatal("findOrg")
+	}
+	if o := must[*gen.Org](t, "findLEA")(c.FindLEA(ctx, lea)); *o.Sys.Id != lea {
+		t.Fatal("findLEA")
+	}
+	if _, err := c.FindLEA(ctx, school); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("findLEA of a school: %v", err)
+	}
+	if p := must[*gen.Person](t, "findPerson")(c.FindPerson(ctx, *students[0].Sys.Id)); *p.Sys.Id != *students[0].Sys.Id {
+		t.Fatal("findPerson")
+	}
+	must[*gen.Course](t, "findCourse")(c.FindCourse(ctx, *courses[0].Sys.Id))
+	must[*gen.Section](t, "findSection")(c.FindSection(ctx, *sections[0].Sys.Id))
+	must[*gen.Term](t, "findTerm")(c.FindTerm(ctx, *terms[0].Sys.Id))
+	unknown := uuid.New()
+	for name, err := range map[string]error{
+		"findOrg":     second(c.FindOrg(ctx, unknown)),
+		"findPerson":  second(c.FindPerson(ctx, unknown)),
+		"findCourse":  second(c.FindCourse(ctx, unknown)),
+		"findSection": second(c.FindSection(ctx, unknown)),
+		"findTerm":    second(c.FindTerm(ctx, unknown)),
+		"studentsFor": second(Collect(c.StudentsForOrg(ctx, unknown, nil))),
+	} {
+		var ae *APIError
+		if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Code != "not_found" || ae.Operation == "" {
+			t.Errorf("%s of an unknown id: %v", name, err)
+		}
+	}
+	// Another tenant's object is not found either.
+	other, _ := refClient(t, env, 1)
+	if _, err := other.FindOrg(ctx, school); !errors.Is(err, ErrNotFound) {
+		t.Errorf("cross-tenant find: %v", err)
+	}
+
+	// Tasks: the admin view, then lease, acknowledge one and a group.
+	admin := must[[]*Task](t, "adminTasks")(Collect(c.AdminTasks(ctx, &TaskListOptions{PageSize: 10})))
+	if len(admin) < 10 || admin[0].Kind != KindLifecycle || admin[0].LifecycleEvent.Action != "TENANT_INSTALLED" {
+		t.Fatalf("admin tasks: %d, first %+v", len(admin), admin[0])
+	}
+	flat := must[*Task](t, "findAdminTask")(c.FindAdminTask(ctx, admin[1].ID, "3.0.0"))
+	if flat.Kind != admin[1].Kind || flat.Sequence != admin[1].Sequence || flat.Type == nil {
+		t.Fatalf("flat rendering: %+v", flat)
+	}
+	batch := must[[]*Task](t, "listTasks")(c.ListTasks(ctx, &TaskListOptions{PageSize: 4}))
+	if len(batch) != 4 || batch[0].ID != admin[0].ID {
+		t.Fatalf("batch %d", len(batch))
+	}
+	if again := must[[]*Task](t, "listTasks")(c.ListTasks(ctx, &TaskListOptions{PageSize: 4})); len(again) != 4 || again[0].ID == batch[0].ID {
+		t.Fatal("leased tasks delivered again")
+	}
+	r := must[*gen.TaskAckReceipt](t, "acknowledgeTask")(c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success, Message: strPtr("installed")}))
+	if r.TaskId != batch[0].ID || r.Status != gen.Success {
+		t.Fatalf("receipt %+v", r)
+	}
+	rs := must[[]gen.TaskAckReceipt](t, "acknowledgeTasks")(c.AcknowledgeTasks(ctx, []gen.TaskAckGroupItem{
+		{TaskId: batch[1].ID, Status: gen.Success}, {TaskId: batch[2].ID, Status: gen.Error, Message: strPtr("no school")},
+	}))
+	if len(rs) != 2 {
+		t.Fatalf("receipts %+v", rs)
+	}
+	must[*gen.TaskAckReceipt](t, "acknowledgeAdminTask")(c.AcknowledgeAdminTask(ctx, batch[3].ID, gen.TaskAck{Status: gen.Success}))
+	must[[]gen.TaskAckReceipt](t, "acknowledgeAdminTasks")(c.AcknowledgeAdminTasks(ctx, []gen.TaskAckGroupItem{{TaskId: admin[5].ID, Status: gen.Success}}))
+	del := must[*Task](t, "deleteAdminTask")(c.DeleteAdminTask(ctx, admin[6].ID))
+	if del.ID != admin[6].ID {
+		t.Fatal("deleted another task")
+	}
+	if _, err := c.FindAdminTask(ctx, admin[6].ID, ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted task still found: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// TestReferenceErrorTypes provokes every error the client distinguishes.
+func TestReferenceErrorTypes(t *testing.T) {
+	env := referencetest.Start(t)
+	ctx := context.Background()
+
+	// Wrong secret: the token endpoint refuses.
+	bad, err := New(env.URL, WithClientCredentials("tenant-0", "wrong", env.TokenURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Collect(bad.Orgs(ctx, nil)); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	// No credentials at all: the API refuses.
+	anon, _ := New(env.URL, WithValidation(ValidationEnforce))
+	if _, err := Collect(anon.Orgs(ctx, nil)); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("anonymous: %v", err)
+	}
+	// A forged token.
+	forged, _ := New(env.URL, WithBearerToken("forged"), WithValidation(ValidationEnforce))
+	if _, err := Collect(forged.Orgs(ctx, nil)); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("forged token: %v", err)
+	}
+
+	// Bad request, as the server judges it (client validation off).
+	c, _ := refClient(t, env, 0, WithValidation(ValidationOff))
+	_, err = Collect(c.Orgs(ctx, &ListOptions{PageSize: 5000}))
+	var ae *APIError
+	if !errors.Is(err, ErrBadRequest) || !errors.As(err, &ae) || ae.Code != "invalid_parameter" {
+		t.Errorf("page_size 5000: %v", err)
+	}
+	if _, err := c.ListTasks(ctx, &TaskListOptions{Schema: "9.9.9"}); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("unknown schema: %v", err)
+	}
+	// Forbidden: another tenant's queue.
+	if _, err := c.ListTasks(ctx, &TaskListOptions{TenantID: env.Tenants[1].ID}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("other tenant's tasks: %v", err)
+	}
+	// Not found: a group with an unknown task acknowledges nothing.
+	batch, err := c.ListTasks(ctx, &TaskListOptions{PageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.AcknowledgeTasks(ctx, []gen.TaskAckGroupItem{{TaskId: batch[0].ID, Status: gen.Success}, {TaskId: uuid.New(), Status: gen.Success}})
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("group with an unknown task: %v", err)
+	}
+	if _, err := c.FindAdminTask(ctx, batch[0].ID, ""); err != nil {
+		t.Errorf("a refused group acknowledged a task: %v", err)
+	}
+	// Conflict: a different outcome for a removed task.
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success}); err != nil {
+		t.Errorf("repeating an ack must succeed: %v", err)
+	}
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Error, Message: strPtr("late")}); !errors.Is(err, ErrConflict) {
+		t.Errorf("conflicting ack: %v", err)
+	}
+	// Enforced request validation stops a bad body before the server.
+	ec, _ := refClient(t, env, 0)
+	if _, err := ec.AcknowledgeTask(ctx, batch[1].ID, gen.TaskAck{Status: "maybe"}); !errors.Is(err, ErrContractViolation) {
+		t.Errorf("invalid ack status: %v", err)
+	}
+	// The server judges it too when the client does not.
+	if _, err := c.AcknowledgeTask(ctx, batch[1].ID, gen.TaskAck{Status: "maybe"}); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("invalid ack status, server side: %v", err)
+	}
+	// Server down: the network error surfaces after the retries.
+	env.Server.Close()
+	s := &fakeSleep{}
+	down, _ := refClient(t, env, 0, WithRetryPolicy(testPolicy(s)))
+	if _, err := Collect(down.Orgs(ctx, nil)); err == nil || errors.As(err, &ae) {
+		t.Errorf("server down: %v", err)
+	}
+}
+
+// TestReferenceExpiredTokenRefreshed lets the server's clock pass the token's
+// expiry: the server answers 401, the client fetches one new token and the
+// call succeeds.
+func TestReferenceExpiredTokenRefreshed(t *testing.T) {
+	env := referencetest.Start(t)
+	c, ct := refClient(t, env, 0)
+	ctx := context.Background()
+	if _, err := Collect(c.LEAs(ctx, nil)); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(25 * time.Hour)
+	if _, err := Collect(c.LEAs(ctx, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n := ct.count("/oauth/token"); n != 2 {
+		t.Fatalf("token endpoint called %d times, want 2", n)
+	}
+}
+
+// TestReferenceConsumer checks the consumer's guarantees on the real queue:
+// every task handled and acknowledged once, in each tenant's order, a
+// handler error acknowledged as error, and the history says so.
+func TestReferenceConsumer(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithBatchSize(7))
+	c, _ := refClient(t, env, 0, WithRetryPolicy(DefaultRetryPolicy()))
+	ctx := context.Background()
+	all := must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil)))
+	total := len(all)
+
+	var mu sync.Mutex
+	handled := map[uuid.UUID]int{}
+	var seqs []int64
+	var failID uuid.UUID
+	h := HandlerFuncs{Default: func(_ context.Context, tk *Task) error {
+		mu.Lock()
+		defer mu.Unlock()
+		handled[tk.ID]++
+		seqs = append(seqs, tk.Sequence)
+		if tk.Kind == KindData && failID == uuid.Nil {
+			failID = tk.ID
+			return errors.New("cannot map this object")
+		}
+		return nil
+	}}
+	var acked atomic.Int32
+	var ackErrs atomic.Int32
+	err := runUntil(t, c, h, func(r AckResult) bool {
+		if r.Err != nil {
+			ackErrs.Add(1)
+		}
+		return int(acked.Add(1)) == total
+	}, WithIdleBackoff(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(handled) != total || ackErrs.Load() != 0 {
+		t.Fatalf("handled %d of %d, %d ack errors", len(handled), total, ackErrs.Load())
+	}
+	for id, n := range handled {
+		if n != 1 {
+			t.Fatalf("task %s handled %d times", id, n)
+		}
+	}
+	if !slices.IsSorted(seqs) {
+		t.Fatalf("sequence order broken: %v", seqs)
+	}
+	if left := must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil))); len(left) != 0 {
+		t.Fatalf("%d tasks left in the queue", len(left))
+	}
+	hist, err := env.Store.History(ctx, env.Tenants[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errAcks int
+	for _, e := range hist {
+		if e.TaskID == failID && string(e.Status) == "error" && e.Message == "cannot map this object" {
+			errAcks++
+		}
+	}
+	if errAcks != 1 {
+		t.Fatalf("history has %d error acks for the failing task: %+v", errAcks, hist)
+	}
+}
+
+// TestReferenceConsumerCrashAndCancel: a worker that leases a batch and dies
+// loses nothing (the batch comes back after the lease), and a worker
+// cancelled mid-handler acknowledges what it handled.
+func TestReferenceConsumerCrashAndCancel(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithTaskLease(time.Minute), referencetest.WithBatchSize(5))
+	c, _ := refClient(t, env, 0, WithRetryPolicy(DefaultRetryPolicy()))
+	ctx := context.Background()
+	crashed := must[[]*Task](t, "lease")(c.ListTasks(ctx, nil))
+	if len(crashed) != 5 {
+		t.Fatalf("leased %d", len(crashed))
+	}
+
+	// Cancel while the first handler runs; it must still be acknowledged.
+	runCtx, cancel := context.WithCancel(ctx)
+	var handled []uuid.UUID
+	h := HandlerFuncs{Default: func(_ context.Context, tk *Task) error {
+		handled = append(handled, tk.ID)
+		cancel()
+		return nil
+	}}
+	if err := NewConsumer(c, h, WithConsumerSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() })).Run(runCtx); err != nil {
+		t.Fatal(err)
+	}
+	if len(handled) != 1 {
+		t.Fatalf("handled %d after cancel", len(handled))
+	}
+	if _, err := c.FindAdminTask(ctx, handled[0], ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the handled task was not acknowledged: %v", err)
+	}
+	if slices.Contains(taskIDs(crashed), handled[0]) {
+		t.Fatal("a leased task was delivered before its lease ended")
+	}
+
+	// After the lease, the crashed worker's tasks come back, in order.
+	env.Clock.Advance(2 * time.Minute)
+	again := must[[]*Task](t, "relist")(c.ListTasks(ctx, nil))
+	if len(again) == 0 || again[0].ID != crashed[0].ID {
+		t.Fatalf("crashed batch not redelivered first: %v vs %v", taskIDs(again), taskIDs(crashed))
+	}
+}
+
+func taskIDs(ts []*Task) []uuid.UUID {
+	out := make([]uuid.UUID, len(ts))
+	for i, t := range ts {
+		out[i] = t.ID
+	}
+	return out
+}
