@@ -90,6 +90,8 @@ type Env struct {
 	DBPath   string
 	Server   *httptest.Server
 	Instance *reference.Instance
+
+	closeOnce sync.Once
 }
 
 type config struct {
@@ -185,11 +187,17 @@ func Start(t testing.TB, opts ...Option) *Env {
 	env.Root = env.Server.URL
 	env.URL = env.Server.URL + contract.BasePath
 	env.TokenURL = env.Server.URL + "/oauth/token"
-	t.Cleanup(func() {
-		env.Server.Close()
-		inst.Close()
-	})
+	t.Cleanup(env.Close)
 	return env
+}
+
+// Close stops the server and closes its store; Start arranges it at the end
+// of the test, and calling it earlier (a restart test) is fine.
+func (e *Env) Close() {
+	e.closeOnce.Do(func() {
+		e.Server.Close()
+		e.Instance.Close()
+	})
 }
 
 // Token obtains an access token for tenant i through the token endpoint.

@@ -1,0 +1,249 @@
+package reference_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/server/reference"
+	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+)
+
+// expected are the ids each list must answer, derived from the loaded roster
+// independently of the server.
+type expected struct {
+	lists         map[string][]string
+	finds         map[string]string // path prefix -> an id that exists
+	lea           string
+	school        string
+	schoolOfOther string
+}
+
+func expect(r reference.Roster) expected {
+	e := expected{lists: map[string][]string{}, finds: map[string]string{}}
+	add := func(path, id string) { e.lists[path] = append(e.lists[path], id) }
+	for _, o := range r.Orgs {
+		id := o.Sys.Id.String()
+		add("/rostering/orgs", id)
+		if o.Sys.OrgType == "LEA" {
+			add("/rostering/leas", id)
+			e.lea = id
+		} else {
+			add("/rostering/schools", id)
+			if e.school == "" {
+				e.school = id
+			}
+		}
+	}
+	for _, p := range r.Persons {
+		id := p.Sys.Id.String()
+		add("/rostering/persons", id)
+		kind := "teachers"
+		if p.Sys.PersonType == "Student" {
+			kind = "students"
+		}
+		add("/rostering/"+kind, id)
+		add("/rostering/orgs/"+e.lea+"/"+kind, id) // every person of a school is a member of its LEA
+		for _, m := range *p.Schools {
+			add("/rostering/orgs/"+m.Sys.Id.String()+"/"+kind, id)
+		}
+	}
+	for _, c := range r.Courses {
+		id := c.Sys.Id.String()
+		add("/rostering/courses", id)
+		add("/rostering/orgs/"+e.lea+"/courses", id)
+		for _, o := range *c.Orgs {
+			add("/rostering/orgs/"+o.Sys.Id.String()+"/courses", id)
+		}
+	}
+	for _, s := range r.Sections {
+		id := s.Sys.Id.String()
+		add("/rostering/sections", id)
+		add("/rostering/orgs/"+e.lea+"/sections", id)
+		add("/rostering/orgs/"+s.Org.Sys.Id.String()+"/sections", id)
+	}
+	for _, t := range r.Terms {
+		add("/rostering/terms", t.Sys.Id.String())
+		add("/rostering/orgs/"+e.lea+"/terms", t.Sys.Id.String())
+		if t.Parent != nil { // the semesters: each school has sections in both
+			add("/rostering/orgs/"+e.school+"/terms", t.Sys.Id.String())
+		}
+	}
+	for _, g := range r.GradingCategories {
+		add("/grades/gradingCategories", g.Sys.Id.String())
+	}
+	e.finds["/rostering/orgs/"] = e.school
+	e.finds["/rostering/leas/"] = e.lea
+	e.finds["/rostering/persons/"] = r.Persons[0].Sys.Id.String()
+	e.finds["/rostering/courses/"] = r.Courses[0].Sys.Id.String()
+	e.finds["/rostering/sections/"] = r.Sections[0].Sys.Id.String()
+	e.finds["/rostering/terms/"] = r.Terms[1].Sys.Id.String()
+	return e
+}
+
+func sorted(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
+
+// Every list, walked through paging.next at several page sizes, answers each
+// object exactly once, in the same order whatever the page size.
+func TestListsWalkEveryObjectOnce(t *testing.T) {
+	env := referencetest.Start(t)
+	a := newAPI(t, env, 0)
+	e := expect(env.Tenants[0].Roster)
+	if len(e.lists) < 20 {
+		t.Fatalf("only %d lists derived", len(e.lists))
+	}
+	for path, want := range e.lists {
+		var first []string
+		for _, size := range []int{1, 3, 7, 2000} {
+			got := a.walk(fmt.Sprintf("%s?page_size=%d", path, size))
+			if fmt.Sprint(sorted(got)) != fmt.Sprint(sorted(want)) {
+				t.Fatalf("%s page_size %d: got %d ids, want %d\n got %v\nwant %v", path, size, len(got), len(want), got, want)
+			}
+			if first == nil {
+				first = got
+			} else if fmt.Sprint(got) != fmt.Sprint(first) {
+				t.Fatalf("%s: order differs between page sizes", path)
+			}
+		}
+	}
+	// The default page size is 2000: one page, next null.
+	var p page
+	a.get("/rostering/persons", &p)
+	if len(p.Data) != len(e.lists["/rostering/persons"]) || p.Paging.Next != nil {
+		t.Fatalf("default page: %d persons, next %v", len(p.Data), p.Paging.Next)
+	}
+	// A page past the end is empty with next null; an exact last page has next null.
+	n := len(e.lists["/rostering/persons"])
+	a.get(fmt.Sprintf("/rostering/persons?page=%d&page_size=%d", 1, n), &p)
+	if len(p.Data) != 0 || p.Paging.Next != nil {
+		t.Fatalf("page past the end: %d, next %v", len(p.Data), p.Paging.Next)
+	}
+	a.get(fmt.Sprintf("/rostering/persons?page=0&page_size=%d", n), &p)
+	if len(p.Data) != n || p.Paging.Next != nil {
+		t.Fatalf("exact single page: %d, next %v", len(p.Data), p.Paging.Next)
+	}
+	// next keeps the page size and advances the page.
+	a.get("/rostering/students?page=2&page_size=3", &p)
+	if p.Paging.Next == nil || !strings.HasSuffix(*p.Paging.Next, "/rostering/students?page=3&page_size=3") {
+		t.Fatalf("next = %v", p.Paging.Next)
+	}
+}
+
+func TestListParameterErrors(t *testing.T) {
+	env := referencetest.Start(t)
+	a := newAPI(t, env, 0)
+	for _, q := range []string{"page_size=0", "page_size=2001", "page=-1", "page=x", "page_size=1.5"} {
+		a.wantError(http.MethodGet, "/rostering/persons?"+q, nil, 400, "invalid_parameter")
+	}
+}
+
+func TestFindsAndNotFound(t *testing.T) {
+	env := referencetest.Start(t)
+	a := newAPI(t, env, 0)
+	e := expect(env.Tenants[0].Roster)
+	other := expect(env.Tenants[1].Roster)
+	for prefix, id := range e.finds {
+		var got struct{ Data sysOnly }
+		a.get(prefix+id, &got)
+		if got.Data.Sys.ID != id {
+			t.Errorf("GET %s%s answered %s", prefix, id, got.Data.Sys.ID)
+		}
+		a.wantError(http.MethodGet, prefix+uuid.NewString(), nil, 404, "not_found")
+		a.wantError(http.MethodGet, prefix+other.finds[prefix], nil, 404, "not_found") // another tenant's
+		a.wantError(http.MethodGet, prefix+"not-a-uuid", nil, 400, "invalid_parameter")
+	}
+	// findLEA of a school, and finds of the wrong kind, are 404.
+	a.wantError(http.MethodGet, "/rostering/leas/"+e.school, nil, 404, "not_found")
+	a.wantError(http.MethodGet, "/rostering/orgs/"+e.finds["/rostering/persons/"], nil, 404, "not_found")
+	a.wantError(http.MethodGet, "/rostering/courses/"+e.finds["/rostering/sections/"], nil, 404, "not_found")
+	// Nested lists under an unknown, foreign or non-org id are 404.
+	for _, sub := range []string{"students", "teachers", "courses", "sections", "terms"} {
+		for _, id := range []string{uuid.NewString(), other.lea, e.finds["/rostering/persons/"]} {
+			msg := a.wantError(http.MethodGet, "/rostering/orgs/"+id+"/"+sub, nil, 404, "not_found")
+			if !strings.Contains(msg, id) {
+				t.Errorf("404 message %q does not name %s", msg, id)
+			}
+		}
+	}
+}
+
+// Tenant 1 sees nothing of tenant 0 in any list, and the reverse.
+func TestRosterIsolation(t *testing.T) {
+	env := referencetest.Start(t)
+	for i := range 2 {
+		a := newAPI(t, env, i)
+		mine, theirs := expect(env.Tenants[i].Roster), expect(env.Tenants[1-i].Roster)
+		theirIDs := map[string]bool{}
+		for _, l := range theirs.lists {
+			for _, id := range l {
+				theirIDs[id] = true
+			}
+		}
+		for _, path := range []string{"/rostering/orgs", "/rostering/persons", "/rostering/courses", "/rostering/sections", "/rostering/terms", "/grades/gradingCategories",
+			"/rostering/leas", "/rostering/schools", "/rostering/students", "/rostering/teachers"} {
+			got := a.walk(path)
+			if len(got) != len(mine.lists[path]) {
+				t.Errorf("tenant %d %s: %d objects, want %d", i, path, len(got), len(mine.lists[path]))
+			}
+			for _, id := range got {
+				if theirIDs[id] {
+					t.Fatalf("tenant %d sees tenant %d's %s in %s", i, 1-i, id, path)
+				}
+			}
+		}
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	env := referencetest.Start(t)
+	for _, tok := range []string{"", "not-a-token", "Zm9vYmFy"} {
+		a := &api{t: t, env: env, token: tok}
+		a.wantError(http.MethodGet, "/rostering/orgs", nil, 401, "unauthorized")
+		a.wantError(http.MethodGet, "/tasks", nil, 401, "unauthorized")
+		a.wantError(http.MethodPut, "/tasks/"+uuid.NewString()+"/ack", `{"status":"success"}`, 401, "unauthorized")
+	}
+	a := newAPI(t, env, 0)
+	var p page
+	a.get("/rostering/orgs", &p)
+	// Tokens expire on the injected clock.
+	env.Clock.Advance(25 * time.Hour)
+	a.wantError(http.MethodGet, "/rostering/orgs", nil, 401, "unauthorized")
+}
+
+// paging.next follows X-Forwarded-Proto/-Host only when the server trusts a proxy.
+func TestNextLinkProxyHeaders(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		var opts []referencetest.Option
+		if trust {
+			opts = append(opts, referencetest.WithTrustProxy())
+		}
+		env := referencetest.Start(t, opts...)
+		tok := env.Token(t, 0)
+		req, _ := http.NewRequest(http.MethodGet, env.URL+"/rostering/persons?page_size=1", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "api.example.org")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p page
+		_ = jsonDecode(resp, &p)
+		want := env.URL + "/rostering/persons?page=1&page_size=1"
+		if trust {
+			want = "https://api.example.org/v2/interop/data/rostering/persons?page=1&page_size=1"
+		}
+		if p.Paging.Next == nil || *p.Paging.Next != want {
+			t.Errorf("trust=%v: next = %v, want %s", trust, p.Paging.Next, want)
+		}
+	}
+}
