@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/interop-data/interop/pkg/server/reference"
+	"github.com/interop-data/interop/pkg/server/reference/referencetest"
 )
 
 // stubTransport answers every request with the same body, so a benchmark
@@ -47,6 +52,48 @@ func BenchmarkDecodePersonsPage(b *testing.B) {
 				}
 				if n != 100 {
 					b.Fatalf("%d persons", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIterate100kPersons walks 100,000 persons of the reference server
+// (SQLite store, kit validation both ways on the server) through the
+// iterator: the cost of a full roster read, end to end over loopback HTTP.
+func BenchmarkIterate100kPersons(b *testing.B) {
+	if testing.Short() {
+		b.Skip("loads 100,000 persons")
+	}
+	env := referencetest.Start(b, referencetest.WithTenants(1), referencetest.WithDistrict(reference.DemoSize{Schools: 1, StudentsPerSchool: 1}))
+	big := reference.Demo(reference.DemoSize{Schools: 10, StudentsPerSchool: 10000, Seed: 99})
+	big.Silent = true
+	start := time.Now()
+	if _, err := reference.Load(context.Background(), env.Store, env.Tenants[0].ID, big, env.Clock.Now()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("loaded %d persons in %v", len(big.Persons), time.Since(start))
+	for _, bc := range []struct {
+		mode ValidationMode
+		size int
+	}{{ValidationOff, 2000}, {ValidationEnforce, 2000}, {ValidationOff, 500}} {
+		b.Run(fmt.Sprintf("validation=%s/page_size=%d", bc.mode, bc.size), func(b *testing.B) {
+			c, err := New(env.URL, WithClientCredentials(env.Tenants[0].ClientID, env.Tenants[0].ClientSecret, env.TokenURL), WithValidation(bc.mode))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				for _, err := range c.Students(ctx, &ListOptions{PageSize: bc.size}) {
+					if err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if n < 100000 {
+					b.Fatalf("%d students", n)
 				}
 			}
 		})
