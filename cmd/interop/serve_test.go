@@ -157,7 +157,9 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	var out2 syncBuffer
 	done2 := make(chan error, 1)
-	go func() { done2 <- runServe(ctx2, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out2, io.Discard) }()
+	go func() {
+		done2 <- runServe(ctx2, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out2, io.Discard)
+	}()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out2.String(), "base URL"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("second serve did not start")

@@ -427,7 +427,7 @@ func seqs(ts []store.Task) []int64 {
 }
 
 func testLease(t *testing.T, s store.Store) {
-	tn := NewTenant(t, s, "lease") // task 1
+	tn := NewTenant(t, s, "lease")                                                                    // task 1
 	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{Person(store.SubtypeStudent, "x")}}, t0) // tasks 2..4
 	first := lease(t, s, tn.ID, 2, t0)
 	if fmt.Sprint(seqs(first)) != "[1 2]" || first[0].Deliveries != 1 || !first[0].LeasedUntil.Equal(t0.Add(5*time.Minute)) {
