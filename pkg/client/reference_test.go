@@ -149,7 +149,7 @@ func TestReferenceEveryOperation(t *testing.T) {
 		"studentsFor": second(Collect(c.StudentsForOrg(ctx, unknown, nil))),
 	} {
 		var ae *APIError
-		if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Code != "not_found" || ae.Operation == "" {
+		if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.Code != "not_found" || ae.Operation == "" || ae.RequestID == "" {
 			t.Errorf("%s of an unknown id: %v", name, err)
 		}
 	}
