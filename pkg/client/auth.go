@@ -29,6 +29,9 @@ type authTransport struct {
 	next        http.RoundTripper
 	fresh       oauth2.TokenSource // always fetches
 	earlyExpiry time.Duration
+	// static is set for a fixed token: asking again after a 401 would
+	// return the same one, so the request is not replayed.
+	static bool
 
 	mu     sync.Mutex
 	cached oauth2.TokenSource // ReuseTokenSource over fresh
@@ -68,7 +71,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.send(req, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || t.static {
 		return resp, err
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {

@@ -41,8 +41,8 @@ type config struct {
 	reporter     func(*ValidationError)
 	oauth        *clientcredentials.Config
 	tokenSource  oauth2.TokenSource
+	staticToken  bool
 	refreshAhead time.Duration
-	err          error
 }
 
 // Option configures a Client.
@@ -97,17 +97,22 @@ func WithTokenRefreshAhead(d time.Duration) Option { return func(c *config) { c.
 // WithLTIJWT authenticates with LTI JWTs from ts, sent as a Bearer token.
 // Tokens are cached until their expiry; on a 401 the cache is dropped and ts
 // asked again once.
-func WithLTIJWT(ts oauth2.TokenSource) Option { return func(c *config) { c.tokenSource = ts } }
+func WithLTIJWT(ts oauth2.TokenSource) Option {
+	return func(c *config) { c.tokenSource, c.staticToken = ts, false }
+}
 
 // WithLTIJWTFunc authenticates with the JWT f returns. f is called for the
 // first request, when the token's exp claim comes near, and after a 401.
 func WithLTIJWTFunc(f func(ctx context.Context) (string, error)) Option {
-	return func(c *config) { c.tokenSource = jwtFuncSource(f) }
+	return func(c *config) { c.tokenSource, c.staticToken = jwtFuncSource(f), false }
 }
 
 // WithBearerToken sends a fixed token; useful for tests and short scripts.
 func WithBearerToken(token string) Option {
-	return WithLTIJWT(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}))
+	return func(c *config) {
+		c.tokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})
+		c.staticToken = true
+	}
 }
 
 // New returns a client of the API served at baseURL, for example
@@ -122,9 +127,6 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	for _, o := range opts {
 		o(&cfg)
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
 	}
 	base, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
 	if err != nil {
@@ -169,6 +171,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if ts != nil {
 		c.auth = newAuthTransport(rt, ts, cfg.refreshAhead)
+		c.auth.static = cfg.staticToken && cfg.oauth == nil
 		rt = c.auth
 	}
 	rt = &retrier{next: rt, policy: cfg.retry}

@@ -470,3 +470,16 @@ func TestUserAgentAndRawClient(t *testing.T) {
 		t.Fatalf("raw client did not share the stack: %v", ua.Load())
 	}
 }
+
+func TestStaticTokenNotReplayedOn401(t *testing.T) {
+	f := newFakeAPI(t)
+	var calls atomic.Int32
+	f.handle("GET", "/rostering/persons/{id}", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		writeError(w, 401, "unauthorized", "access token is invalid or expired")
+	})
+	c := f.client(t, nil) // WithBearerToken("static")
+	if _, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrUnauthorized) || calls.Load() != 1 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+}
