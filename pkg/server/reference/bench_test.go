@@ -62,7 +62,9 @@ func BenchmarkTaskLeaseAck(b *testing.B) {
 	b.ResetTimer()
 	done := 0
 	for done < b.N {
-		var page struct{ Data []map[string]struct{ ID string } }
+		var page struct {
+			Data []map[string]struct{ ID string }
+		}
 		benchGet(b, env.URL+"/tasks?page_size=100", token, &page)
 		if len(page.Data) == 0 {
 			b.Fatalf("queue empty after %d of %d tasks", done, b.N)

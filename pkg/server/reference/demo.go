@@ -113,10 +113,7 @@ func Demo(size DemoSize) Roster {
 		}
 		return firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
 	}
-	type member struct {
-		p   *gen.Person
-		ref gen.PersonMembershipSys
-	}
+	type member struct{ p *gen.Person }
 	for s := 0; s < size.Schools; s++ {
 		schoolID := demoID("school", s)
 		school := gen.Org{Sys: &gen.OrgSysType{Id: &schoolID, OrgType: "School", Label: ptr(schoolNames[s%len(schoolNames)]), SchoolYear: ptr(int32(year))},

@@ -17,11 +17,10 @@ import (
 // expected are the ids each list must answer, derived from the loaded roster
 // independently of the server.
 type expected struct {
-	lists         map[string][]string
-	finds         map[string]string // path prefix -> an id that exists
-	lea           string
-	school        string
-	schoolOfOther string
+	lists  map[string][]string
+	finds  map[string]string // path prefix -> an id that exists
+	lea    string
+	school string
 }
 
 func expect(r reference.Roster) expected {
