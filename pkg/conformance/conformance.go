@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	// Wait lets time pass for the redelivery check. Nil sleeps (honouring ctx);
 	// tests inject a fake clock's Advance here instead of sleeping.
 	Wait func(ctx context.Context, d time.Duration) error
+	// Groups, when set, runs only these groups of checks (auth, paging,
+	// finds, memberships, tasks, isolation); the spec group always reports on
+	// the operations the chosen groups exercised.
+	Groups []string
 	// Progress, when set, receives the Notice and one line per group as the
 	// suite advances.
 	Progress io.Writer
@@ -146,6 +151,11 @@ func (c Config) normalised() (Config, *url.URL, error) {
 	}
 	if len(c.Clients) == 2 && c.Clients[0].ClientID == c.Clients[1].ClientID {
 		return c, nil, errors.New("conformance: the two clients must differ (they must belong to different tenants)")
+	}
+	for _, g := range c.Groups {
+		if !slices.Contains(groupOrder[1:], g) {
+			return c, nil, fmt.Errorf("conformance: unknown group %q (want one of %v)", g, groupOrder[1:])
+		}
 	}
 	if c.HTTPClient == nil {
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}

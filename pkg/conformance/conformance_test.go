@@ -106,6 +106,11 @@ func TestRunErrors(t *testing.T) {
 			c.Clients = []conformance.Credentials{tg.clients[0], tg.clients[0]}
 			return c
 		}, "must differ", nil},
+		"unknown group": {func() conformance.Config {
+			c := tg.serve(t, tg.inner)
+			c.Groups = []string{"auth", "nope"}
+			return c
+		}, `unknown group "nope"`, nil},
 		"relative base URL": {func() conformance.Config {
 			c := tg.serve(t, tg.inner)
 			c.BaseURL = "/v2/interop/data"

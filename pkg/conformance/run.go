@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
 )
 
@@ -210,6 +211,9 @@ var groupOrder = []string{"spec", "auth", "paging", "finds", "memberships", "tas
 func (r *run) runAll(ctx context.Context) []Result {
 	byGroup := map[string][]Result{}
 	for _, g := range groupOrder[1:] {
+		if len(r.cfg.Groups) > 0 && !slices.Contains(r.cfg.Groups, g) {
+			continue
+		}
 		if r.cfg.Progress != nil {
 			fmt.Fprintf(r.cfg.Progress, "checking %s…\n", g)
 		}
