@@ -25,10 +25,9 @@ type breakage struct {
 }
 
 var (
-	idPath   = regexp.MustCompile(`^/rostering/(orgs|leas|persons|courses|sections|terms)/([^/]+)$|^/tasks/admin/([^/]+)$`)
-	taskAck  = regexp.MustCompile(`^/tasks/([0-9a-f-]{36})/ack$`)
-	isUUID   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-	rostList = regexp.MustCompile(`^/(rostering|grades)/[A-Za-z]+$|^/rostering/orgs/[^/]+/[a-z]+$`)
+	idPath  = regexp.MustCompile(`^/rostering/(orgs|leas|persons|courses|sections|terms)/([^/]+)$|^/tasks/admin/([^/]+)$`)
+	taskAck = regexp.MustCompile(`^/tasks/([0-9a-f-]{36})/ack$`)
+	isUUID  = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
 
 // editJSON forwards to the target and lets edit change the JSON answer of
