@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/reference"
 )
 
@@ -35,8 +36,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
 	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
 	verbose := fs.Bool("v", false, "log every request at debug level")
+	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -53,6 +55,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
 		return exitError(2)
 	}
+	mode, err := contract.ParseMode(*respValidation)
+	if err != nil {
+		fmt.Fprintf(stderr, "interop serve: --response-validation: %v\n", err)
+		return exitError(2)
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -60,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		DBPath: *db, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
+		ServerOptions: []server.Option{server.WithResponseValidation(mode)},
 	})
 	if err != nil {
 		return err

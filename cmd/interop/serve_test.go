@@ -192,6 +192,9 @@ func TestServeAndTenantFlags(t *testing.T) {
 		{"serve unknown flag", func() error { return runServe(ctx, []string{"--nope"}, io.Discard, io.Discard) }},
 		{"serve extra args", func() error { return runServe(ctx, []string{"extra"}, io.Discard, io.Discard) }},
 		{"serve zero lease", func() error { return runServe(ctx, []string{"--task-lease", "0s"}, io.Discard, io.Discard) }},
+		{"serve unknown validation mode", func() error {
+			return runServe(ctx, []string{"--response-validation", "strict"}, io.Discard, io.Discard)
+		}},
 		{"tenant no subcommand", func() error { return runTenant(ctx, nil, io.Discard, io.Discard) }},
 		{"tenant unknown subcommand", func() error { return runTenant(ctx, []string{"delete"}, io.Discard, io.Discard) }},
 		{"tenant create without name", func() error {

@@ -18,33 +18,22 @@ import (
 )
 
 // ValidationMode says what the client does with a request or response that
-// breaks the contract.
-type ValidationMode int
+// breaks the contract. It is the contract package's Mode, shared with the
+// server kit.
+type ValidationMode = contract.Mode
 
 const (
 	// ValidationOff skips validation entirely (the cheapest mode).
-	ValidationOff ValidationMode = iota
+	ValidationOff = contract.ModeOff
 	// ValidationReport validates, logs each violation (and hands it to the
 	// WithValidationReporter callback) and lets the exchange proceed. It is
 	// the default: a server that drifts from the contract is noticed without
 	// breaking integrations that would cope.
-	ValidationReport
+	ValidationReport = contract.ModeReport
 	// ValidationEnforce turns every violation into a *ValidationError: a bad
 	// request is not sent, a bad response is not returned.
-	ValidationEnforce
+	ValidationEnforce = contract.ModeEnforce
 )
-
-func (m ValidationMode) String() string {
-	switch m {
-	case ValidationOff:
-		return "off"
-	case ValidationReport:
-		return "report"
-	case ValidationEnforce:
-		return "enforce"
-	}
-	return fmt.Sprintf("ValidationMode(%d)", int(m))
-}
 
 // validator is the http.RoundTripper that checks every request and response
 // against the embedded contract.

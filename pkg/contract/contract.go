@@ -69,3 +69,42 @@ func FilterOptions(auth openapi3filter.AuthenticationFunc) *openapi3filter.Optio
 	}
 	return o
 }
+
+// Mode says what a validator does with a message that breaks the contract.
+// The server kit applies it to responses, the client to requests and
+// responses; each package names the three values in its own terms.
+type Mode int
+
+const (
+	// ModeOff skips validation.
+	ModeOff Mode = iota
+	// ModeReport validates, logs and counts a violation, and lets the message through.
+	ModeReport
+	// ModeEnforce validates and refuses a message that breaks the contract.
+	ModeEnforce
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeOff:
+		return "off"
+	case ModeReport:
+		return "report"
+	case ModeEnforce:
+		return "enforce"
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// ParseMode reads a mode as String writes it (for flags and configuration).
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "off":
+		return ModeOff, nil
+	case "report":
+		return ModeReport, nil
+	case "enforce":
+		return ModeEnforce, nil
+	}
+	return 0, fmt.Errorf("contract: unknown validation mode %q (want off, report or enforce)", s)
+}

@@ -78,3 +78,15 @@ func TestFilterOptionsCheckFormatsAndBounds(t *testing.T) {
 		t.Error("page_size above the maximum passed")
 	}
 }
+
+func TestModeRoundTripsThroughItsName(t *testing.T) {
+	for _, m := range []contract.Mode{contract.ModeOff, contract.ModeReport, contract.ModeEnforce} {
+		got, err := contract.ParseMode(m.String())
+		if err != nil || got != m {
+			t.Errorf("ParseMode(%q) = %v, %v", m.String(), got, err)
+		}
+	}
+	if _, err := contract.ParseMode("strict"); err == nil {
+		t.Error("an unknown mode name parsed")
+	}
+}

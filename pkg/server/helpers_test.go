@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/interop-data/interop/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -70,24 +71,9 @@ func (r raw) write(w http.ResponseWriter) error {
 func (r raw) VisitFindPersonResponse(w http.ResponseWriter) error  { return r.write(w) }
 func (r raw) VisitListPersonsResponse(w http.ResponseWriter) error { return r.write(w) }
 
-// clock is an injected clock tests advance instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock is the injected clock tests advance instead of sleeping.
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC))
 }
 
 // syncBuffer collects log output written from handler goroutines.
@@ -112,7 +98,7 @@ type env struct {
 	t      testing.TB
 	srv    *server.Server
 	oauth  *auth.OAuth2
-	clock  *clock
+	clock  *fakeclock.Clock
 	tenant uuid.UUID
 	token  string
 	logs   *syncBuffer

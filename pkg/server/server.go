@@ -27,30 +27,18 @@ import (
 const DefaultBodyLimit = 1 << 20
 
 // ValidationMode says what the kit does with a handler response that breaks
-// the spec.
-type ValidationMode int
+// the spec. It is the contract package's Mode, shared with the client.
+type ValidationMode = contract.Mode
 
 const (
 	// ValidationOff sends responses unchecked (and unbuffered).
-	ValidationOff ValidationMode = iota
+	ValidationOff = contract.ModeOff
 	// ValidationReport logs and counts an invalid response, then sends it.
-	ValidationReport
+	ValidationReport = contract.ModeReport
 	// ValidationEnforce logs and counts an invalid response and sends a 500
 	// error body instead, so no client ever sees an off-contract answer.
-	ValidationEnforce
+	ValidationEnforce = contract.ModeEnforce
 )
-
-func (m ValidationMode) String() string {
-	switch m {
-	case ValidationOff:
-		return "off"
-	case ValidationReport:
-		return "report"
-	case ValidationEnforce:
-		return "enforce"
-	}
-	return fmt.Sprintf("ValidationMode(%d)", int(m))
-}
 
 // Timeouts of the http.Server that ListenAndServe runs. Zero fields keep
 // their defaults.

@@ -1,6 +1,8 @@
 package auth_test
 
 import (
+	"github.com/interop-data/interop/internal/fakeclock"
+
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -57,7 +59,7 @@ func jwks(keys ...map[string]string) []byte {
 	return b
 }
 
-func claims(clk *clock, extra map[string]any) jwt.MapClaims {
+func claims(clk *fakeclock.Clock, extra map[string]any) jwt.MapClaims {
 	c := jwt.MapClaims{
 		"iss": iss, "aud": aud, "sub": "user-42", "azp": aud,
 		"iat": clk.Now().Unix(), "exp": clk.Now().Add(time.Hour).Unix(),
@@ -86,7 +88,7 @@ func sign(t *testing.T, m jwt.SigningMethod, key any, kid string, c jwt.MapClaim
 	return s
 }
 
-func newLTI(t *testing.T, clk *clock, mod func(*auth.LTIJWTConfig)) *auth.LTIJWT {
+func newLTI(t *testing.T, clk *fakeclock.Clock, mod func(*auth.LTIJWTConfig)) *auth.LTIJWT {
 	t.Helper()
 	cfg := auth.LTIJWTConfig{Issuer: iss, Audience: aud, JWKS: jwks(rsaJWK("r1", &rsaKey.PublicKey), ecJWK("e1", &ecKey.PublicKey)), Clock: clk.Now}
 	if mod != nil {

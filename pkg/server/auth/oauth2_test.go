@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/interop-data/interop/internal/fakeclock"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,30 +17,16 @@ import (
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock is the injected clock tests advance instead of sleeping.
+func newClock() *fakeclock.Clock {
+	return fakeclock.New(time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC))
 }
 
 var tenant = uuid.MustParse("5e0c8c53-8c6d-4e43-9a8f-6a1b6f1d2c11")
 
 type oauthEnv struct {
 	o     *auth.OAuth2
-	clock *clock
+	clock *fakeclock.Clock
 }
 
 func newOAuth(t *testing.T, opts ...auth.OAuth2Option) *oauthEnv {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/reference"
@@ -35,34 +36,10 @@ import (
 var Epoch = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
 
 // FakeClock is a clock that moves only when told; safe for concurrent use.
-type FakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type FakeClock = fakeclock.Clock
 
 // NewFakeClock returns a clock reading t.
-func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{t: t} }
-
-// Now reads the clock.
-func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *FakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Set sets the clock.
-func (c *FakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func NewFakeClock(t time.Time) *FakeClock { return fakeclock.New(t) }
 
 // Tenant is one of the Env's tenants.
 type Tenant struct {
