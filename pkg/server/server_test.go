@@ -120,6 +120,34 @@ func TestExpiredTokenIs401(t *testing.T) {
 	if got.Message != "access token is expired" {
 		t.Errorf("message %q", got.Message)
 	}
+	if h := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") || !strings.Contains(h, `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", h)
+	}
+}
+
+// A token is only as good as the store that issued it: one from another
+// server (same client id, same tenant, same clock) is unknown here.
+func TestTokenFromAnotherServerIs401(t *testing.T) {
+	called := false
+	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		called = true
+		return personsPage(0), nil
+	}})
+	other := newEnv(t, okPersons())
+	if rec := other.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
+		t.Fatalf("the other server rejects its own token: %d", rec.Code)
+	}
+	rec := e.do("GET", base+"/rostering/persons", "", "Authorization", "Bearer "+other.token)
+	got := wantError(t, rec, 401, "unauthorized")
+	if got.Message != "access token is invalid or expired" {
+		t.Errorf("message %q", got.Message)
+	}
+	if h := rec.Header().Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") || !strings.Contains(h, `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", h)
+	}
+	if called {
+		t.Error("handler ran with another server's token")
+	}
 }
 
 // rsaJWKS returns a fresh RSA key and its one-key JWKS.
@@ -248,6 +276,14 @@ func TestBadUUIDPathIs400(t *testing.T) {
 	}
 	if called {
 		t.Error("handler ran on an invalid id")
+	}
+}
+
+func TestBadUUIDQueryIs400(t *testing.T) {
+	e := newEnv(t, &fake{})
+	got := wantError(t, e.do("GET", base+"/tasks?tenant_id=12345", ""), 400, "invalid_parameter")
+	if !strings.Contains(got.Message, `"tenant_id" in query`) || !strings.Contains(details(got), "uuid") {
+		t.Errorf("%+v %q", got, details(got))
 	}
 }
 
@@ -410,14 +446,34 @@ func TestHandlerErrorsUseTheErrorModel(t *testing.T) {
 	if got.Message != "person "+id.String()+" not found" {
 		t.Errorf("message %q", got.Message)
 	}
-	rec := e.do("GET", base+"/rostering/persons", "")
-	wantError(t, rec, 500, "internal_error")
-	if strings.Contains(rec.Body.String(), "10.0.0.7") {
-		t.Errorf("internal error text leaked: %s", rec.Body)
+	rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "req-db-1")
+	got = wantError(t, rec, 500, "internal_error")
+	if strings.Contains(rec.Body.String(), "10.0.0.7") || details(got) != "request id req-db-1" {
+		t.Errorf("body %s", rec.Body)
 	}
-	if !strings.Contains(e.logs.String(), "10.0.0.7") {
-		t.Error("internal error not logged")
+	if !logged(t, e.logs.String(), "request failed", "req-db-1", "10.0.0.7") {
+		t.Errorf("internal error not logged with its request id: %s", e.logs)
 	}
+}
+
+// logged reports whether one JSON log line has message msg, the request id
+// and an err attribute containing errText.
+func logged(t *testing.T, logs, msg, requestID, errText string) bool {
+	t.Helper()
+	for line := range strings.Lines(logs) {
+		var rec struct {
+			Msg       string `json:"msg"`
+			RequestID string `json:"request_id"`
+			Err       string `json:"err"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, line)
+		}
+		if rec.Msg == msg && rec.RequestID == requestID && strings.Contains(rec.Err, errText) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestTypedErrorResponsePassesThrough(t *testing.T) {
@@ -583,6 +639,33 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// Validation failures are counted per operation and direction, and only
+// there: a failure of one never shows under another.
+func TestMetricsCountValidationFailuresPerOperationAndDirection(t *testing.T) {
+	f := badPerson()
+	f.listPersons = okPersons().listPersons
+	e := newEnv(t, f)
+	e.do("GET", base+"/rostering/persons?page_size=0", "")
+	e.do("GET", base+"/rostering/persons?page=x", "")
+	e.do("GET", base+"/rostering/persons", "") // valid both ways
+	e.do("GET", base+"/rostering/persons/not-a-uuid", "")
+	e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+	var got []string
+	for line := range strings.Lines(metricsText(t, e)) {
+		if strings.HasPrefix(line, "interop_validation_failures_total{") {
+			got = append(got, strings.TrimSpace(line))
+		}
+	}
+	want := []string{
+		`interop_validation_failures_total{direction="request",operation="findPerson"} 1`,
+		`interop_validation_failures_total{direction="request",operation="listPersons"} 2`,
+		`interop_validation_failures_total{direction="response",operation="findPerson"} 1`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("validation failure series:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestRequestURL(t *testing.T) {
 	var got *url.URL
 	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
@@ -651,6 +734,21 @@ func TestListenAndServeShutsDownGracefully(t *testing.T) {
 	}()
 	<-started
 	cancel() // shutdown begins while a request is in flight
+	// Release the handler only once shutdown has closed the listener, so a
+	// server that dropped in-flight requests (Close instead of Shutdown)
+	// would fail here rather than win a race.
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("ListenAndServe returned %v with a request in flight", err)
+	default:
+	}
 	close(release)
 	if s := <-status; s != 200 {
 		t.Errorf("in-flight request got %d, want 200", s)
