@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -65,6 +66,26 @@ func (t *authTransport) reset(failed string) {
 	t.cached = oauth2.ReuseTokenSourceWithExpiry(nil, t.fresh, t.earlyExpiry)
 }
 
+// refreshKey is the context key of a *refreshBudget.
+type refreshKey struct{}
+
+// refreshBudget is shared by every attempt of one logical request (the
+// retrier puts it in the request's context), so the token is refreshed after
+// a 401 once per request, not once per retry attempt: a server that keeps
+// refusing fresh tokens must not make each attempt hit the token endpoint.
+type refreshBudget struct{ used atomic.Bool }
+
+func withRefreshBudget(req *http.Request) *http.Request {
+	return req.WithContext(context.WithValue(req.Context(), refreshKey{}, new(refreshBudget)))
+}
+
+// mayRefresh reports whether req may still refresh its token, and uses up
+// the chance. A request sent without a budget (never retried) has one.
+func mayRefresh(req *http.Request) bool {
+	b, ok := req.Context().Value(refreshKey{}).(*refreshBudget)
+	return !ok || b.used.CompareAndSwap(false, true)
+}
+
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tok, err := t.token()
 	if err != nil {
@@ -76,6 +97,9 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 		return resp, nil // cannot replay the body
+	}
+	if !mayRefresh(req) {
+		return resp, nil // refreshed once already for an earlier attempt
 	}
 	t.reset(tok.AccessToken)
 	tok2, err := t.token()

@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -481,5 +483,145 @@ func TestStaticTokenNotReplayedOn401(t *testing.T) {
 	c := f.client(t, nil) // WithBearerToken("static")
 	if _, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrUnauthorized) || calls.Load() != 1 {
 		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+}
+
+func TestBackoffCeilingDoublesAndIsCapped(t *testing.T) {
+	p := RetryPolicy{BaseDelay: 250 * time.Millisecond, MaxDelay: 2 * time.Second, Jitter: func() float64 { return 1 }}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second}
+	for n, w := range want {
+		if got := p.backoff(n + 1); got != w {
+			t.Fatalf("backoff(%d) = %v, want %v", n+1, got, w)
+		}
+	}
+	// Full jitter: the delay is drawn from [0, ceiling], not from its upper
+	// half, so the floor is zero.
+	p.Jitter = func() float64 { return 0 }
+	if got := p.backoff(3); got != 0 {
+		t.Fatalf("full jitter floor %v", got)
+	}
+	// The default source stays within the ceiling.
+	p.Jitter = nil
+	for range 100 {
+		if d := p.backoff(2); d < 0 || d > 500*time.Millisecond {
+			t.Fatalf("backoff(2) = %v outside [0, 500ms]", d)
+		}
+	}
+	// No cap: the ceiling keeps doubling and never overflows.
+	p = RetryPolicy{BaseDelay: time.Second, Jitter: func() float64 { return 1 }}
+	if got := p.backoff(5); got != 16*time.Second {
+		t.Fatalf("uncapped backoff(5) = %v", got)
+	}
+	if got := p.backoff(200); got <= 0 {
+		t.Fatalf("backoff(200) overflowed to %v", got)
+	}
+}
+
+func TestRetryNotForUnreplayableBody(t *testing.T) {
+	f := newFakeAPI(t)
+	var calls atomic.Int32
+	f.handle("PUT", "/tasks/ack", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		writeError(w, 503, "unavailable", "down")
+	})
+	c := f.client(t, nil, WithValidation(ValidationOff))
+	// A body without GetBody cannot be sent twice: a retry would send it empty.
+	body := io.NopCloser(strings.NewReader(`[{"task_id":"` + personID.String() + `","status":"success"}]`))
+	req, _ := http.NewRequest(http.MethodPut, f.base+"/tasks/ack", body)
+	resp, err := c.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 503 || calls.Load() != 1 {
+		t.Fatalf("status %d after %d calls, want 503 after 1", resp.StatusCode, calls.Load())
+	}
+}
+
+// TestRefreshOn401OncePerRequestAndNotAnAttempt: the token refresh after a
+// 401 and the retries of transient failures are two separate budgets.
+func TestRefreshOn401OncePerRequestAndNotAnAttempt(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// answers maps (token, nth call with that token) to a status.
+		answer     func(tok string, n int) int
+		wantErr    error
+		wantCalls  int32
+		wantTokens int32 // token endpoint calls in all
+		wantSleeps int
+	}{
+		{
+			// tok-1 is refused; with tok-2 three transient failures still
+			// get the policy's three retries: the replay after the refresh
+			// did not use one up.
+			name: "refresh does not use an attempt",
+			answer: func(tok string, n int) int {
+				if tok == "tok-1" {
+					return 401
+				}
+				return map[bool]int{true: 503, false: 200}[n <= 3]
+			},
+			wantCalls: 5, wantTokens: 2, wantSleeps: 3,
+		},
+		{
+			// A retry does not use up the refresh: the token is revoked
+			// between the attempts.
+			name: "attempt does not use the refresh",
+			answer: func(tok string, n int) int {
+				if tok == "tok-1" {
+					return map[bool]int{true: 503, false: 401}[n == 1]
+				}
+				return 200
+			},
+			wantCalls: 3, wantTokens: 2, wantSleeps: 1,
+		},
+		{
+			// tok-2 is refused after a transient failure: the request has
+			// had its refresh, so the 401 is the answer and the token
+			// endpoint is not called a third time.
+			name: "one refresh per request",
+			answer: func(tok string, n int) int {
+				switch {
+				case tok == "tok-1":
+					return 401
+				case tok == "tok-2" && n == 1:
+					return 503
+				case tok == "tok-2":
+					return 401
+				}
+				return 200
+			},
+			wantErr: ErrUnauthorized, wantCalls: 3, wantTokens: 2, wantSleeps: 1,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAPI(t)
+			var mu sync.Mutex
+			perToken := map[string]int{}
+			var calls atomic.Int32
+			f.handle("GET", "/rostering/persons/{id}", func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+				mu.Lock()
+				perToken[tok]++
+				n := perToken[tok]
+				mu.Unlock()
+				if st := tc.answer(tok, n); st != 200 {
+					writeError(w, st, http.StatusText(st), "no")
+					return
+				}
+				writeJSON(w, 200, map[string]any{"data": person(1)})
+			})
+			s := &fakeSleep{}
+			c := f.client(t, s, WithClientCredentials("id", "secret", ""), WithValidation(ValidationOff))
+			_, err := c.FindPerson(context.Background(), personID)
+			if (tc.wantErr == nil && err != nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if calls.Load() != tc.wantCalls || f.tokenCalls.Load() != tc.wantTokens || len(s.all()) != tc.wantSleeps {
+				t.Fatalf("API calls %d, token calls %d, sleeps %v; want %d, %d, %d",
+					calls.Load(), f.tokenCalls.Load(), s.all(), tc.wantCalls, tc.wantTokens, tc.wantSleeps)
+			}
+		})
 	}
 }

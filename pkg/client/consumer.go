@@ -204,28 +204,11 @@ func NewConsumer(c *Client, h Handler, opts ...ConsumerOption) *Consumer {
 	return cons
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // idle returns the pause after n empty or failed polls in a row: min*2^(n-1)
 // capped at max, with the upper half jittered so that many workers started
 // together drift apart.
 func (c *Consumer) idle(n int) time.Duration {
-	d := c.minIdle
-	for i := 1; i < n && d < c.maxIdle; i++ {
-		d *= 2
-	}
-	if d > c.maxIdle {
-		d = c.maxIdle
-	}
+	d := expCeiling(c.minIdle, max(c.maxIdle, c.minIdle), n)
 	return d/2 + time.Duration(c.jitter()*float64(d/2))
 }
 

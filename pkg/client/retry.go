@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -22,10 +23,14 @@ import (
 // carries Retry-After, which is honoured up to MaxRetryAfter. The client never
 // sleeps past its context's deadline nor past MaxElapsed since the first
 // attempt: when the next wait would cross either, it returns the last result.
+//
+// A 401 is not retried here: the authentication layer below drops the cached
+// token and sends the request again with a new one, once per request (not
+// once per attempt), and that replay does not use up an attempt.
 type RetryPolicy struct {
 	MaxAttempts   int           // total attempts including the first; <= 1 disables retries
 	BaseDelay     time.Duration // first backoff ceiling
-	MaxDelay      time.Duration // cap of the backoff ceiling
+	MaxDelay      time.Duration // cap of the backoff ceiling; 0 means no cap
 	MaxElapsed    time.Duration // total time budget across attempts; 0 means no budget
 	MaxRetryAfter time.Duration // cap on a server's Retry-After; a longer one is not waited for
 
@@ -63,6 +68,11 @@ func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 	if p.Sleep != nil {
 		return p.Sleep(ctx, d)
 	}
+	return sleepCtx(ctx, d)
+}
+
+// sleepCtx waits d or until ctx is done, returning ctx.Err() in that case.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -73,15 +83,23 @@ func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// expCeiling returns base*2^(n-1) capped at limit; limit <= 0 means no cap
+// (short of overflowing). The retrier and the consumer's idle pauses both
+// grow this way.
+func expCeiling(base, limit time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < math.MaxInt64/2 && (limit <= 0 || d < limit); i++ {
+		d *= 2
+	}
+	if limit > 0 && d > limit {
+		d = limit
+	}
+	return d
+}
+
 // backoff returns the full-jitter delay before retry n (1-based).
 func (p RetryPolicy) backoff(n int) time.Duration {
-	ceil := p.BaseDelay
-	for i := 1; i < n && ceil < p.MaxDelay; i++ {
-		ceil *= 2
-	}
-	if p.MaxDelay > 0 && ceil > p.MaxDelay {
-		ceil = p.MaxDelay
-	}
+	ceil := expCeiling(p.BaseDelay, p.MaxDelay, n)
 	j := rand.Float64()
 	if p.Jitter != nil {
 		j = p.Jitter()
@@ -143,6 +161,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	if p.MaxAttempts <= 1 || !retryable(req) {
 		return r.next.RoundTrip(req)
 	}
+	req = withRefreshBudget(req)
 	ctx := req.Context()
 	start := p.now()
 	for attempt := 1; ; attempt++ {
