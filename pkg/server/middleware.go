@@ -282,6 +282,7 @@ func (s *Server) unauthorized(c echo.Context, err error) error {
 	ctx := c.Request().Context()
 	e := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized}
 	challenge := `Bearer realm="interop"`
+	level := slog.LevelInfo
 	switch {
 	case errors.Is(err, auth.ErrMissingToken):
 		e.Message = "missing bearer token"
@@ -291,10 +292,9 @@ func (s *Server) unauthorized(c echo.Context, err error) error {
 	default:
 		e.Message = "access token is invalid or expired"
 		challenge += `, error="invalid_token"`
-	}
-	level := slog.LevelInfo
-	if !errors.Is(err, auth.ErrMissingToken) && !errors.Is(err, auth.ErrInvalidToken) && !errors.Is(err, auth.ErrExpiredToken) {
-		level = slog.LevelError // the authenticator itself failed (a store outage, say)
+		if !errors.Is(err, auth.ErrInvalidToken) {
+			level = slog.LevelError // the authenticator itself failed (a store outage, say)
+		}
 	}
 	s.logger.Log(ctx, level, "authentication failed", "request_id", RequestID(ctx), "operation", operationOf(c), "err", err)
 	c.Response().Header().Set("WWW-Authenticate", challenge)
@@ -325,30 +325,34 @@ func (w *captureWriter) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
+// capture runs next with its response going to cw, then puts the real
+// writer back and forgets what next wrote, also when it fails or panics: the
+// response is then written afresh, by the caller or by the error handler.
+func capture(c echo.Context, next echo.HandlerFunc, cw *captureWriter) error {
+	resp := c.Response()
+	orig := resp.Writer
+	resp.Writer = cw
+	defer func() {
+		resp.Writer = orig
+		resp.Committed, resp.Status, resp.Size = false, http.StatusOK, 0
+	}()
+	return next(c)
+}
+
 // validateResponse runs the handler into a buffer, validates what it wrote
 // against the operation's declared responses, then sends it or, in enforce
 // mode, a 500 instead.
 func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, in *openapi3filter.RequestValidationInput) error {
-	resp := c.Response()
-	orig := resp.Writer
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
-	cw := &captureWriter{header: orig.Header(), buf: buf}
-	resp.Writer = cw
-	sent := false
 	defer func() {
-		resp.Writer = orig
-		if !sent {
-			// Nothing reached the client (an error or a panic is on its
-			// way up): let the error handler write as if the handler had not run.
-			resp.Committed, resp.Status, resp.Size = false, http.StatusOK, 0
-		}
 		if buf.Cap() <= 1<<20 { // do not pin huge buffers in the pool
 			bufPool.Put(buf)
 		}
 	}()
-
-	if err := next(c); err != nil {
+	resp := c.Response()
+	cw := &captureWriter{header: resp.Header(), buf: buf}
+	if err := capture(c, next, cw); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -367,26 +371,16 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, in *ope
 		if s.respMode == ValidationEnforce {
 			s.logger.ErrorContext(ctx, "invalid response replaced by 500", "request_id", RequestID(ctx), "operation", opID,
 				"status", cw.status, "err", verr)
-			e := internalError(RequestID(ctx))
-			body := e.marshal()
-			h := orig.Header()
-			h.Del("Content-Length")
-			h.Set("Content-Type", "application/json")
-			sent = true
-			orig.WriteHeader(e.Status)
-			_, err := orig.Write(body)
-			resp.Committed, resp.Status, resp.Size = true, e.Status, int64(len(body))
-			return err
+			s.writeError(c, internalError(RequestID(ctx)))
+			return nil
 		}
 		s.logger.WarnContext(ctx, "invalid response sent (report mode)", "request_id", RequestID(ctx), "operation", opID,
 			"status", cw.status, "err", verr)
 	}
-	sent = true
 	if cw.status == 0 {
 		cw.status = http.StatusOK
 	}
-	orig.WriteHeader(cw.status)
-	_, err := orig.Write(buf.Bytes())
-	resp.Committed, resp.Status, resp.Size = true, cw.status, int64(buf.Len())
+	resp.WriteHeader(cw.status)
+	_, err := resp.Write(buf.Bytes())
 	return err
 }
