@@ -150,6 +150,28 @@ func TestTokenFromAnotherServerIs401(t *testing.T) {
 	}
 }
 
+// downStore is a token store whose database is unreachable.
+type downStore struct{ auth.TokenStore }
+
+func (downStore) LookupToken(context.Context, string) (auth.Principal, time.Time, error) {
+	return auth.Principal{}, time.Time{}, errors.New("dial tcp 10.0.0.9:5432: connection refused")
+}
+
+// When the authenticator itself fails, the caller gets the plain 401 and the
+// operator an error-level log line with the cause and the request id.
+func TestAuthenticatorFailureIs401AndLogged(t *testing.T) {
+	oauth := auth.NewOAuth2(auth.NewMemoryClientStore(), downStore{auth.NewMemoryTokenStore()})
+	e := newEnv(t, okPersons(), server.WithAuthenticator(oauth))
+	rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "auth-down-1")
+	got := wantError(t, rec, 401, "unauthorized")
+	if got.Message != "access token is invalid or expired" || strings.Contains(rec.Body.String(), "10.0.0.9") {
+		t.Errorf("body %s", rec.Body)
+	}
+	if !logged(t, e.logs.String(), "authentication failed", "auth-down-1", "10.0.0.9") || !strings.Contains(e.logs.String(), `"level":"ERROR","msg":"authentication failed"`) {
+		t.Errorf("store failure not logged as an error with its request id: %s", e.logs)
+	}
+}
+
 // rsaJWKS returns a fresh RSA key and its one-key JWKS.
 func rsaJWKS(t testing.TB, kid string) (*rsa.PrivateKey, []byte) {
 	t.Helper()
@@ -387,24 +409,23 @@ func TestOversizedBodyIs413(t *testing.T) {
 	t.Run("declared length", func(t *testing.T) {
 		wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", body), 413, "payload_too_large")
 	})
-	t.Run("chunked", func(t *testing.T) {
+	// chunked sends body without a Content-Length, so only reading it finds
+	// out it is too large.
+	chunked := func(e *env) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("PUT", base+"/tasks/"+uuid.NewString()+"/ack", io.MultiReader(strings.NewReader(body)))
 		req.ContentLength = -1
 		req.Header.Set("Authorization", "Bearer "+e.token)
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		e.srv.Handler().ServeHTTP(rec, req)
-		wantError(t, rec, 413, "payload_too_large")
+		return rec
+	}
+	t.Run("chunked", func(t *testing.T) {
+		wantError(t, chunked(e), 413, "payload_too_large")
 	})
 	t.Run("chunked, validation off", func(t *testing.T) {
-		e := newEnv(t, &fake{}, server.WithBodyLimit(1024), server.WithRequestValidation(false), server.WithResponseValidation(server.ValidationOff))
-		req := httptest.NewRequest("PUT", base+"/tasks/"+uuid.NewString()+"/ack", io.MultiReader(strings.NewReader(body)))
-		req.ContentLength = -1
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
-		wantError(t, rec, 413, "payload_too_large")
+		off := newEnv(t, &fake{}, server.WithBodyLimit(1024), server.WithRequestValidation(false), server.WithResponseValidation(server.ValidationOff))
+		wantError(t, chunked(off), 413, "payload_too_large")
 	})
 	if called {
 		t.Error("handler ran on an oversized body")
