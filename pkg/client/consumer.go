@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -232,14 +233,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrBadRequest) {
 				return err
 			}
-			fails++
-			c.logger.Warn("interop: polling tasks failed", "error", err, "attempt", fails)
-			if c.sleep(ctx, c.idle(fails)) != nil {
-				return nil
-			}
-			continue
+			c.logger.Warn("interop: polling tasks failed", "error", err, "attempt", fails+1)
 		}
-		if len(tasks) == 0 {
+		if err != nil || len(tasks) == 0 {
 			fails++
 			if c.sleep(ctx, c.idle(fails)) != nil {
 				return nil
@@ -293,7 +289,7 @@ func (c *Consumer) process(ctx context.Context, tasks []*Task) (released bool) {
 	)
 	for _, tenant := range order {
 		g := groups[tenant]
-		slices.SortStableFunc(g, func(a, b *Task) int { return cmpInt64(a.Sequence, b.Sequence) })
+		slices.SortStableFunc(g, func(a, b *Task) int { return cmp.Compare(a.Sequence, b.Sequence) })
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -335,16 +331,6 @@ func (c *Consumer) process(ctx context.Context, tasks []*Task) (released bool) {
 	return released
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // handle runs the handler for one task and returns its acknowledgement. A
 // panic in a handler is acknowledged as error, never a crash of the worker.
 func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupItem) {
@@ -369,9 +355,7 @@ func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupIte
 	default:
 		err = c.h.Fallback(ctx, t)
 	}
-	if t.appID != "" {
-		ack.SysAppID = strPtr(t.appID)
-	}
+	ack.SysAppID = strPtr(t.appID)
 	var ae *ackError
 	switch {
 	case err == nil:
@@ -392,15 +376,18 @@ func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupIte
 // maxMessage is TaskAck.message's maxLength in the spec.
 const maxMessage = 4096
 
+// truncate cuts s to maxMessage bytes (so at most maxMessage characters)
+// without splitting a character. Only the cut is looked at: a stray invalid
+// byte earlier in s must not shorten it further.
 func truncate(s string) string {
 	if len(s) <= maxMessage {
 		return s
 	}
-	s = s[:maxMessage]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
 	}
-	return s
+	return s[:cut]
 }
 
 // maxGroup is TaskAckGroup's maxItems in the spec.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -48,6 +49,7 @@ func runUntil(t *testing.T, c *Client, h Handler, stop func(AckResult) bool, opt
 func TestConsumerHandlesAndAcksEveryTaskOnce(t *testing.T) {
 	f := newFakeAPI(t)
 	q := newFakeQueue(f)
+	q.newestFirst = true
 	tenants := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
 	kinds := []string{KindLifecycle, KindSync, KindData, KindAuthenticate, "roster_event", KindGradesQuery}
 	total := 0
@@ -360,14 +362,17 @@ func TestConsumerStopsOnUnauthorizedAndBacksOffOnServerErrors(t *testing.T) {
 }
 
 func TestTruncateKeepsUTF8(t *testing.T) {
-	s := strings.Repeat("é", maxMessage) // 2 bytes each
-	got := truncate(s)
-	if len(got) > maxMessage || !utf8Valid(got) {
+	// The cut falls inside an "é" (2 bytes): the whole character goes.
+	s := "a" + strings.Repeat("é", maxMessage)
+	if got := truncate(s); len(got) != maxMessage-1 || !utf8.ValidString(got) {
+		t.Fatalf("len %d, valid %v", len(got), utf8.ValidString(got))
+	}
+	// A stray invalid byte early on does not shorten the message further.
+	s = "a\xffb" + strings.Repeat("x", 2*maxMessage)
+	if got := truncate(s); len(got) != maxMessage || got[:3] != "a\xffb" {
 		t.Fatalf("len %d", len(got))
 	}
 	if truncate("short") != "short" {
 		t.Fatal("short message changed")
 	}
 }
-
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,6 +24,9 @@ type fakeQueue struct {
 	// as an admin deleting it meanwhile would.
 	deleteOnLease map[uuid.UUID]bool
 	failAcks      int // answer the next failAcks acknowledgement requests with 500
+	// newestFirst serves each batch in reverse queue order, as a server
+	// that does not sort may: the consumer must restore each tenant's order.
+	newestFirst bool
 	polls         int
 	groupAcks     int
 }
@@ -98,6 +102,9 @@ func (q *fakeQueue) list(w http.ResponseWriter, r *http.Request) {
 		if q.deleteOnLease[t.id] {
 			t.done = true
 		}
+	}
+	if q.newestFirst {
+		slices.Reverse(data)
 	}
 	writeJSON(w, 200, map[string]any{"data": data, "paging": map[string]any{"next": nil}})
 }

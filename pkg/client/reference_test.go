@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -361,30 +362,41 @@ func TestReferenceConsumer(t *testing.T) {
 }
 
 // TestReferenceConsumerCrashAndCancel: a worker that leases a batch and dies
-// loses nothing (the batch comes back after the lease), and a worker
-// cancelled mid-handler acknowledges what it handled.
+// loses nothing (the batch comes back after the lease, on the fake clock, and
+// a consumer handles it), and a worker cancelled mid-handler acknowledges what
+// it handled and releases what it had not started, at once.
 func TestReferenceConsumerCrashAndCancel(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithTaskLease(time.Minute), referencetest.WithBatchSize(5))
 	c, _ := refClient(t, env, 0, WithRetryPolicy(DefaultRetryPolicy()))
 	ctx := context.Background()
+	total := len(must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil))))
 	crashed := must[[]*Task](t, "lease")(c.ListTasks(ctx, nil))
-	if len(crashed) != 5 {
-		t.Fatalf("leased %d", len(crashed))
+	if len(crashed) != 5 || total < 15 {
+		t.Fatalf("leased %d of %d", len(crashed), total)
 	}
 
-	// Cancel while the first handler runs; it must still be acknowledged.
+	// Cancel while the first handler of the next batch runs: it must still
+	// be acknowledged, and the four tasks after it released with retry.
 	runCtx, cancel := context.WithCancel(ctx)
 	var handled []uuid.UUID
+	var mu sync.Mutex
+	acks := map[uuid.UUID]AckResult{}
 	h := HandlerFuncs{Default: func(_ context.Context, tk *Task) error {
 		handled = append(handled, tk.ID)
 		cancel()
 		return nil
 	}}
-	if err := NewConsumer(c, h, WithConsumerSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() })).Run(runCtx); err != nil {
+	cons := NewConsumer(c, h, WithConsumerSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() }),
+		WithAckObserver(func(r AckResult) {
+			mu.Lock()
+			acks[r.Task.ID] = r
+			mu.Unlock()
+		}))
+	if err := cons.Run(runCtx); err != nil {
 		t.Fatal(err)
 	}
-	if len(handled) != 1 {
-		t.Fatalf("handled %d after cancel", len(handled))
+	if len(handled) != 1 || len(acks) != 5 {
+		t.Fatalf("handled %d, acknowledged %d after cancel", len(handled), len(acks))
 	}
 	if _, err := c.FindAdminTask(ctx, handled[0], ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("the handled task was not acknowledged: %v", err)
@@ -392,13 +404,92 @@ func TestReferenceConsumerCrashAndCancel(t *testing.T) {
 	if slices.Contains(taskIDs(crashed), handled[0]) {
 		t.Fatal("a leased task was delivered before its lease ended")
 	}
-
-	// After the lease, the crashed worker's tasks come back, in order.
-	env.Clock.Advance(2 * time.Minute)
-	again := must[[]*Task](t, "relist")(c.ListTasks(ctx, nil))
-	if len(again) == 0 || again[0].ID != crashed[0].ID {
-		t.Fatalf("crashed batch not redelivered first: %v vs %v", taskIDs(again), taskIDs(crashed))
+	var released []uuid.UUID
+	for id, r := range acks {
+		if id != handled[0] {
+			if r.Err != nil || r.Ack.Status != gen.Retry {
+				t.Fatalf("unstarted task %s: %+v", id, r)
+			}
+			released = append(released, id)
+		}
 	}
+	// The released tasks are leasable again before any lease ends, ahead of
+	// the rest of the queue; the crashed worker's are not.
+	again := must[[]*Task](t, "relist")(c.ListTasks(ctx, nil))
+	if got := taskIDs(again); len(got) != 5 || !sameIDs(got[:4], released) || slices.Contains(taskIDs(crashed), got[4]) {
+		t.Fatalf("released tasks not redelivered at once: got %v, released %v", got, released)
+	}
+
+	// After the lease, a consumer receives the crashed worker's batch (and
+	// the one just leased) and everything else, each task exactly once, in
+	// sequence order, until the queue is empty.
+	env.Clock.Advance(2 * time.Minute)
+	left := total - 1
+	times := map[uuid.UUID]int{}
+	var seqs []int64
+	h = HandlerFuncs{Default: func(_ context.Context, tk *Task) error {
+		times[tk.ID]++
+		seqs = append(seqs, tk.Sequence)
+		return nil
+	}}
+	var acked atomic.Int32
+	if err := runUntil(t, c, h, func(r AckResult) bool { return int(acked.Add(1)) == left }); err != nil {
+		t.Fatal(err)
+	}
+	if seqs[0] != crashed[0].Sequence || !slices.IsSorted(seqs) || len(times) != left {
+		t.Fatalf("after the lease: %d tasks handled, sequences %v (crashed batch starts at %d)", len(times), seqs, crashed[0].Sequence)
+	}
+	for _, id := range taskIDs(crashed) {
+		if times[id] != 1 {
+			t.Fatalf("crashed task %s handled %d times", id, times[id])
+		}
+	}
+	if rest := must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil))); len(rest) != 0 {
+		t.Fatalf("%d tasks left in the queue", len(rest))
+	}
+}
+
+// TestReferenceConsumerIdleBackoff: once the real queue is empty the
+// consumer polls with growing, capped pauses; the pauses are injected, so the
+// test never waits.
+func TestReferenceConsumerIdleBackoff(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	c, _ := refClient(t, env, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var handled atomic.Int32
+	var delays []time.Duration
+	var pendingAtFirstPause int
+	cons := NewConsumer(c, HandlerFuncs{Default: func(context.Context, *Task) error { handled.Add(1); return nil }},
+		WithIdleBackoff(time.Second, 4*time.Second),
+		WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+			if len(delays) == 0 {
+				pendingAtFirstPause = len(must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil))))
+			}
+			if delays = append(delays, d); len(delays) == 5 {
+				cancel()
+			}
+			return ctx.Err()
+		}))
+	cons.jitter = func() float64 { return 1 }
+	if err := cons.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if handled.Load() == 0 || pendingAtFirstPause != 0 {
+		t.Fatalf("handled %d; %d tasks still queued at the first pause", handled.Load(), pendingAtFirstPause)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second, 4 * time.Second}
+	if !slices.Equal(delays, want) {
+		t.Fatalf("pauses %v, want %v", delays, want)
+	}
+}
+
+func sameIDs(a, b []uuid.UUID) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	cmp := func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) }
+	slices.SortFunc(a, cmp)
+	slices.SortFunc(b, cmp)
+	return slices.Equal(a, b)
 }
 
 func taskIDs(ts []*Task) []uuid.UUID {
