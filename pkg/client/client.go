@@ -229,6 +229,26 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, out any) 
 	return nil
 }
 
+// fetch sends req for operation op (or returns err, the error of building
+// it) and returns the data member of the answer. Every single-object and
+// acknowledgement response carries one; a 2xx without it is
+// ErrInvalidResponse rather than a zero value the caller would take for real.
+func fetch[T any](c *Client, ctx context.Context, op string, req *http.Request, err error) (*T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("interop: %s: build request: %w", op, err)
+	}
+	var out struct {
+		Data *T `json:"data"`
+	}
+	if err := c.do(ctx, op, req, &out); err != nil {
+		return nil, err
+	}
+	if out.Data == nil {
+		return nil, fmt.Errorf("%w: %s answered without data", ErrInvalidResponse, op)
+	}
+	return out.Data, nil
+}
+
 // unwrapURLError returns the package's own typed errors without the
 // *url.Error that http.Client wraps around transport errors, so their
 // messages read as they were written.

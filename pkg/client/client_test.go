@@ -401,6 +401,25 @@ func TestInvalidJSONBody(t *testing.T) {
 	}
 }
 
+// TestSuccessWithoutData: valid JSON that lacks the data member is an error,
+// not a zero object or receipt the caller would take for the server's.
+func TestSuccessWithoutData(t *testing.T) {
+	f := newFakeAPI(t)
+	f.handle("GET", "/rostering/persons/{id}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"data": nil})
+	})
+	f.handle("PUT", "/tasks/ack", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{})
+	})
+	c := f.client(t, nil, WithValidation(ValidationOff))
+	if p, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrInvalidResponse) || p != nil {
+		t.Fatalf("find: %v %v", p, err)
+	}
+	if rs, err := c.AcknowledgeTasks(context.Background(), []gen.TaskAckGroupItem{{TaskId: personID, Status: gen.Success}}); !errors.Is(err, ErrInvalidResponse) || rs != nil {
+		t.Fatalf("group ack: %v %v", rs, err)
+	}
+}
+
 func TestErrorBodyThatIsNotTheModel(t *testing.T) {
 	f := newFakeAPI(t)
 	f.handle("GET", "/rostering/persons/{id}", func(w http.ResponseWriter, r *http.Request) {

@@ -27,8 +27,8 @@ type fakeQueue struct {
 	// newestFirst serves each batch in reverse queue order, as a server
 	// that does not sort may: the consumer must restore each tenant's order.
 	newestFirst bool
-	polls         int
-	groupAcks     int
+	polls       int
+	groupAcks   int
 }
 
 type queued struct {

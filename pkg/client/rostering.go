@@ -139,82 +139,40 @@ func (c *Client) TermsForOrg(ctx context.Context, orgID uuid.UUID, opts *ListOpt
 // ErrNotFound.
 func (c *Client) FindOrg(ctx context.Context, id uuid.UUID) (*gen.Org, error) {
 	req, err := gen.NewFindOrgRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.OrgResponse
-	if err := c.do(ctx, "findOrg", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Org](c, ctx, "findOrg", req, err)
 }
 
 // FindLEA returns the LEA-type org (a school's id is not found here) with $sys.id id (findLEA), or an error matching
 // ErrNotFound.
 func (c *Client) FindLEA(ctx context.Context, id uuid.UUID) (*gen.Org, error) {
 	req, err := gen.NewFindLEARequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.OrgResponse
-	if err := c.do(ctx, "findLEA", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Org](c, ctx, "findLEA", req, err)
 }
 
 // FindPerson returns the person with $sys.id id (findPerson), or an error matching
 // ErrNotFound.
 func (c *Client) FindPerson(ctx context.Context, id uuid.UUID) (*gen.Person, error) {
 	req, err := gen.NewFindPersonRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.PersonResponse
-	if err := c.do(ctx, "findPerson", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Person](c, ctx, "findPerson", req, err)
 }
 
 // FindCourse returns the course with $sys.id id (findCourse), or an error matching
 // ErrNotFound.
 func (c *Client) FindCourse(ctx context.Context, id uuid.UUID) (*gen.Course, error) {
 	req, err := gen.NewFindCourseRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.CourseResponse
-	if err := c.do(ctx, "findCourse", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Course](c, ctx, "findCourse", req, err)
 }
 
 // FindSection returns the section with $sys.id id (findSection), or an error matching
 // ErrNotFound.
 func (c *Client) FindSection(ctx context.Context, id uuid.UUID) (*gen.Section, error) {
 	req, err := gen.NewFindSectionRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.SectionResponse
-	if err := c.do(ctx, "findSection", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Section](c, ctx, "findSection", req, err)
 }
 
 // FindTerm returns the term with $sys.id id (findTerm), or an error matching
 // ErrNotFound.
 func (c *Client) FindTerm(ctx context.Context, id uuid.UUID) (*gen.Term, error) {
 	req, err := gen.NewFindTermRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.TermResponse
-	if err := c.do(ctx, "findTerm", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.Term](c, ctx, "findTerm", req, err)
 }

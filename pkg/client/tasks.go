@@ -210,19 +210,7 @@ func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq
 // error matching ErrNotFound. schema may be empty.
 func (c *Client) FindAdminTask(ctx context.Context, id uuid.UUID, schema string) (*Task, error) {
 	req, err := gen.NewFindAdminTaskRequest(c.server, id, &gen.FindAdminTaskParams{Schema: strPtr(schema)})
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Data *Task `json:"data"`
-	}
-	if err := c.do(ctx, "findAdminTask", req, &out); err != nil {
-		return nil, err
-	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("%w: findAdminTask: no data", ErrInvalidResponse)
-	}
-	return out.Data, nil
+	return fetch[Task](c, ctx, "findAdminTask", req, err)
 }
 
 // DeleteAdminTask deletes a task without recording an outcome
@@ -230,32 +218,13 @@ func (c *Client) FindAdminTask(ctx context.Context, id uuid.UUID, schema string)
 // answer 404.
 func (c *Client) DeleteAdminTask(ctx context.Context, id uuid.UUID) (*Task, error) {
 	req, err := gen.NewDeleteAdminTaskRequest(c.server, id)
-	if err != nil {
-		return nil, err
-	}
-	var out struct {
-		Data *Task `json:"data"`
-	}
-	if err := c.do(ctx, "deleteAdminTask", req, &out); err != nil {
-		return nil, err
-	}
-	if out.Data == nil {
-		return nil, fmt.Errorf("%w: deleteAdminTask: no data", ErrInvalidResponse)
-	}
-	return out.Data, nil
+	return fetch[Task](c, ctx, "deleteAdminTask", req, err)
 }
 
 // AcknowledgeTask acknowledges one task (acknowledgeTask).
 func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeTaskRequest(c.server, id, ack)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.TaskAckReceiptResponse
-	if err := c.do(ctx, "acknowledgeTask", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.TaskAckReceipt](c, ctx, "acknowledgeTask", req, err)
 }
 
 // AcknowledgeTasks acknowledges a group of tasks, all or nothing
@@ -263,40 +232,27 @@ func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack gen.Task
 // none is acknowledged.
 func (c *Client) AcknowledgeTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeTasksRequest(c.server, acks)
+	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, "acknowledgeTasks", req, err)
 	if err != nil {
 		return nil, err
 	}
-	var out gen.TaskAckReceiptsResponse
-	if err := c.do(ctx, "acknowledgeTasks", req, &out); err != nil {
-		return nil, err
-	}
-	return out.Data, nil
+	return *rs, nil
 }
 
 // AcknowledgeAdminTask acknowledges one task through the admin API
 // (acknowledgeAdminTask).
 func (c *Client) AcknowledgeAdminTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeAdminTaskRequest(c.server, id, ack)
-	if err != nil {
-		return nil, err
-	}
-	var out gen.TaskAckReceiptResponse
-	if err := c.do(ctx, "acknowledgeAdminTask", req, &out); err != nil {
-		return nil, err
-	}
-	return &out.Data, nil
+	return fetch[gen.TaskAckReceipt](c, ctx, "acknowledgeAdminTask", req, err)
 }
 
 // AcknowledgeAdminTasks acknowledges a group of tasks through the admin API
 // (acknowledgeAdminTasks), all or nothing.
 func (c *Client) AcknowledgeAdminTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeAdminTasksRequest(c.server, acks)
+	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, "acknowledgeAdminTasks", req, err)
 	if err != nil {
 		return nil, err
 	}
-	var out gen.TaskAckReceiptsResponse
-	if err := c.do(ctx, "acknowledgeAdminTasks", req, &out); err != nil {
-		return nil, err
-	}
-	return out.Data, nil
+	return *rs, nil
 }
