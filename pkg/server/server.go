@@ -331,6 +331,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 func (s *Server) writeError(c echo.Context, e *Error) {
 	h := c.Response().Header()
 	h.Del("Content-Length")
+	// Set, not defaulted: a handler may have set another type before failing.
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	if e.Status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="interop"`)
 	}
