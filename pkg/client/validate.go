@@ -41,9 +41,8 @@ type validator struct {
 	next     http.RoundTripper
 	mode     ValidationMode
 	router   routers.Router
-	opts     *openapi3filter.Options
-	respOpts *openapi3filter.Options
-	basePath string // the path prefix of the client's base URL, e.g. /mount/v2/interop/data
+	opts     *openapi3filter.Options // for requests and responses alike
+	basePath string                  // the path prefix of the client's base URL, e.g. /mount/v2/interop/data
 	report   func(*ValidationError)
 	logger   *slog.Logger
 }
@@ -58,7 +57,6 @@ func newValidator(next http.RoundTripper, base *url.URL, mode ValidationMode, re
 		mode:     mode,
 		router:   router,
 		opts:     contract.FilterOptions(nil),
-		respOpts: contract.FilterOptions(nil),
 		basePath: strings.TrimSuffix(base.Path, "/"),
 		report:   report,
 		logger:   logger,
@@ -147,7 +145,7 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		Status:                 resp.StatusCode,
 		Header:                 resp.Header,
 		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                v.respOpts,
+		Options:                v.opts,
 	}
 	if st := resp.StatusCode; st < 500 && route.Operation.Responses.Status(st) == nil && route.Operation.Responses.Default() == nil {
 		// A status the operation does not declare breaks the contract. 5xx
