@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -20,8 +21,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx); err != nil {
+	err := run(ctx)
+	stop()
+	if err != nil {
 		log.Fatal(err)
 	}
 }
@@ -32,8 +34,20 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := csv.NewWriter(os.Stdout)
-	_ = w.Write([]string{"school_id", "school_name", "student_id", "local_id", "first_name", "last_name", "email", "grad_year"})
+	return export(ctx, c, os.Stdout)
+}
+
+// header names the columns export writes.
+var header = []string{"school_id", "school_name", "student_id", "local_id", "first_name", "last_name", "email", "grad_year"}
+
+// export writes the header, then one row per student of each school. Names
+// are written as the API returns them (UTF-8); encoding/csv quotes commas,
+// quotes and line breaks.
+func export(ctx context.Context, c *client.Client, out io.Writer) error {
+	w := csv.NewWriter(out)
+	if err := w.Write(header); err != nil {
+		return err
+	}
 	for school, err := range c.Schools(ctx, nil) {
 		if err != nil {
 			return fmt.Errorf("listing schools: %w", err)
@@ -45,8 +59,10 @@ func run(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("listing students of %s: %w", *school.Sys.Id, err)
 			}
-			_ = w.Write([]string{school.Sys.Id.String(), str(school.Name), id(st), str(st.LocalId),
-				first(st.Name), last(st.Name), str(st.Email), str(st.GradYear)})
+			if err := w.Write([]string{school.Sys.Id.String(), str(school.Name), id(st), str(st.LocalId),
+				first(st.Name), last(st.Name), str(st.Email), str(st.GradYear)}); err != nil {
+				return err
+			}
 		}
 	}
 	w.Flush()

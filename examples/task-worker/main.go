@@ -1,7 +1,7 @@
 // Command task-worker consumes the task queue and logs each task. It shows
 // the shape of an integration: typed handlers whose results become the
-// acknowledgements, and a clean shutdown on Ctrl-C that acknowledges
-// everything it handled.
+// acknowledgements, and a clean shutdown on Ctrl-C or SIGTERM that finishes
+// the task in hand and acknowledges everything it handled.
 //
 //	INTEROP_URL=http://localhost:8080/v2/interop/data \
 //	INTEROP_CLIENT_ID=demo INTEROP_CLIENT_SECRET=demo-secret \
@@ -22,17 +22,30 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	err := run(ctx, logger)
+	stop()
+	if err != nil {
+		logger.Error("worker stopped", "error", err)
+		os.Exit(1)
+	}
+	logger.Info("worker stopped cleanly")
+}
 
+func run(ctx context.Context, logger *slog.Logger) error {
 	c, err := client.New(env("INTEROP_URL", "http://localhost:8080/v2/interop/data"),
 		client.WithClientCredentials(env("INTEROP_CLIENT_ID", "demo"), env("INTEROP_CLIENT_SECRET", "demo-secret"), os.Getenv("INTEROP_TOKEN_URL")),
 		client.WithLogger(logger))
 	if err != nil {
-		logger.Error("client", "error", err)
-		os.Exit(1)
+		return err
 	}
+	return work(ctx, c, logger)
+}
 
+// work consumes c's queue until ctx ends, then returns nil once the task in
+// hand is handled and every handled task acknowledged. It returns an error
+// only when the server refuses the credentials. opts are for tests.
+func work(ctx context.Context, c *client.Client, logger *slog.Logger, opts ...client.ConsumerOption) error {
 	h := client.HandlerFuncs{
 		Lifecycle: func(ctx context.Context, t *client.Task, e *gen.LifecycleEvent) error {
 			logger.Info("lifecycle", "tenant", t.TenantID, "action", e.Action)
@@ -53,21 +66,18 @@ func main() {
 			return nil
 		},
 		Authenticate: func(ctx context.Context, t *client.Task, e *gen.Authenticate) error {
-			// Until the tenant's application is authenticated again, say so.
+			// The spec: acknowledge with reauthenticate until the tenant's
+			// application has authenticated again.
 			return client.Reauthenticate(errors.New("waiting for the tenant to authorise the application"))
 		},
 	}
-	cons := client.NewConsumer(c, h, client.WithBatchSize(100), client.WithConsumerLogger(logger),
+	all := append([]client.ConsumerOption{client.WithBatchSize(100), client.WithConsumerLogger(logger),
 		client.WithAckObserver(func(r client.AckResult) {
 			if r.Err != nil {
 				logger.Warn("ack failed", "task", r.Task.ID, "error", r.Err)
 			}
-		}))
-	if err := cons.Run(ctx); err != nil {
-		logger.Error("worker stopped", "error", err)
-		os.Exit(1)
-	}
-	logger.Info("worker stopped cleanly")
+		})}, opts...)
+	return client.NewConsumer(c, h, all...).Run(ctx)
 }
 
 func env(k, def string) string {

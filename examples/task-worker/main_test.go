@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/interop-data/interop/pkg/client"
+	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+)
+
+// syncBuffer is a log sink safe for the consumer's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWorkDrainsAndStopsCleanly runs the worker against the reference
+// server until the queue is empty (its first idle pause), then stops it: it
+// returns nil and leaves no task unacknowledged. The pause is injected, so
+// the test never waits.
+func TestWorkDrainsAndStopsCleanly(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	tn := env.Tenants[0]
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	c, err := client.New(env.URL, client.WithClientCredentials(tn.ClientID, tn.ClientSecret, env.TokenURL), client.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- work(ctx, c, logger, client.WithConsumerSleep(func(ctx context.Context, _ time.Duration) error {
+			cancel() // the queue is empty: stop, as Ctrl-C would
+			return ctx.Err()
+		}))
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("work: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the worker did not stop")
+	}
+	left, err := client.Collect(c.AdminTasks(context.Background(), nil))
+	if err != nil || len(left) != 0 {
+		t.Fatalf("%d tasks left, %v", len(left), err)
+	}
+	out := logs.String()
+	for _, want := range []string{"action=TENANT_INSTALLED", "msg=sync", "msg=data"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "ack failed") || strings.Contains(out, "level=ERROR") {
+		t.Errorf("errors logged:\n%s", out)
+	}
+}
