@@ -232,11 +232,7 @@ func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack gen.Task
 // none is acknowledged.
 func (c *Client) AcknowledgeTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeTasksRequest(c.server, acks)
-	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, "acknowledgeTasks", req, err)
-	if err != nil {
-		return nil, err
-	}
-	return *rs, nil
+	return c.receipts(ctx, "acknowledgeTasks", req, err)
 }
 
 // AcknowledgeAdminTask acknowledges one task through the admin API
@@ -250,7 +246,12 @@ func (c *Client) AcknowledgeAdminTask(ctx context.Context, id uuid.UUID, ack gen
 // (acknowledgeAdminTasks), all or nothing.
 func (c *Client) AcknowledgeAdminTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
 	req, err := gen.NewAcknowledgeAdminTasksRequest(c.server, acks)
-	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, "acknowledgeAdminTasks", req, err)
+	return c.receipts(ctx, "acknowledgeAdminTasks", req, err)
+}
+
+// receipts is fetch for the group acknowledgements, whose data is a list.
+func (c *Client) receipts(ctx context.Context, op string, req *http.Request, err error) ([]gen.TaskAckReceipt, error) {
+	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, op, req, err)
 	if err != nil {
 		return nil, err
 	}
