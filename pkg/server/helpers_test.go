@@ -58,11 +58,16 @@ func (f *fake) AcknowledgeTask(ctx context.Context, r gen.AcknowledgeTaskRequest
 // off-contract responses.
 type raw struct {
 	status int
+	ctype  string // default application/json
 	body   string
 }
 
 func (r raw) write(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
+	ct := r.ctype
+	if ct == "" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
 	w.WriteHeader(r.status)
 	_, err := io.WriteString(w, r.body)
 	return err

@@ -70,7 +70,9 @@ type Server struct {
 
 	reqOpts  *openapi3filter.Options
 	respOpts *openapi3filter.Options
-	metrics  *metrics
+	// respSchemaOpts are the options response bodies are visited with.
+	respSchemaOpts []openapi3.SchemaValidationOption
+	metrics        *metrics
 }
 
 // Option configures New.
@@ -163,6 +165,8 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	s.reqOpts.KeepValidatedValue = true // the generated binder reuses the validated body
 	s.respOpts = contract.FilterOptions(nil)
 	s.respOpts.IncludeResponseStatus = true
+	s.respOpts.ExcludeResponseBody = true // checkResponse checks bodies without copying them
+	s.respSchemaOpts = append(contract.SchemaOptions(), openapi3.VisitAsResponse())
 
 	s.metrics = newMetrics()
 

@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -569,6 +570,52 @@ func TestInvalidResponseOffIsSentUnchecked(t *testing.T) {
 	}
 	if strings.Contains(metricsText(t, e), `direction="response"`) {
 		t.Error("off mode validated")
+	}
+}
+
+// checkResponse decodes every response body as JSON; that is only right
+// while the spec declares nothing else.
+func TestEveryResponseIsJSON(t *testing.T) {
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, ref := range op.Responses.Map() {
+				for mt := range ref.Value.Content {
+					if mt != "application/json" {
+						t.Errorf("%s %s %s declares %s: teach checkResponse its decoder", method, path, status, mt)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestInvalidResponseBodiesAre500(t *testing.T) {
+	for name, r := range map[string]raw{
+		"undeclared content type": {status: 200, ctype: "text/plain", body: `{"data":[],"paging":{"next":null}}`},
+		"not JSON":                {status: 200, body: `{"data":[],"paging":`},
+		"trailing data":           {status: 200, body: `{"data":[],"paging":{"next":null}} {}`},
+		"error body on 400":       {status: 400, body: `{"error":{"code":"x"}}`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+				return r, nil
+			}})
+			wantError(t, e.do("GET", base+"/rostering/persons", ""), 500, "internal_error")
+			if !strings.Contains(metricsText(t, e), `interop_validation_failures_total{direction="response",operation="listPersons"} 1`) {
+				t.Error("failure not counted")
+			}
+		})
+	}
+	// The same shapes, valid, pass: the check is not just failing everything.
+	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		return raw{status: 200, ctype: "application/json; charset=utf-8", body: "{\"data\":[],\"paging\":{\"next\":null}}\n"}, nil
+	}})
+	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
+		t.Fatalf("valid raw page: %d %s", rec.Code, rec.Body)
 	}
 }
 
