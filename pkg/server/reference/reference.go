@@ -2,7 +2,6 @@ package reference
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -141,63 +140,56 @@ func nextLink(ctx context.Context, offset, limit int) *string {
 	return &s
 }
 
-// listObjects reads one page of a list and decodes it into the generated
-// type of its kind.
-func listObjects[T any](ctx context.Context, h *Handler, q store.ObjectQuery, page, size *int32) ([]T, gen.Paging, error) {
+// list reads one page of a list. The page is answered from the stored JSON
+// as is (see rawPage).
+func (h *Handler) list(ctx context.Context, q store.ObjectQuery, page, size *int32) (rawPage, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
-		return nil, gen.Paging{}, err
+		return rawPage{}, err
 	}
 	q.Tenants = tenants
 	q.Offset, q.Limit = pageOf(page, size)
 	objs, more, err := h.st.ListObjects(ctx, q)
 	if err != nil {
-		return nil, gen.Paging{}, storeError(err)
+		return rawPage{}, storeError(err)
 	}
-	out := make([]T, len(objs))
-	for i, o := range objs {
-		if err := json.Unmarshal(o.Data, &out[i]); err != nil {
-			return nil, gen.Paging{}, err
-		}
-	}
-	var paging gen.Paging
+	p := rawPage{objs: objs}
 	if more {
-		paging.Next = nextLink(ctx, q.Offset, q.Limit)
+		p.next = nextLink(ctx, q.Offset, q.Limit)
 	}
-	return out, paging, nil
+	return p, nil
 }
 
-// listForOrg is listObjects under an org that must exist: an unknown org is
-// 404, not an empty list.
-func listForOrg[T any](ctx context.Context, h *Handler, org uuid.UUID, q store.ObjectQuery, page, size *int32) ([]T, gen.Paging, error) {
+// listForOrg is list under an org that must exist: an unknown org is 404,
+// not an empty list.
+func (h *Handler) listForOrg(ctx context.Context, org uuid.UUID, q store.ObjectQuery, page, size *int32) (rawPage, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
-		return nil, gen.Paging{}, err
+		return rawPage{}, err
 	}
 	if _, err := h.st.FindObject(ctx, tenants, store.KindOrg, org); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, gen.Paging{}, server.Errorf(http.StatusNotFound, server.CodeNotFound, "org %s not found", org)
+			return rawPage{}, server.Errorf(http.StatusNotFound, server.CodeNotFound, "org %s not found", org)
 		}
-		return nil, gen.Paging{}, err
+		return rawPage{}, storeError(err)
 	}
 	q.Org = &org
-	return listObjects[T](ctx, h, q, page, size)
+	return h.list(ctx, q, page, size)
 }
 
-// findObject reads one object and decodes it; subtype, when not empty, must
-// match (findLEA of a school is 404).
-func findObject[T any](ctx context.Context, h *Handler, kind store.Kind, subtype string, id uuid.UUID, name string) (T, error) {
-	var out T
+// find reads one object; subtype, when not empty, must match (findLEA of a
+// school is 404).
+func (h *Handler) find(ctx context.Context, kind store.Kind, subtype string, id uuid.UUID, name string) (rawFound, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
-		return out, err
+		return rawFound{}, err
 	}
 	o, err := h.st.FindObject(ctx, tenants, kind, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && subtype != "" && o.Subtype != subtype) {
-		return out, server.Errorf(http.StatusNotFound, server.CodeNotFound, "%s %s not found", name, id)
+		return rawFound{}, server.Errorf(http.StatusNotFound, server.CodeNotFound, "%s %s not found", name, id)
 	}
 	if err != nil {
-		return out, err
+		return rawFound{}, storeError(err)
 	}
-	return out, json.Unmarshal(o.Data, &out)
+	return rawFound{data: o.Data}, nil
 }

@@ -2,6 +2,8 @@ package reference
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 
 	"github.com/interop-data/interop/gen"
 	"github.com/interop-data/interop/pkg/server/store"
@@ -23,191 +25,182 @@ var (
 	qGrading  = store.ObjectQuery{Kind: store.KindGradingCategory}
 )
 
+// rawPage is a list answer written straight from the stored JSON. The store
+// keeps every object exactly as the API renders it (store.Object.Data), so
+// decoding each one into its generated type only to encode it again was
+// wasted work: most of a page's cost when response validation is off. The
+// kit's response validation, when on, still checks what is written. One
+// type serves every list operation.
+type rawPage struct {
+	objs []store.Object
+	next *string
+}
+
+func (p rawPage) write(w http.ResponseWriter) error {
+	paging, err := json.Marshal(gen.Paging{Next: p.next})
+	if err != nil {
+		return err
+	}
+	n := len(`{"data":[],"paging":}`) + len(paging) + 1
+	for _, o := range p.objs {
+		n += len(o.Data) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"data":[`...)
+	for i, o := range p.objs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, o.Data...)
+	}
+	b = append(b, `],"paging":`...)
+	b = append(b, paging...)
+	b = append(b, "}\n"...)
+	return writeJSON(w, b)
+}
+
+// rawFound is a find answer, {"data": stored JSON}, for every find operation.
+type rawFound struct{ data json.RawMessage }
+
+func (f rawFound) write(w http.ResponseWriter) error {
+	b := make([]byte, 0, len(f.data)+len(`{"data":}`)+1)
+	b = append(b, `{"data":`...)
+	b = append(b, f.data...)
+	b = append(b, "}\n"...)
+	return writeJSON(w, b)
+}
+
+func writeJSON(w http.ResponseWriter, b []byte) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(b)
+	return err
+}
+
+func (p rawPage) VisitListOrgsResponse(w http.ResponseWriter) error              { return p.write(w) }
+func (p rawPage) VisitListLEAsResponse(w http.ResponseWriter) error              { return p.write(w) }
+func (p rawPage) VisitListSchoolsResponse(w http.ResponseWriter) error           { return p.write(w) }
+func (p rawPage) VisitListStudentsForOrgResponse(w http.ResponseWriter) error    { return p.write(w) }
+func (p rawPage) VisitListTeachersForOrgResponse(w http.ResponseWriter) error    { return p.write(w) }
+func (p rawPage) VisitListCoursesForOrgResponse(w http.ResponseWriter) error     { return p.write(w) }
+func (p rawPage) VisitListSectionsForOrgResponse(w http.ResponseWriter) error    { return p.write(w) }
+func (p rawPage) VisitListTermsForOrgResponse(w http.ResponseWriter) error       { return p.write(w) }
+func (p rawPage) VisitListPersonsResponse(w http.ResponseWriter) error           { return p.write(w) }
+func (p rawPage) VisitListStudentsResponse(w http.ResponseWriter) error          { return p.write(w) }
+func (p rawPage) VisitListTeachersResponse(w http.ResponseWriter) error          { return p.write(w) }
+func (p rawPage) VisitListCoursesResponse(w http.ResponseWriter) error           { return p.write(w) }
+func (p rawPage) VisitListSectionsResponse(w http.ResponseWriter) error          { return p.write(w) }
+func (p rawPage) VisitListTermsResponse(w http.ResponseWriter) error             { return p.write(w) }
+func (p rawPage) VisitListGradingCategoriesResponse(w http.ResponseWriter) error { return p.write(w) }
+
+func (f rawFound) VisitFindOrgResponse(w http.ResponseWriter) error     { return f.write(w) }
+func (f rawFound) VisitFindLEAResponse(w http.ResponseWriter) error     { return f.write(w) }
+func (f rawFound) VisitFindPersonResponse(w http.ResponseWriter) error  { return f.write(w) }
+func (f rawFound) VisitFindCourseResponse(w http.ResponseWriter) error  { return f.write(w) }
+func (f rawFound) VisitFindSectionResponse(w http.ResponseWriter) error { return f.write(w) }
+func (f rawFound) VisitFindTermResponse(w http.ResponseWriter) error    { return f.write(w) }
+
 // ListOrgs implements gen.StrictServerInterface.
 func (h *Handler) ListOrgs(ctx context.Context, r gen.ListOrgsRequestObject) (gen.ListOrgsResponseObject, error) {
-	data, paging, err := listObjects[gen.Org](ctx, h, qOrgs, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListOrgs200JSONResponse{OrgsPageJSONResponse: gen.OrgsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize)
 }
 
 // ListLEAs implements gen.StrictServerInterface.
 func (h *Handler) ListLEAs(ctx context.Context, r gen.ListLEAsRequestObject) (gen.ListLEAsResponseObject, error) {
-	data, paging, err := listObjects[gen.Org](ctx, h, qLEAs, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListLEAs200JSONResponse{OrgsPageJSONResponse: gen.OrgsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize)
 }
 
 // ListSchools implements gen.StrictServerInterface.
 func (h *Handler) ListSchools(ctx context.Context, r gen.ListSchoolsRequestObject) (gen.ListSchoolsResponseObject, error) {
-	data, paging, err := listObjects[gen.Org](ctx, h, qSchools, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListSchools200JSONResponse{OrgsPageJSONResponse: gen.OrgsPageJSONResponse{Data: data, Paging: paging}}, nil
-}
-
-// FindOrg implements gen.StrictServerInterface.
-func (h *Handler) FindOrg(ctx context.Context, r gen.FindOrgRequestObject) (gen.FindOrgResponseObject, error) {
-	o, err := findObject[gen.Org](ctx, h, store.KindOrg, "", r.Id, "org")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindOrg200JSONResponse{OrgFoundJSONResponse: gen.OrgFoundJSONResponse{Data: o}}, nil
-}
-
-// FindLEA implements gen.StrictServerInterface: an org that is not an LEA is 404.
-func (h *Handler) FindLEA(ctx context.Context, r gen.FindLEARequestObject) (gen.FindLEAResponseObject, error) {
-	o, err := findObject[gen.Org](ctx, h, store.KindOrg, store.SubtypeLEA, r.Id, "LEA")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindLEA200JSONResponse{OrgFoundJSONResponse: gen.OrgFoundJSONResponse{Data: o}}, nil
+	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize)
 }
 
 // ListStudentsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListStudentsForOrg(ctx context.Context, r gen.ListStudentsForOrgRequestObject) (gen.ListStudentsForOrgResponseObject, error) {
-	data, paging, err := listForOrg[gen.Person](ctx, h, r.Id, qStudents, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListStudentsForOrg200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.listForOrg(ctx, r.Id, qStudents, r.Params.Page, r.Params.PageSize)
 }
 
 // ListTeachersForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListTeachersForOrg(ctx context.Context, r gen.ListTeachersForOrgRequestObject) (gen.ListTeachersForOrgResponseObject, error) {
-	data, paging, err := listForOrg[gen.Person](ctx, h, r.Id, qTeachers, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListTeachersForOrg200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.listForOrg(ctx, r.Id, qTeachers, r.Params.Page, r.Params.PageSize)
 }
 
 // ListCoursesForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListCoursesForOrg(ctx context.Context, r gen.ListCoursesForOrgRequestObject) (gen.ListCoursesForOrgResponseObject, error) {
-	data, paging, err := listForOrg[gen.Course](ctx, h, r.Id, qCourses, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListCoursesForOrg200JSONResponse{CoursesPageJSONResponse: gen.CoursesPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.listForOrg(ctx, r.Id, qCourses, r.Params.Page, r.Params.PageSize)
 }
 
 // ListSectionsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListSectionsForOrg(ctx context.Context, r gen.ListSectionsForOrgRequestObject) (gen.ListSectionsForOrgResponseObject, error) {
-	data, paging, err := listForOrg[gen.Section](ctx, h, r.Id, qSections, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListSectionsForOrg200JSONResponse{SectionsPageJSONResponse: gen.SectionsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.listForOrg(ctx, r.Id, qSections, r.Params.Page, r.Params.PageSize)
 }
 
 // ListTermsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListTermsForOrg(ctx context.Context, r gen.ListTermsForOrgRequestObject) (gen.ListTermsForOrgResponseObject, error) {
-	data, paging, err := listForOrg[gen.Term](ctx, h, r.Id, qTerms, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListTermsForOrg200JSONResponse{TermsPageJSONResponse: gen.TermsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.listForOrg(ctx, r.Id, qTerms, r.Params.Page, r.Params.PageSize)
 }
 
 // ListPersons implements gen.StrictServerInterface.
 func (h *Handler) ListPersons(ctx context.Context, r gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
-	data, paging, err := listObjects[gen.Person](ctx, h, qPersons, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListPersons200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize)
 }
 
 // ListStudents implements gen.StrictServerInterface.
 func (h *Handler) ListStudents(ctx context.Context, r gen.ListStudentsRequestObject) (gen.ListStudentsResponseObject, error) {
-	data, paging, err := listObjects[gen.Person](ctx, h, qStudents, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListStudents200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: paging}}, nil
+	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize)
 }
 
 // ListTeachers implements gen.StrictServerInterface.
 func (h *Handler) ListTeachers(ctx context.Context, r gen.ListTeachersRequestObject) (gen.ListTeachersResponseObject, error) {
-	data, paging, err := listObjects[gen.Person](ctx, h, qTeachers, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListTeachers200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: paging}}, nil
-}
-
-// FindPerson implements gen.StrictServerInterface.
-func (h *Handler) FindPerson(ctx context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
-	o, err := findObject[gen.Person](ctx, h, store.KindPerson, "", r.Id, "person")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindPerson200JSONResponse{PersonFoundJSONResponse: gen.PersonFoundJSONResponse{Data: o}}, nil
+	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize)
 }
 
 // ListCourses implements gen.StrictServerInterface.
 func (h *Handler) ListCourses(ctx context.Context, r gen.ListCoursesRequestObject) (gen.ListCoursesResponseObject, error) {
-	data, paging, err := listObjects[gen.Course](ctx, h, qCourses, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListCourses200JSONResponse{CoursesPageJSONResponse: gen.CoursesPageJSONResponse{Data: data, Paging: paging}}, nil
-}
-
-// FindCourse implements gen.StrictServerInterface.
-func (h *Handler) FindCourse(ctx context.Context, r gen.FindCourseRequestObject) (gen.FindCourseResponseObject, error) {
-	o, err := findObject[gen.Course](ctx, h, store.KindCourse, "", r.Id, "course")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindCourse200JSONResponse{CourseFoundJSONResponse: gen.CourseFoundJSONResponse{Data: o}}, nil
+	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize)
 }
 
 // ListSections implements gen.StrictServerInterface.
 func (h *Handler) ListSections(ctx context.Context, r gen.ListSectionsRequestObject) (gen.ListSectionsResponseObject, error) {
-	data, paging, err := listObjects[gen.Section](ctx, h, qSections, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListSections200JSONResponse{SectionsPageJSONResponse: gen.SectionsPageJSONResponse{Data: data, Paging: paging}}, nil
-}
-
-// FindSection implements gen.StrictServerInterface.
-func (h *Handler) FindSection(ctx context.Context, r gen.FindSectionRequestObject) (gen.FindSectionResponseObject, error) {
-	o, err := findObject[gen.Section](ctx, h, store.KindSection, "", r.Id, "section")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindSection200JSONResponse{SectionFoundJSONResponse: gen.SectionFoundJSONResponse{Data: o}}, nil
+	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize)
 }
 
 // ListTerms implements gen.StrictServerInterface.
 func (h *Handler) ListTerms(ctx context.Context, r gen.ListTermsRequestObject) (gen.ListTermsResponseObject, error) {
-	data, paging, err := listObjects[gen.Term](ctx, h, qTerms, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListTerms200JSONResponse{TermsPageJSONResponse: gen.TermsPageJSONResponse{Data: data, Paging: paging}}, nil
-}
-
-// FindTerm implements gen.StrictServerInterface.
-func (h *Handler) FindTerm(ctx context.Context, r gen.FindTermRequestObject) (gen.FindTermResponseObject, error) {
-	o, err := findObject[gen.Term](ctx, h, store.KindTerm, "", r.Id, "term")
-	if err != nil {
-		return nil, err
-	}
-	return gen.FindTerm200JSONResponse{TermFoundJSONResponse: gen.TermFoundJSONResponse{Data: o}}, nil
+	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize)
 }
 
 // ListGradingCategories implements gen.StrictServerInterface.
 func (h *Handler) ListGradingCategories(ctx context.Context, r gen.ListGradingCategoriesRequestObject) (gen.ListGradingCategoriesResponseObject, error) {
-	data, paging, err := listObjects[gen.GradingCategory](ctx, h, qGrading, r.Params.Page, r.Params.PageSize)
-	if err != nil {
-		return nil, err
-	}
-	return gen.ListGradingCategories200JSONResponse{Data: data, Paging: paging}, nil
+	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize)
+}
+
+// FindOrg implements gen.StrictServerInterface.
+func (h *Handler) FindOrg(ctx context.Context, r gen.FindOrgRequestObject) (gen.FindOrgResponseObject, error) {
+	return h.find(ctx, store.KindOrg, "", r.Id, "org")
+}
+
+// FindLEA implements gen.StrictServerInterface: an org that is not an LEA is 404.
+func (h *Handler) FindLEA(ctx context.Context, r gen.FindLEARequestObject) (gen.FindLEAResponseObject, error) {
+	return h.find(ctx, store.KindOrg, store.SubtypeLEA, r.Id, "LEA")
+}
+
+// FindPerson implements gen.StrictServerInterface.
+func (h *Handler) FindPerson(ctx context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+	return h.find(ctx, store.KindPerson, "", r.Id, "person")
+}
+
+// FindCourse implements gen.StrictServerInterface.
+func (h *Handler) FindCourse(ctx context.Context, r gen.FindCourseRequestObject) (gen.FindCourseResponseObject, error) {
+	return h.find(ctx, store.KindCourse, "", r.Id, "course")
+}
+
+// FindSection implements gen.StrictServerInterface.
+func (h *Handler) FindSection(ctx context.Context, r gen.FindSectionRequestObject) (gen.FindSectionResponseObject, error) {
+	return h.find(ctx, store.KindSection, "", r.Id, "section")
+}
+
+// FindTerm implements gen.StrictServerInterface.
+func (h *Handler) FindTerm(ctx context.Context, r gen.FindTermRequestObject) (gen.FindTermResponseObject, error) {
+	return h.find(ctx, store.KindTerm, "", r.Id, "term")
 }

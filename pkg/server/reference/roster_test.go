@@ -1,8 +1,12 @@
 package reference_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +16,7 @@ import (
 
 	"github.com/interop-data/interop/pkg/server/reference"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // expected are the ids each list must answer, derived from the loaded roster
@@ -245,4 +250,46 @@ func TestNextLinkProxyHeaders(t *testing.T) {
 			t.Errorf("trust=%v: next = %v, want %s", trust, p.Paging.Next, want)
 		}
 	}
+}
+
+// Lists and finds answer each object exactly as it is stored (the objects
+// are written through, not re-encoded), fields the generated types do not
+// declare included: objects are open in the spec.
+func TestAnswersCarryStoredObjects(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	ctx := context.Background()
+	tn := env.Tenants[0].ID
+	extra := store.Object{ID: uuid.New(), Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: "Extra",
+		Data: []byte(`{"$sys":{"id":"ID","type":"Person","person_type":"Student","label":"Extra"},"name":{"first":"Extra"},"x_vendor_field":{"kept":[1,"ü"]}}`)}
+	extra.Data = bytes.ReplaceAll(extra.Data, []byte("ID"), []byte(extra.ID.String()))
+	if _, err := env.Store.ApplySync(ctx, tn, store.Sync{Upserts: []store.Object{extra}, Silent: true}, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _, err := env.Store.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{tn}, Kind: store.KindPerson, Limit: 2000})
+	if err != nil || len(stored) < 2 {
+		t.Fatalf("ListObjects = %d, %v", len(stored), err)
+	}
+	same := func(what string, got, want json.RawMessage) {
+		t.Helper()
+		var g, w any
+		if err := json.Unmarshal(got, &g); err != nil {
+			t.Fatalf("%s: %v: %s", what, err, got)
+		}
+		_ = json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s answers\n%s\nstored\n%s", what, got, want)
+		}
+	}
+	a := newAPI(t, env, 0)
+	var p page
+	a.get("/rostering/persons?page_size=2000", &p)
+	if len(p.Data) != len(stored) {
+		t.Fatalf("list has %d persons, store %d", len(p.Data), len(stored))
+	}
+	for i, o := range stored {
+		same("list item "+o.ID.String(), p.Data[i], o.Data)
+	}
+	var f struct{ Data json.RawMessage }
+	a.get("/rostering/persons/"+extra.ID.String(), &f)
+	same("find", f.Data, extra.Data)
 }
