@@ -91,6 +91,18 @@ CREATE TABLE tokens (
 );
 CREATE INDEX tokens_by_expiry ON tokens (expires_at);
 `,
+	// 2: each org link carries its object's kind and subtype, so that a page
+	// of an org's students (say) is found, and its OFFSET stepped over, in
+	// the link index alone, without reading one objects row per skipped link.
+	`
+ALTER TABLE object_orgs ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE object_orgs ADD COLUMN subtype TEXT NOT NULL DEFAULT '';
+UPDATE object_orgs SET
+	kind = (SELECT kind FROM objects WHERE seq = object_seq),
+	subtype = (SELECT subtype FROM objects WHERE seq = object_seq);
+CREATE INDEX object_orgs_by_kind ON object_orgs (tenant_id, org_id, kind, object_seq);
+CREATE INDEX object_orgs_by_subtype ON object_orgs (tenant_id, org_id, kind, subtype, object_seq);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

@@ -87,7 +87,7 @@ func (s *Store) ApplySync(ctx context.Context, tenant uuid.UUID, sy store.Sync, 
 				}
 			}
 			for _, org := range o.Orgs {
-				if _, err := st.linkOrg.ExecContext(ctx, tenant.String(), org.String(), seq); err != nil {
+				if _, err := st.linkOrg.ExecContext(ctx, tenant.String(), org.String(), seq, string(o.Kind), o.Subtype); err != nil {
 					return fmt.Errorf("sqlite: sync: link %s: %w", o.ID, err)
 				}
 			}
@@ -143,7 +143,7 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 		{&st.update, `UPDATE objects SET kind = ?, subtype = ?, label = ?, data = ? WHERE seq = ?`},
 		{&st.dropOrgs, `DELETE FROM object_orgs WHERE object_seq = ?`},
 		{&st.dropSections, `DELETE FROM person_sections WHERE person_seq = ?`},
-		{&st.linkOrg, `INSERT OR IGNORE INTO object_orgs (tenant_id, org_id, object_seq) VALUES (?, ?, ?)`},
+		{&st.linkOrg, `INSERT OR IGNORE INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype) VALUES (?, ?, ?, ?, ?)`},
 		{&st.linkSection, `INSERT OR IGNORE INTO person_sections (tenant_id, section_id, person_seq) VALUES (?, ?, ?)`},
 	} {
 		stmt, err := tx.PrepareContext(ctx, p.sql)
@@ -181,8 +181,14 @@ func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.
 	return o, nil
 }
 
-// ListObjects implements store.Store. Pages are LIMIT/OFFSET over an index
-// in seq order; the extra row fetched tells whether another page follows.
+// ListObjects implements store.Store: one query per page, LIMIT/OFFSET over
+// an index in seq order. OFFSET steps over every skipped row, so the skipped
+// rows must be index entries only: objects_by_kind and objects_by_subtype
+// cover the plain lists (the table row is read for returned rows alone), and
+// the org links carry their object's kind and subtype (migration 2) so that
+// an org's lists skip in object_orgs_by_subtype without reading one objects
+// row per skipped link. The extra row fetched tells whether another page
+// follows.
 func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.Object, bool, error) {
 	if q.Limit <= 0 || len(q.Tenants) == 0 {
 		return nil, false, nil
@@ -191,14 +197,15 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 	var query string
 	var args []any
 	if q.Org != nil {
-		query = `SELECT o.id, o.subtype, o.label, o.data FROM object_orgs l JOIN objects o ON o.seq = l.object_seq
-			WHERE l.tenant_id IN ` + in + ` AND l.org_id = ? AND o.kind = ?`
+		// The page's seqs come from the link index alone; the outer
+		// select reads only their rows.
+		query = `SELECT object_seq FROM object_orgs WHERE tenant_id IN ` + in + ` AND org_id = ? AND kind = ?`
 		args = append(targs, q.Org.String(), string(q.Kind))
 		if q.Subtype != "" {
-			query += ` AND o.subtype = ?`
+			query += ` AND subtype = ?`
 			args = append(args, q.Subtype)
 		}
-		query += ` ORDER BY l.object_seq LIMIT ? OFFSET ?`
+		query = `SELECT id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
 	} else {
 		query = `SELECT id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
 		args = append(targs, string(q.Kind))

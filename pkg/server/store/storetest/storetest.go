@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -341,6 +342,16 @@ func testListPaging(t *testing.T, s store.Store) {
 	}
 	if got, more, err := s.ListObjects(ctx(), store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Offset: 1000, Limit: 10}); err != nil || more || len(got) != 0 {
 		t.Errorf("page past the end = %v, %v, %v", got, more, err)
+	}
+	// A student who becomes a teacher moves between the org's lists.
+	moved := objs[4] // p02, a student of the school
+	moved.Subtype = store.SubtypeTeacher
+	moved.Data = []byte(`{"$sys":{"id":"` + moved.ID.String() + `","person_type":"Teacher"}}`)
+	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{moved}}, t0)
+	st := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &school.ID, Limit: 100})
+	te := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID, Limit: 100})
+	if len(st) != len(students)-1 || slices.Contains(st, moved.ID) || !slices.Contains(te, moved.ID) {
+		t.Errorf("after a student became a teacher: students %v, teachers %v", st, te)
 	}
 }
 
