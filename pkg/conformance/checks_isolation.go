@@ -116,6 +116,7 @@ func checkQueuesIsolated(c *C, a, b *tenant) {
 	// listTasks' tenant_id parameter restricts; it must never widen.
 	ex := c.get(a, "/tasks", url.Values{"tenant_id": {tb}, "page_size": {"1"}})
 	if ex.Status == 200 {
+		c.conforms()
 		data, _ := c.listEnvelope(ex, "listTasks")
 		for _, d := range data {
 			o, _ := d.(map[string]any)

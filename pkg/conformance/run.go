@@ -107,6 +107,8 @@ type C struct {
 	seen []string
 	// notes are evidence the check wants to keep even when it passes.
 	notes []string
+	// pending is the last answer, not yet held to the contract; see conforms.
+	pending *exchange
 }
 
 // stop ends a check early (like testing's FailNow); runCheck recovers it.
@@ -128,9 +130,11 @@ func (c *C) notef(format string, args ...any) {
 	c.notes = append(c.notes, fmt.Sprintf(format, args...))
 }
 
-// send performs a request; a transport error or a contract violation ends
-// the check as failed.
+// send performs a request; a transport error ends the check as failed. The
+// answer is held to the contract at the next conforms: by want or wantError
+// after its status, by the next send, or when the check ends.
 func (c *C) send(q request) *exchange {
+	c.conforms()
 	ex, err := c.r.do(c.ctx, q)
 	if err != nil {
 		if ctxErr := c.ctx.Err(); ctxErr != nil {
@@ -139,11 +143,21 @@ func (c *C) send(q request) *exchange {
 		c.failf("%s %s: the server did not answer: %v", q.method, q.path+q.rawURL, err)
 	}
 	c.seen = append(c.seen, ex.String())
-	if ex.Violation != nil {
+	c.pending = ex
+	return ex
+}
+
+// conforms ends the check when the last answer breaks the contract. It runs
+// after the check has judged that answer's status, so that a 200 where the
+// contract promises 404 is reported as the wrong status, the broken promise,
+// rather than as whatever body came with it.
+func (c *C) conforms() {
+	ex := c.pending
+	c.pending = nil
+	if ex != nil && ex.Violation != nil {
 		c.failf("every response must match the contract, but %s %s (%s) answered %d: %v",
 			ex.Method, ex.Rel, ex.OpID, ex.Status, ex.Violation)
 	}
-	return ex
 }
 
 func (c *C) get(as *tenant, path string, q url.Values) *exchange {
@@ -156,6 +170,7 @@ func (c *C) want(ex *exchange, status int, promise string) {
 	if ex.Status != status {
 		c.failf("%s, but %s %s answered %d (want %d)", promise, ex.Method, ex.Rel, ex.Status, status)
 	}
+	c.conforms()
 }
 
 // wantError is want for an error answer whose body is the contract's error
@@ -185,6 +200,7 @@ func (r *run) runCheck(ctx context.Context, k check) (res Result) {
 		res.Evidence = c.evidence(res.Verdict)
 	}()
 	k.run(c)
+	c.conforms()
 	return res
 }
 

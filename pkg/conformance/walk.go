@@ -192,6 +192,7 @@ func (c *C) find(as *tenant, prefix, findOp, id string) (object, *exchange) {
 	if ex.Status != 200 {
 		return nil, ex
 	}
+	c.conforms()
 	m, _ := ex.JSON.(map[string]any)
 	d, ok := m["data"].(map[string]any)
 	if !ok {
