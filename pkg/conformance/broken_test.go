@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -534,6 +535,246 @@ var breakages = []breakage{
 			})
 		},
 		check: "tasks/task schema versions", reason: "schema 3.0.0 renders tasks flat",
+	},
+	{
+		name: "ignores page_size",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tg.rel(r) == "/rostering/persons" {
+					q := r.URL.Query()
+					q.Del("page_size")
+					r = clone(r, r.Method, r.URL.Path, q, nil, "")
+				}
+				tg.inner.ServeHTTP(w, r)
+			})
+		},
+		check: "paging/listPersons yields every object exactly once", reason: "a page holds at most page_size objects",
+	},
+	{
+		// The classic off-by-one: "more pages" computed as offset+size < total-1,
+		// so a last page of exactly one object is never linked.
+		name: "drops a last page of one object",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && rel == "/rostering/courses" },
+				func(r *http.Request, s int, b map[string]any) (int, any) {
+					p, _ := b["paging"].(map[string]any)
+					next, _ := p["next"].(string)
+					if next == "" {
+						return s, b
+					}
+					u, _ := url.Parse(next)
+					rest := decode(call(tg.inner, clone(r, "GET", u.Path, u.Query(), nil, "")).Body.Bytes())
+					if d, _ := rest["data"].([]any); len(d) == 1 {
+						p["next"] = nil
+					}
+					return s, b
+				})
+		},
+		check: "paging/listCourses yields every object exactly once", reason: "was never returned",
+	},
+	{
+		name: "answers 200 with empty data for unknown ids",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && strings.HasPrefix(rel, "/rostering/") },
+				func(r *http.Request, s int, b map[string]any) (int, any) {
+					switch {
+					case s != 404:
+						return s, b
+					case idPath.MatchString(tg.rel(r)):
+						return 200, map[string]any{"data": map[string]any{}}
+					default: // an unknown org's members: an empty list instead of 404
+						return 200, map[string]any{"data": []any{}, "paging": map[string]any{"next": nil}}
+					}
+				})
+		},
+		check: "finds/unknown ids get 404", reason: "findOrg with an id that does not exist must get 404",
+	},
+	{
+		name: "answers an unknown org's members with an empty list",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool {
+				return isGet(r) && strings.HasPrefix(rel, "/rostering/orgs/") && strings.Count(rel, "/") == 4
+			}, func(_ *http.Request, s int, b map[string]any) (int, any) {
+				if s == 404 {
+					return 200, map[string]any{"data": []any{}, "paging": map[string]any{"next": nil}}
+				}
+				return s, b
+			})
+		},
+		check: "finds/unknown ids get 404", reason: "listStudentsForOrg with an id that does not exist must get 404",
+	},
+	{
+		name: "answers lists as text/plain",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := call(tg.inner, r)
+				if rec.Code == 200 && tg.rel(r) == "/rostering/orgs" {
+					rec.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				}
+				reply(w, rec)
+			})
+		},
+		check: "paging/listOrgs yields every object exactly once", reason: "the contract promises application/json",
+	},
+	{
+		name: "answers errors without status and code",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && strings.HasPrefix(rel, "/rostering/") },
+				func(_ *http.Request, s int, b map[string]any) (int, any) {
+					if s >= 400 {
+						return s, map[string]any{"error": map[string]any{"message": "not found"}}
+					}
+					return s, b
+				})
+		},
+		check: "finds/unknown ids get 404", reason: `property "status" is missing`,
+	},
+	{
+		name: "answers an error.status that is not the HTTP status",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return rel != "" },
+				func(_ *http.Request, s int, b map[string]any) (int, any) {
+					if e, ok := b["error"].(map[string]any); ok && s == 401 {
+						e["status"] = 403
+					}
+					return s, b
+				})
+		},
+		check: "auth/requests without credentials get 401", reason: "error.status must repeat the HTTP status",
+	},
+	{
+		name: "lists a teacher among an org's students",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool {
+				return isGet(r) && strings.HasPrefix(rel, "/rostering/orgs/") && strings.HasSuffix(rel, "/students")
+			}, func(r *http.Request, s int, b map[string]any) (int, any) {
+				teachers := decode(call(tg.inner, clone(r, "GET", tg.base+"/rostering/teachers", url.Values{}, nil, "")).Body.Bytes())
+				if d, ok := b["data"].([]any); ok && s == 200 {
+					b["data"] = append(d, teachers["data"].([]any)[0])
+				}
+				return s, b
+			})
+		},
+		check: "memberships/an org's students are Student persons", reason: "an org's members are persons of type Student",
+	},
+	{
+		name: "lists the LEA among schools",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && rel == "/rostering/schools" },
+				func(r *http.Request, s int, b map[string]any) (int, any) {
+					leas := decode(call(tg.inner, clone(r, "GET", tg.base+"/rostering/leas", url.Values{}, nil, "")).Body.Bytes())
+					if d, ok := b["data"].([]any); ok && r.URL.Query().Get("page") == "" {
+						b["data"] = append(d, leas["data"].([]any)[0])
+					}
+					return s, b
+				})
+		},
+		check: "memberships/listLEAs and listSchools hold only orgs of that type", reason: "lists only orgs of type School",
+	},
+	{
+		name: "leases newest first",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return isGet(r) && rel == "/tasks" },
+				func(_ *http.Request, s int, b map[string]any) (int, any) {
+					if d, ok := b["data"].([]any); ok {
+						slices.Reverse(d)
+					}
+					return s, b
+				})
+		},
+		check: "tasks/listTasks leases its batch", reason: "oldest first",
+	},
+	{
+		name: "accepts a changed outcome",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return editJSON(tg, func(r *http.Request, rel string) bool { return r.Method == http.MethodPut && taskAck.MatchString(rel) },
+				func(r *http.Request, s int, b map[string]any) (int, any) {
+					if s == 409 {
+						return 200, map[string]any{"data": map[string]any{"task_id": taskAck.FindStringSubmatch(tg.rel(r))[1], "status": "error", "acknowledged_at": "2025-11-16T12:20:00Z"}}
+					}
+					return s, b
+				})
+		},
+		check: "tasks/acknowledgement removes a task", reason: "a different outcome than the recorded one is a conflict",
+	},
+	{
+		name: "forgets acknowledgements",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			var mu sync.Mutex
+			acked := map[string]bool{}
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				m := taskAck.FindStringSubmatch(tg.rel(r))
+				if m == nil || r.Method != http.MethodPut {
+					tg.inner.ServeHTTP(w, r)
+					return
+				}
+				mu.Lock()
+				again := acked[m[1]]
+				acked[m[1]] = true
+				mu.Unlock()
+				if again {
+					writeJSON(w, 404, map[string]any{"error": map[string]any{"status": 404, "code": "not_found", "message": "task not found"}})
+					return
+				}
+				tg.inner.ServeHTTP(w, r)
+			})
+		},
+		check: "tasks/acknowledgement removes a task", reason: "repeating an acknowledgement with the same status succeeds again",
+	},
+	{
+		name: "admin acknowledgement does not remove",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			adminAck := regexp.MustCompile(`^/tasks/admin/([0-9a-f-]{36})/ack$`)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if m := adminAck.FindStringSubmatch(tg.rel(r)); m != nil && r.Method == http.MethodPut {
+					var a map[string]any
+					_ = json.Unmarshal(readBody(r), &a)
+					writeJSON(w, 200, map[string]any{"data": map[string]any{"task_id": m[1], "status": a["status"], "acknowledged_at": "2025-11-16T12:20:00Z"}})
+					return
+				}
+				tg.inner.ServeHTTP(w, r)
+			})
+		},
+		check: "tasks/admin find, acknowledge and delete", reason: "acknowledgeAdminTask with error removes the task",
+	},
+	{
+		name: "acknowledges another tenant's task",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			tok := tg.tokens(t)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !taskAck.MatchString(tg.rel(r)) || r.Method != http.MethodPut {
+					tg.inner.ServeHTTP(w, r)
+					return
+				}
+				body := readBody(r)
+				rec := call(tg.inner, clone(r, "PUT", r.URL.Path, nil, body, ""))
+				if rec.Code == 404 {
+					rec = call(tg.inner, clone(r, "PUT", r.URL.Path, nil, body, tok[1]))
+				}
+				reply(w, rec)
+			})
+		},
+		check: "isolation/no acknowledgement or delete reaches another tenant's task", reason: "acknowledgeTask of tenant 1 must not reach a task of tenant 2",
+	},
+	{
+		// Worse than accepting: the answer says 404 and the task is gone anyway.
+		name: "acknowledges another tenant's task behind a 404",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			tok := tg.tokens(t)
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !taskAck.MatchString(tg.rel(r)) || r.Method != http.MethodPut {
+					tg.inner.ServeHTTP(w, r)
+					return
+				}
+				body := readBody(r)
+				rec := call(tg.inner, clone(r, "PUT", r.URL.Path, nil, body, ""))
+				if rec.Code == 404 {
+					call(tg.inner, clone(r, "PUT", r.URL.Path, nil, body, tok[1]))
+				}
+				reply(w, rec)
+			})
+		},
+		check: "isolation/no acknowledgement or delete reaches another tenant's task", reason: "the task is gone",
 	},
 }
 
