@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/interop-data/interop/pkg/conformance"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
@@ -102,5 +106,99 @@ func TestConformanceFailsBrokenServer(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "FAIL  unknown ids get 404") {
 		t.Errorf("the report does not name the broken promise:\n%s", out.String())
+	}
+}
+
+// demoServer is `interop serve --demo` on a free port and a fresh database,
+// with a second tenant created by `interop tenant create` for the isolation
+// checks: the setup the README tells a user to check.
+type demoServer struct {
+	base, tokenURL string
+	id2, secret2   string
+}
+
+func startDemo(tb testing.TB) demoServer {
+	tb.Helper()
+	db := filepath.Join(tb.TempDir(), "interop.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out, io.Discard)
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Errorf("serve: %v", err)
+		}
+	})
+	baseRE := regexp.MustCompile(`base URL:\s+(\S+)`)
+	var d demoServer
+	// The server prints its URLs once it listens; until then there is nothing
+	// to wait on but its output.
+	for deadline := time.Now().Add(60 * time.Second); d.base == ""; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-done:
+			tb.Fatalf("serve ended early: %v", err)
+		default:
+		}
+		if m := baseRE.FindStringSubmatch(out.String()); m != nil {
+			d.base = m[1]
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("serve printed no base URL:\n%s", out.String())
+		}
+	}
+	d.tokenURL = strings.TrimSuffix(d.base, "/v2/interop/data") + "/oauth/token"
+	var created bytes.Buffer
+	if err := runTenant(ctx, []string{"create", "--db", db, "--name", "Conformance"}, &created, io.Discard); err != nil {
+		tb.Fatalf("tenant create: %v", err)
+	}
+	var creds struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(created.Bytes(), &creds); err != nil {
+		tb.Fatalf("tenant create printed %q: %v", created.String(), err)
+	}
+	d.id2, d.secret2 = creds.ClientID, creds.ClientSecret
+	return d
+}
+
+func (d demoServer) args() []string {
+	return []string{"conformance", "--base-url", d.base, "--token-url", d.tokenURL,
+		"--client-id", "demo", "--client-secret", "demo-secret", "--client-id-2", d.id2, "--client-secret-2", d.secret2}
+}
+
+// The Done-when of the conformance kit: `interop conformance` against
+// `interop serve --demo` (the demo district, hundreds of persons, not the
+// small referencetest one) passes and exits 0. Its run time is measured by
+// BenchmarkConformanceServeDemo and reported in docs/PERFORMANCE.md.
+func TestConformanceAgainstServeDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: loads the demo district")
+	}
+	d := startDemo(t)
+	var out, errOut bytes.Buffer
+	if got := run(t.Context(), d.args(), &out, &errOut); got != 0 {
+		t.Fatalf("exit status %d against serve --demo:\n%s\n%s", got, out.String(), errOut.String())
+	}
+	// Everything ran: only redelivery is skipped (no --lease-wait).
+	if !strings.Contains(out.String(), " 0 failed, 1 skipped") {
+		t.Errorf("summary line missing or unexpected:\n%s", out.String())
+	}
+}
+
+// BenchmarkConformanceServeDemo: one op is one whole `interop conformance`
+// run, both tenants, against a fresh `interop serve --demo` (setup untimed).
+func BenchmarkConformanceServeDemo(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		d := startDemo(b)
+		b.StartTimer()
+		var out bytes.Buffer
+		if got := run(b.Context(), d.args(), &out, io.Discard); got != 0 {
+			b.Fatalf("exit status %d:\n%s", got, out.String())
+		}
 	}
 }
