@@ -17,6 +17,14 @@ import (
 // Objects need $sys.id; $sys.type is filled in. Memberships are read from the
 // objects' references: a person's $schools and $sections, a course's $orgs, a
 // section's $org, a grading category's $school and $section's org.
+//
+// A person's $schools and $sections references that carry a $membership id
+// also load that membership as an object of its own (PersonOrgMembership,
+// PersonSectionMembership: $sys, $person and $org or $section), so that
+// memberships get data events like every other object (object_type
+// RDM:PersonOrgMembership, RDM:PersonSectionMembership). Like any object, a
+// membership is removed by naming its id in Deletes; dropping it from a
+// person's references changes the person, not the membership.
 type Roster struct {
 	Orgs              []gen.Org
 	Persons           []gen.Person
@@ -112,28 +120,46 @@ func Objects(r Roster) ([]store.Object, error) {
 		} else if strings.EqualFold(subtype, store.SubtypeStudent) {
 			subtype = store.SubtypeStudent
 		}
+		label := deref(p.Sys.Label, nil)
+		if label == "" && p.Name != nil {
+			label = strings.TrimSpace(deref(p.Name.First, nil) + " " + deref(p.Name.Last, nil))
+		}
+		// The person's references give its links behind the org and
+		// section lists and, where they name a $membership, the
+		// membership objects (data events, no operation).
+		personRef := &gen.PersonSys{Sys: gen.PersonRefType{Id: p.Sys.Id, Type: typ(store.KindPerson), PersonType: p.Sys.PersonType, Label: &label}}
 		var orgs, sections []uuid.UUID
+		var members []store.Object
 		if p.Schools != nil {
 			for _, m := range *p.Schools {
-				if m.Sys.Id != nil {
-					orgs = append(orgs, *m.Sys.Id)
+				if m.Sys.Id == nil {
+					continue
+				}
+				orgs = append(orgs, *m.Sys.Id)
+				if mid := m.Sys.Membership.Id; mid != nil {
+					org := &gen.OrgSys{Sys: gen.OrgRefType{Id: m.Sys.Id, Type: typ(store.KindOrg), OrgType: m.Sys.OrgType, Label: m.Sys.Label}}
+					members = append(members, membership(store.KindPersonOrgMembership, *mid,
+						gen.PersonOrgMembership{Sys: &gen.SysType{Id: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: org}))
 				}
 			}
 		}
 		if p.Sections != nil {
 			for _, m := range *p.Sections {
-				if m.Sys.Id != nil {
-					sections = append(sections, *m.Sys.Id)
+				if m.Sys.Id == nil {
+					continue
+				}
+				sections = append(sections, *m.Sys.Id)
+				if mid := m.Sys.Membership.Id; mid != nil {
+					sec := &gen.SectionSys{Sys: gen.RefType{Id: m.Sys.Id, Type: typ(store.KindSection), Label: m.Sys.Label}}
+					members = append(members, membership(store.KindPersonSectionMembership, *mid,
+						gen.PersonSectionMembership{Sys: &gen.SysType{Id: mid, Type: typ(store.KindPersonSectionMembership)}, Person: personRef, Section: sec}))
 				}
 			}
-		}
-		label := deref(p.Sys.Label, nil)
-		if label == "" && p.Name != nil {
-			label = strings.TrimSpace(deref(p.Name.First, nil) + " " + deref(p.Name.Last, nil))
 		}
 		if err := add(store.KindPerson, p.Sys.Id, subtype, label, p, orgs, sections); err != nil {
 			return nil, err
 		}
+		out = append(out, members...)
 	}
 	for _, c := range r.Courses {
 		if c.Sys == nil {
@@ -218,6 +244,13 @@ func deref[T any](p *T, alt ...any) T {
 	}
 	var zero T
 	return zero
+}
+
+// membership is the store object of a membership: its JSON cannot fail to
+// encode (ids, strings and references only).
+func membership(kind store.Kind, id uuid.UUID, v any) store.Object {
+	data, _ := json.Marshal(v)
+	return store.Object{ID: id, Kind: kind, Data: data}
 }
 
 func contains(ids []uuid.UUID, id uuid.UUID) bool {

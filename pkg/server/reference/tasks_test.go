@@ -19,9 +19,26 @@ import (
 )
 
 // queueSize is the number of tasks of a tenant: TENANT_INSTALLED, SYNC_START,
-// one ADD per object, SYNC_END.
+// one ADD per object, SYNC_END. The objects include each membership a
+// person's $schools and $sections name.
 func queueSize(r reference.Roster) int {
-	return 1 + 2 + len(r.Orgs) + len(r.Persons) + len(r.Courses) + len(r.Sections) + len(r.Terms) + len(r.GradingCategories)
+	return 1 + 2 + len(r.Orgs) + len(r.Persons) + len(r.Courses) + len(r.Sections) + len(r.Terms) + len(r.GradingCategories) + len(memberships(r))
+}
+
+// memberships are the membership ids a roster's persons name, by kind.
+func memberships(r reference.Roster) map[string]string {
+	out := map[string]string{}
+	for _, p := range r.Persons {
+		for _, m := range *p.Schools {
+			out[m.Sys.Membership.Id.String()] = "RDM:PersonOrgMembership"
+		}
+		if p.Sections != nil {
+			for _, m := range *p.Sections {
+				out[m.Sys.Membership.Id.String()] = "RDM:PersonSectionMembership"
+			}
+		}
+	}
+	return out
 }
 
 func TestLeaseHidesAndExpires(t *testing.T) {
@@ -417,7 +434,7 @@ func TestConcurrentConsumers(t *testing.T) {
 // and duplicates none: acknowledged tasks stay gone, leased ones stay leased
 // until their lease ends, the rest are delivered once.
 func TestRestartKeepsQueue(t *testing.T) {
-	env := referencetest.Start(t)
+	env := referencetest.Start(t, referencetest.WithBatchSize(2000)) // one GET leases the whole queue
 	a := newAPI(t, env, 0)
 	n := queueSize(env.Tenants[0].Roster)
 	leased := a.lease("/tasks?page_size=10")
@@ -430,7 +447,7 @@ func TestRestartKeepsQueue(t *testing.T) {
 	}
 	env.Close()
 
-	env2 := referencetest.Start(t, referencetest.WithDBPath(env.DBPath))
+	env2 := referencetest.Start(t, referencetest.WithDBPath(env.DBPath), referencetest.WithBatchSize(2000))
 	env2.Clock.Set(env.Clock.Now())
 	b := newAPI(t, env2, 0) // tokens are issued anew; old ones would work too
 	delivered := map[string]int{}
@@ -515,5 +532,84 @@ func TestLoadProducesChangeAndDelete(t *testing.T) {
 	a.get("/rostering/persons/"+p.Sys.Id.String(), &person)
 	if person.Data.Name.Last != newLast {
 		t.Fatalf("changed person reads %q", person.Data.Name.Last)
+	}
+}
+
+// Memberships are objects with data events of their own; loading the same
+// roster again enqueues no data event at all, only the sync's frame; a
+// person's new label changes the person and every membership naming it.
+func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	ctx := context.Background()
+	tn := env.Tenants[0].ID
+	r := env.Tenants[0].Roster
+	want := memberships(r)
+	if len(want) == 0 {
+		t.Fatal("the district names no membership")
+	}
+	a := newAPI(t, env, 0)
+	type event struct {
+		Action     string `json:"action"`
+		ObjectID   string `json:"object_id"`
+		ObjectType string `json:"object_type"`
+		Data       struct {
+			Sys     struct{ ID, Type string } `json:"$sys"`
+			Person  *sysOnly                  `json:"$person"`
+			Org     *sysOnly                  `json:"$org"`
+			Section *sysOnly                  `json:"$section"`
+		} `json:"data"`
+	}
+	events := func() []event {
+		var p struct{ Data []event }
+		a.get("/tasks/admin?schema=3&page_size=2000", &p)
+		return p.Data
+	}
+	added := map[string]event{}
+	for _, e := range events() {
+		if e.Action == "ADD" {
+			added[e.ObjectID] = e
+		}
+	}
+	for id, typ := range want {
+		e, ok := added[id]
+		if !ok || e.ObjectType != typ || e.Data.Sys.ID != id || e.Data.Person == nil || e.Data.Person.Sys.ID == "" {
+			t.Fatalf("membership %s: ADD %+v, want object_type %s with $person", id, e, typ)
+		}
+		if (typ == "RDM:PersonOrgMembership") != (e.Data.Org != nil) || (typ == "RDM:PersonSectionMembership") != (e.Data.Section != nil) {
+			t.Fatalf("membership %s of %s: $org %v, $section %v", id, typ, e.Data.Org, e.Data.Section)
+		}
+	}
+
+	before := queueSize(r)
+	res, err := reference.Load(ctx, env.Store, tn, r, env.Clock.Now())
+	if err != nil || res.Added != 0 || res.Changed != 0 || res.Deleted != 0 || res.Unchanged != before-3 || len(res.Tasks) != 2 {
+		t.Fatalf("reload of the same roster = %+v (%d tasks), %v; want every object unchanged and only SYNC_START, SYNC_END", res, len(res.Tasks), err)
+	}
+
+	p := r.Persons[0]
+	label := "Zoë N. Núñez"
+	p.Sys.Label = &label
+	res, err = reference.Load(ctx, env.Store, tn, reference.Roster{Persons: []gen.Person{p}}, env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantChanged := 1 + len(*p.Schools) + len(*p.Sections)
+	if res.Changed != wantChanged || res.Unchanged != 0 {
+		t.Fatalf("relabelled person: %+v, want %d changed (the person and its memberships)", res, wantChanged)
+	}
+	changed := map[string]string{}
+	all := events()
+	if len(all) != before+2+2+wantChanged {
+		t.Fatalf("queue holds %d tasks, want %d", len(all), before+2+2+wantChanged)
+	}
+	for _, e := range all[before+2:] { // past the first sync and the reload's frame
+		if e.Action == "CHANGE" {
+			changed[e.ObjectID] = e.ObjectType
+		}
+	}
+	for _, m := range *p.Sections {
+		if changed[m.Sys.Membership.Id.String()] != "RDM:PersonSectionMembership" {
+			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.Id, changed)
+		}
 	}
 }

@@ -107,7 +107,7 @@ func CheckObject(o Object) error {
 		return fmt.Errorf("%w: object without id", ErrInvalid)
 	}
 	switch o.Kind {
-	case KindOrg, KindPerson, KindCourse, KindSection, KindTerm, KindGradingCategory:
+	case KindOrg, KindPerson, KindCourse, KindSection, KindTerm, KindGradingCategory, KindPersonOrgMembership, KindPersonSectionMembership:
 	default:
 		return fmt.Errorf("%w: object %s has unknown kind %q", ErrInvalid, o.ID, o.Kind)
 	}

@@ -51,6 +51,12 @@ const (
 	KindSection         Kind = "Section"
 	KindTerm            Kind = "Term"
 	KindGradingCategory Kind = "GradingCategory"
+	// Memberships are served by no operation: they are stored so that
+	// loading them produces data events (ADD, CHANGE, DELETE) like any
+	// other object, as the spec's PersonOrgMembership and
+	// PersonSectionMembership data_event payloads describe.
+	KindPersonOrgMembership     Kind = "PersonOrgMembership"
+	KindPersonSectionMembership Kind = "PersonSectionMembership"
 )
 
 // Subtypes of orgs and persons ($sys.org_type, $sys.person_type) the lists filter on.
