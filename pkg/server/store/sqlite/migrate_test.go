@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -48,5 +49,25 @@ func TestMigrateFromVersion1(t *testing.T) {
 	got, _, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{tenant}, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &org, Limit: 10})
 	if err != nil || len(got) != 1 || got[0].ID != person || string(got[0].Data) != `{"name":"v1"}` {
 		t.Fatalf("org's students after migration = %+v, %v", got, err)
+	}
+}
+
+// A file from a newer program is refused, not half-used.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "future.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open of a newer file: %v", err)
 	}
 }

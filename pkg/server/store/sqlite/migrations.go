@@ -110,37 +110,43 @@ var SchemaVersion = len(migrations)
 
 // migrate applies the missing migrations, each in an IMMEDIATE transaction
 // that re-reads the version first, so that two processes opening the same
-// new file at once do not both apply it.
+// new file at once do not both apply it. A file that is up to date is only
+// read: opening it (interop tenant create beside a running server) does not
+// wait for the write lock.
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	for v := 1; v <= len(migrations); v++ {
+	version := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) (int, error) {
+		var have int
+		err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
+		return have, err
+	}
+	have, err := version(s.w)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("sqlite: %s has schema version %d, newer than this program's %d", s.path, have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
 		err := s.write(ctx, func(tx *sql.Tx) error {
-			var have int
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+			have, err := version(tx)
+			if err != nil || have >= v {
 				return err
-			}
-			if have >= v {
-				return nil
 			}
 			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano())
+			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano())
 			return err
 		})
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %d: %w", v, err)
 		}
-	}
-	var have int
-	if err := s.w.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("sqlite: %s has schema version %d, newer than this program's %d", s.path, have, len(migrations))
 	}
 	return nil
 }
