@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +18,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/reference"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
 	"github.com/interop-data/interop/pkg/server/store"
@@ -292,4 +298,72 @@ func TestAnswersCarryStoredObjects(t *testing.T) {
 	var f struct{ Data json.RawMessage }
 	a.get("/rostering/persons/"+extra.ID.String(), &f)
 	same("find", f.Data, extra.Data)
+}
+
+// failingStore answers every roster and queue call with the kind of error a
+// real store gives when it is in trouble; auth still works.
+type failingStore struct{ store.Store }
+
+var errStoreDown = errors.New("sqlite: database is locked (5) SQLITE_BUSY /var/lib/interop.db")
+
+func (failingStore) ListObjects(context.Context, store.ObjectQuery) ([]store.Object, bool, error) {
+	return nil, false, errStoreDown
+}
+func (failingStore) FindObject(context.Context, []uuid.UUID, store.Kind, uuid.UUID) (store.Object, error) {
+	return store.Object{}, errStoreDown
+}
+func (failingStore) LeaseTasks(context.Context, store.LeaseQuery) ([]store.Task, error) {
+	return nil, errStoreDown
+}
+func (failingStore) ListTasks(context.Context, store.TaskQuery) ([]store.Task, bool, error) {
+	return nil, false, errStoreDown
+}
+func (failingStore) AckTasks(context.Context, []uuid.UUID, []store.Ack, time.Time) ([]store.Receipt, error) {
+	return nil, errStoreDown
+}
+func (failingStore) DeleteTask(context.Context, []uuid.UUID, uuid.UUID) (store.Task, error) {
+	return store.Task{}, errStoreDown
+}
+
+// A failing store answers a JSON 500 that names the request id and nothing
+// of the store's error, on every kind of operation.
+func TestStoreFailureIsOpaque(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	srv, err := server.New(reference.New(failingStore{env.Store}), server.WithTokenEndpoint(env.Instance.OAuth2),
+		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	env.URL, env.TokenURL = hs.URL+contract.BasePath, hs.URL+"/oauth/token"
+	a := newAPI(t, env, 0)
+	id := env.Tenants[0].Roster.Orgs[0].Sys.Id.String()
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodGet, "/rostering/persons", nil},
+		{http.MethodGet, "/rostering/persons/" + id, nil},
+		{http.MethodGet, "/rostering/orgs/" + id + "/students", nil},
+		{http.MethodGet, "/tasks", nil},
+		{http.MethodGet, "/tasks/admin", nil},
+		{http.MethodDelete, "/tasks/admin/" + id, nil},
+		{http.MethodPut, "/tasks/" + id + "/ack", map[string]any{"status": "success"}},
+		{http.MethodPut, "/tasks/ack", []any{map[string]any{"task_id": id, "status": "success"}}},
+	} {
+		code, b := a.do(c.method, c.path, c.body)
+		var e struct {
+			Error struct {
+				Status        int
+				Code, Details string
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil || code != 500 || e.Error.Code != "internal_error" || !strings.HasPrefix(e.Error.Details, "request id ") {
+			t.Fatalf("%s %s = %d %s, want a JSON 500 naming the request id", c.method, c.path, code, b)
+		}
+		if low := strings.ToLower(string(b)); strings.Contains(low, "sql") || strings.Contains(low, "locked") || strings.Contains(low, "interop.db") {
+			t.Fatalf("%s %s leaks the store's error: %s", c.method, c.path, b)
+		}
+	}
 }
