@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -121,10 +123,48 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 		t.Fatalf("tasks: %d, %d tasks, first %v", code, len(tasks.Data), tasks.Data)
 	}
 
-	// tenant create on the same file while the server runs.
+	// tenant create on the same file while the server runs and writes:
+	// consumers keep leasing (each GET /tasks is a write transaction) the
+	// whole time.
+	stop := make(chan struct{})
+	leases := make(chan error, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				if n == 0 {
+					leases <- errors.New("no lease ran beside tenant create")
+					return
+				}
+				leases <- nil
+				return
+			default:
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/tasks?page_size=1", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				leases <- err
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				leases <- fmt.Errorf("GET /tasks beside tenant create = %d", resp.StatusCode)
+				return
+			}
+			n++
+		}
+	}()
 	var created bytes.Buffer
-	if err := runTenant(ctx, []string{"create", "--db", db, "--name", "Springfield"}, &created, io.Discard); err != nil {
-		t.Fatalf("tenant create: %v", err)
+	err := runTenant(ctx, []string{"create", "--db", db, "--name", "Springfield"}, &created, io.Discard)
+	close(stop)
+	if err != nil {
+		t.Fatalf("tenant create beside a writing server: %v", err)
+	}
+	if err := <-leases; err != nil {
+		t.Fatal(err)
 	}
 	var creds struct {
 		TenantID     string `json:"tenant_id"`
