@@ -115,12 +115,13 @@ const taskCols = `id, tenant_id, sequence, kind, driver, created_at, payload, le
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanTask(sc scanner) (store.Task, error) {
+// scanTask reads the taskCols of a row, and extra columns after them.
+func scanTask(sc scanner, extra ...any) (store.Task, error) {
 	var t store.Task
 	var id, tenant, kind string
 	var created, leased int64
 	var payload []byte
-	if err := sc.Scan(&id, &tenant, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries); err != nil {
+	if err := sc.Scan(append([]any{&id, &tenant, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries}, extra...)...); err != nil {
 		return t, err
 	}
 	t.ID, t.TenantID, t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
@@ -177,14 +178,9 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 		var got []posTask
 		for rows.Next() {
 			var pt posTask
-			var id, tenant, kind string
-			var created, leased int64
-			var payload []byte
-			if err := rows.Scan(&id, &tenant, &pt.t.Sequence, &kind, &pt.t.Driver, &created, &payload, &leased, &pt.t.Deliveries, &pt.pos); err != nil {
+			if pt.t, err = scanTask(rows, &pt.pos); err != nil {
 				return fmt.Errorf("sqlite: lease: %w", err)
 			}
-			pt.t.ID, pt.t.TenantID, pt.t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
-			pt.t.CreatedAt, pt.t.LeasedUntil, pt.t.Payload = fromNanos(created), fromNanos(leased), payload
 			got = append(got, pt)
 		}
 		if err := rows.Err(); err != nil {
