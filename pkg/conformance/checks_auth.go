@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -100,14 +101,14 @@ func checkTokenErrors(c *C) {
 	for _, tc := range cases {
 		tx := c.token(tc.form, tc.basic)
 		promise := fmt.Sprintf("RFC 6749 §5.2: %s gets %s with error %s", tc.what, joinInts(tc.statuses), strings.Join(tc.codes, " or "))
-		if !containsInt(tc.statuses, tx.Status) {
+		if !slices.Contains(tc.statuses, tx.Status) {
 			c.failf("%s, but the token endpoint answered %d %s", promise, tx.Status, abridge(redactToken(tx.Body), 200))
 		}
 		if !strings.HasPrefix(tx.Header.Get("Content-Type"), "application/json") {
 			c.failf("%s as application/json, but the Content-Type was %q", promise, tx.Header.Get("Content-Type"))
 		}
 		code, _ := tx.JSON["error"].(string)
-		if !containsStr(tc.codes, code) {
+		if !slices.Contains(tc.codes, code) {
 			c.failf("%s, but the error was %q", promise, code)
 		}
 		if _, leaked := tx.JSON["access_token"]; leaked {
@@ -167,22 +168,4 @@ func (c *C) checkUnauthorized(mode authMode, how string) {
 		c.wantError(ex, 401, fmt.Sprintf("%s (%s) %s must get 401 with the error body", ex.OpID, q.method, how))
 	}
 	c.notef("all %d operations answered 401", len(operations()))
-}
-
-func containsInt(v []int, n int) bool {
-	for _, x := range v {
-		if x == n {
-			return true
-		}
-	}
-	return false
-}
-
-func containsStr(v []string, s string) bool {
-	for _, x := range v {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,9 +1,6 @@
 package conformance
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // maxFinds caps the finds per list so that a large roster still runs in
 // well under a minute; the report says when the cap applied.
@@ -97,13 +94,7 @@ func checkMalformedIDs(c *C) {
 }
 
 func checkLEAIsNotSchool(c *C) {
-	var school string
-	for _, o := range c.all(c.r.tenants[0], rosterLists[0]) {
-		if strings.EqualFold(sysField(o, "org_type"), "School") {
-			school = sysID(o)
-			break
-		}
-	}
+	school := c.firstSchool()
 	if school == "" {
 		c.skipf("the tenant has no org of type School")
 	}

@@ -82,8 +82,8 @@ func checkFindsIsolated(c *C, a, b *tenant) {
 	c.notef("%d finds across tenants answered 404", n)
 }
 
-// tenantOf learns a tenant's id from its task payloads and wants all of them
-// to agree.
+// tenantOf learns a tenant's id from its task payloads (the API has no "who
+// am I") and wants all of them to agree.
 func (c *C) tenantOf(as *tenant) (map[string]object, string) {
 	queued, _ := c.adminTasks(as)
 	id := ""
@@ -95,7 +95,6 @@ func (c *C) tenantOf(as *tenant) (map[string]object, string) {
 			c.failf("a tenant's queue holds only its own tasks, but the admin list of %s holds task %s of tenant_id %s beside tasks of %s", as.label, tid, t.tenantID, id)
 		}
 	}
-	as.tenantID = id
 	return queued, id
 }
 

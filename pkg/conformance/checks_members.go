@@ -64,50 +64,33 @@ func (c *C) checkMembers(l list, global list) {
 	c.notef("%d memberships in %d orgs, %d persons found", members, len(orgs), len(checked))
 }
 
-func checkPersonTypes(c *C) {
-	as := c.r.tenants[0]
-	persons := map[string]bool{}
-	for _, p := range c.all(as, rosterLists[3]) {
-		persons[sysID(p)] = true
-	}
-	n := 0
-	for _, l := range []list{rosterLists[4], rosterLists[5]} {
-		for _, p := range c.all(as, l) {
-			n++
-			if pt := sysField(p, "person_type"); !typeIn(pt, l.personType) {
-				c.failf("%s lists only persons of type %s, but %s has person_type %q", l.op, strings.Join(l.personType, "/"), sysID(p), pt)
-			}
-			if !persons[sysID(p)] {
-				c.failf("%s lists %s, which listPersons (every person of the tenant) does not hold", l.op, sysID(p))
-			}
-		}
-	}
-	if n == 0 {
-		c.skipf("the tenant has neither students nor teachers")
-	}
-	c.notef("%d persons typed correctly", n)
-}
+func checkPersonTypes(c *C) { c.checkTyped(rosterLists[3], rosterLists[4], rosterLists[5]) }
 
-func checkOrgTypes(c *C) {
+func checkOrgTypes(c *C) { c.checkTyped(rosterLists[0], rosterLists[1], rosterLists[2]) }
+
+// checkTyped wants every object of the typed lists subs to be of its list's
+// type and to be in whole, the list of every person or org of the tenant.
+func (c *C) checkTyped(whole list, subs ...list) {
 	as := c.r.tenants[0]
-	orgs := map[string]bool{}
-	for _, o := range c.all(as, rosterLists[0]) {
-		orgs[sysID(o)] = true
-	}
+	inWhole := ids(c.all(as, whole), whole)
 	n := 0
-	for _, l := range []list{rosterLists[1], rosterLists[2]} {
+	for _, l := range subs {
+		noun, field, want := "persons", "person_type", l.personType
+		if l.orgType != "" {
+			noun, field, want = "orgs", "org_type", []string{l.orgType}
+		}
 		for _, o := range c.all(as, l) {
 			n++
-			if ot := sysField(o, "org_type"); !strings.EqualFold(ot, l.orgType) {
-				c.failf("%s lists only orgs of type %s, but %s has org_type %q", l.op, l.orgType, sysID(o), ot)
+			if v := sysField(o, field); !typeIn(v, want) {
+				c.failf("%s lists only %s of type %s, but %s has %s %q", l.op, noun, strings.Join(want, "/"), sysID(o), field, v)
 			}
-			if !orgs[sysID(o)] {
-				c.failf("%s lists %s, which listOrgs (every org of the tenant) does not hold", l.op, sysID(o))
+			if !inWhole[sysID(o)] {
+				c.failf("%s lists %s, which %s (every one of the tenant's %s) does not hold", l.op, sysID(o), whole.op, noun)
 			}
 		}
 	}
 	if n == 0 {
-		c.skipf("the tenant has neither LEAs nor schools")
+		c.skipf("%s and %s are empty", subs[0].op, subs[1].op)
 	}
-	c.notef("%d orgs typed correctly", n)
+	c.notef("%d objects typed correctly", n)
 }

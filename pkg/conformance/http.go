@@ -27,8 +27,6 @@ type tenant struct {
 	label string // "tenant 1", "tenant 2": the report never prints secrets
 	creds Credentials
 	token string
-	// tenantID is learned from task payloads (the API has no "who am I").
-	tenantID string
 }
 
 // auth says what Authorization header a request carries.
@@ -209,14 +207,9 @@ func (r *run) do(ctx context.Context, q request) (*exchange, error) {
 	case authBasic:
 		req.SetBasicAuth(as.creds.ClientID, as.creds.ClientSecret)
 	}
-	resp, err := r.cfg.HTTPClient.Do(req)
+	resp, data, err := r.roundTrip(req)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read body: %w", q.method, rel, err)
 	}
 	ex := &exchange{Method: q.method, URL: target.String(), Rel: rel, Sent: q.body,
 		Status: resp.StatusCode, Header: resp.Header, Body: data}
@@ -231,6 +224,20 @@ func (r *run) do(ctx context.Context, q request) (*exchange, error) {
 	}
 	r.record(ex)
 	return ex, nil
+}
+
+// roundTrip sends req and reads at most maxBody of the answer.
+func (r *run) roundTrip(req *http.Request) (*http.Response, []byte, error) {
+	resp, err := r.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read body: %w", err)
+	}
+	return resp, data, nil
 }
 
 // relative returns u's path and query relative to the base URL, and whether u
@@ -250,7 +257,7 @@ func (r *run) relative(u *url.URL) (string, bool) {
 	return rel, true
 }
 
-// fetchToken runs the client-credentials grant with the secret in the form
+// tokenRequest runs the client-credentials grant with the secret in the form
 // body (the form every server must accept) and returns the raw exchange.
 func (r *run) tokenRequest(ctx context.Context, form url.Values, basic *Credentials) (*tokenExchange, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.TokenURL, strings.NewReader(form.Encode()))
@@ -262,12 +269,7 @@ func (r *run) tokenRequest(ctx context.Context, form url.Values, basic *Credenti
 	if basic != nil {
 		req.SetBasicAuth(url.QueryEscape(basic.ClientID), url.QueryEscape(basic.ClientSecret))
 	}
-	resp, err := r.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	resp, data, err := r.roundTrip(req)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // taskWrites are the operations that need a task to answer with success.
 var taskWrites = map[string]bool{
 	"acknowledgeTasks": true, "acknowledgeTask": true, "acknowledgeAdminTasks": true,
-	"acknowledgeAdminTask": true, "findAdminTask": true, "deleteAdminTask": true, "listTasks": false,
+	"acknowledgeAdminTask": true, "findAdminTask": true, "deleteAdminTask": true,
 }
 
 // specResults judges every operation of the contract from all the exchanges

@@ -1,9 +1,6 @@
 package conformance
 
-import (
-	"context"
-	"testing"
-)
+import "testing"
 
 // RunT runs the suite from a go test and reports each check as a subtest
 // named group/check: a failed check fails its subtest with the reason and
@@ -11,12 +8,8 @@ import (
 // the suite cannot run at all.
 func RunT(t *testing.T, cfg Config) *Report {
 	t.Helper()
-	ctx := t.Context()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	t.Log(Notice)
-	rep, err := Run(ctx, cfg)
+	rep, err := Run(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("conformance suite could not run: %v", err)
 	}

@@ -177,14 +177,15 @@ func (c *C) listEnvelope(ex *exchange, op string) ([]any, string) {
 
 // all walks l at the server's default page size once per run and caches it.
 func (c *C) all(as *tenant, l list) []object {
-	key := as.label + " " + l.path
-	if objs, ok := c.r.roster[key]; ok {
+	if objs, ok := c.r.roster[rosterKey(as, l)]; ok {
 		return objs
 	}
 	objs, _ := c.walk(as, l, 0)
-	c.r.roster[key] = objs
+	c.r.roster[rosterKey(as, l)] = objs
 	return objs
 }
+
+func rosterKey(as *tenant, l list) string { return as.label + " " + l.path }
 
 // find fetches one object by id and returns the data object.
 func (c *C) find(as *tenant, prefix, findOp, id string) (object, *exchange) {
