@@ -281,6 +281,10 @@ func pathParams(c echo.Context) map[string]string {
 // own error is logged, never sent.
 func (s *Server) unauthorized(c echo.Context, err error) error {
 	ctx := c.Request().Context()
+	if errors.Is(err, auth.ErrUnavailable) {
+		s.logger.ErrorContext(ctx, "authentication unavailable", "request_id", RequestID(ctx), "operation", operationOf(c), "err", err)
+		return internalError(RequestID(ctx))
+	}
 	e := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized}
 	challenge := `Bearer realm="interop"`
 	level := slog.LevelInfo
@@ -294,7 +298,7 @@ func (s *Server) unauthorized(c echo.Context, err error) error {
 		e.Message = "access token is invalid or expired"
 		challenge += `, error="invalid_token"`
 		if !errors.Is(err, auth.ErrInvalidToken) {
-			level = slog.LevelError // the authenticator itself failed (a store outage, say)
+			level = slog.LevelWarn // an authenticator that says neither why nor ErrUnavailable
 		}
 	}
 	s.logger.Log(ctx, level, "authentication failed", "request_id", RequestID(ctx), "operation", operationOf(c), "err", err)

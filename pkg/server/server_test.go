@@ -158,17 +158,21 @@ func (downStore) LookupToken(context.Context, string) (auth.Principal, time.Time
 	return auth.Principal{}, time.Time{}, errors.New("dial tcp 10.0.0.9:5432: connection refused")
 }
 
-// When the authenticator itself fails, the caller gets the plain 401 and the
-// operator an error-level log line with the cause and the request id.
-func TestAuthenticatorFailureIs401AndLogged(t *testing.T) {
+// When the authenticator itself fails, the caller gets a 500 (a 401 would
+// tell it to drop a good token; a 500 is retried) with no internal detail,
+// and the operator an error-level log line with the cause and the request id.
+func TestAuthenticatorFailureIs500AndLogged(t *testing.T) {
 	oauth := auth.NewOAuth2(auth.NewMemoryClientStore(), downStore{auth.NewMemoryTokenStore()})
 	e := newEnv(t, okPersons(), server.WithAuthenticator(oauth))
 	rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "auth-down-1")
-	got := wantError(t, rec, 401, "unauthorized")
-	if got.Message != "access token is invalid or expired" || strings.Contains(rec.Body.String(), "10.0.0.9") {
+	got := wantError(t, rec, 500, "internal_error")
+	if got.Details == nil || !strings.Contains(*got.Details, "auth-down-1") || strings.Contains(rec.Body.String(), "10.0.0.9") {
 		t.Errorf("body %s", rec.Body)
 	}
-	if !logged(t, e.logs.String(), "authentication failed", "auth-down-1", "10.0.0.9") || !strings.Contains(e.logs.String(), `"level":"ERROR","msg":"authentication failed"`) {
+	if rec.Header().Get("WWW-Authenticate") != "" {
+		t.Error("an outage asked the client to authenticate again")
+	}
+	if !logged(t, e.logs.String(), "authentication unavailable", "auth-down-1", "10.0.0.9") || !strings.Contains(e.logs.String(), `"level":"ERROR","msg":"authentication unavailable"`) {
 		t.Errorf("store failure not logged as an error with its request id: %s", e.logs)
 	}
 }

@@ -104,6 +104,11 @@ func TestChain(t *testing.T) {
 	if !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("chain error = %v, want the invalid one", err)
 	}
+	// An outage outranks a verdict: the authenticator that failed might have accepted.
+	_, err = auth.Chain(fixed(auth.Principal{}, auth.ErrUnavailable), fixed(auth.Principal{}, auth.ErrExpiredToken)).Authenticate(r)
+	if !errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("chain error = %v, want the outage", err)
+	}
 	if _, err := auth.Chain().Authenticate(r); !errors.Is(err, auth.ErrMissingToken) {
 		t.Errorf("empty chain: %v", err)
 	}

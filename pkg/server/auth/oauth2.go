@@ -90,7 +90,7 @@ func (o *OAuth2) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: unknown access token", ErrInvalidToken)
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("auth: look up token: %w", err)
+		return Principal{}, fmt.Errorf("%w: look up token: %w", ErrUnavailable, err)
 	}
 	if !o.now().Before(expires) {
 		return Principal{}, fmt.Errorf("%w: access token expired at %s", ErrExpiredToken, expires.UTC().Format(time.RFC3339))

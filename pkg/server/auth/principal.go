@@ -53,10 +53,11 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// Authenticator identifies the caller of a request. Any error means 401; wrap
-// ErrMissingToken, ErrInvalidToken or ErrExpiredToken so the kit can say
-// which, and keep internal detail out of the wrapped text's public part: the
-// kit logs the error but answers only with a fixed message.
+// Authenticator identifies the caller of a request. An error wrapping
+// ErrUnavailable means the credentials could not be checked (the kit answers
+// 500); any other error means 401. Wrap ErrMissingToken, ErrInvalidToken or
+// ErrExpiredToken so the kit can say which. The kit logs the error but
+// answers only with a fixed message, so internal detail never leaks.
 type Authenticator interface {
 	Authenticate(r *http.Request) (Principal, error)
 }
@@ -75,6 +76,11 @@ var (
 	ErrInvalidToken = errors.New("auth: invalid token")
 	// ErrExpiredToken: the token was valid but has expired (or is not valid yet).
 	ErrExpiredToken = errors.New("auth: token expired")
+	// ErrUnavailable: the authenticator could not check the credentials (its
+	// token store or key source failed). Answering 401 would tell a client
+	// holding a good token to throw it away; the kit answers 500, which
+	// clients retry.
+	ErrUnavailable = errors.New("auth: authenticator unavailable")
 )
 
 // BearerToken returns the token of an "Authorization: Bearer <token>" header
@@ -120,7 +126,8 @@ func isB64Token(s string) bool {
 }
 
 // Chain returns an Authenticator that tries each of a in order and accepts the
-// first success. When all fail it returns the most telling error: an expired
+// first success. When all fail it returns the most telling error: an outage
+// beats everything (the failed authenticator might have accepted), an expired
 // token beats an invalid one, which beats a missing one, so a caller with a
 // stale OAuth2 token is told it expired even though the LTI authenticator
 // found it malformed too.
@@ -146,6 +153,8 @@ func Chain(a ...Authenticator) Authenticator {
 
 func rank(err error) int {
 	switch {
+	case errors.Is(err, ErrUnavailable):
+		return 4 // another authenticator might have accepted the token
 	case errors.Is(err, ErrExpiredToken):
 		return 3
 	case errors.Is(err, ErrInvalidToken):
