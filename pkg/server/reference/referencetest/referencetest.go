@@ -4,7 +4,7 @@
 // small deterministic districts and a fake clock that moves only when told.
 //
 //	env := referencetest.Start(t)
-//	c, _ := client.New(env.URL, client.WithClientCredentials(env.TokenURL, env.Tenants[0].ClientID, env.Tenants[0].ClientSecret))
+//	c, _ := client.New(env.URL, client.WithClientCredentials(env.Tenants[0].ClientID, env.Tenants[0].ClientSecret, env.TokenURL))
 //	env.Clock.Advance(6 * time.Minute) // every lease has expired
 package referencetest
 
