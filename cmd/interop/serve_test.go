@@ -12,29 +12,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/interop-data/interop/internal/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe to write from the server goroutine and
-// read from the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log and output sink safe for the goroutines a test starts.
+type syncBuffer = syncbuf.Buffer
 
 func token(t *testing.T, tokenURL, id, secret string) string {
 	t.Helper()

@@ -1,35 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/interop-data/interop/internal/syncbuf"
 	"github.com/interop-data/interop/pkg/client"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
 )
 
-// syncBuffer is a log sink safe for the consumer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log and output sink safe for the goroutines a test starts.
+type syncBuffer = syncbuf.Buffer
 
 // TestWorkDrainsAndStopsCleanly runs the worker against the reference
 // server until the queue is empty (its first idle pause), then stops it: it

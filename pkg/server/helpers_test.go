@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/interop-data/interop/internal/fakeclock"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/internal/fakeclock"
+	"github.com/interop-data/interop/internal/syncbuf"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -81,23 +81,8 @@ func newClock() *fakeclock.Clock {
 	return fakeclock.New(time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC))
 }
 
-// syncBuffer collects log output written from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log and output sink safe for the goroutines a test starts.
+type syncBuffer = syncbuf.Buffer
 
 type env struct {
 	t      testing.TB

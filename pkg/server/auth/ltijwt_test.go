@@ -1,8 +1,6 @@
 package auth_test
 
 import (
-	"github.com/interop-data/interop/internal/fakeclock"
-
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -24,6 +22,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/interop-data/interop/internal/fakeclock"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
