@@ -11,6 +11,7 @@ require (
 	github.com/oapi-codegen/runtime v1.9.0
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/oauth2 v0.38.0
+	golang.org/x/time v0.16.0
 	honnef.co/go/tools v0.8.2
 	modernc.org/sqlite v1.62.0
 )

@@ -35,6 +35,18 @@
 //     panic recovery, a body limit, http.Server timeouts, graceful shutdown,
 //     /healthz, /readyz and Prometheus /metrics on a registry of the
 //     server's own.
+//   - Rate limiting, off by default: WithRateLimit gives each caller a token
+//     bucket (golang.org/x/time/rate) of RateLimit.PerSecond requests a
+//     second and RateLimit.Burst back to back. API operations count against
+//     the authenticated principal's ClientID (after authentication, before
+//     validation); POST /oauth/token counts against the client IP. A request
+//     that finds its bucket empty takes nothing and answers 429 with the
+//     spec's error body (code rate_limited) and Retry-After in whole seconds
+//     (at least 1) until a token is back, and is counted in
+//     interop_rate_limited_total{operation}. Buckets idle long enough to
+//     have refilled are forgotten (interop_rate_limit_keys counts the rest).
+//     Limits are per process, and time comes from WithClock, so tests
+//     advance a fake clock instead of sleeping.
 //
 // RequestURL gives a handler the absolute URL of its request, from which
 // paging.next links are built.

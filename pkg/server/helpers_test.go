@@ -105,7 +105,7 @@ func newEnv(t testing.TB, impl gen.StrictServerInterface, opts ...server.Option)
 	clients := auth.NewMemoryClientStore(auth.Client{ID: clientID, TenantID: e.tenant, SecretHash: auth.HashSecret(clientSecret)})
 	e.oauth = auth.NewOAuth2(clients, auth.NewMemoryTokenStore(), auth.WithClock(e.clock.Now))
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	all := append([]server.Option{server.WithTokenEndpoint(e.oauth), server.WithLogger(logger)}, opts...)
+	all := append([]server.Option{server.WithTokenEndpoint(e.oauth), server.WithLogger(logger), server.WithClock(e.clock.Now)}, opts...)
 	srv, err := server.New(impl, all...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -120,7 +120,8 @@ func newEnv(t testing.TB, impl gen.StrictServerInterface, opts ...server.Option)
 }
 
 // do sends a request through the whole handler. headers alternate name and
-// value; "Authorization" defaults to the env's valid token.
+// value; "Authorization" defaults to the env's valid token; the pseudo-headers
+// "Host" and "RemoteAddr" set the request's Host and client address.
 func (e *env) do(method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var rd io.Reader
@@ -135,6 +136,10 @@ func (e *env) do(method, path, body string, headers ...string) *httptest.Respons
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i] == "Host" {
 			req.Host = headers[i+1]
+			continue
+		}
+		if headers[i] == "RemoteAddr" {
+			req.RemoteAddr = headers[i+1]
 			continue
 		}
 		if headers[i+1] == "" {

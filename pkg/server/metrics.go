@@ -18,6 +18,8 @@ type metrics struct {
 	duration   *prometheus.HistogramVec
 	validation *prometheus.CounterVec
 	panics     prometheus.Counter
+	// rateLimited is registered only with WithRateLimit.
+	rateLimited *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -44,6 +46,21 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// enableRateLimit registers the rate limiter's metrics and returns the
+// setter of its key gauge.
+func (m *metrics) enableRateLimit() func(int) {
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "interop_rate_limited_total",
+		Help: "Requests refused with 429 by the rate limiter, by operation.",
+	}, []string{"operation"})
+	keys := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "interop_rate_limit_keys",
+		Help: "Callers (client ids and IPs) whose token buckets the rate limiter holds.",
+	})
+	m.reg.MustRegister(m.rateLimited, keys)
+	return func(n int) { keys.Set(float64(n)) }
 }
 
 func (m *metrics) observe(op, method string, status int, d time.Duration) {

@@ -210,8 +210,8 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// operation is the per-operation middleware: it authenticates, validates the
-// request, runs the handler and validates its response, all against the one
+// operation is the per-operation middleware: it authenticates, applies the
+// rate limit, validates the request, runs the handler and validates its response, all against the one
 // route Echo matched.
 func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFunc {
 	opID := route.Operation.OperationID
@@ -234,6 +234,11 @@ func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFu
 				}
 				r = r.WithContext(auth.WithPrincipal(r.Context(), p))
 				c.SetRequest(r)
+			}
+			// After authentication, so the principal names the bucket, and
+			// before validation, so a limited caller costs next to nothing.
+			if err := s.takeToken(c, rateLimitKey(c)); err != nil {
+				return err
 			}
 			if !s.reqValidation && s.respMode == ValidationOff {
 				return next(c)

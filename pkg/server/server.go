@@ -67,6 +67,9 @@ type Server struct {
 	trustProxy    bool
 	extra         []echo.MiddlewareFunc
 	timeouts      Timeouts
+	now           func() time.Time
+	rateLimit     RateLimit
+	limiters      *limiters // nil when rate limiting is off
 
 	reqOpts  *openapi3filter.Options
 	respOpts *openapi3filter.Options
@@ -143,9 +146,14 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		reqValidation: true,
 		logger:        slog.Default(),
 		bodyLimit:     DefaultBodyLimit,
+		now:           time.Now,
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	limited, err := s.rateLimit.validate()
+	if err != nil {
+		return nil, err
 	}
 	if s.authn == nil && s.token != nil {
 		s.authn = s.token
@@ -169,6 +177,9 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	s.respSchemaOpts = append(contract.SchemaOptions(), openapi3.VisitAsResponse())
 
 	s.metrics = newMetrics()
+	if limited {
+		s.limiters = newLimiters(s.rateLimit, s.metrics.enableRateLimit())
+	}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -187,7 +198,8 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	if s.token != nil {
 		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
-		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()))
+		// With WithRateLimit, limited per client IP (nobody is authenticated yet).
+		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
 	}
 
 	perOp, err := s.operationMiddlewares(doc)
