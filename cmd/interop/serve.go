@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 
@@ -37,8 +38,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
 	verbose := fs.Bool("v", false, "log every request at debug level")
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
+	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
+	rateBurst := fs.Int("rate-burst", 0, "requests a client may make back to back with --rate-limit; 0 = the rate rounded up")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +58,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
 		return exitError(2)
 	}
+	// !(x >= 0) also refuses NaN.
+	if !(*rateLimit >= 0) || math.IsInf(*rateLimit, 0) || *rateBurst < 0 {
+		fmt.Fprintln(stderr, "interop serve: --rate-limit and --rate-burst must not be negative")
+		return exitError(2)
+	}
 	mode, err := contract.ParseMode(*respValidation)
 	if err != nil {
 		fmt.Fprintf(stderr, "interop serve: --response-validation: %v\n", err)
@@ -67,7 +75,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		DBPath: *db, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
-		ServerOptions: []server.Option{server.WithResponseValidation(mode)},
+		ServerOptions: []server.Option{
+			server.WithResponseValidation(mode),
+			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
+		},
 	})
 	if err != nil {
 		return err

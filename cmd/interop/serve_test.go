@@ -220,6 +220,8 @@ func TestServeAndTenantFlags(t *testing.T) {
 		{"serve unknown validation mode", func() error {
 			return runServe(ctx, []string{"--response-validation", "strict"}, io.Discard, io.Discard)
 		}},
+		{"serve negative rate limit", func() error { return runServe(ctx, []string{"--rate-limit", "-1"}, io.Discard, io.Discard) }},
+		{"serve negative rate burst", func() error { return runServe(ctx, []string{"--rate-burst", "-1"}, io.Discard, io.Discard) }},
 		{"tenant no subcommand", func() error { return runTenant(ctx, nil, io.Discard, io.Discard) }},
 		{"tenant unknown subcommand", func() error { return runTenant(ctx, []string{"delete"}, io.Discard, io.Discard) }},
 		{"tenant create without name", func() error {
@@ -236,5 +238,52 @@ func TestServeAndTenantFlags(t *testing.T) {
 	// A database path that cannot be opened is an error, not a panic.
 	if err := runTenant(ctx, []string{"create", "--db", filepath.Join(t.TempDir(), "no", "such", "dir.db"), "--name", "x"}, io.Discard, io.Discard); err == nil {
 		t.Error("tenant create on an unopenable path succeeded")
+	}
+}
+
+// --rate-limit reaches the kit: with one request per 100s, the second token
+// request from the same address is refused with the spec's 429.
+func TestServeRateLimit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "interop.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--rate-limit", "0.01", "--rate-burst", "1"}, &out, &errOut)
+	}()
+	tokenRE := regexp.MustCompile(`token URL:\s+(\S+)`)
+	var tokenURL string
+	for deadline := time.Now().Add(30 * time.Second); tokenURL == ""; {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := tokenRE.FindStringSubmatch(out.String()); m != nil {
+			tokenURL = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no token URL:\n%s", out.String())
+		}
+	}
+	post := func() *http.Response {
+		resp, err := http.PostForm(tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {"x"}, "client_secret": {"y"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := post(); r.StatusCode == http.StatusTooManyRequests {
+		t.Fatal("first request refused")
+	}
+	if r := post(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("second request within the limit: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

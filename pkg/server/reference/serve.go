@@ -89,6 +89,7 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 		server.WithLogger(cfg.Logger),
 		server.WithReadiness(st.Ping),
 		server.WithTrustProxyHeaders(cfg.TrustProxy),
+		server.WithClock(cfg.Clock), // the kit's rate limiter runs on the same clock as leases and tokens
 	}
 	srv, err := server.New(h, append(opts, cfg.ServerOptions...)...)
 	if err != nil {
