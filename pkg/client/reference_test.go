@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
 )
 
@@ -293,6 +294,58 @@ func TestReferenceExpiredTokenRefreshed(t *testing.T) {
 	}
 	if n := ct.count("/oauth/token"); n != 2 {
 		t.Fatalf("token endpoint called %d times, want 2", n)
+	}
+}
+
+// TestReferenceRateLimitRetryAfter runs the reference server with the kit's
+// rate limiter (a request every 2s, burst 2, on the server's fake clock): its
+// 429 passes the enforcing client's validation and surfaces as ErrRateLimited
+// without retries; with retries, the client waits exactly the Retry-After
+// the server sent (the injected sleep advances the server's clock by what it
+// is asked to wait, so nothing really sleeps) and the call then succeeds.
+func TestReferenceRateLimitRetryAfter(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1),
+		referencetest.WithServerOptions(server.WithRateLimit(server.RateLimit{PerSecond: 0.5, Burst: 2})))
+	ctx := context.Background()
+	leas := "/v2/interop/data/rostering/leas"
+
+	plain, _ := refClient(t, env, 0) // enforcing validation, no retries
+	for i := range 2 {
+		if _, err := Collect(plain.LEAs(ctx, nil)); err != nil {
+			t.Fatalf("request %d within the burst: %v", i+1, err)
+		}
+	}
+	_, err := Collect(plain.LEAs(ctx, nil))
+	var ae *APIError
+	if !errors.Is(err, ErrRateLimited) || !errors.As(err, &ae) || ae.Code != "rate_limited" {
+		t.Fatalf("over the limit: %v, want a valid 429 rate_limited", err)
+	}
+
+	env.Clock.Advance(4 * time.Second) // the bucket is full again
+	var mu sync.Mutex
+	var slept []time.Duration
+	p := DefaultRetryPolicy()
+	p.Now = env.Clock.Now
+	p.Sleep = func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+		env.Clock.Advance(d)
+		return ctx.Err()
+	}
+	c, ct := refClient(t, env, 0, WithRetryPolicy(p))
+	for i := range 3 {
+		if _, err := Collect(c.LEAs(ctx, nil)); err != nil {
+			t.Fatalf("call %d with retries: %v", i+1, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(slept) != 1 || slept[0] != 2*time.Second {
+		t.Errorf("slept %v, want one Retry-After of 2s", slept)
+	}
+	if n := ct.count(leas); n != 4 {
+		t.Errorf("%s requested %d times, want 4 (two, then the third once refused and once retried)", leas, n)
 	}
 }
 
