@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/interop-data/interop/pkg/conformance"
 	"github.com/interop-data/interop/pkg/server/reference/referencetest"
@@ -120,36 +118,9 @@ type demoServer struct {
 func startDemo(tb testing.TB) demoServer {
 	tb.Helper()
 	db := filepath.Join(tb.TempDir(), "interop.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out, io.Discard)
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("serve: %v", err)
-		}
-	})
-	baseRE := regexp.MustCompile(`base URL:\s+(\S+)`)
-	var d demoServer
-	// The server prints its URLs once it listens; until then there is nothing
-	// to wait on but its output.
-	for deadline := time.Now().Add(60 * time.Second); d.base == ""; time.Sleep(10 * time.Millisecond) {
-		select {
-		case err := <-done:
-			tb.Fatalf("serve ended early: %v", err)
-		default:
-		}
-		if m := baseRE.FindStringSubmatch(out.String()); m != nil {
-			d.base = m[1]
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("serve printed no base URL:\n%s", out.String())
-		}
-	}
-	d.tokenURL = strings.TrimSuffix(d.base, "/v2/interop/data") + "/oauth/token"
+	srv := startServe(tb, "--db", db, "--demo")
+	d := demoServer{base: srv.Base, tokenURL: srv.TokenURL}
+	ctx := context.Background()
 	var created bytes.Buffer
 	if err := runTenant(ctx, []string{"create", "--db", db, "--name", "Conformance"}, &created, io.Discard); err != nil {
 		tb.Fatalf("tenant create: %v", err)

@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/interop-data/interop/internal/syncbuf"
+	"github.com/interop-data/interop/pkg/contract"
 )
 
 // syncBuffer is a log and output sink safe for the goroutines a test starts.
@@ -60,33 +62,13 @@ func getJSON(t *testing.T, u, tok string, v any) int {
 // district, and tenant create works on the same file while it runs.
 func TestServeDemoAndTenantCreate(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "interop.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo", "--batch-size", "7"}, &out, &errOut)
-	}()
-	baseRE := regexp.MustCompile(`base URL:\s+(\S+)`)
-	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; {
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if m := baseRE.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve printed no base URL:\n%s", out.String())
-		}
-	}
+	srv := startServe(t, "--db", db, "--demo", "--batch-size", "7")
+	ctx := context.Background()
+	out, base := srv.Out, srv.Base
 	if !strings.Contains(out.String(), "client_id=demo client_secret=demo-secret") || !strings.Contains(out.String(), "token URL:") {
 		t.Fatalf("serve output lacks the demo credentials:\n%s", out.String())
 	}
-	root := strings.TrimSuffix(base, "/v2/interop/data")
-	tok := token(t, root+"/oauth/token", "demo", "demo-secret")
+	tok := token(t, srv.TokenURL, "demo", "demo-secret")
 
 	var students struct {
 		Data   []map[string]any `json:"data"`
@@ -159,7 +141,7 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 	if err := json.Unmarshal(created.Bytes(), &creds); err != nil || creds.TenantID == "" || creds.ClientID == "" || creds.ClientSecret == "" {
 		t.Fatalf("tenant create printed %q: %v", created.String(), err)
 	}
-	tok2 := token(t, root+"/oauth/token", creds.ClientID, creds.ClientSecret)
+	tok2 := token(t, srv.TokenURL, creds.ClientID, creds.ClientSecret)
 	var t2 struct{ Data []map[string]map[string]any }
 	if code := getJSON(t, base+"/tasks", tok2, &t2); code != 200 || len(t2.Data) != 1 || t2.Data[0]["lifecycle_event"]["action"] != "TENANT_INSTALLED" {
 		t.Fatalf("new tenant's tasks: %d %v", code, t2.Data)
@@ -168,37 +150,19 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 		t.Fatalf("new tenant sees %d persons", len(all.Data))
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v after shutdown", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not shut down")
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("serve returned %v after shutdown", err)
 	}
 
 	// A second start on the same file keeps the demo tenant (no second load).
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	var out2 syncBuffer
-	done2 := make(chan error, 1)
-	go func() {
-		done2 <- runServe(ctx2, []string{"--addr", "127.0.0.1:0", "--db", db, "--demo"}, &out2, io.Discard)
-	}()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out2.String(), "base URL"); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("second serve did not start")
-		}
-	}
-	base2 := baseRE.FindStringSubmatch(out2.String())[1]
-	tok3 := token(t, strings.TrimSuffix(base2, "/v2/interop/data")+"/oauth/token", "demo", "demo-secret")
+	srv2 := startServe(t, "--db", db, "--demo")
+	tok3 := token(t, srv2.TokenURL, "demo", "demo-secret")
 	var orgs struct{ Data []map[string]any }
-	getJSON(t, base2+"/rostering/leas", tok3, &orgs)
+	getJSON(t, srv2.Base+"/rostering/leas", tok3, &orgs)
 	if len(orgs.Data) != 1 {
 		t.Errorf("after restart %d LEAs, want 1", len(orgs.Data))
 	}
-	cancel2()
-	if err := <-done2; err != nil {
+	if err := srv2.Stop(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -244,29 +208,7 @@ func TestServeAndTenantFlags(t *testing.T) {
 // --rate-limit reaches the kit: with one request per 100s, the second token
 // request from the same address is refused with the spec's 429.
 func TestServeRateLimit(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "interop.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--db", db, "--rate-limit", "0.01", "--rate-burst", "1"}, &out, &errOut)
-	}()
-	tokenRE := regexp.MustCompile(`token URL:\s+(\S+)`)
-	var tokenURL string
-	for deadline := time.Now().Add(30 * time.Second); tokenURL == ""; {
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended early: %v\n%s", err, errOut.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if m := tokenRE.FindStringSubmatch(out.String()); m != nil {
-			tokenURL = m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve printed no token URL:\n%s", out.String())
-		}
-	}
+	tokenURL := startServe(t, "--db", filepath.Join(t.TempDir(), "interop.db"), "--rate-limit", "0.01", "--rate-burst", "1").TokenURL
 	post := func() *http.Response {
 		resp, err := http.PostForm(tokenURL, url.Values{"grant_type": {"client_credentials"}, "client_id": {"x"}, "client_secret": {"y"}})
 		if err != nil {
@@ -282,8 +224,62 @@ func TestServeRateLimit(t *testing.T) {
 	if r := post(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request within the limit: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+}
+
+// serveRun is an `interop serve` running in the background of a test.
+type serveRun struct {
+	Base, TokenURL string
+	Out            *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+	stop           sync.Once
+	err            error
+}
+
+// startServe runs `interop serve --addr 127.0.0.1:0` with args until Stop or
+// the end of the test, and waits for it to print its base URL (there is
+// nothing else to wait on before it listens).
+func startServe(tb testing.TB, args ...string) *serveRun {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &serveRun{Out: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	var errOut syncBuffer
+	go func() {
+		r.done <- runServe(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), r.Out, &errOut)
+	}()
+	tb.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			tb.Errorf("serve: %v", err)
+		}
+	})
+	baseRE := regexp.MustCompile(`base URL:\s+(\S+)`)
+	for deadline := time.Now().Add(60 * time.Second); r.Base == ""; {
+		select {
+		case err := <-r.done:
+			r.done <- err
+			tb.Fatalf("serve ended early: %v\n%s", err, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := baseRE.FindStringSubmatch(r.Out.String()); m != nil {
+			r.Base = m[1]
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("serve printed no base URL:\n%s", r.Out.String())
+		}
 	}
+	r.TokenURL = strings.TrimSuffix(r.Base, contract.BasePath) + "/oauth/token"
+	return r
+}
+
+// Stop shuts the server down gracefully and returns what serve returned.
+func (r *serveRun) Stop() error {
+	r.stop.Do(func() {
+		r.cancel()
+		select {
+		case r.err = <-r.done:
+		case <-time.After(15 * time.Second):
+			r.err = errors.New("serve did not shut down within 15s")
+		}
+	})
+	return r.err
 }
