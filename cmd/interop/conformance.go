@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,15 +36,8 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL --token-url URL --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--json] [--lease-wait D]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "interop conformance: unexpected arguments %v\n", fs.Args())
-		return exitError(2)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	if *base == "" || *id == "" || *secret == "" {
 		fmt.Fprintln(stderr, "interop conformance: --base-url, --client-id and --client-secret are required")

@@ -9,6 +9,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +29,8 @@ type command struct {
 
 var commands = map[string]command{}
 
-// exitError ends the program with a status but no extra message.
+// exitError ends the program with a status but no extra message;
+// exitError(0) ends a command early with success (after -h).
 type exitError int
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
@@ -73,4 +76,21 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'interop <command> -h' for a command's flags.")
+}
+
+// parseFlags parses a command's args into fs. -h ends the command with
+// success, a bad flag or a positional argument with status 2; fs's own
+// output (the usage) goes to its configured writer.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitError(0)
+		}
+		return exitError(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "interop %s: unexpected arguments %v\n", fs.Name(), fs.Args())
+		return exitError(2)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,15 +43,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "interop serve: unexpected arguments %v\n", fs.Args())
-		return exitError(2)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
 	if *lease <= 0 || *batch <= 0 {
 		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,13 +34,10 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	db := fs.String("db", "./interop.db", "SQLite database file of the reference server")
 	name := fs.String("name", "", "name of the tenant (required)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError(2)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
 	}
-	if *name == "" || fs.NArg() > 0 {
+	if *name == "" {
 		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
 		return exitError(2)
 	}
