@@ -245,6 +245,16 @@ func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFu
 			}
 			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams(c), Route: route, Options: s.reqOpts}
 			if s.reqValidation {
+				if route.Operation.RequestBody != nil {
+					if err := readStrictJSON(r); err != nil && !errors.Is(err, errJSONSyntax) {
+						s.metrics.validationFailure(opID, "request")
+						var mbe *http.MaxBytesError
+						if errors.As(err, &mbe) {
+							return errTooLarge(s.bodyLimit)
+						}
+						return err
+					}
+				}
 				if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 					s.metrics.validationFailure(opID, "request")
 					return s.requestValidationError(err)

@@ -829,3 +829,32 @@ func TestListenAndServeShutsDownGracefully(t *testing.T) {
 		t.Fatalf("ListenAndServe: %v", err)
 	}
 }
+
+// kin-openapi and the generated decoder accept data after the JSON value and
+// repeated keys (the last wins); both are ambiguous and refused.
+func TestAmbiguousJSONBodyIs400(t *testing.T) {
+	called := false
+	e := newEnv(t, &fake{ackTask: func(_ context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+		called = true
+		return gen.AcknowledgeTask200JSONResponse{Data: gen.TaskAckReceipt{TaskId: r.Id, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
+	}})
+	url := base + "/tasks/" + uuid.NewString() + "/ack"
+	for body, want := range map[string]string{
+		`{"status":"success"} junk`:                          "data after the JSON value",
+		`{"status":"success"}{"status":"error"}`:             "data after the JSON value",
+		`{"status":"success","status":"error"}`:              `field "/status": key appears more than once`,
+		`{"status":"error","error":{"code":"a","code":"b"}}`: `field "/error/code": key appears more than once`,
+	} {
+		got := wantError(t, e.do("PUT", url, body), 400, "invalid_body")
+		if got.Details == nil || *got.Details != want {
+			t.Errorf("%s: details %v, want %q", body, got.Details, want)
+		}
+	}
+	if called {
+		t.Error("the handler ran on an ambiguous body")
+	}
+	// Whitespace around one value is fine, and the body still reaches the handler.
+	if rec := e.do("PUT", url, " {\"status\":\"success\",\"params\":{\"a\":\"1\",\"b\":\"1\"}}\n "); rec.Code != 200 || !called {
+		t.Fatalf("a plain body with surrounding whitespace: %d %s", rec.Code, rec.Body)
+	}
+}
