@@ -28,6 +28,17 @@ var schemaVersion = regexp.MustCompile(`^([0-9]+)(\.[0-9]+){0,2}$`)
 
 // parseSchema accepts "2", "2.0", "2.0.0" and the like for the two majors
 // the spec describes; anything else is a 400.
+// taskScope is what every task read needs first: the caller's tenants and the
+// rendering its schema parameter asks for.
+func taskScope(ctx context.Context, schema *string) ([]uuid.UUID, rendering, error) {
+	tenants, err := scope(ctx)
+	if err != nil {
+		return nil, rendering{}, err
+	}
+	rd, err := parseSchema(schema)
+	return tenants, rd, err
+}
+
 func parseSchema(s *string) (rendering, error) {
 	if s == nil || *s == "" {
 		return rendering{major: 2}, nil
@@ -92,11 +103,7 @@ func (rd rendering) renderAll(ts []store.Task) ([]gen.Task, error) {
 
 // ListTasks implements gen.StrictServerInterface: it leases the next batch.
 func (h *Handler) ListTasks(ctx context.Context, r gen.ListTasksRequestObject) (gen.ListTasksResponseObject, error) {
-	tenants, err := scope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := parseSchema(r.Params.Schema)
+	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +136,7 @@ func (h *Handler) ListTasks(ctx context.Context, r gen.ListTasksRequestObject) (
 // ListAdminTasks implements gen.StrictServerInterface: pages through the
 // whole queue in sequence order, leasing nothing.
 func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksRequestObject) (gen.ListAdminTasksResponseObject, error) {
-	tenants, err := scope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := parseSchema(r.Params.Schema)
+	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
 	}
@@ -159,11 +162,7 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksReques
 
 // FindAdminTask implements gen.StrictServerInterface.
 func (h *Handler) FindAdminTask(ctx context.Context, r gen.FindAdminTaskRequestObject) (gen.FindAdminTaskResponseObject, error) {
-	tenants, err := scope(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := parseSchema(r.Params.Schema)
+	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
 	}
