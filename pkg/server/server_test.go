@@ -844,6 +844,7 @@ func TestAmbiguousJSONBodyIs400(t *testing.T) {
 		`{"status":"success"}{"status":"error"}`:             "data after the JSON value",
 		`{"status":"success","status":"error"}`:              `field "/status": key appears more than once`,
 		`{"status":"error","error":{"code":"a","code":"b"}}`: `field "/error/code": key appears more than once`,
+		`{"status":"error","params":{"a/b":{"x":1,"x":2}}}`:  `field "/params/a~1b/x": key appears more than once`,
 	} {
 		got := wantError(t, e.do("PUT", url, body), 400, "invalid_body")
 		if got.Details == nil || *got.Details != want {

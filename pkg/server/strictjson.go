@@ -72,12 +72,13 @@ func walkValue(dec *json.Decoder, path string) error {
 				return errJSONSyntax
 			}
 			k, _ := kt.(string)
+			child := path + "/" + strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1") // RFC 6901
 			if seen[k] {
 				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
-					Details: fmt.Sprintf("field %q: key appears more than once", path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))}
+					Details: fmt.Sprintf("field %q: key appears more than once", child)}
 			}
 			seen[k] = true
-			if err := walkValue(dec, path+"/"+k); err != nil {
+			if err := walkValue(dec, child); err != nil {
 				return err
 			}
 		}
