@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/interop-data/interop/pkg/conformance"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 func TestConformanceFlags(t *testing.T) {

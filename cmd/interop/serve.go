@@ -11,8 +11,8 @@ import (
 	"os"
 
 	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/server"
-	"github.com/interop-data/interop/pkg/server/reference"
 )
 
 func init() {

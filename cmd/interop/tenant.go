@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/store/sqlite"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
 func init() {

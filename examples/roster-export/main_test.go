@@ -9,8 +9,8 @@ import (
 
 	"github.com/interop-data/interop/gen"
 	"github.com/interop-data/interop/pkg/client"
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 // TestExport runs the export against the reference server: a header, then

@@ -9,7 +9,7 @@ import (
 
 	"github.com/interop-data/interop/internal/syncbuf"
 	"github.com/interop-data/interop/pkg/client"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 // syncBuffer is a log and output sink safe for the goroutines a test starts.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 // stubTransport answers every request with the same body, so a benchmark

@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/server"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
 )
 
 // countingTransport counts requests per path, to see the token endpoint.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/interop-data/interop/pkg/conformance"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 func init() { targets["reference"] = referenceTarget }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
 // CreateTenant implements store.Store.

@@ -11,9 +11,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // rendering is how tasks are written: the 2.x wrapped form (the default) or

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
 
 // api is one tenant's view of a running server.

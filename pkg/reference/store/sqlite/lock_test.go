@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
 // A second handle on the file (interop tenant create beside a running

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/interop-data/interop/gen"
-	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
 // The rostering and grades operations: each is a list or a find over one

@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server/auth"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 var (

@@ -13,9 +13,9 @@ import (
 
 	"github.com/interop-data/interop/gen"
 
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
-	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
 // queueSize is the number of tasks of a tenant: TENANT_INSTALLED, SYNC_START,

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
-	"github.com/interop-data/interop/pkg/server/store"
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
 // Roster is roster data to load into a tenant, in the API's own types.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
-	"github.com/interop-data/interop/pkg/server/store"
-	"github.com/interop-data/interop/pkg/server/store/sqlite"
 )
 
 // The demo tenant's fixed credentials, printed by `interop serve --demo`.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server/auth"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // Open returns a new, empty store; the suite closes it.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/pkg/server/store"
-	"github.com/interop-data/interop/pkg/server/store/sqlite"
-	"github.com/interop-data/interop/pkg/server/store/storetest"
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
 // BenchmarkListObjects reads one page of 2000 persons out of 100,000, at the

@@ -27,9 +27,9 @@ import (
 
 	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // Epoch is where every Env's clock begins.

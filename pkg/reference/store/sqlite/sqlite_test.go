@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/pkg/server/store"
-	"github.com/interop-data/interop/pkg/server/store/sqlite"
-	"github.com/interop-data/interop/pkg/server/store/storetest"
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
 func TestStoreSuite(t *testing.T) {

@@ -19,10 +19,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
-	"github.com/interop-data/interop/pkg/server/reference"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // expected are the ids each list must answer, derived from the loaded roster

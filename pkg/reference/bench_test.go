@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
-	"github.com/interop-data/interop/pkg/server/reference/referencetest"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 func benchGet(b *testing.B, url, token string, v any) {

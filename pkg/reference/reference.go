@@ -12,9 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
-	"github.com/interop-data/interop/pkg/server/store"
 )
 
 // Defaults of the task queue and of list pages.
