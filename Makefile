@@ -7,7 +7,7 @@ DB      ?= ./interop.db
 BIN     ?= bin/interop
 PKGS    ?= ./...
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean docs-test
 
 all: lint test
 
@@ -47,6 +47,10 @@ cover:
 ## run: the reference server on the embedded store with the demo tenant (ADDR, DB)
 run:
 	$(GO) run ./cmd/interop serve --demo --addr $(ADDR) --db $(DB)
+
+## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
+docs-test:
+	$(GO) test -count=1 -run 'TestDocsInBrowser' -v ./pkg/server/docs/
 
 ## build: the interop binary
 build:

@@ -19,6 +19,7 @@ import (
 	"github.com/interop-data/interop/gen"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/docs"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
@@ -70,6 +71,7 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	noDocs        bool      // WithDocs(false)
 
 	reqOpts  *openapi3filter.Options
 	respOpts *openapi3filter.Options
@@ -200,6 +202,10 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
 		// With WithRateLimit, limited per client IP (nobody is authenticated yet).
 		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
+	}
+
+	if err := s.mountDocs(e); err != nil {
+		return nil, err
 	}
 
 	perOp, err := s.operationMiddlewares(doc)
@@ -369,6 +375,8 @@ func operationOf(c echo.Context) string {
 	switch p := c.Path(); p {
 	case "/healthz", "/readyz", "/metrics", "/oauth/token":
 		return strings.TrimPrefix(p, "/")
+	case "/", docs.PagePath, docs.PagePath + "/", docs.YAMLPath, docs.JSONPath, docs.ScriptPath, docs.LicensePath:
+		return "docs"
 	}
 	return "unmatched"
 }
