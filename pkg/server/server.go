@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/interop-data/interop/gen"
 	"github.com/interop-data/interop/pkg/contract"
@@ -72,6 +73,7 @@ type Server struct {
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
 	noDocs        bool      // WithDocs(false)
+	tracer        trace.TracerProvider
 
 	reqOpts  *openapi3filter.Options
 	respOpts *openapi3filter.Options
@@ -193,7 +195,9 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	}
 	s.echo = e
 
-	e.Use(s.requestID, s.observe, s.recover, s.limitBody)
+	e.Use(s.requestID)
+	e.Use(s.tracing()...)
+	e.Use(s.observe, s.recover, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
