@@ -284,6 +284,14 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener the caller opened, for programs
+// that must know the address is theirs before they acquire anything else
+// (interop serve listens before it creates its database file). Serve closes
+// ln when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: s.timeouts.ReadHeader,
@@ -306,7 +314,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
