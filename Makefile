@@ -44,9 +44,9 @@ test-short:
 cover:
 	$(GO) test -race -cover ./pkg/client/...
 
-## run: the reference server on the embedded store with the demo tenant (ADDR, DB)
-run:
-	$(GO) run ./cmd/interop serve --demo --addr $(ADDR) --db $(DB)
+## run: the reference server on the embedded store with the demo tenant (ADDR, DB); built, then exec'd, so that stopping make stops it
+run: build
+	exec $(BIN) serve --demo --addr $(ADDR) --db $(DB)
 
 ## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
 docs-test:
