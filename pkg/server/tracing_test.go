@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -39,7 +39,7 @@ func TestTracing(t *testing.T) {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
 
-	f := &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	f := &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		return personsPage(2), nil
 	}}
 	e := newEnv(t, f, server.WithTracerProvider(tp))
