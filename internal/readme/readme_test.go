@@ -38,7 +38,7 @@ func block(t *testing.T, section, lang string) string {
 	if j := strings.Index(body, "\n## "); j >= 0 {
 		body = body[:j]
 	}
-	m := regexp.MustCompile("(?s)\n```" + lang + "\n(.*?)\n```\n").FindAllStringSubmatch(body, -1)
+	m := regexp.MustCompile("(?s)\n```"+lang+"\n(.*?)\n```\n").FindAllStringSubmatch(body, -1)
 	if len(m) != 1 {
 		t.Fatalf("README section %q has %d %s blocks, want 1", section, len(m), lang)
 	}
