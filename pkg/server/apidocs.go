@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,12 +16,16 @@ import (
 // serve none of them.
 func WithDocs(on bool) Option { return func(s *Server) { s.noDocs = !on } }
 
+// apiDocs renders the reference once per process: every server of the kit
+// serves the same embedded spec, and the handler is read-only.
+var apiDocs = sync.OnceValues(func() (*docs.Handler, error) { return docs.New(api.Spec) })
+
 // mountDocs adds the reference's routes to e.
 func (s *Server) mountDocs(e *echo.Echo) error {
 	if s.noDocs {
 		return nil
 	}
-	h, err := docs.New(api.Spec)
+	h, err := apiDocs()
 	if err != nil {
 		return err
 	}
