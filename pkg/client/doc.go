@@ -53,6 +53,13 @@
 // jittered). When Run's context ends, handlers in flight finish, their tasks
 // are acknowledged, unstarted tasks are released, and Run returns.
 //
+// # Tracing
+//
+// WithTracerProvider turns on OpenTelemetry tracing (otelhttp): one client
+// span per request on the wire, each retry attempt included, as children of
+// the span in the call's context, with the trace context sent in the headers
+// of the global propagator. It is off without the option.
+//
 // # Delivery is at least once
 //
 // A task is delivered again when its acknowledgement does not reach the
