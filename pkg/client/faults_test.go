@@ -38,7 +38,7 @@ const (
 	answer503          // answered by the proxy, never reaches the server
 	answer429          // answered by the proxy with Retry-After: 1
 	answer500          // answered by the proxy
-	answer401          // answered by the proxy: the token "expired"
+	answer401          // the token expires: this and every later request with it are answered 401
 	resetBefore        // connection closed before forwarding
 	resetAfter         // forwarded (the server did the work), connection closed before the answer
 	cutBody            // forwarded, answer cut mid-body (the connection closes short of Content-Length)
@@ -77,10 +77,14 @@ type faultProxy struct {
 	reached map[string]int
 	// onForward, if set, is called for each request that reached the server.
 	onForward func(kind string)
+	// seen and expired are bearer tokens used before and those answer401
+	// expired: a token expires only after use, and stays expired.
+	seen, expired map[string]bool
 }
 
 func newFaultProxy(t testing.TB, env *referencetest.Env, rule func(r *http.Request) fault) *faultProxy {
 	p := &faultProxy{t: t, env: env, rule: rule, counts: map[string]map[fault]int{}, reached: map[string]int{},
+		seen: map[string]bool{}, expired: map[string]bool{},
 		rt: &http.Transport{MaxIdleConnsPerHost: 16}}
 	p.srv = httptest.NewServer(p)
 	t.Cleanup(p.srv.Close)
@@ -129,6 +133,17 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := reqKind(r)
 	f := p.rule(r)
 	p.mu.Lock()
+	if tok := r.Header.Get("Authorization"); kind != "token" {
+		switch {
+		case p.expired[tok]:
+			f = answer401
+		case f == answer401 && !p.seen[tok]:
+			f = pass // a fresh token does not expire on its first use
+		case f == answer401:
+			p.expired[tok] = true
+		}
+		p.seen[tok] = true
+	}
 	if p.counts[kind] == nil {
 		p.counts[kind] = map[fault]int{}
 	}
@@ -230,7 +245,7 @@ func virtualSleep(clock *referencetest.FakeClock) func(ctx context.Context, d ti
 }
 
 // faultEnv is a reference server with a district big enough for a few
-// hundred tasks, a proxy in front and a client through the proxy.
+// hundred tasks and a proxy in front.
 type faultEnv struct {
 	env   *referencetest.Env
 	proxy *faultProxy
@@ -240,8 +255,10 @@ type faultEnv struct {
 
 func newFaultEnv(t *testing.T, rule func(*http.Request) fault, lease time.Duration) *faultEnv {
 	t.Helper()
-	env := referencetest.Start(t, referencetest.WithTaskLease(lease), referencetest.WithDistrict(reference.DemoSize{
-		Schools: 2, StudentsPerSchool: 30, TeachersPerSchool: 3, CoursesPerSchool: 2, SectionsPerCourse: 2, StudentsPerSection: 6}))
+	// One tenant and one consumer: its requests go out one after the
+	// other, so a seed always breaks the same requests.
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithTaskLease(lease), referencetest.WithDistrict(reference.DemoSize{
+		Schools: 4, StudentsPerSchool: 30, TeachersPerSchool: 3, CoursesPerSchool: 2, SectionsPerCourse: 2, StudentsPerSection: 6}))
 	fe := &faultEnv{env: env, ids: map[uuid.UUID]bool{}}
 	for i := range env.Tenants {
 		direct, _ := refClient(t, env, i)
@@ -327,7 +344,8 @@ func (ty *tally) duplicates() (dups int) {
 	return dups
 }
 
-// consume runs one consumer per tenant until every task's ack was recorded,
+// consume runs one consumer per tenant (acks flushed only before each poll,
+// so the requests are the same from run to run) until every task's ack was recorded,
 // then cancels them; it fails the test if that takes more than limit of
 // real time or a consumer returns an error.
 func (fe *faultEnv) consume(t *testing.T, ty *tally, limit time.Duration, clientOpts []Option, opts ...ConsumerOption) {
@@ -338,7 +356,7 @@ func (fe *faultEnv) consume(t *testing.T, ty *tally, limit time.Duration, client
 	for i := range fe.env.Tenants {
 		c := fe.tenantClient(t, i, clientOpts...)
 		all := append([]ConsumerOption{WithBatchSize(10), WithConsumerSleep(virtualSleep(fe.env.Clock)),
-			WithAckObserver(ty.observe), WithConcurrency(2)}, opts...)
+			WithAckObserver(ty.observe), WithConcurrency(2), WithAckFlush(maxGroup, time.Hour)}, opts...)
 		cons := NewConsumer(c, ty.handler(), all...)
 		go func() { errs <- cons.Run(ctx) }()
 	}

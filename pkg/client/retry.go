@@ -301,6 +301,14 @@ var errCutJSON = fmt.Errorf("%w: not complete JSON", ErrInvalidResponse)
 type bodyReader struct{ next http.RoundTripper }
 
 func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
+	if noRetry, _ := req.Context().Value(noRetryKey{}).(bool); noRetry && req.Method == http.MethodGet {
+		// net/http's Transport silently sends a GET again when a reused
+		// connection fails before the answer; a request with a body and no
+		// GetBody is documented as never replayed. The empty body is not
+		// sent (a GET with nothing to read goes out without one).
+		req = req.Clone(req.Context())
+		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
+	}
 	resp, err := b.next.RoundTrip(req)
 	if err != nil || !retryable(req) {
 		return resp, err
