@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -444,5 +446,195 @@ func TestFaultsRandom(t *testing.T) {
 				t.Fatal("the seed injected no reset after the server did the work: the scenario proves less than it says")
 			}
 		})
+	}
+}
+
+// TestFaultsAckOutage: every acknowledgement is answered 503 for 20 s (of
+// virtual time) from the first one on, twice the 10 s lease. The consumer
+// keeps the batch's acknowledgements and sends them again with backoff, and
+// leases nothing while they are undelivered; the server records them when
+// the outage ends (an ack after the lease is still taken). Goal: at most one
+// batch of duplicates. Before this change the same outage cost 80-90% of
+// the queue (issue 15).
+func TestFaultsAckOutage(t *testing.T) {
+	const outage, batch = 20 * time.Second, 25
+	var (
+		mu    sync.Mutex
+		start time.Time
+		clock *referencetest.FakeClock
+	)
+	inOutage := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !start.IsZero() && clock.Now().Before(start.Add(outage))
+	}
+	fe := newFaultEnv(t, func(r *http.Request) fault {
+		if reqKind(r) != "ack" {
+			return pass
+		}
+		mu.Lock()
+		if start.IsZero() {
+			start = clock.Now()
+		}
+		mu.Unlock()
+		if inOutage() {
+			return answer503
+		}
+		return pass
+	}, 10*time.Second)
+	clock = fe.env.Clock
+	var pollsInOutage atomic.Int32
+	fe.proxy.onForward = func(kind string) {
+		if kind == "poll" && inOutage() {
+			pollsInOutage.Add(1)
+		}
+	}
+	ty := newTally(len(fe.ids))
+	fe.consume(t, ty, 30*time.Second, nil, WithBatchSize(batch))
+	fe.checkQueueEmpty(t)
+	dups := ty.duplicates()
+	t.Logf("ack outage %v, lease 10s, batch %d: %d tasks, %d duplicates, %d polls during the outage, %d acks refused",
+		outage, batch, ty.all, dups, pollsInOutage.Load(), fe.proxy.count("ack", answer503))
+	if fe.proxy.count("ack", answer503) < 4 {
+		t.Fatalf("the outage refused only %d acks", fe.proxy.count("ack", answer503))
+	}
+	if dups > batch || len(ty.handled) != ty.all {
+		t.Fatalf("%d duplicates (at most one batch, %d, allowed); %d of %d handled", dups, batch, len(ty.handled), ty.all)
+	}
+	if n := pollsInOutage.Load(); n != 0 {
+		t.Fatalf("%d polls leased work while acks could not be delivered", n)
+	}
+}
+
+// TestFaults401ThenTokenOutage: a poll is answered 401 (the token
+// expired), then the token endpoint fails six times in a row (503, 429 with
+// Retry-After, a reset, 500, a cut 200, 503). The failed refresh is
+// transient: the consumer backs off, fetches a token when the endpoint is
+// back and finishes the queue; only invalid_client would stop it.
+func TestFaults401ThenTokenOutage(t *testing.T) {
+	tokenFaults := []fault{answer503, answer429, resetBefore, answer500, truncated200, answer503}
+	var mu sync.Mutex
+	polls, tokens := 0, 0
+	fe := newFaultEnv(t, func(r *http.Request) fault {
+		mu.Lock()
+		defer mu.Unlock()
+		switch reqKind(r) {
+		case "poll":
+			if polls++; polls == 2 {
+				return answer401
+			}
+		case "token":
+			if tokens++; tokens >= 2 && tokens-2 < len(tokenFaults) {
+				return tokenFaults[tokens-2]
+			}
+		}
+		return pass
+	}, 5*time.Minute)
+	ty := newTally(len(fe.ids))
+	fe.consume(t, ty, 30*time.Second, nil)
+	fe.checkQueueEmpty(t)
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("401 then %d token failures: %d tasks handled, %d duplicates, %d token requests", len(tokenFaults), len(ty.handled), ty.duplicates(), tokens)
+	if len(ty.handled) != ty.all || ty.duplicates() != 0 || tokens != 1+len(tokenFaults)+1 {
+		t.Fatalf("handled %d of %d, %d duplicates, %d token requests", len(ty.handled), ty.all, ty.duplicates(), tokens)
+	}
+}
+
+// TestFaultsInvalidClientStopsConsumer: the one token failure that stops
+// the consumer is the endpoint refusing the credentials.
+func TestFaultsInvalidClientStopsConsumer(t *testing.T) {
+	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, 5*time.Minute)
+	c := fe.tenantClient(t, 0, WithClientCredentials(fe.env.Tenants[0].ClientID, "wrong", fe.proxy.TokenURL()))
+	err := NewConsumer(c, HandlerFuncs{Default: Ignore}, WithConsumerSleep(virtualSleep(fe.env.Clock))).Run(context.Background())
+	var ae *APIError
+	if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &ae) || ae.Operation != "token" {
+		t.Fatalf("Run = %v, want the token endpoint's refusal", err)
+	}
+}
+
+// TestFaultsHangingTokenEndpoint: the token endpoint accepts the
+// connection and never answers. Calls honour their own deadline (200 ms)
+// instead of queueing behind the fetch, concurrent callers share one fetch,
+// a caller without a deadline gives up at the token timeout, and once the
+// endpoint answers, the shared fetch completes and serves everyone.
+func TestFaultsHangingTokenEndpoint(t *testing.T) {
+	release := make(chan struct{})
+	var hung atomic.Bool
+	var arrived atomic.Int32 // token requests that reached the proxy
+	hung.Store(true)
+	fe := newFaultEnv(t, func(r *http.Request) fault {
+		if reqKind(r) == "token" {
+			arrived.Add(1)
+		}
+		if reqKind(r) == "token" && hung.Load() {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		return pass
+	}, 5*time.Minute)
+	t.Cleanup(func() {
+		if hung.CompareAndSwap(true, false) {
+			close(release)
+		}
+	})
+	c := fe.tenantClient(t, 0, WithRetryPolicy(DefaultRetryPolicy()))
+	org := fe.env.Tenants[0].Roster.Orgs[0].Sys.Id
+
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	took := make([]time.Duration, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			begin := time.Now()
+			_, errs[i] = c.FindOrg(ctx, *org)
+			took[i] = time.Since(begin)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) || took[i] > 1500*time.Millisecond {
+			t.Fatalf("caller %d: %v after %v, want its deadline (200ms)", i, err, took[i])
+		}
+	}
+	if n := arrived.Load(); n != 1 {
+		t.Fatalf("%d token requests for 5 concurrent callers, want 1 shared", n)
+	}
+
+	// Without a deadline of its own a call gives up at the token timeout.
+	c2 := fe.tenantClient(t, 0, WithRetryPolicy(DefaultRetryPolicy()), WithTokenTimeout(300*time.Millisecond))
+	begin := time.Now()
+	_, err := c2.FindOrg(context.Background(), *org)
+	var te *TokenError
+	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > 2*time.Second {
+		t.Fatalf("no deadline: %v after %v, want a TokenError at the 300ms token timeout", err, time.Since(begin))
+	}
+
+	// The endpoint answers: the fetch the first callers started completes
+	// and its token serves the next call.
+	hung.Store(false)
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := c.FindOrg(ctx, *org)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the endpoint came back: %v", err)
+		}
+	}
+	// The second client's request was abandoned at its timeout; the shared
+	// fetch is the only one that reached the server, and no other was made.
+	if n, a := fe.proxy.reachedServer("token"), arrived.Load(); n != 1 || a != 2 {
+		t.Fatalf("%d token requests reached the server and %d the proxy, want 1 and 2", n, a)
 	}
 }
