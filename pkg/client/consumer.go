@@ -495,6 +495,14 @@ func (c *Consumer) process(ctx, hbase context.Context, leasedAt time.Time, tasks
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, c.conc)
 	)
+	// Each task is claimed once: by its worker, which handles or releases
+	// it, or, when the grace runs out, by the release of what is left.
+	claimed := make(map[uuid.UUID]*atomic.Bool, len(tasks))
+	for _, g := range groups {
+		for _, t := range g {
+			claimed[t.ID] = new(atomic.Bool)
+		}
+	}
 	for _, tenant := range order {
 		g := groups[tenant]
 		slices.SortStableFunc(g, func(a, b *Task) int { return cmp.Compare(a.Sequence, b.Sequence) })
@@ -509,6 +517,9 @@ func (c *Consumer) process(ctx, hbase context.Context, leasedAt time.Time, tasks
 				stop = "released: the consumer is shutting down"
 			}
 			for _, t := range g {
+				if !claimed[t.ID].CompareAndSwap(false, true) {
+					return // released by process after the grace
+				}
 				if stop == "" && ctx.Err() != nil {
 					stop = "released: the consumer is shutting down"
 				}
@@ -547,7 +558,20 @@ func (c *Consumer) process(ctx, hbase context.Context, leasedAt time.Time, tasks
 	select {
 	case <-done:
 	case <-hbase.Done():
-		c.logger.Warn("interop: handlers still running after the shutdown grace; their tasks come back after the lease")
+		// The grace is over and a handler has not returned: its task comes
+		// back after the lease; the tasks not started are released now.
+		n := 0
+		for _, tenant := range order {
+			for _, t := range groups[tenant] {
+				if claimed[t.ID].CompareAndSwap(false, true) {
+					released.Store(true)
+					comp.add(release(t, "released: the consumer is shutting down"))
+					n++
+				}
+			}
+		}
+		c.logger.Warn("interop: handlers still running after the shutdown grace; their tasks come back after the lease",
+			"released", n)
 	}
 	return released.Load()
 }

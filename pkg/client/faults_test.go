@@ -2,8 +2,8 @@ package client
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -636,5 +636,103 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 	// fetch is the only one that reached the server, and no other was made.
 	if n, a := fe.proxy.reachedServer("token"), arrived.Load(); n != 1 || a != 2 {
 		t.Fatalf("%d token requests reached the server and %d the proxy, want 1 and 2", n, a)
+	}
+}
+
+// TestFaultsCancelMidRun: Run's context ends while a handler hangs and
+// ignores its context. Run returns within the shutdown grace plus the flush
+// timeout; the tasks handled before are acknowledged, the batch's unstarted
+// tasks released at once, and the hung task, never acknowledged, comes back
+// after its lease.
+func TestFaultsCancelMidRun(t *testing.T) {
+	const grace, flushTO = 200 * time.Millisecond, time.Second
+	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, time.Minute)
+	c := fe.tenantClient(t, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hang := make(chan struct{})
+	defer close(hang)
+	var (
+		mu      sync.Mutex
+		handled []uuid.UUID
+		hungID  uuid.UUID
+		hctxEnd = make(chan time.Time, 1)
+	)
+	h := HandlerFuncs{Default: func(hctx context.Context, tk *Task) error {
+		mu.Lock()
+		handled = append(handled, tk.ID)
+		n := len(handled)
+		mu.Unlock()
+		if n == 3 {
+			hungID = tk.ID
+			cancel()
+			go func() { <-hctx.Done(); hctxEnd <- time.Now() }()
+			<-hang // ignores its context
+		}
+		return nil
+	}}
+	acks := map[uuid.UUID]AckResult{}
+	cons := NewConsumer(c, h, WithBatchSize(10), WithConcurrency(1), WithShutdownGrace(grace), WithFlushTimeout(flushTO),
+		WithConsumerSleep(virtualSleep(fe.env.Clock)), WithAckObserver(func(r AckResult) {
+			mu.Lock()
+			acks[r.Task.ID] = r
+			mu.Unlock()
+		}))
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx) }()
+	<-ctx.Done()
+	cancelled := time.Now()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(cancelled); took > grace+flushTO {
+			t.Fatalf("Run returned %v after cancellation, more than grace + flush timeout", took)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	select {
+	case end := <-hctxEnd:
+		if d := end.Sub(cancelled); d < grace/2 {
+			t.Fatalf("the handler's context ended %v after cancellation, before the grace", d)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the hung handler's context was not cancelled after the grace")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(handled) != 3 || len(acks) != 9 {
+		t.Fatalf("handled %d, %d acks reported; want 3 handled and 9 acks (2 success, 7 released)", len(handled), len(acks))
+	}
+	if _, ok := acks[hungID]; ok {
+		t.Fatal("the hung task was acknowledged")
+	}
+	var released []uuid.UUID
+	for id, r := range acks {
+		switch {
+		case r.Err != nil:
+			t.Fatalf("ack of %s not delivered: %v", id, r.Err)
+		case id == handled[0] || id == handled[1]:
+			if r.Ack.Status != "success" {
+				t.Fatalf("handled task %s acknowledged %s", id, r.Ack.Status)
+			}
+		default:
+			if r.Ack.Status != "retry" {
+				t.Fatalf("unstarted task %s acknowledged %s", id, r.Ack.Status)
+			}
+			released = append(released, id)
+		}
+	}
+	direct, _ := refClient(t, fe.env, 0)
+	again, err := direct.ListTasks(context.Background(), &TaskListOptions{PageSize: 7})
+	if err != nil || !sameIDs(taskIDs(again), released) {
+		t.Fatalf("released tasks not leasable at once: %v, %v", taskIDs(again), err)
+	}
+	fe.env.Clock.Advance(2 * time.Minute)
+	back, err := direct.ListTasks(context.Background(), &TaskListOptions{PageSize: 1})
+	if err != nil || len(back) != 1 || back[0].ID != hungID {
+		t.Fatalf("after the lease the hung task must come back first: %v, %v", taskIDs(back), err)
 	}
 }
