@@ -255,12 +255,15 @@ type faultEnv struct {
 	ids   map[uuid.UUID]bool // every queued task
 }
 
-func newFaultEnv(t *testing.T, rule func(*http.Request) fault, lease time.Duration) *faultEnv {
+// bigDistrict makes 233 tasks; the scenarios that need fewer use
+// referencetest.SmallDistrict (69), which loads faster.
+var bigDistrict = reference.DemoSize{Schools: 2, StudentsPerSchool: 30, TeachersPerSchool: 3, CoursesPerSchool: 2, SectionsPerCourse: 2, StudentsPerSection: 6}
+
+func newFaultEnv(t *testing.T, rule func(*http.Request) fault, lease time.Duration, size reference.DemoSize) *faultEnv {
 	t.Helper()
 	// One tenant and one consumer: its requests go out one after the
 	// other, so a seed always breaks the same requests.
-	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithTaskLease(lease), referencetest.WithDistrict(reference.DemoSize{
-		Schools: 4, StudentsPerSchool: 30, TeachersPerSchool: 3, CoursesPerSchool: 2, SectionsPerCourse: 2, StudentsPerSection: 6}))
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithTaskLease(lease), referencetest.WithDistrict(size))
 	fe := &faultEnv{env: env, ids: map[uuid.UUID]bool{}}
 	for i := range env.Tenants {
 		direct, _ := refClient(t, env, i)
@@ -425,7 +428,7 @@ func TestFaultsRandom(t *testing.T) {
 		{"20% strict order", 0.2, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fe := newFaultEnv(t, randomFaults(tc.seed, tc.rate), 5*time.Minute)
+			fe := newFaultEnv(t, randomFaults(tc.seed, tc.rate), 5*time.Minute, bigDistrict)
 			ty := newTally(len(fe.ids))
 			var opts []ConsumerOption
 			if tc.strict {
@@ -481,7 +484,7 @@ func TestFaultsAckOutage(t *testing.T) {
 			return answer503
 		}
 		return pass
-	}, 10*time.Second)
+	}, 10*time.Second, referencetest.SmallDistrict)
 	clock = fe.env.Clock
 	var pollsInOutage atomic.Int32
 	fe.proxy.onForward = func(kind string) {
@@ -529,7 +532,7 @@ func TestFaults401ThenTokenOutage(t *testing.T) {
 			}
 		}
 		return pass
-	}, 5*time.Minute)
+	}, 5*time.Minute, referencetest.SmallDistrict)
 	ty := newTally(len(fe.ids))
 	fe.consume(t, ty, 30*time.Second, nil)
 	fe.checkQueueEmpty(t)
@@ -544,7 +547,7 @@ func TestFaults401ThenTokenOutage(t *testing.T) {
 // TestFaultsInvalidClientStopsConsumer: the one token failure that stops
 // the consumer is the endpoint refusing the credentials.
 func TestFaultsInvalidClientStopsConsumer(t *testing.T) {
-	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, 5*time.Minute)
+	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, 5*time.Minute, referencetest.SmallDistrict)
 	c := fe.tenantClient(t, 0, WithClientCredentials(fe.env.Tenants[0].ClientID, "wrong", fe.proxy.TokenURL()))
 	err := NewConsumer(c, HandlerFuncs{Default: Ignore}, WithConsumerSleep(virtualSleep(fe.env.Clock))).Run(context.Background())
 	var ae *APIError
@@ -574,7 +577,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 			}
 		}
 		return pass
-	}, 5*time.Minute)
+	}, 5*time.Minute, referencetest.SmallDistrict)
 	t.Cleanup(func() {
 		if hung.CompareAndSwap(true, false) {
 			close(release)
@@ -646,7 +649,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 // after its lease.
 func TestFaultsCancelMidRun(t *testing.T) {
 	const grace, flushTO = 200 * time.Millisecond, time.Second
-	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, time.Minute)
+	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, time.Minute, referencetest.SmallDistrict)
 	c := fe.tenantClient(t, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
