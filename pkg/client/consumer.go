@@ -18,7 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Handler handles the tasks a Consumer receives. Each method's result
@@ -27,10 +27,10 @@ import (
 // error with the error's text as the message. Delivery is at least once, so
 // every method must be idempotent (see the package documentation).
 type Handler interface {
-	OnLifecycle(ctx context.Context, t *Task, e *gen.LifecycleEvent) error
-	OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) error
-	OnData(ctx context.Context, t *Task, e *gen.DataEvent) error
-	OnAuthenticate(ctx context.Context, t *Task, e *gen.Authenticate) error
+	OnLifecycle(ctx context.Context, t *Task, e *models.LifecycleEvent) error
+	OnSync(ctx context.Context, t *Task, e *models.SyncEvent) error
+	OnData(ctx context.Context, t *Task, e *models.DataEvent) error
+	OnAuthenticate(ctx context.Context, t *Task, e *models.Authenticate) error
 	// Fallback receives every task of another kind (grades_query, kinds
 	// newer than this client).
 	Fallback(ctx context.Context, t *Task) error
@@ -46,10 +46,10 @@ type Handler interface {
 // functions set) they are acknowledged as success with a message saying they
 // were not handled, so they never block the queue.
 type HandlerFuncs struct {
-	Lifecycle    func(ctx context.Context, t *Task, e *gen.LifecycleEvent) error
-	Sync         func(ctx context.Context, t *Task, e *gen.SyncEvent) error
-	Data         func(ctx context.Context, t *Task, e *gen.DataEvent) error
-	Authenticate func(ctx context.Context, t *Task, e *gen.Authenticate) error
+	Lifecycle    func(ctx context.Context, t *Task, e *models.LifecycleEvent) error
+	Sync         func(ctx context.Context, t *Task, e *models.SyncEvent) error
+	Data         func(ctx context.Context, t *Task, e *models.DataEvent) error
+	Authenticate func(ctx context.Context, t *Task, e *models.Authenticate) error
 	Default      func(ctx context.Context, t *Task) error
 }
 
@@ -86,7 +86,7 @@ func (h HandlerFuncs) check() error {
 }
 
 // OnLifecycle implements Handler.
-func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *gen.LifecycleEvent) error {
+func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *models.LifecycleEvent) error {
 	if h.Lifecycle == nil {
 		return h.missing(ctx, t)
 	}
@@ -94,7 +94,7 @@ func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *gen.Lifecycle
 }
 
 // OnSync implements Handler.
-func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) error {
+func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *models.SyncEvent) error {
 	if h.Sync == nil {
 		return h.missing(ctx, t)
 	}
@@ -102,7 +102,7 @@ func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) err
 }
 
 // OnData implements Handler.
-func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *gen.DataEvent) error {
+func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *models.DataEvent) error {
 	if h.Data == nil {
 		return h.missing(ctx, t)
 	}
@@ -110,7 +110,7 @@ func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *gen.DataEvent) err
 }
 
 // OnAuthenticate implements Handler.
-func (h HandlerFuncs) OnAuthenticate(ctx context.Context, t *Task, e *gen.Authenticate) error {
+func (h HandlerFuncs) OnAuthenticate(ctx context.Context, t *Task, e *models.Authenticate) error {
 	if h.Authenticate == nil {
 		return h.missing(ctx, t)
 	}
@@ -143,7 +143,7 @@ func kindName(t *Task) string {
 
 // ackError carries the acknowledgement status a handler asks for.
 type ackError struct {
-	status gen.TaskAckStatus
+	status models.TaskAckStatus
 	err    error
 }
 
@@ -158,17 +158,17 @@ func (e *ackError) Unwrap() error { return e.err }
 
 // Retry wraps a handler's error to acknowledge the task with retry: it was
 // not processed and is delivered again. err may be nil.
-func Retry(err error) error { return &ackError{status: gen.Retry, err: err} }
+func Retry(err error) error { return &ackError{status: models.Retry, err: err} }
 
 // Reauthenticate wraps a handler's error to acknowledge the task with
 // reauthenticate: the tenant must authenticate again, and the task is
 // delivered again. err may be nil.
-func Reauthenticate(err error) error { return &ackError{status: gen.Reauthenticate, err: err} }
+func Reauthenticate(err error) error { return &ackError{status: models.Reauthenticate, err: err} }
 
 // AckResult reports one acknowledgement to a WithAckObserver function.
 type AckResult struct {
 	Task *Task
-	Ack  gen.TaskAckGroupItem
+	Ack  models.TaskAckGroupItem
 	Err  error // nil when the server recorded the acknowledgement
 }
 
@@ -457,11 +457,11 @@ func (c *Consumer) loop(ctx, hbase context.Context, comp *completer) error {
 
 type pending struct {
 	task *Task
-	ack  gen.TaskAckGroupItem
+	ack  models.TaskAckGroupItem
 }
 
 func release(t *Task, why string) pending {
-	return pending{t, gen.TaskAckGroupItem{TaskId: t.ID, Status: gen.Retry, Message: strPtr(why)}}
+	return pending{t, models.TaskAckGroupItem{TaskID: t.ID, Status: models.Retry, Message: why}}
 }
 
 // process handles one batch, handing each acknowledgement to comp as its
@@ -535,13 +535,13 @@ func (c *Consumer) process(ctx, hbase context.Context, leasedAt time.Time, tasks
 					continue
 				}
 				a := c.handle(lctx, t)
-				if a.Status == gen.Error && lctx.Err() != nil {
+				if a.Status == models.Error && lctx.Err() != nil {
 					// The handler gave up because its context ended
 					// (shutdown grace or lease over): not processed.
-					a = release(t, "released: interrupted: "+derefStr(a.Message)).ack
+					a = release(t, "released: interrupted: "+a.Message).ack
 				}
 				comp.add(pending{t, a})
-				if a.Status == gen.Retry || a.Status == gen.Reauthenticate {
+				if a.Status == models.Retry || a.Status == models.Reauthenticate {
 					released.Store(true)
 					// Keep the tenant's order: what follows a task that
 					// goes back to the queue goes back too.
@@ -585,13 +585,13 @@ func derefStr(p *string) string {
 
 // handle runs the handler for one task and returns its acknowledgement. A
 // panic in a handler is acknowledged as error, never a crash of the worker.
-func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupItem) {
-	ack.TaskId = t.ID
+func (c *Consumer) handle(ctx context.Context, t *Task) (ack models.TaskAckGroupItem) {
+	ack.TaskID = t.ID
 	defer func() {
 		if r := recover(); r != nil {
 			c.logger.Error("interop: task handler panicked", "task", t.ID, "kind", t.Kind, "panic", r)
-			ack.Status = gen.Error
-			ack.Message = strPtr(truncate(fmt.Sprintf("handler panic: %v", r)))
+			ack.Status = models.Error
+			ack.Message = truncate(fmt.Sprintf("handler panic: %v", r))
 		}
 	}()
 	var err error
@@ -607,20 +607,20 @@ func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupIte
 	default:
 		err = c.h.Fallback(ctx, t)
 	}
-	ack.SysAppID = strPtr(t.appID)
+	ack.SysAppID = t.appID
 	var ae *ackError
 	switch {
 	case err == nil:
-		ack.Status = gen.Success
-		ack.Message = strPtr(truncate(t.message))
+		ack.Status = models.Success
+		ack.Message = truncate(t.message)
 	case errors.As(err, &ae):
 		ack.Status = ae.status
 		if ae.err != nil {
-			ack.Message = strPtr(truncate(ae.err.Error()))
+			ack.Message = truncate(ae.err.Error())
 		}
 	default:
-		ack.Status = gen.Error
-		ack.Message = strPtr(truncate(err.Error()))
+		ack.Status = models.Error
+		ack.Message = truncate(err.Error())
 	}
 	return ack
 }
@@ -789,7 +789,7 @@ func refused(err error) bool {
 // meanwhile answers 404, a task acknowledged otherwise 409) its tasks are
 // acknowledged one by one so the others still get through.
 func (c *Consumer) send(ctx context.Context, batch []pending) (again []pending) {
-	items := make([]gen.TaskAckGroupItem, len(batch))
+	items := make([]models.TaskAckGroupItem, len(batch))
 	for i, p := range batch {
 		items[i] = p.ack
 	}
@@ -802,7 +802,7 @@ func (c *Consumer) send(ctx context.Context, batch []pending) (again []pending) 
 		return nil
 	case errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrBadRequest):
 		for _, p := range batch {
-			ack := gen.TaskAck{Status: p.ack.Status, Message: p.ack.Message, SysAppID: p.ack.SysAppID}
+			ack := models.TaskAck{Status: p.ack.Status, Message: p.ack.Message, SysAppID: p.ack.SysAppID}
 			_, err := c.c.AcknowledgeTask(ctx, p.task.ID, ack)
 			if err != nil && !refused(err) {
 				again = append(again, p)

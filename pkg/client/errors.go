@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Sentinel errors. An *APIError matches the sentinel of its status class with
@@ -131,16 +131,12 @@ func newAPIError(op string, resp *http.Response, body []byte) *APIError {
 	if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = d
 	}
-	var env gen.ErrorResponse
+	var env models.ErrorResponse
 	if json.Unmarshal(body, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
 		e.Code = env.Error.Code
 		e.Message = env.Error.Message
-		if env.Error.Details != nil {
-			e.Details = *env.Error.Details
-		}
-		if env.Error.ExtMessage != nil {
-			e.ExtMessage = *env.Error.ExtMessage
-		}
+		e.Details = env.Error.Details
+		e.ExtMessage = env.Error.ExtMessage
 		return e
 	}
 	// Not the error model: keep what helps a human diagnose it.

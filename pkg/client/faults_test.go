@@ -584,7 +584,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 		}
 	})
 	c := fe.tenantClient(t, 0, WithRetryPolicy(DefaultRetryPolicy()))
-	org := fe.env.Tenants[0].Roster.Orgs[0].Sys.Id
+	org := fe.env.Tenants[0].Roster.Orgs[0].Sys.ID
 
 	var wg sync.WaitGroup
 	errs := make([]error, 5)
@@ -596,7 +596,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			begin := time.Now()
-			_, errs[i] = c.FindOrg(ctx, *org)
+			_, errs[i] = c.FindOrg(ctx, org)
 			took[i] = time.Since(begin)
 		}()
 	}
@@ -613,7 +613,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 	// Without a deadline of its own a call gives up at the token timeout.
 	c2 := fe.tenantClient(t, 0, WithRetryPolicy(DefaultRetryPolicy()), WithTokenTimeout(300*time.Millisecond))
 	begin := time.Now()
-	_, err := c2.FindOrg(context.Background(), *org)
+	_, err := c2.FindOrg(context.Background(), org)
 	var te *TokenError
 	if !errors.As(err, &te) || !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > 2*time.Second {
 		t.Fatalf("no deadline: %v after %v, want a TokenError at the 300ms token timeout", err, time.Since(begin))
@@ -626,7 +626,7 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := c.FindOrg(ctx, *org)
+		_, err := c.FindOrg(ctx, org)
 		cancel()
 		if err == nil {
 			break

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Regression tests of issue 15, each injecting the fault it names.
@@ -150,7 +150,7 @@ func TestTruncatedAckAnswerRetried(t *testing.T) {
 		q.ackGroup(w, r)
 	})
 	c := f.client(t, nil, WithValidation(ValidationOff))
-	rs, err := c.AcknowledgeTasks(context.Background(), []gen.TaskAckGroupItem{{TaskId: id, Status: gen.Success}})
+	rs, err := c.AcknowledgeTasks(context.Background(), []models.TaskAckGroupItem{{TaskID: id, Status: models.Success}})
 	if err != nil || len(rs) != 1 || calls.Load() != 2 {
 		t.Fatalf("receipts %v, err %v after %d calls", rs, err, calls.Load())
 	}
@@ -198,11 +198,11 @@ func TestConsumerAcksWhileOtherHandlersRun(t *testing.T) {
 	b := q.add(uuid.New(), KindData, map[string]any{"label": "fast"})
 	c := f.client(t, nil)
 	var deadlineIn atomic.Int64
-	h := HandlerFuncs{Default: Ignore, Data: func(ctx context.Context, tk *Task, e *gen.DataEvent) error {
+	h := HandlerFuncs{Default: Ignore, Data: func(ctx context.Context, tk *Task, e *models.DataEvent) error {
 		if dl, ok := ctx.Deadline(); ok {
 			deadlineIn.Store(int64(time.Until(dl)))
 		}
-		if *e.Label != "slow" {
+		if e.Label != "slow" {
 			return nil
 		}
 		for len(q.snapshot()[b]) == 0 {
@@ -231,7 +231,7 @@ func TestConsumerRefusesIncompleteHandler(t *testing.T) {
 	q := newFakeQueue(f)
 	q.add(uuid.New(), KindData, nil)
 	c := f.client(t, nil)
-	for _, h := range []Handler{HandlerFuncs{}, &HandlerFuncs{Lifecycle: Ignore2[gen.LifecycleEvent]}, nil} {
+	for _, h := range []Handler{HandlerFuncs{}, &HandlerFuncs{Lifecycle: Ignore2[models.LifecycleEvent]}, nil} {
 		err := NewConsumer(c, h).Run(context.Background())
 		if !errors.Is(err, ErrIncompleteHandler) {
 			t.Fatalf("%T: Run = %v", h, err)
@@ -244,7 +244,7 @@ func TestConsumerRefusesIncompleteHandler(t *testing.T) {
 		t.Fatalf("%d polls with an incomplete handler", q.polls)
 	}
 	// Called directly, a missing function is an error, never a success.
-	if err := (HandlerFuncs{}).OnData(context.Background(), &Task{Kind: KindData}, &gen.DataEvent{}); err == nil {
+	if err := (HandlerFuncs{}).OnData(context.Background(), &Task{Kind: KindData}, &models.DataEvent{}); err == nil {
 		t.Fatal("a data event without a handler was acknowledged as success")
 	}
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -47,12 +49,12 @@ func BenchmarkTaskLeaseAck(b *testing.B) {
 	}
 	person := env.Tenants[0].Roster.Persons[0]
 	data, _ := json.Marshal(person)
-	obj := store.Object{ID: *person.Sys.Id, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
+	obj := store.Object{ID: person.Sys.ID, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
 	group := uuid.New()
 	for left := b.N; left > 0; left -= 5000 {
 		batch := make([]store.NewTask, min(left, 5000))
 		for i := range batch {
-			batch[i] = store.DataTask(store.ActionAdd, obj, data, nil, group, "")
+			batch[i] = reference.DataTask(reference.ActionAdd, obj, data, nil, group, "")
 		}
 		if _, err := env.Store.Enqueue(ctx, tn, batch, env.Clock.Now()); err != nil {
 			b.Fatal(err)
@@ -109,8 +111,7 @@ func BenchmarkPagingWalk100k(b *testing.B) {
 func benchWalk(b *testing.B, opts ...referencetest.Option) {
 	const n = 100_000
 	env := referencetest.Start(b, append(opts, referencetest.WithTenants(1))...)
-	ctx := context.Background()
-	school := *env.Tenants[0].Roster.Orgs[1].Sys.Id
+	school := env.Tenants[0].Roster.Orgs[1].Sys.ID
 	objs := make([]store.Object, 0, n)
 	for i := range n {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "bench-person-%d", i))
@@ -126,9 +127,7 @@ func benchWalk(b *testing.B, opts ...referencetest.Option) {
 		})
 		objs = append(objs, store.Object{ID: id, Kind: store.KindPerson, Subtype: "Student", Label: first + " " + last, Data: data, Orgs: []uuid.UUID{school}})
 	}
-	if _, err := env.Store.ApplySync(ctx, env.Tenants[0].ID, store.Sync{Upserts: objs, Silent: true}, env.Clock.Now()); err != nil {
-		b.Fatal(err)
-	}
+	storetest.Put(b, env.Store, env.Tenants[0].ID, objs...)
 	total := n + len(env.Tenants[0].Roster.Persons)
 	token := env.Token(b, 0)
 	b.ResetTimer()

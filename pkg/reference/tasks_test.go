@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
@@ -29,12 +29,12 @@ func queueSize(r reference.Roster) int {
 func memberships(r reference.Roster) map[string]string {
 	out := map[string]string{}
 	for _, p := range r.Persons {
-		for _, m := range *p.Schools {
-			out[m.Sys.Membership.Id.String()] = "RDM:PersonOrgMembership"
+		for _, m := range p.Schools {
+			out[m.Sys.Membership.ID.String()] = "RDM:PersonOrgMembership"
 		}
 		if p.Sections != nil {
-			for _, m := range *p.Sections {
-				out[m.Sys.Membership.Id.String()] = "RDM:PersonSectionMembership"
+			for _, m := range p.Sections {
+				out[m.Sys.Membership.ID.String()] = "RDM:PersonSectionMembership"
 			}
 		}
 	}
@@ -126,7 +126,7 @@ func TestDriverAndTenantParameters(t *testing.T) {
 	env := referencetest.Start(t)
 	ctx := context.Background()
 	tn := env.Tenants[0].ID
-	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{store.LifecycleTask("TENANT_ACTIVATED", "canvas"), store.LifecycleTask("TENANT_ACTIVATED", "sis")}, env.Clock.Now()); err != nil {
+	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{reference.LifecycleTask("TENANT_ACTIVATED", "canvas"), reference.LifecycleTask("TENANT_ACTIVATED", "sis")}, env.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	a := newAPI(t, env, 0)
@@ -475,7 +475,7 @@ func TestRestartKeepsQueue(t *testing.T) {
 		t.Fatalf("%d distinct tasks after restart, want %d", len(delivered), n-4)
 	}
 	// Sequences continue past the old ones.
-	nt, err := env2.Store.Enqueue(context.Background(), env2.Tenants[0].ID, []store.NewTask{store.LifecycleTask("X", "")}, env2.Clock.Now())
+	nt, err := env2.Store.Enqueue(context.Background(), env2.Tenants[0].ID, []store.NewTask{reference.LifecycleTask("X", "")}, env2.Clock.Now())
 	if err != nil || nt[0].Sequence != int64(n+1) {
 		t.Fatalf("sequence after restart = %v, %v", nt, err)
 	}
@@ -486,13 +486,13 @@ func TestRestartKeepsQueue(t *testing.T) {
 func TestLoadProducesChangeAndDelete(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
 	r := env.Tenants[0].Roster
-	changed := reference.Roster{Persons: r.Persons[:1], Deletes: []uuid.UUID{*r.Courses[0].Sys.Id}, Origin: "resend"}
+	changed := reference.Roster{Persons: r.Persons[:1], Deletes: []uuid.UUID{r.Courses[0].Sys.ID}, Origin: "resend"}
 	p := changed.Persons[0]
 	newLast := "Núñez-García"
-	name := *p.Name
-	name.Last = &newLast
-	p.Name = &name
-	changed.Persons = []gen.Person{p}
+	name := p.Name
+	name.Last = newLast
+	p.Name = name
+	changed.Persons = []models.Person{p}
 	res, err := reference.Load(context.Background(), env.Store, env.Tenants[0].ID, changed, env.Clock.Now())
 	if err != nil || res.Changed != 1 || res.Deleted != 1 || len(res.Tasks) != 4 {
 		t.Fatalf("Load = %+v, %v", res, err)
@@ -520,16 +520,16 @@ func TestLoadProducesChangeAndDelete(t *testing.T) {
 			t.Fatalf("group ids differ: %+v", got)
 		}
 	}
-	if string(got[1].Changes["name"]) != `{"first":"Zoë","last":"Núñez"}` || len(got[1].Changes) != 1 || got[1].Object != p.Sys.Id.String() {
+	if string(got[1].Changes["name"]) != `{"first":"Zoë","last":"Núñez"}` || len(got[1].Changes) != 1 || got[1].Object != p.Sys.ID.String() {
 		t.Fatalf("changes = %s", mustMarshal(got[1].Changes))
 	}
-	a.wantError(http.MethodGet, "/rostering/courses/"+r.Courses[0].Sys.Id.String(), nil, 404, "not_found")
+	a.wantError(http.MethodGet, "/rostering/courses/"+r.Courses[0].Sys.ID.String(), nil, 404, "not_found")
 	var person struct {
 		Data struct {
 			Name struct{ Last string } `json:"name"`
 		}
 	}
-	a.get("/rostering/persons/"+p.Sys.Id.String(), &person)
+	a.get("/rostering/persons/"+p.Sys.ID.String(), &person)
 	if person.Data.Name.Last != newLast {
 		t.Fatalf("changed person reads %q", person.Data.Name.Last)
 	}
@@ -588,12 +588,12 @@ func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
 
 	p := r.Persons[0]
 	label := "Zoë N. Núñez"
-	p.Sys.Label = &label
-	res, err = reference.Load(ctx, env.Store, tn, reference.Roster{Persons: []gen.Person{p}}, env.Clock.Now())
+	p.Sys.Label = label
+	res, err = reference.Load(ctx, env.Store, tn, reference.Roster{Persons: []models.Person{p}}, env.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantChanged := 1 + len(*p.Schools) + len(*p.Sections)
+	wantChanged := 1 + len(p.Schools) + len(p.Sections)
 	if res.Changed != wantChanged || res.Unchanged != 0 {
 		t.Fatalf("relabelled person: %+v, want %d changed (the person and its memberships)", res, wantChanged)
 	}
@@ -607,9 +607,33 @@ func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
 			changed[e.ObjectID] = e.ObjectType
 		}
 	}
-	for _, m := range *p.Sections {
-		if changed[m.Sys.Membership.Id.String()] != "RDM:PersonSectionMembership" {
-			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.Id, changed)
+	for _, m := range p.Sections {
+		if changed[m.Sys.Membership.ID.String()] != "RDM:PersonSectionMembership" {
+			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.ID, changed)
 		}
+	}
+}
+
+// A batch that fails to render (a corrupt payload) is handed back at once,
+// not hidden from every consumer for the lease.
+func TestLeaseReleasedWhenRenderFails(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithBatchSize(2000))
+	ctx := context.Background()
+	tn := env.Tenants[0].ID
+	scope := []uuid.UUID{tn}
+	queued, _, err := env.Store.ListTasks(ctx, store.TaskQuery{Tenants: scope, Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{{Kind: store.TaskLifecycle, Payload: []byte(`["not an object"]`)}}, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a := newAPI(t, env, 0)
+	if code, b := a.do(http.MethodGet, "/tasks?page_size=2000", nil); code != http.StatusInternalServerError {
+		t.Fatalf("GET /tasks over a corrupt task = %d (%d bytes), want 500", code, len(b))
+	}
+	got, err := env.Store.LeaseTasks(ctx, store.LeaseQuery{Tenants: scope, Limit: 1 << 20, Now: env.Clock.Now(), Lease: time.Minute})
+	if err != nil || len(got) != len(queued)+1 {
+		t.Fatalf("after the failed GET, %d of %d tasks are leasable (%v)", len(got), len(queued)+1, err)
 	}
 }
