@@ -576,13 +576,6 @@ func (c *Consumer) process(ctx, hbase context.Context, leasedAt time.Time, tasks
 	return released.Load()
 }
 
-func derefStr(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 // handle runs the handler for one task and returns its acknowledgement. A
 // panic in a handler is acknowledged as error, never a crash of the worker.
 func (c *Consumer) handle(ctx context.Context, t *Task) (ack models.TaskAckGroupItem) {

@@ -251,7 +251,6 @@ func virtualSleep(clock *referencetest.FakeClock) func(ctx context.Context, d ti
 type faultEnv struct {
 	env   *referencetest.Env
 	proxy *faultProxy
-	c     *Client
 	ids   map[uuid.UUID]bool // every queued task
 }
 
