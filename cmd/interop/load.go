@@ -16,9 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 	"github.com/interop-data/interop/pkg/reference/oneroster"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
 func init() {

@@ -114,9 +114,9 @@ func TestReadManifest(t *testing.T) {
 		t.Errorf("ignored %v", m.Ignored)
 	}
 	for data, want := range map[string]string{
-		"propertyName,value\noneroster.version,1.0\n":                         `manifest.csv:2:19: value: oneroster.version is "1.0"; this loader reads OneRoster 1.1 [manifest]`,
-		"propertyName,value\noneroster.version,1.1\nfile.orgs,full\n":         `manifest.csv:3:11: value: file.orgs is "full", not bulk, delta or absent [manifest]`,
-		"propertyName,value\nfile.orgs,bulk\n":                                `manifest.csv: oneroster.version is missing [manifest]`,
+		"propertyName,value\noneroster.version,1.0\n":                                  `manifest.csv:2:19: value: oneroster.version is "1.0"; this loader reads OneRoster 1.1 [manifest]`,
+		"propertyName,value\noneroster.version,1.1\nfile.orgs,full\n":                  `manifest.csv:3:11: value: file.orgs is "full", not bulk, delta or absent [manifest]`,
+		"propertyName,value\nfile.orgs,bulk\n":                                         `manifest.csv: oneroster.version is missing [manifest]`,
 		"propertyName,value\noneroster.version,1.1\nfile.orgs,bulk\nfile.orgs,delta\n": `manifest.csv:4:1: propertyName: property "file.orgs" is given twice [manifest]`,
 		"name,value\n": `manifest.csv:1: propertyName: required column "propertyName" is not in the header [missing-column]`,
 	} {
