@@ -151,10 +151,10 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	if err := stg.merge(ctx); err != nil {
 		return res, err
 	}
-	if err := stg.duplicates(ctx, errs); err != nil {
+	if err := stg.references(ctx, errs, res.Manifest); err != nil {
 		return res, err
 	}
-	if err := stg.references(ctx, errs, res.Manifest); err != nil {
+	if err := stg.duplicates(ctx, errs); err != nil {
 		return res, err
 	}
 	if errs.err() != nil {

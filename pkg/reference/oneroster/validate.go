@@ -121,7 +121,17 @@ var references = []refCheck{
 // have: one the export names that is nowhere, or one the tenant's kept rows
 // hold to an object the export removes.
 func (s *stage) references(ctx context.Context, errs *errorList, modes Manifest) error {
+	// A file with errors of its own is not a reliable target: a reference
+	// to a row it rejected would be reported as unknown on top of the
+	// row's own error. References into it are checked once it is fixed.
+	broken := map[string]bool{}
+	for f, n := range errs.perFile {
+		broken[f] = n > 0
+	}
 	for _, r := range references {
+		if broken[r.target+".csv"] {
+			continue
+		}
 		rows, err := s.db.QueryContext(ctx, r.query+` ORDER BY x.line LIMIT ?`, errs.cap+1)
 		if err != nil {
 			return fmt.Errorf("oneroster: checking references: %w", err)
