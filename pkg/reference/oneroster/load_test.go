@@ -145,10 +145,10 @@ func ids(us ...uuid.UUID) []string {
 func TestLoadSamples(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
-		dir                                                               string
+		dir                                                              string
 		orgs, leas, schools, persons, students, teachers, courses, sects int
-		terms, categories, added                                          int
-		course1Title, course2Code                                         string
+		terms, categories, added                                         int
+		course1Title, course2Code                                        string
 	}{
 		// 3 orgs, 3 terms, 2 courses, 3 sections, 6 persons, 6 org and 8
 		// section memberships (the proctor's enrollment is not loaded).
@@ -356,7 +356,7 @@ func TestLoadChanges(t *testing.T) {
 	}
 	want := []string{
 		"SYNC_START",
-		"CHANGE RDM:Section Section A/B",                // stu1's label in $students
+		"CHANGE RDM:Section Section A/B",                 // stu1's label in $students
 		"CHANGE RDM:Section Study & Learning - Period 1", // likewise
 		"CHANGE RDM:Section Study & Learning - Period 2", // moved to ter1, stu5 enrolled
 		"CHANGE RDM:Student Stuart One",
@@ -383,7 +383,9 @@ func TestLoadChanges(t *testing.T) {
 		}
 	}
 	// CHANGE carries the prior values of what changed.
-	changes := func(i int) map[string]any { return jsonOf(t, map[string]any{"c": task(tasks, i).DataEvent.Changes})["c"].(map[string]any) }
+	changes := func(i int) map[string]any {
+		return jsonOf(t, map[string]any{"c": task(tasks, i).DataEvent.Changes})["c"].(map[string]any)
+	}
 	expect(t, "stu1 change", changes(4), map[string]any{"name.first": "Student", "$sys.label": "Student One"})
 	if _, ok := changes(4)["email"]; ok {
 		t.Errorf("stu1 change lists an unchanged attribute: %v", changes(4))
