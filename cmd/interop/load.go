@@ -18,7 +18,7 @@ import (
 
 	"github.com/interop-data/interop/pkg/reference/oneroster"
 	"github.com/interop-data/interop/pkg/reference/store"
-	"github.com/interop-data/interop/pkg/reference/store/sqlite"
+	"github.com/interop-data/interop/pkg/reference"
 )
 
 func init() {
@@ -121,7 +121,7 @@ func openExisting(ctx context.Context, dsn string) (store.Store, error) {
 			return nil, fmt.Errorf("database %s: %w", p, err)
 		}
 	}
-	return sqlite.Open(ctx, dsn) // TODO(load): reference.OpenStore once it lands
+	return reference.OpenStore(ctx, dsn)
 }
 
 // sqlitePath is the file a --db value names, unless it is a server URL.

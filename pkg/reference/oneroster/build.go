@@ -12,19 +12,9 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
-
-// Writer receives a load's objects inside the sync's transaction.
-type Writer interface {
-	// Upsert adds or changes an object.
-	Upsert(ctx context.Context, o store.Object) error
-	// Delete removes an object; an unknown id is no error.
-	Delete(ctx context.Context, kind store.Kind, id uuid.UUID) error
-	// DeleteAbsent removes every object of kind (and subtype, when not
-	// empty) that this sync has not upserted.
-	DeleteAbsent(ctx context.Context, kind store.Kind, subtype string) error
-}
 
 // SourceIDSpace is the key of $sys.source_id under which every loaded
 // object carries its row's sourcedId.
@@ -59,7 +49,7 @@ type sessionInfo struct {
 // by joins.
 type builder struct {
 	s        *stage
-	w        Writer
+	w        reference.SyncWriter
 	orgs     map[uuid.UUID]*orgInfo
 	orgOrder []uuid.UUID
 	sessions map[uuid.UUID]*sessionInfo

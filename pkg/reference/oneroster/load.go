@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
@@ -45,7 +46,7 @@ type Result struct {
 	Warnings []string
 	// Sync is the store's account of the sync: its group id and how many
 	// objects were added, changed, deleted and left as they were.
-	Sync    store.SyncResult
+	Sync    reference.SyncResult
 	Read    time.Duration // staging and checking
 	Applied time.Duration // writing into the store
 }
@@ -171,7 +172,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	if err := b.loadSmall(ctx); err != nil {
 		return res, fmt.Errorf("oneroster: %w", err)
 	}
-	res.Sync, err = applySync(ctx, st, tenant, c.now().UTC(), func(w Writer) error {
+	res.Sync, err = reference.ApplySync(ctx, st, tenant, c.now().UTC(), reference.SyncOptions{}, func(w reference.SyncWriter) error {
 		b.w = w
 		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut} {
 			if err := step(ctx); err != nil {
