@@ -16,9 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/oneroster"
 	"github.com/interop-data/interop/pkg/reference/store"
-	"github.com/interop-data/interop/pkg/reference"
 )
 
 func init() {
