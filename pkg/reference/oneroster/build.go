@@ -132,7 +132,7 @@ func (b *builder) termRef(id uuid.UUID) (gen.TermSys, bool) {
 // loadSmall reads the orgs, terms and courses into memory.
 func (b *builder) loadSmall(ctx context.Context) error {
 	b.orgs, b.sessions, b.courses = map[uuid.UUID]*orgInfo{}, map[uuid.UUID]*sessionInfo{}, map[uuid.UUID]string{}
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, name, type, identifier, parent, line, src FROM orgs ORDER BY src DESC, line, rowid`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, name, type, identifier, parent, line, src FROM orgs ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (b *builder) loadSmall(ctx context.Context) error {
 			p.children = append(p.children, id)
 		}
 	}
-	rows, err = b.s.db.QueryContext(ctx, `SELECT id, sid, title, type, start, end, parent, year FROM academicSessions ORDER BY src DESC, line, rowid`)
+	rows, err = b.s.db.QueryContext(ctx, `SELECT id, sid, title, type, start, end, parent, year FROM academicSessions ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func (b *builder) orgsOut(ctx context.Context) error {
 }
 
 func (b *builder) termsOut(ctx context.Context) error {
-	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT DISTINCT c.school FROM class_terms ct JOIN classes c ON c.id = ct.class_id WHERE ct.term_id = ? ORDER BY c.src DESC, c.line`)
+	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT DISTINCT c.school FROM class_terms ct JOIN classes c ON c.id = ct.class_id WHERE ct.term_id = ? ORDER BY c.ord`)
 	if err != nil {
 		return err
 	}
@@ -279,12 +279,12 @@ func queryIDs(ctx context.Context, st *sql.Stmt, args ...any) ([]uuid.UUID, erro
 }
 
 func (b *builder) coursesOut(ctx context.Context) error {
-	sections, err := b.s.db.PrepareContext(ctx, `SELECT id, title FROM classes WHERE course = ? ORDER BY src DESC, line`)
+	sections, err := b.s.db.PrepareContext(ctx, `SELECT id, title FROM classes WHERE course = ? ORDER BY ord`)
 	if err != nil {
 		return err
 	}
 	defer sections.Close()
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, org FROM courses ORDER BY src DESC, line, rowid`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, org FROM courses ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -337,12 +337,12 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 	}
 	defer terms.Close()
 	members, err := b.s.db.PrepareContext(ctx, `SELECT e.id, e.role, u.id, u.role, u.given, u.family FROM enrollments e JOIN users u ON u.id = e.user
-		WHERE e.class = ? ORDER BY e.src DESC, e.line`)
+		WHERE e.class = ? ORDER BY e.ord`)
 	if err != nil {
 		return err
 	}
 	defer members.Close()
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school FROM classes ORDER BY src DESC, line, rowid`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school FROM classes ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -428,19 +428,19 @@ func personLabel(given, family string) string {
 // personsOut writes each student and teacher, then its org and section
 // memberships.
 func (b *builder) personsOut(ctx context.Context) error {
-	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT org_id, org_sid FROM user_orgs WHERE user_id = ? ORDER BY pos`)
+	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT org_id FROM user_orgs WHERE user_id = ? ORDER BY pos`)
 	if err != nil {
 		return err
 	}
 	defer orgsOf.Close()
 	enrolled, err := b.s.db.PrepareContext(ctx, `SELECT e.id, e.sid, e.role, e.prim, e.begin, e.end, c.id, c.title FROM enrollments e JOIN classes c ON c.id = e.class
-		WHERE e.user = ? ORDER BY e.src DESC, e.line`)
+		WHERE e.user = ? ORDER BY e.ord`)
 	if err != nil {
 		return err
 	}
 	defer enrolled.Close()
 	rows, err := b.s.db.QueryContext(ctx, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex
-		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.src DESC, u.line, u.rowid`)
+		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.ord`)
 	if err != nil {
 		return err
 	}
@@ -476,8 +476,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 		var schools []gen.OrgMembershipSys
 		for ors.Next() {
 			var ob []byte
-			var osid string
-			if err := ors.Scan(&ob, &osid); err != nil {
+			if err := ors.Scan(&ob); err != nil {
 				ors.Close()
 				return err
 			}
@@ -486,7 +485,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			mid := OrgMembershipID(b.s.tenant, sid, osid)
+			mid := orgMembershipID(b.s.tenant, id, org)
 			schools = append(schools, gen.OrgMembershipSys{Sys: gen.OrgMembershipRefType{Id: &org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
 				Label: ref.Sys.Label, Membership: gen.RefType{Id: &mid, Type: typ(store.KindPersonOrgMembership)}}})
 			orgs = append(orgs, org)
@@ -549,7 +548,7 @@ func object(kind store.Kind, id uuid.UUID, v any) store.Object {
 }
 
 func (b *builder) categoriesOut(ctx context.Context) error {
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY src DESC, line, rowid`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY ord`)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,13 @@ func ID(tenant uuid.UUID, file, sourcedID string) uuid.UUID {
 // OrgMembershipID is the id of the PersonOrgMembership of a user and one of
 // its orgSourcedIds.
 func OrgMembershipID(tenant uuid.UUID, userSID, orgSID string) uuid.UUID {
-	return uuid.NewSHA1(Namespace, name(tenant, "orgMembership", userSID, orgSID))
+	return orgMembershipID(tenant, ID(tenant, FileUsers, userSID), ID(tenant, FileOrgs, orgSID))
+}
+
+// orgMembershipID derives from the two objects' ids, which a load knows
+// for a membership the tenant keeps as well as for one of the export.
+func orgMembershipID(tenant, user, org uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(Namespace, name(tenant, "orgMembership", user.String(), org.String()))
 }
 
 // name joins the parts with their lengths, so that no two lists of parts

@@ -23,20 +23,21 @@ type stage struct {
 	tx     *sql.Tx
 	ins    map[string]*sql.Stmt
 	tenant uuid.UUID
+	seq    int64 // the ord of the last row put
 }
 
 const stageSchema = `
-CREATE TABLE orgs (id BLOB, sid TEXT, line INT, src INT, name TEXT, type TEXT, identifier TEXT, parent BLOB, parent_sid TEXT);
-CREATE TABLE users (id BLOB, sid TEXT, line INT, src INT, role TEXT, username TEXT, given TEXT, family TEXT, middle TEXT, email TEXT, phone TEXT, identifier TEXT);
+CREATE TABLE orgs (id BLOB, sid TEXT, line INT, src INT, name TEXT, type TEXT, identifier TEXT, parent BLOB, parent_sid TEXT, ord INT);
+CREATE TABLE users (id BLOB, sid TEXT, line INT, src INT, role TEXT, username TEXT, given TEXT, family TEXT, middle TEXT, email TEXT, phone TEXT, identifier TEXT, ord INT);
 CREATE TABLE user_orgs (user_id BLOB, user_sid TEXT, org_id BLOB, org_sid TEXT, pos INT, line INT, src INT);
 CREATE TABLE user_agents (user_id BLOB, agent_id BLOB, agent_sid TEXT, line INT);
-CREATE TABLE courses (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, org BLOB, org_sid TEXT);
-CREATE TABLE classes (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, course BLOB, course_sid TEXT, school BLOB, school_sid TEXT);
+CREATE TABLE courses (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, org BLOB, org_sid TEXT, ord INT);
+CREATE TABLE classes (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, course BLOB, course_sid TEXT, school BLOB, school_sid TEXT, ord INT);
 CREATE TABLE class_terms (class_id BLOB, term_id BLOB, term_sid TEXT, pos INT, line INT, src INT);
-CREATE TABLE academicSessions (id BLOB, sid TEXT, line INT, src INT, title TEXT, type TEXT, start TEXT, end TEXT, parent BLOB, parent_sid TEXT, year TEXT);
-CREATE TABLE enrollments (id BLOB, sid TEXT, line INT, src INT, class BLOB, class_sid TEXT, school BLOB, school_sid TEXT, user BLOB, user_sid TEXT, role TEXT, prim TEXT, begin TEXT, end TEXT);
-CREATE TABLE demographics (id BLOB, sid TEXT, line INT, src INT, birth TEXT, sex TEXT);
-CREATE TABLE categories (id BLOB, sid TEXT, line INT, src INT, title TEXT);
+CREATE TABLE academicSessions (id BLOB, sid TEXT, line INT, src INT, title TEXT, type TEXT, start TEXT, end TEXT, parent BLOB, parent_sid TEXT, year TEXT, ord INT);
+CREATE TABLE enrollments (id BLOB, sid TEXT, line INT, src INT, class BLOB, class_sid TEXT, school BLOB, school_sid TEXT, user BLOB, user_sid TEXT, role TEXT, prim TEXT, begin TEXT, end TEXT, ord INT);
+CREATE TABLE demographics (id BLOB, sid TEXT, line INT, src INT, birth TEXT, sex TEXT, ord INT);
+CREATE TABLE categories (id BLOB, sid TEXT, line INT, src INT, title TEXT, ord INT);
 CREATE TABLE deletes (file TEXT, id BLOB, sid TEXT, line INT);
 `
 
@@ -50,31 +51,31 @@ CREATE INDEX user_orgs_user ON user_orgs (user_id, pos);
 CREATE INDEX user_orgs_org ON user_orgs (org_id);
 CREATE INDEX courses_id ON courses (id);
 CREATE INDEX classes_id ON classes (id);
-CREATE INDEX classes_course ON classes (course, src, line);
+CREATE INDEX classes_course ON classes (course, ord);
 CREATE INDEX class_terms_class ON class_terms (class_id, pos);
 CREATE INDEX class_terms_term ON class_terms (term_id);
 CREATE INDEX sessions_id ON academicSessions (id);
 CREATE INDEX sessions_parent ON academicSessions (parent);
 CREATE INDEX enrollments_id ON enrollments (id);
-CREATE INDEX enrollments_user ON enrollments (user, src, line);
-CREATE INDEX enrollments_class ON enrollments (class, src, line);
+CREATE INDEX enrollments_user ON enrollments (user, ord);
+CREATE INDEX enrollments_class ON enrollments (class, ord);
 CREATE INDEX demographics_id ON demographics (id);
 CREATE INDEX categories_id ON categories (id);
 CREATE INDEX deletes_id ON deletes (file, id);
 `
 
 var stageInserts = map[string]string{
-	FileOrgs:             `INSERT INTO orgs VALUES (?,?,?,?,?,?,?,?,?)`,
-	FileUsers:            `INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	FileOrgs:             `INSERT INTO orgs VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	FileUsers:            `INSERT INTO users VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 	"user_orgs":          `INSERT INTO user_orgs VALUES (?,?,?,?,?,?,?)`,
 	"user_agents":        `INSERT INTO user_agents VALUES (?,?,?,?)`,
-	FileCourses:          `INSERT INTO courses VALUES (?,?,?,?,?,?,?,?)`,
-	FileClasses:          `INSERT INTO classes VALUES (?,?,?,?,?,?,?,?,?,?)`,
+	FileCourses:          `INSERT INTO courses VALUES (?,?,?,?,?,?,?,?,?)`,
+	FileClasses:          `INSERT INTO classes VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 	"class_terms":        `INSERT INTO class_terms VALUES (?,?,?,?,?,?)`,
-	FileAcademicSessions: `INSERT INTO academicSessions VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-	FileEnrollments:      `INSERT INTO enrollments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-	FileDemographics:     `INSERT INTO demographics VALUES (?,?,?,?,?,?)`,
-	FileCategories:       `INSERT INTO categories VALUES (?,?,?,?,?)`,
+	FileAcademicSessions: `INSERT INTO academicSessions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+	FileEnrollments:      `INSERT INTO enrollments VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	FileDemographics:     `INSERT INTO demographics VALUES (?,?,?,?,?,?,?)`,
+	FileCategories:       `INSERT INTO categories VALUES (?,?,?,?,?,?)`,
 	"deletes":            `INSERT INTO deletes VALUES (?,?,?,?)`,
 }
 
@@ -196,13 +197,21 @@ func (s *stage) add(ctx context.Context, file string, v any) error {
 }
 
 // put stages a row of the export (src 1) or one rebuilt from the tenant's
-// objects (src 0).
+// objects (src 0). Rows are built into objects in ord order: the tenant's
+// rows in the order it holds them, then the export's in file order (merge
+// gives a row that replaces one of the tenant's that row's place), so that
+// a load which changes nothing orders every list and rollup as before.
 func (s *stage) put(ctx context.Context, v any, src int) error {
+	s.seq++
+	ord := s.seq
+	if src == 1 {
+		ord += 1 << 40
+	}
 	switch x := v.(type) {
 	case *orgRow:
-		return s.exec(ctx, FileOrgs, s.id(FileOrgs, x.SID), x.SID, x.Line, src, x.Name, x.Type, x.Identifier, s.id(FileOrgs, x.Parent), x.Parent)
+		return s.exec(ctx, FileOrgs, s.id(FileOrgs, x.SID), x.SID, x.Line, src, x.Name, x.Type, x.Identifier, s.id(FileOrgs, x.Parent), x.Parent, ord)
 	case *userRow:
-		if err := s.exec(ctx, FileUsers, s.id(FileUsers, x.SID), x.SID, x.Line, src, x.Role, x.Username, x.Given, x.Family, x.Middle, x.Email, x.Phone, x.Identifier); err != nil {
+		if err := s.exec(ctx, FileUsers, s.id(FileUsers, x.SID), x.SID, x.Line, src, x.Role, x.Username, x.Given, x.Family, x.Middle, x.Email, x.Phone, x.Identifier, ord); err != nil {
 			return err
 		}
 		for i, o := range x.Orgs {
@@ -217,10 +226,10 @@ func (s *stage) put(ctx context.Context, v any, src int) error {
 		}
 		return nil
 	case *courseRow:
-		return s.exec(ctx, FileCourses, s.id(FileCourses, x.SID), x.SID, x.Line, src, x.Title, x.Code, s.id(FileOrgs, x.Org), x.Org)
+		return s.exec(ctx, FileCourses, s.id(FileCourses, x.SID), x.SID, x.Line, src, x.Title, x.Code, s.id(FileOrgs, x.Org), x.Org, ord)
 	case *classRow:
 		if err := s.exec(ctx, FileClasses, s.id(FileClasses, x.SID), x.SID, x.Line, src, x.Title, x.Code,
-			s.id(FileCourses, x.Course), x.Course, s.id(FileOrgs, x.School), x.School); err != nil {
+			s.id(FileCourses, x.Course), x.Course, s.id(FileOrgs, x.School), x.School, ord); err != nil {
 			return err
 		}
 		for i, t := range x.Terms {
@@ -231,14 +240,14 @@ func (s *stage) put(ctx context.Context, v any, src int) error {
 		return nil
 	case *sessionRow:
 		return s.exec(ctx, FileAcademicSessions, s.id(FileAcademicSessions, x.SID), x.SID, x.Line, src, x.Title, x.Type, x.Start, x.End,
-			s.id(FileAcademicSessions, x.Parent), x.Parent, x.Year)
+			s.id(FileAcademicSessions, x.Parent), x.Parent, x.Year, ord)
 	case *enrollmentRow:
 		return s.exec(ctx, FileEnrollments, s.id(FileEnrollments, x.SID), x.SID, x.Line, src, s.id(FileClasses, x.Class), x.Class,
-			s.id(FileOrgs, x.School), x.School, s.id(FileUsers, x.User), x.User, x.Role, x.Primary, x.Begin, x.End)
+			s.id(FileOrgs, x.School), x.School, s.id(FileUsers, x.User), x.User, x.Role, x.Primary, x.Begin, x.End, ord)
 	case *demographicRow:
-		return s.exec(ctx, FileDemographics, s.id(FileUsers, x.SID), x.SID, x.Line, src, x.Birth, x.Sex)
+		return s.exec(ctx, FileDemographics, s.id(FileUsers, x.SID), x.SID, x.Line, src, x.Birth, x.Sex, ord)
 	case *categoryRow:
-		return s.exec(ctx, FileCategories, s.id(FileCategories, x.SID), x.SID, x.Line, src, x.Title)
+		return s.exec(ctx, FileCategories, s.id(FileCategories, x.SID), x.SID, x.Line, src, x.Title, ord)
 	}
 	return fmt.Errorf("oneroster: staging: unexpected row %T", v)
 }

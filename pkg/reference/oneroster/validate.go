@@ -22,6 +22,11 @@ func (s *stage) merge(ctx context.Context) error {
 		{FileDemographics, FileDemographics, "", ""},
 		{FileCategories, FileCategories, "", ""},
 	} {
+		// An export row that replaces one of the tenant's takes its place.
+		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`UPDATE %[1]s SET ord = (SELECT t.ord FROM %[1]s t WHERE t.src = 0 AND t.id = %[1]s.id)
+			WHERE src = 1 AND id IN (SELECT id FROM %[1]s WHERE src = 0)`, t.table)); err != nil {
+			return fmt.Errorf("oneroster: staging: %w", err)
+		}
 		gone := fmt.Sprintf(`(SELECT id FROM %[1]s WHERE src = 1 UNION SELECT id FROM deletes WHERE file = '%[2]s')`, t.table, t.file)
 		if t.child != "" {
 			if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE src = 0 AND %s IN %s`, t.child, t.childKey, gone)); err != nil {
