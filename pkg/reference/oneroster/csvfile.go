@@ -159,9 +159,6 @@ func (f *csvFile) get(c string) string {
 	return strings.TrimSpace(f.rec[i])
 }
 
-// has reports whether the header has column c.
-func (f *csvFile) has(c string) bool { _, ok := f.cols[c]; return ok }
-
 // fail records an error of column c in the current row.
 func (f *csvFile) fail(c, rule, format string, args ...any) {
 	e := Error{File: f.name, Line: f.line, Field: c, Rule: rule, Msg: fmt.Sprintf(format, args...)}
@@ -246,13 +243,4 @@ func (f *csvFile) list(c string, required bool) []string {
 		f.fail(c, RuleRequired, "a value is required")
 	}
 	return out
-}
-
-// column is the 1-based byte column of c in the current row, 0 when absent.
-func (f *csvFile) column(c string) int {
-	if i, ok := f.cols[c]; ok && i < len(f.rec) {
-		_, col := f.r.FieldPos(i)
-		return col
-	}
-	return 0
 }
