@@ -1,6 +1,7 @@
 package oneroster_test
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -641,7 +642,44 @@ func TestLoadDelta(t *testing.T) {
 	_, err = d.load(t, deltaExport(t, map[string]string{"enrollments": "delta"}, map[string]string{"enrollments.csv": "sourcedId,classSourcedId,schoolSourcedId,userSourcedId,role\n" +
 		"enr11,cla3,sch1,stu4,student\n"}))
 	if v, ok := oneroster.AsValidation(err); !ok || len(v.Errors) != 1 ||
-		v.Errors[0].Error() != `enrollments.csv:2: userSourcedId: "stu4" is not a sourcedId of users.csv [unknown-ref]` {
+		v.Errors[0].Error() != `enrollments.csv:2: userSourcedId: "stu4" is not a sourcedId of the tenant's users (the manifest has users.csv absent) [unknown-ref]` {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A .zip export loads like its directory, with the files at its root or
+// inside one folder.
+func TestLoadZip(t *testing.T) {
+	for _, prefix := range []string{"", "export/"} {
+		zipPath := filepath.Join(t.TempDir(), "export.zip")
+		f, err := os.Create(zipPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(f)
+		entries, _ := os.ReadDir("testdata/recommended")
+		for _, e := range entries {
+			b, err := os.ReadFile(filepath.Join("testdata/recommended", e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := zw.Create(prefix + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(b)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		d := newDistrict(t)
+		res := d.mustLoad(t, zipPath)
+		if res.Sync.Added != 32 {
+			t.Errorf("zip %q: %+v", prefix, res.Sync)
+		}
+	}
+	if _, err := oneroster.Open("testdata/recommended/users.csv"); err == nil {
+		t.Error("a CSV file opened as an export")
 	}
 }

@@ -92,20 +92,10 @@ func readManifest(rd io.Reader, errs *errorList) Manifest {
 			}
 		}
 	}
-	if version == "" && !errs.full(name) && len(errs.perFileErrors(name)) == 0 {
+	if version == "" && errs.perFile[name] == 0 {
 		errs.add(Error{File: name, Rule: RuleManifest, Msg: "oneroster.version is missing"})
 	}
 	return m
-}
-
-func (l *errorList) perFileErrors(file string) []Error {
-	var out []Error
-	for _, e := range l.v.Errors {
-		if e.File == file {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // String renders the modes for a summary: "orgs=bulk users=delta ...".

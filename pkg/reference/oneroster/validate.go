@@ -151,9 +151,13 @@ func (s *stage) references(ctx context.Context, errs *errorList, modes Manifest)
 			}
 			e := Error{File: r.file + ".csv", Line: line, Field: r.field, Rule: RuleUnknownRef}
 			if src == 1 {
-				e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv", ref, r.target)
-				if modes.Mode(r.target) == Delta {
-					e.Msg += " nor of the tenant"
+				switch modes.Mode(r.target) {
+				case Bulk:
+					e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv", ref, r.target)
+				case Delta:
+					e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv nor of the tenant's %s", ref, r.target, r.target)
+				default:
+					e.Msg = fmt.Sprintf("%q is not a sourcedId of the tenant's %s (the manifest has %s.csv absent)", ref, r.target, r.target)
 				}
 			} else {
 				id, _ := uuid.FromBytes(refID)
