@@ -22,6 +22,9 @@ func (s *stage) merge(ctx context.Context) error {
 		{FileDemographics, FileDemographics, "", ""},
 		{FileCategories, FileCategories, "", ""},
 	} {
+		if !s.seeded[t.table] {
+			continue // the export's rows alone: nothing to merge
+		}
 		// An export row that replaces one of the tenant's takes its place.
 		if _, err := s.db.ExecContext(ctx, fmt.Sprintf(`UPDATE %[1]s SET ord = (SELECT t.ord FROM %[1]s t WHERE t.src = 0 AND t.id = %[1]s.id)
 			WHERE src = 1 AND id IN (SELECT id FROM %[1]s WHERE src = 0)`, t.table)); err != nil {
@@ -39,11 +42,14 @@ func (s *stage) merge(ctx context.Context) error {
 	}
 	// Memberships the tenant keeps go with a user, class or org the export
 	// removes, as do the demographics of a removed user.
-	for _, q := range []string{
-		`DELETE FROM enrollments WHERE src = 0 AND (user NOT IN (SELECT id FROM users) OR class NOT IN (SELECT id FROM classes))`,
-		`DELETE FROM user_orgs WHERE src = 0 AND org_id NOT IN (SELECT id FROM orgs)`,
-		`DELETE FROM demographics WHERE src = 0 AND id NOT IN (SELECT id FROM users)`,
+	for table, q := range map[string]string{
+		FileEnrollments:  `DELETE FROM enrollments WHERE src = 0 AND (user NOT IN (SELECT id FROM users) OR class NOT IN (SELECT id FROM classes))`,
+		FileUsers:        `DELETE FROM user_orgs WHERE src = 0 AND org_id NOT IN (SELECT id FROM orgs)`,
+		FileDemographics: `DELETE FROM demographics WHERE src = 0 AND id NOT IN (SELECT id FROM users)`,
 	} {
+		if !s.seeded[table] {
+			continue
+		}
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("oneroster: staging: %w", err)
 		}
@@ -55,10 +61,15 @@ func (s *stage) merge(ctx context.Context) error {
 // the same file already has (deletions included).
 func (s *stage) duplicates(ctx context.Context, errs *errorList) error {
 	for _, file := range Files {
-		q := fmt.Sprintf(`SELECT sid, GROUP_CONCAT(line) FROM (
-			SELECT id, sid, line FROM %s WHERE src = 1 UNION ALL SELECT id, sid, line FROM deletes WHERE file = ?
-			ORDER BY line) GROUP BY id HAVING COUNT(*) > 1`, file)
-		rows, err := s.db.QueryContext(ctx, q, file)
+		// The common case, a file with neither the tenant's rows nor
+		// deletions beside it, is answered from the id index alone.
+		q := fmt.Sprintf(`SELECT sid, GROUP_CONCAT(line) FROM %[1]s WHERE id IN (SELECT id FROM %[1]s GROUP BY id HAVING COUNT(*) > 1) GROUP BY id`, file)
+		if s.seeded[file] || s.deleted[file] {
+			q = fmt.Sprintf(`SELECT sid, GROUP_CONCAT(line) FROM (
+				SELECT id, sid, line FROM %s WHERE src = 1 UNION ALL SELECT id, sid, line FROM deletes WHERE file = '%s'
+				ORDER BY line) GROUP BY id HAVING COUNT(*) > 1`, file, file)
+		}
+		rows, err := s.db.QueryContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("oneroster: checking duplicates: %w", err)
 		}
