@@ -547,6 +547,18 @@ func object(kind store.Kind, id uuid.UUID, v any) store.Object {
 	return store.Object{ID: id, Kind: kind, Data: data}
 }
 
+// countSkipped counts the enrollments not loaded: of roles other than
+// student and teacher, or of users who are not loaded.
+func (b *builder) countSkipped(ctx context.Context) error {
+	var n int
+	err := b.s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrollments e JOIN users u ON u.id = e.user
+		WHERE e.role NOT IN ('student', 'teacher') OR u.role NOT IN ('student', 'teacher')`).Scan(&n)
+	if n > 0 {
+		b.skipped["enrollments of other roles or of users not loaded"] = n
+	}
+	return err
+}
+
 func (b *builder) categoriesOut(ctx context.Context) error {
 	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY ord`)
 	if err != nil {

@@ -174,7 +174,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	}
 	res.Sync, err = reference.ApplySync(ctx, st, tenant, c.now().UTC(), reference.SyncOptions{}, func(w reference.SyncWriter) error {
 		b.w = w
-		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut} {
+		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut, b.countSkipped} {
 			if err := step(ctx); err != nil {
 				return err
 			}
