@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
@@ -59,27 +59,16 @@ type builder struct {
 	skipped  map[string]int
 }
 
-func str(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
+func typ(k store.Kind) string { return string(k) }
+
+// date is a staged YYYY-MM-DD date (checked when read), the zero date
+// (omitted from the JSON) when empty.
+func date(s string) openapi_types.Date {
+	t, _ := time.Parse(time.DateOnly, s)
+	return openapi_types.Date{Time: t}
 }
 
-func typ(k store.Kind) *string { s := string(k); return &s }
-
-func date(s string) *openapi_types.Date {
-	if s == "" {
-		return nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return nil
-	}
-	return &openapi_types.Date{Time: t}
-}
-
-func sourceID(sid string) *map[string]string { return &map[string]string{SourceIDSpace: sid} }
+func sourceID(sid string) map[string]string { return map[string]string{SourceIDSpace: sid} }
 
 func uid(b []byte) uuid.UUID {
 	id, _ := uuid.FromBytes(b)
@@ -113,20 +102,20 @@ func (b *builder) withAncestors(ids ...uuid.UUID) []uuid.UUID {
 	return out
 }
 
-func (b *builder) orgRef(id uuid.UUID) (gen.OrgSys, bool) {
+func (b *builder) orgRef(id uuid.UUID) (models.OrgSys, bool) {
 	o, ok := b.orgs[id]
 	if !ok || apiOrgType[o.typ] == "" {
-		return gen.OrgSys{}, false
+		return models.OrgSys{}, false
 	}
-	return gen.OrgSys{Sys: gen.OrgRefType{Id: &id, Type: typ(store.KindOrg), OrgType: apiOrgType[o.typ], Label: str(o.name)}}, true
+	return models.OrgSys{Sys: models.OrgRefType{ID: id, Type: typ(store.KindOrg), OrgType: apiOrgType[o.typ], Label: o.name}}, true
 }
 
-func (b *builder) termRef(id uuid.UUID) (gen.TermSys, bool) {
+func (b *builder) termRef(id uuid.UUID) (models.TermSys, bool) {
 	t, ok := b.sessions[id]
 	if !ok {
-		return gen.TermSys{}, false
+		return models.TermSys{}, false
 	}
-	return gen.TermSys{Sys: gen.TermRefType{Id: &id, Type: typ(store.KindTerm), TermType: apiTermType[t.typ], Label: str(t.title)}}, true
+	return models.TermSys{Sys: models.TermRefType{ID: id, Type: typ(store.KindTerm), TermType: apiTermType[t.typ], Label: t.title}}, true
 }
 
 // loadSmall reads the orgs, terms and courses into memory.
@@ -199,18 +188,18 @@ func (b *builder) orgsOut(ctx context.Context) error {
 			b.skipped["orgs of type "+o.typ]++
 			continue
 		}
-		org := gen.Org{Sys: &gen.OrgSysType{Id: &id, Type: typ(store.KindOrg), OrgType: ot, Label: str(o.name), SourceId: sourceID(o.sid)},
-			Id: &id, LocalId: str(o.identifier), Name: str(o.name)}
+		org := models.Org{Sys: models.OrgSysType{ID: id, Type: typ(store.KindOrg), OrgType: ot, Label: o.name, SourceID: sourceID(o.sid)},
+			ID: id, LocalID: o.identifier, Name: o.name}
 		if ref, ok := b.orgRef(o.parent); ok {
-			org.Parent = &ref
+			org.Parent = ref
 		}
 		if len(o.children) > 0 {
-			var ch []gen.OrgSys
+			var ch []models.OrgSys
 			for _, c := range o.children {
 				ref, _ := b.orgRef(c)
 				ch = append(ch, ref)
 			}
-			org.Children = &ch
+			org.Children = ch
 		}
 		if err := b.upsert(ctx, store.KindOrg, id, ot, o.name, org, nil, nil); err != nil {
 			return err
@@ -230,23 +219,23 @@ func (b *builder) termsOut(ctx context.Context) error {
 	n := int64(0)
 	for _, id := range b.sesOrder {
 		t := b.sessions[id]
-		term := gen.Term{Sys: &gen.TermSysType{Id: &id, Type: typ(store.KindTerm), TermType: apiTermType[t.typ], Label: str(t.title), SourceId: sourceID(t.sid)},
-			Name: str(t.title), StartDate: date(t.start), EndDate: date(t.end)}
+		term := models.Term{Sys: models.TermSysType{ID: id, Type: typ(store.KindTerm), TermType: apiTermType[t.typ], Label: t.title, SourceID: sourceID(t.sid)},
+			Name: t.title, StartDate: date(t.start), EndDate: date(t.end)}
 		if t.year != "" {
 			y, _ := strconv.Atoi(t.year)
 			y32 := int32(y)
-			term.Sys.SchoolYear = &y32
+			term.Sys.SchoolYear = y32
 		}
 		if ref, ok := b.termRef(t.parent); ok {
-			term.Parent = &ref
+			term.Parent = ref
 		}
 		if len(t.children) > 0 {
-			var ch []gen.TermSys
+			var ch []models.TermSys
 			for _, c := range t.children {
 				ref, _ := b.termRef(c)
 				ch = append(ch, ref)
 			}
-			term.Children = &ch
+			term.Children = ch
 		}
 		schools, err := queryIDs(ctx, orgsOf, id[:])
 		if err != nil {
@@ -297,16 +286,16 @@ func (b *builder) coursesOut(ctx context.Context) error {
 			return err
 		}
 		id, org := uid(idb), uid(orgb)
-		c := gen.Course{Sys: &gen.SysType{Id: &id, Type: typ(store.KindCourse), Label: str(title), SourceId: sourceID(sid)},
-			Title: str(title), LocalId: str(code)}
+		c := models.Course{Sys: models.SysType{ID: id, Type: typ(store.KindCourse), Label: title, SourceID: sourceID(sid)},
+			Title: title, LocalID: code}
 		if ref, ok := b.orgRef(org); ok {
-			c.Orgs = &[]gen.OrgSys{ref}
+			c.Orgs = []models.OrgSys{ref}
 		}
 		secs, err := sections.QueryContext(ctx, idb)
 		if err != nil {
 			return err
 		}
-		var refs []gen.SectionSys
+		var refs []models.SectionSys
 		for secs.Next() {
 			var sb []byte
 			var st string
@@ -315,11 +304,11 @@ func (b *builder) coursesOut(ctx context.Context) error {
 				return err
 			}
 			sid := uid(sb)
-			refs = append(refs, gen.SectionSys{Sys: gen.RefType{Id: &sid, Type: typ(store.KindSection), Label: str(st)}})
+			refs = append(refs, models.SectionSys{Sys: models.RefType{ID: sid, Type: typ(store.KindSection), Label: st}})
 		}
 		secs.Close()
 		if len(refs) > 0 {
-			c.Sections = &refs
+			c.Sections = refs
 		}
 		if err := b.upsert(ctx, store.KindCourse, id, "", title, c, b.withAncestors(org), nil); err != nil {
 			return err
@@ -355,30 +344,30 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 			return err
 		}
 		id, course, school := uid(idb), uid(courseb), uid(schoolb)
-		s := gen.Section{Sys: &gen.SysType{Id: &id, Type: typ(store.KindSection), Label: str(title), SourceId: sourceID(sid)},
-			Title: str(title), LocalId: str(code),
-			Course: &gen.RefSys{Sys: gen.RefType{Id: &course, Type: typ(store.KindCourse), Label: str(b.courses[course])}}}
+		s := models.Section{Sys: models.SysType{ID: id, Type: typ(store.KindSection), Label: title, SourceID: sourceID(sid)},
+			Title: title, LocalID: code,
+			Course: models.RefSys{Sys: models.RefType{ID: course, Type: typ(store.KindCourse), Label: b.courses[course]}}}
 		if ref, ok := b.orgRef(school); ok {
-			s.Org = &ref
+			s.Org = ref
 		}
 		tids, err := queryIDs(ctx, terms, idb)
 		if err != nil {
 			return err
 		}
-		var trefs []gen.TermSys
+		var trefs []models.TermSys
 		for _, t := range tids {
 			if ref, ok := b.termRef(t); ok {
 				trefs = append(trefs, ref)
 			}
 		}
 		if len(trefs) > 0 {
-			s.Terms = &trefs
+			s.Terms = trefs
 		}
 		ms, err := members.QueryContext(ctx, idb)
 		if err != nil {
 			return err
 		}
-		var students, teachers []gen.PersonMembershipSys
+		var students, teachers []models.PersonMembershipSys
 		for ms.Next() {
 			var eb, ub []byte
 			var erole, urole, given, family string
@@ -391,8 +380,8 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 				continue
 			}
 			eid, pid := uid(eb), uid(ub)
-			ref := gen.PersonMembershipSys{Sys: gen.PersonMembershipRefType{Id: &pid, Type: typ(store.KindPerson), PersonType: pt,
-				Label: str(personLabel(given, family)), Membership: gen.RefType{Id: &eid, Type: typ(store.KindPersonSectionMembership)}}}
+			ref := models.PersonMembershipSys{Sys: models.PersonMembershipRefType{ID: pid, Type: typ(store.KindPerson), PersonType: pt,
+				Label: personLabel(given, family), Membership: models.RefType{ID: eid, Type: typ(store.KindPersonSectionMembership)}}}
 			if erole == "student" {
 				students = append(students, ref)
 			} else {
@@ -401,10 +390,10 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 		}
 		ms.Close()
 		if len(students) > 0 {
-			s.Students = &students
+			s.Students = students
 		}
 		if len(teachers) > 0 {
-			s.Teachers = &teachers
+			s.Teachers = teachers
 		}
 		if err := b.upsert(ctx, store.KindSection, id, "", title, s, b.withAncestors(school), nil); err != nil {
 			return err
@@ -462,10 +451,10 @@ func (b *builder) personsOut(ctx context.Context) error {
 		}
 		id := uid(idb)
 		label := personLabel(given, family)
-		p := gen.Person{Sys: gen.PersonSysType{Id: &id, Type: typ(store.KindPerson), PersonType: pt, Label: &label, SourceId: sourceID(sid)},
-			Name:  &gen.NameType{First: str(given), Middle: str(middle), Last: str(family)},
-			Email: str(email), Phone: str(phone), LocalId: str(identifier), Dob: date(birth.String), Sex: str(sex.String)}
-		personRef := &gen.PersonSys{Sys: gen.PersonRefType{Id: &id, Type: typ(store.KindPerson), PersonType: pt, Label: &label}}
+		p := models.Person{Sys: models.PersonSysType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label, SourceID: sourceID(sid)},
+			Name:  models.NameType{First: given, Middle: middle, Last: family},
+			Email: email, Phone: phone, LocalID: identifier, Dob: date(birth.String), Sex: sex.String}
+		personRef := models.PersonSys{Sys: models.PersonRefType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label}}
 
 		var members []store.Object
 		var orgs, sections []uuid.UUID
@@ -473,7 +462,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var schools []gen.OrgMembershipSys
+		var schools []models.OrgMembershipSys
 		for ors.Next() {
 			var ob []byte
 			if err := ors.Scan(&ob); err != nil {
@@ -486,21 +475,21 @@ func (b *builder) personsOut(ctx context.Context) error {
 				continue
 			}
 			mid := orgMembershipID(b.s.tenant, id, org)
-			schools = append(schools, gen.OrgMembershipSys{Sys: gen.OrgMembershipRefType{Id: &org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
-				Label: ref.Sys.Label, Membership: gen.RefType{Id: &mid, Type: typ(store.KindPersonOrgMembership)}}})
+			schools = append(schools, models.OrgMembershipSys{Sys: models.OrgMembershipRefType{ID: org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
+				Label: ref.Sys.Label, Membership: models.RefType{ID: mid, Type: typ(store.KindPersonOrgMembership)}}})
 			orgs = append(orgs, org)
-			members = append(members, object(store.KindPersonOrgMembership, mid, gen.PersonOrgMembership{
-				Sys: &gen.SysType{Id: &mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: &ref}))
+			members = append(members, object(store.KindPersonOrgMembership, mid, models.PersonOrgMembership{
+				Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: ref}))
 		}
 		ors.Close()
 		if len(schools) > 0 {
-			p.Schools = &schools
+			p.Schools = schools
 		}
 		ens, err := enrolled.QueryContext(ctx, idb)
 		if err != nil {
 			return err
 		}
-		var secs []gen.MembershipSys
+		var secs []models.MembershipSys
 		for ens.Next() {
 			var eb, cb []byte
 			var esid, erole, prim, begin, end, title string
@@ -512,11 +501,11 @@ func (b *builder) personsOut(ctx context.Context) error {
 				continue
 			}
 			eid, cid := uid(eb), uid(cb)
-			secs = append(secs, gen.MembershipSys{Sys: gen.MembershipRefType{Id: &cid, Type: typ(store.KindSection), Label: str(title),
-				Membership: gen.RefType{Id: &eid, Type: typ(store.KindPersonSectionMembership)}}})
+			secs = append(secs, models.MembershipSys{Sys: models.MembershipRefType{ID: cid, Type: typ(store.KindSection), Label: title,
+				Membership: models.RefType{ID: eid, Type: typ(store.KindPersonSectionMembership)}}})
 			sections = append(sections, cid)
-			m := gen.PersonSectionMembership{Sys: &gen.SysType{Id: &eid, Type: typ(store.KindPersonSectionMembership), SourceId: sourceID(esid)}, Person: personRef,
-				Section:   &gen.SectionSys{Sys: gen.RefType{Id: &cid, Type: typ(store.KindSection), Label: str(title)}},
+			m := models.PersonSectionMembership{Sys: models.SysType{ID: eid, Type: typ(store.KindPersonSectionMembership), SourceID: sourceID(esid)}, Person: personRef,
+				Section:   models.SectionSys{Sys: models.RefType{ID: cid, Type: typ(store.KindSection), Label: title}},
 				StartDate: date(begin), EndDate: date(end)}
 			if prim != "" {
 				v := prim == "true"
@@ -526,7 +515,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 		}
 		ens.Close()
 		if len(secs) > 0 {
-			p.Sections = &secs
+			p.Sections = secs
 		}
 		if err := b.upsert(ctx, store.KindPerson, id, pt, label, p, b.withAncestors(orgs...), sections); err != nil {
 			return err
@@ -573,7 +562,7 @@ func (b *builder) categoriesOut(ctx context.Context) error {
 			return err
 		}
 		id := uid(idb)
-		g := gen.GradingCategory{Sys: &gen.SysType{Id: &id, Type: typ(store.KindGradingCategory), Label: str(title), SourceId: sourceID(sid)}, Name: str(title)}
+		g := models.GradingCategory{Sys: models.SysType{ID: id, Type: typ(store.KindGradingCategory), Label: title, SourceID: sourceID(sid)}, Name: title}
 		if err := b.upsert(ctx, store.KindGradingCategory, id, "", title, g, nil, nil); err != nil {
 			return err
 		}

@@ -314,20 +314,13 @@ func describe(task *client.Task) string {
 	case client.KindSync:
 		return task.SyncEvent.Action
 	case client.KindData:
-		s := task.DataEvent.Action + " " + deref(task.DataEvent.ObjectType)
-		if l := deref(task.DataEvent.Label); l != "" {
+		s := task.DataEvent.Action + " " + task.DataEvent.ObjectType
+		if l := task.DataEvent.Label; l != "" {
 			s += " " + l
 		}
 		return s
 	}
 	return task.Kind
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 func (d *district) lastSequence(t *testing.T) int64 {
@@ -377,10 +370,10 @@ func TestLoadChanges(t *testing.T) {
 	if res.Sync.Added != 3 || res.Sync.Changed != 7 || res.Sync.Deleted != 2 {
 		t.Errorf("sync %+v", res.Sync)
 	}
-	group := tasks[0].SyncEvent.GroupId
+	group := tasks[0].SyncEvent.GroupID
 	for _, task := range tasks[1 : len(tasks)-1] {
-		if deref(task.DataEvent.GroupId) != deref(group) {
-			t.Errorf("%s: group %s, want %s", describe(task), deref(task.DataEvent.GroupId), deref(group))
+		if task.DataEvent.GroupID != group {
+			t.Errorf("%s: group %s, want %s", describe(task), task.DataEvent.GroupID, group)
 		}
 	}
 	// CHANGE carries the prior values of what changed.
@@ -392,8 +385,8 @@ func TestLoadChanges(t *testing.T) {
 		t.Errorf("stu1 change lists an unchanged attribute: %v", changes(4))
 	}
 	expect(t, "cla3 change", changes(3), map[string]any{"$terms.0.$sys.label": "Term 2", "$terms.1.$sys.label": "Term 3"})
-	if deref(tasks[12].DataEvent.ObjectId) != d.id("users", "stu4").String() {
-		t.Errorf("deleted %v", deref(tasks[12].DataEvent.ObjectId))
+	if tasks[12].DataEvent.ObjectID != d.id("users", "stu4").String() {
+		t.Errorf("deleted %v", tasks[12].DataEvent.ObjectID)
 	}
 
 	// The API answers the new state.

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
@@ -25,8 +27,8 @@ import (
 // (0xff is never UTF-8), and stage.id reads it back as that id.
 const idMark = "\xff"
 
-func mark(id *uuid.UUID) string {
-	if id == nil || *id == uuid.Nil {
+func mark(id uuid.UUID) string {
+	if id == uuid.Nil {
 		return ""
 	}
 	return idMark + id.String()
@@ -80,22 +82,12 @@ func (s *stage) seed(ctx context.Context, st store.Store, m Manifest) error {
 }
 
 // sidOf is the sourcedId of an object a load made for file, "" otherwise.
-func (s *stage) sidOf(o store.Object, file string, src *map[string]string) string {
-	if src == nil {
-		return ""
-	}
-	sid := (*src)[SourceIDSpace]
+func (s *stage) sidOf(o store.Object, file string, src map[string]string) string {
+	sid := src[SourceIDSpace]
 	if sid == "" || ID(s.tenant, file, sid) != o.ID {
 		return ""
 	}
 	return sid
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }
 
 func reverse(m map[string]string, v string) string {
@@ -108,151 +100,130 @@ func reverse(m map[string]string, v string) string {
 }
 
 func (s *stage) seedOrg(o store.Object) error {
-	var v gen.Org
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil {
+	var v models.Org
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileOrgs, v.Sys.SourceId)
+	sid := s.sidOf(o, FileOrgs, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	r := &orgRow{row: row{SID: sid}, Name: deref(v.Name), Type: reverse(apiOrgType, v.Sys.OrgType), Identifier: deref(v.LocalId)}
-	if v.Parent != nil {
-		r.Parent = mark(v.Parent.Sys.Id)
-	}
+	r := &orgRow{row: row{SID: sid}, Name: v.Name, Type: reverse(apiOrgType, v.Sys.OrgType), Identifier: v.LocalID}
+	r.Parent = mark(v.Parent.Sys.ID)
 	return s.put(context.Background(), r, 0)
 }
 
 func (s *stage) seedTerm(o store.Object) error {
-	var v gen.Term
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil {
+	var v models.Term
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileAcademicSessions, v.Sys.SourceId)
+	sid := s.sidOf(o, FileAcademicSessions, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	r := &sessionRow{row: row{SID: sid}, Title: deref(v.Name), Type: reverse(apiTermType, v.Sys.TermType)}
-	if v.StartDate != nil {
-		r.Start = v.StartDate.Format("2006-01-02")
-	}
-	if v.EndDate != nil {
-		r.End = v.EndDate.Format("2006-01-02")
-	}
-	if v.Parent != nil {
-		r.Parent = mark(v.Parent.Sys.Id)
-	}
-	if v.Sys.SchoolYear != nil {
-		r.Year = fmt.Sprint(*v.Sys.SchoolYear)
+	r := &sessionRow{row: row{SID: sid}, Title: v.Name, Type: reverse(apiTermType, v.Sys.TermType)}
+	r.Start, r.End = dateString(v.StartDate), dateString(v.EndDate)
+	r.Parent = mark(v.Parent.Sys.ID)
+	if v.Sys.SchoolYear != 0 {
+		r.Year = fmt.Sprint(v.Sys.SchoolYear)
 	}
 	return s.put(context.Background(), r, 0)
 }
 
 func (s *stage) seedCourse(o store.Object) error {
-	var v gen.Course
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil {
+	var v models.Course
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileCourses, v.Sys.SourceId)
+	sid := s.sidOf(o, FileCourses, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	r := &courseRow{row: row{SID: sid}, Title: deref(v.Title), Code: deref(v.LocalId)}
-	if v.Orgs != nil && len(*v.Orgs) > 0 {
-		r.Org = mark((*v.Orgs)[0].Sys.Id)
+	r := &courseRow{row: row{SID: sid}, Title: v.Title, Code: v.LocalID}
+	if len(v.Orgs) > 0 {
+		r.Org = mark(v.Orgs[0].Sys.ID)
 	}
 	return s.put(context.Background(), r, 0)
 }
 
 func (s *stage) seedSection(o store.Object) error {
-	var v gen.Section
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil {
+	var v models.Section
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileClasses, v.Sys.SourceId)
+	sid := s.sidOf(o, FileClasses, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	r := &classRow{row: row{SID: sid}, Title: deref(v.Title), Code: deref(v.LocalId)}
-	if v.Course != nil {
-		r.Course = mark(v.Course.Sys.Id)
-	}
-	if v.Org != nil {
-		r.School = mark(v.Org.Sys.Id)
-	}
-	if v.Terms != nil {
-		for _, t := range *v.Terms {
-			r.Terms = append(r.Terms, mark(t.Sys.Id))
-		}
+	r := &classRow{row: row{SID: sid}, Title: v.Title, Code: v.LocalID}
+	r.Course, r.School = mark(v.Course.Sys.ID), mark(v.Org.Sys.ID)
+	for _, t := range v.Terms {
+		r.Terms = append(r.Terms, mark(t.Sys.ID))
 	}
 	return s.put(context.Background(), r, 0)
 }
 
 func (s *stage) seedPerson(o store.Object, m Manifest) error {
-	var v gen.Person
+	var v models.Person
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileUsers, v.Sys.SourceId)
+	sid := s.sidOf(o, FileUsers, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
 	if m.Mode(FileUsers) != Bulk {
 		r := &userRow{row: row{SID: sid}, Role: strings.ToLower(reverse(apiPerson, v.Sys.PersonType)),
-			Email: deref(v.Email), Phone: deref(v.Phone), Identifier: deref(v.LocalId)}
-		if v.Name != nil {
-			r.Given, r.Family, r.Middle = deref(v.Name.First), deref(v.Name.Last), deref(v.Name.Middle)
-		}
-		if v.Schools != nil {
-			for _, sc := range *v.Schools {
-				r.Orgs = append(r.Orgs, mark(sc.Sys.Id))
-			}
+			Email: v.Email, Phone: v.Phone, Identifier: v.LocalID}
+		r.Given, r.Family, r.Middle = v.Name.First, v.Name.Last, v.Name.Middle
+		for _, sc := range v.Schools {
+			r.Orgs = append(r.Orgs, mark(sc.Sys.ID))
 		}
 		if err := s.put(context.Background(), r, 0); err != nil {
 			return err
 		}
 	}
-	if m.Mode(FileDemographics) != Bulk && (v.Dob != nil || v.Sex != nil) {
-		r := &demographicRow{row: row{SID: sid}, Sex: deref(v.Sex)}
-		if v.Dob != nil {
-			r.Birth = v.Dob.Format("2006-01-02")
-		}
-		return s.put(context.Background(), r, 0)
+	if m.Mode(FileDemographics) != Bulk && (!v.Dob.IsZero() || v.Sex != "") {
+		return s.put(context.Background(), &demographicRow{row: row{SID: sid}, Birth: dateString(v.Dob), Sex: v.Sex}, 0)
 	}
 	return nil
 }
 
 func (s *stage) seedEnrollment(o store.Object) error {
-	var v gen.PersonSectionMembership
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil || v.Person == nil || v.Section == nil {
+	var v models.PersonSectionMembership
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileEnrollments, v.Sys.SourceId)
+	sid := s.sidOf(o, FileEnrollments, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	r := &enrollmentRow{row: row{SID: sid}, Class: mark(v.Section.Sys.Id), User: mark(v.Person.Sys.Id),
+	r := &enrollmentRow{row: row{SID: sid}, Class: mark(v.Section.Sys.ID), User: mark(v.Person.Sys.ID),
 		Role: strings.ToLower(reverse(apiPerson, v.Person.Sys.PersonType))}
 	if v.Primary != nil {
 		r.Primary = fmt.Sprint(*v.Primary)
 	}
-	if v.StartDate != nil {
-		r.Begin = v.StartDate.Format("2006-01-02")
-	}
-	if v.EndDate != nil {
-		r.End = v.EndDate.Format("2006-01-02")
-	}
+	r.Begin, r.End = dateString(v.StartDate), dateString(v.EndDate)
 	return s.put(context.Background(), r, 0)
 }
 
 func (s *stage) seedCategory(o store.Object) error {
-	var v gen.GradingCategory
-	if json.Unmarshal(o.Data, &v) != nil || v.Sys == nil {
+	var v models.GradingCategory
+	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
 	}
-	sid := s.sidOf(o, FileCategories, v.Sys.SourceId)
+	sid := s.sidOf(o, FileCategories, v.Sys.SourceID)
 	if sid == "" {
 		return nil
 	}
-	return s.put(context.Background(), &categoryRow{row: row{SID: sid}, Title: deref(v.Name)}, 0)
+	return s.put(context.Background(), &categoryRow{row: row{SID: sid}, Title: v.Name}, 0)
+}
+
+// dateString is a date as YYYY-MM-DD, "" for the zero date.
+func dateString(d openapi_types.Date) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Format(time.DateOnly)
 }
