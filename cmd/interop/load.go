@@ -258,17 +258,27 @@ type loadProgress struct {
 
 func (p *loadProgress) report(pr oneroster.Progress) {
 	key := pr.Phase + "/" + pr.File
+	if pr.Done && (p.bar == nil || key != p.key) {
+		p.finish() // the end of a phase: nothing new to draw
+		return
+	}
 	if p.bar == nil || key != p.key {
 		p.finish()
 		p.key, p.started = key, time.Now()
-		if pr.Phase == "read" {
+		spinner := func(desc string) *progressbar.ProgressBar {
+			return progressbar.NewOptions64(-1, progressbar.OptionSetWriter(p.w), progressbar.OptionSetItsString("rows"),
+				progressbar.OptionShowIts(), progressbar.OptionShowCount(),
+				progressbar.OptionSetDescription(fmt.Sprintf("%-22s", desc)), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		switch pr.Phase {
+		case "read":
 			p.bar = progressbar.NewOptions64(max(pr.Size, 1), progressbar.OptionSetWriter(p.w), progressbar.OptionShowBytes(true),
 				progressbar.OptionSetDescription(fmt.Sprintf("%-22s", pr.File+".csv")), progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionSetWidth(30))
-		} else {
-			p.bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(p.w), progressbar.OptionSetItsString("objects"),
-				progressbar.OptionShowIts(), progressbar.OptionShowCount(),
-				progressbar.OptionSetDescription(fmt.Sprintf("%-22s", "applying "+pr.File)), progressbar.OptionThrottle(100*time.Millisecond))
+		case "check":
+			p.bar = spinner("checking references")
+		default:
+			p.bar = spinner("applying " + pr.File)
 		}
 	}
 	if pr.Phase == "read" {

@@ -15,7 +15,8 @@ import (
 )
 
 // Progress is reported while a load runs: Phase "read" while a file is
-// staged and checked (Bytes of Size read), "apply" while objects are
+// staged and its rows checked (Bytes of Size read), "check" while the export
+// is checked as a whole (duplicates, references), "apply" while objects are
 // written (Rows of the file they come from).
 type Progress struct {
 	Phase string
@@ -146,6 +147,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		}
 		res.Files = append(res.Files, FileResult{File: f, Mode: mode, Rows: n, Elapsed: time.Since(t0)})
 	}
+	c.progress(Progress{Phase: "check"})
 	if err := stg.seal(ctx); err != nil {
 		return res, err
 	}
@@ -158,6 +160,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	if err := stg.duplicates(ctx, errs); err != nil {
 		return res, err
 	}
+	c.progress(Progress{Phase: "check", Done: true})
 	if errs.err() != nil {
 		return res, finish(errs)
 	}
