@@ -20,6 +20,12 @@
 // so that loading the same export again changes nothing and emits only
 // SYNC_START and SYNC_END.
 //
-// Memory is bounded by the staging database's page cache and a few
-// per-object buffers: it does not grow with the export.
+// Memory is bounded by the staging database's page cache (32 MiB), the
+// orgs, terms and course titles (a district has thousands at most) and a
+// few per-object buffers: it does not grow with the number of users,
+// classes or enrollments. The store receives the sync as a stream
+// (reference.ApplySync).
+//
+// A load reads the tenant's rows of the files it does not replace before
+// its transaction begins: run one load of a tenant at a time.
 package oneroster

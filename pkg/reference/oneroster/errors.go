@@ -108,10 +108,6 @@ func (l *errorList) add(e Error) {
 	l.v.Errors = append(l.v.Errors, e)
 }
 
-// full reports whether file has reached the cap (later checks of it may be
-// skipped, only counted as more).
-func (l *errorList) full(file string) bool { return l.perFile[file] >= l.cap }
-
 func (l *errorList) err() error {
 	if len(l.v.Errors) == 0 {
 		return nil
