@@ -631,6 +631,24 @@ func TestLoadDelta(t *testing.T) {
 		t.Fatalf("enrollment delta events:\n got %q\nwant %q", got, want)
 	}
 
+	// A delta demographics file: one row removed, one changed.
+	seq = d.lastSequence(t)
+	d.mustLoad(t, deltaExport(t, map[string]string{"demographics": "delta"}, map[string]string{"demographics.csv": "sourcedId,status,birthDate,sex\n" +
+		"stu1,tobedeleted,,\nstu2,active,2011-02-01,female\n"}))
+	if got, want := d.events(t, seq), []string{"SYNC_START", "CHANGE RDM:Student Stuart One", "CHANGE RDM:Student Student Two", "SYNC_END"}; !slices.Equal(got, want) {
+		t.Fatalf("demographics delta events:\n got %q\nwant %q", got, want)
+	}
+	p, err = d.c.FindPerson(ctx, d.id("users", "stu1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "stu1", jsonOf(t, p), map[string]any{"dob": nil, "sex": nil, "name.first": "Stuart"})
+	p, err = d.c.FindPerson(ctx, d.id("users", "stu2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "stu2", jsonOf(t, p), map[string]any{"dob": "2011-02-01", "sex": "Female"})
+
 	// A delta row naming a sourcedId neither the file nor the tenant has.
 	_, err = d.load(t, deltaExport(t, map[string]string{"enrollments": "delta"}, map[string]string{"enrollments.csv": "sourcedId,classSourcedId,schoolSourcedId,userSourcedId,role\n" +
 		"enr11,cla3,sch1,stu4,student\n"}))
