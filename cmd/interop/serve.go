@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 
+	"github.com/google/uuid"
+
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -82,6 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: []server.Option{
@@ -99,6 +103,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
+			if demoBefore {
+				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
+					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", redactDSN(*db), d.ClientID)
+			}
 		}
 	})
 }
@@ -110,4 +118,15 @@ func redactDSN(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
+}
+
+// demoLoaded reports whether the demo tenant exists and holds its district:
+// serve --demo then leaves it alone.
+func demoLoaded(ctx context.Context, st store.Store) bool {
+	t, err := st.FindTenantByClientID(ctx, reference.DemoClientID)
+	if err != nil {
+		return false
+	}
+	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{t.ID}, Kind: store.KindOrg, Limit: 1})
+	return err == nil && len(orgs) > 0
 }
