@@ -143,6 +143,22 @@ func Compile(doc *openapi3.T) (*Compiled, error) {
 	return c, nil
 }
 
+// Schemas lists every compiled body schema, by name.
+func (c *Compiled) Schemas() []*Schema {
+	seen := map[*Schema]bool{}
+	var out []*Schema
+	for _, o := range c.ops {
+		for _, sc := range o.bodies {
+			if !seen[sc] {
+				seen[sc] = true
+				out = append(out, sc)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
 // Doc returns the resolved document. It is shared: do not modify it.
 func (c *Compiled) Doc() *openapi3.T { return c.doc }
 

@@ -284,10 +284,17 @@ func writeToken(b *strings.Builder, key []byte) {
 	}
 }
 
+// tooDeep is checked before entering an array or object: its nesting level
+// is the number of frames.
+func (r *run) tooDeep() bool {
+	return len(r.frames) > MaxDepth
+}
+
+func (r *run) deep() bool {
+	return r.fatalf("depth", "nesting deeper than %d levels", MaxDepth)
+}
+
 func (r *run) push(s *set, key []byte, idx int) bool {
-	if len(r.frames) > MaxDepth {
-		return r.fatalf("depth", "nesting deeper than %d levels", MaxDepth)
-	}
 	r.frames = append(r.frames, frame{s: s, key: key, idx: idx})
 	return true
 }
@@ -350,6 +357,9 @@ func (r *run) value(s *set) bool {
 func (r *run) skip() bool {
 	switch r.d.Next() {
 	case jx.Array:
+		if r.tooDeep() {
+			return r.deep()
+		}
 		it, err := r.d.ArrIter()
 		if err != nil {
 			return r.syntax()
@@ -369,6 +379,9 @@ func (r *run) skip() bool {
 		}
 		return true
 	case jx.Object:
+		if r.tooDeep() {
+			return r.deep()
+		}
 		it, err := r.d.ObjIter()
 		if err != nil {
 			return r.syntax()
@@ -708,6 +721,9 @@ func (r *run) compoundStart(s *set, t uint8) {
 }
 
 func (r *run) array(s *set) bool {
+	if r.tooDeep() {
+		return r.deep()
+	}
 	r.compoundStart(s, tArray)
 	it, err := r.d.ArrIter()
 	if err != nil {
@@ -740,6 +756,9 @@ func (r *run) array(s *set) bool {
 }
 
 func (r *run) object(s *set) bool {
+	if r.tooDeep() {
+		return r.deep()
+	}
 	r.compoundStart(s, tObject)
 	it, err := r.d.ObjIter()
 	if err != nil {
