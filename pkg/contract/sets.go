@@ -20,6 +20,7 @@ type set struct {
 	hasFall bool // a member is validated by kin-openapi
 
 	keys   map[string]*keyInfo
+	byLen  [][]*keyInfo // keys by length: a few byte comparisons beat hashing
 	nkeys  int
 	other  *keyInfo // undeclared keys
 	items  *set
@@ -120,6 +121,12 @@ func (b *setBuilder) build(roots []root) *set {
 		s.keys[name] = b.keyInfo(s, name, i, true)
 	}
 	s.nkeys = len(sorted)
+	for _, name := range sorted {
+		for len(s.byLen) <= len(name) {
+			s.byLen = append(s.byLen, nil)
+		}
+		s.byLen[len(name)] = append(s.byLen[len(name)], s.keys[name])
+	}
 	s.other = b.keyInfo(s, "", -1, false)
 	for mi := range s.members {
 		m := &s.members[mi]
@@ -138,6 +145,19 @@ func (b *setBuilder) build(roots []root) *set {
 	}
 	s.items = b.build(itemRoots)
 	return s
+}
+
+// lookup finds a declared key.
+func (s *set) lookup(key []byte) *keyInfo {
+	if len(key) >= len(s.byLen) {
+		return nil
+	}
+	for _, ki := range s.byLen[len(key)] {
+		if string(key) == ki.name {
+			return ki
+		}
+	}
+	return nil
 }
 
 // keyInfo says what applies to the value of key name (declared) or of any

@@ -771,7 +771,7 @@ func (r *run) object(s *set) bool {
 	var others map[string]struct{} // undeclared keys, when their values are validated
 	for it.Next() {
 		key := it.Key()
-		ki := s.keys[string(key)]
+		ki := s.lookup(key)
 		if ki != nil {
 			w, bit := base+ki.idx/64, uint64(1)<<(ki.idx%64)
 			if r.seen[w]&bit != 0 {
