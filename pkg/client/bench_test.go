@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
@@ -50,6 +51,7 @@ func benchDecode(b *testing.B, body []byte, mode ValidationMode, size int) {
 	ctx := context.Background()
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	defer cputime.Measure(b)()
 	for b.Loop() {
 		n := 0
 		for _, err := range c.Persons(ctx, &ListOptions{PageSize: size}) {

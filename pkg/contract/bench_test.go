@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/internal/cputime"
 )
 
 // personsPageBody is a page of n persons shaped like the reference server's
@@ -64,10 +66,12 @@ func BenchmarkPersonsPageValidation(b *testing.B) {
 				return json.Unmarshal(body, &page) == nil
 			}},
 			{"json.Valid", func() bool { return json.Valid(body) }},
+			{"jx.Validate", func() bool { return jx.DecodeBytes(body).Validate() == nil }},
 		} {
 			b.Run(fmt.Sprintf("persons=%d/%s", n, bc.name), func(b *testing.B) {
 				b.SetBytes(int64(len(body)))
 				b.ReportAllocs()
+				defer cputime.Measure(b)()
 				for b.Loop() {
 					if !bc.run() {
 						b.Fatal("invalid")

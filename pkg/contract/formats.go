@@ -35,26 +35,28 @@ func checkUUID[T string | []byte](s T) error {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return errNotUUID
 	}
+	for _, r := range [...][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
+		for i := r[0]; i < r[1]; i++ {
+			if !hexDigit[s[i]] {
+				return errNotUUID
+			}
+		}
+	}
+	if v := s[14]; '1' <= v && v <= '8' {
+		switch s[19] {
+		case '8', '9', 'a', 'b', 'A', 'B':
+			return nil
+		}
+	}
+	// The nil and the max UUID have neither version nor variant.
 	zero, max := true, true
 	for i := 0; i < 36; i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			continue
+		if c := s[i]; c != '-' {
+			zero = zero && c == '0'
+			max = max && (c == 'f' || c == 'F')
 		}
-		c := s[i]
-		if !isHex(c) {
-			return errNotUUID
-		}
-		zero = zero && c == '0'
-		max = max && (c == 'f' || c == 'F')
 	}
 	if zero || max {
-		return nil
-	}
-	if v := s[14]; v < '1' || v > '8' {
-		return errNotUUID
-	}
-	switch s[19] {
-	case '8', '9', 'a', 'b', 'A', 'B':
 		return nil
 	}
 	return errNotUUID

@@ -17,10 +17,17 @@ type set struct {
 	roots   []root
 	members []member
 	skip    bool // nothing applies: the value is only read
-	hasFall bool // a member is validated by kin-openapi
+	// plainStr: every member takes any string (type only), so a string
+	// value is only read
+	plainStr bool
+	hasFall  bool // a member is validated by kin-openapi
 
-	keys   map[string]*keyInfo
-	byLen  [][]*keyInfo // keys by length: a few byte comparisons beat hashing
+	keys  map[string]*keyInfo
+	byLen [][]*keyInfo // keys by length, when table has collisions
+	// table finds a declared key by its length and end bytes with one
+	// comparison (built collision-free, else nil): cheaper than hashing.
+	table  []*keyInfo
+	mask   uint32
 	nkeys  int
 	other  *keyInfo // undeclared keys
 	items  *set
@@ -90,6 +97,13 @@ func (b *setBuilder) build(roots []root) *set {
 		}
 	}
 	s.roots = roots
+	s.plainStr = true
+	for _, m := range s.members {
+		n := m.n
+		if n.fallback || !n.empty && (len(n.enum) > 0 || n.types&tString == 0 || n.minLen != 0 || n.maxLen != nil || n.strFormat != nil) {
+			s.plainStr = false
+		}
+	}
 	// With no roots the value is only read. (A root that is the empty schema
 	// still refuses null, so it counts.)
 	s.skip = len(roots) == 0
@@ -121,6 +135,7 @@ func (b *setBuilder) build(roots []root) *set {
 		s.keys[name] = b.keyInfo(s, name, i, true)
 	}
 	s.nkeys = len(sorted)
+	s.buildTable(sorted)
 	for _, name := range sorted {
 		for len(s.byLen) <= len(name) {
 			s.byLen = append(s.byLen, nil)
@@ -147,8 +162,51 @@ func (b *setBuilder) build(roots []root) *set {
 	return s
 }
 
+func slot(key string) uint32 {
+	n := uint32(len(key))
+	if n == 0 {
+		return 0
+	}
+	return n*0x9E3779B1 ^ uint32(key[0])*0x85EBCA6B ^ uint32(key[n-1])*0xC2B2AE35 ^ uint32(key[n/2])*0x27D4EB2F
+}
+
+func (s *set) buildTable(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	for size := uint32(8); size <= 1<<12; size <<= 1 {
+		if size < uint32(2*len(names)) {
+			continue
+		}
+		table := make([]*keyInfo, size)
+		ok := true
+		for _, n := range names {
+			i := slot(n) & (size - 1)
+			if table[i] != nil {
+				ok = false
+				break
+			}
+			table[i] = s.keys[n]
+		}
+		if ok {
+			s.table, s.mask = table, size-1
+			return
+		}
+	}
+}
+
 // lookup finds a declared key.
 func (s *set) lookup(key []byte) *keyInfo {
+	if s.table != nil {
+		var h uint32
+		if n := uint32(len(key)); n > 0 {
+			h = n*0x9E3779B1 ^ uint32(key[0])*0x85EBCA6B ^ uint32(key[n-1])*0xC2B2AE35 ^ uint32(key[n/2])*0x27D4EB2F
+		}
+		if ki := s.table[h&s.mask]; ki != nil && string(key) == ki.name {
+			return ki
+		}
+		return nil
+	}
 	if len(key) >= len(s.byLen) {
 		return nil
 	}

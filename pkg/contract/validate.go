@@ -314,6 +314,12 @@ func (r *run) value(s *set) bool {
 		r.null(s)
 		return true
 	case jx.String:
+		if s.plainStr {
+			if r.d.Skip() != nil {
+				return r.syntax()
+			}
+			return true
+		}
 		b, err := r.d.StrBytes()
 		if err != nil {
 			return r.syntax()
@@ -353,24 +359,23 @@ func (r *run) value(s *set) bool {
 }
 
 // skip reads a value nothing applies to. It still holds it to JSON (what
-// json.Unmarshal refuses anywhere makes the whole body invalid).
-func (r *run) skip() bool {
+// json.Unmarshal refuses anywhere makes the whole body invalid) and to
+// MaxDepth, counting levels instead of pushing frames: a violation inside
+// is reported at the skipped value's pointer.
+func (r *run) skip() bool { return r.skipAt(len(r.frames)) }
+
+func (r *run) skipAt(level int) bool {
 	switch r.d.Next() {
 	case jx.Array:
-		if r.tooDeep() {
+		if level > MaxDepth {
 			return r.deep()
 		}
 		it, err := r.d.ArrIter()
 		if err != nil {
 			return r.syntax()
 		}
-		for i := 0; it.Next(); i++ {
-			if !r.push(skipSet, nil, i) {
-				return false
-			}
-			ok := r.skip()
-			r.pop()
-			if !ok {
+		for it.Next() {
+			if !r.skipAt(level + 1) {
 				return false
 			}
 		}
@@ -379,7 +384,7 @@ func (r *run) skip() bool {
 		}
 		return true
 	case jx.Object:
-		if r.tooDeep() {
+		if level > MaxDepth {
 			return r.deep()
 		}
 		it, err := r.d.ObjIter()
@@ -387,12 +392,7 @@ func (r *run) skip() bool {
 			return r.syntax()
 		}
 		for it.Next() {
-			if !r.push(skipSet, it.Key(), -1) {
-				return false
-			}
-			ok := r.skip()
-			r.pop()
-			if !ok {
+			if !r.skipAt(level + 1) {
 				return false
 			}
 		}

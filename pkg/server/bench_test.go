@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -40,6 +41,7 @@ func BenchmarkListPersons(b *testing.B) {
 				req := httptest.NewRequest("GET", fmt.Sprintf("%s/rostering/persons?page=0&page_size=%d", base, n), nil)
 				req.Header.Set("Authorization", "Bearer "+e.token)
 				b.ReportAllocs()
+				defer cputime.Measure(b)()
 				for b.Loop() {
 					rec := httptest.NewRecorder()
 					h.ServeHTTP(rec, req)
