@@ -79,7 +79,8 @@ var runPool = sync.Pool{New: func() any { return &run{d: &jx.Decoder{}} }}
 type run struct {
 	sc     *Schema
 	d      *jx.Decoder
-	frames []frame
+	frames []frame  // the arrays and objects being read, outermost first
+	cur    frame    // the value being read: pushed only if it is an array or object
 	seen   []uint64 // per open object, one bit per declared key
 
 	scratch  []rankElem
@@ -154,7 +155,8 @@ const (
 func (r *run) reset(sc *Schema, body []byte) {
 	r.sc = sc
 	r.d.ResetBytes(body)
-	r.frames = append(r.frames[:0], frame{s: sc.root, idx: -1})
+	r.frames = r.frames[:0]
+	r.cur = frame{s: sc.root, idx: -1}
 	r.seen = r.seen[:0]
 	r.hasBest, r.fatal, r.bestPtr = false, nil, ""
 }
@@ -188,6 +190,14 @@ func (r *run) fatalf(rule, format string, args ...any) bool {
 
 func (r *run) syntax() bool {
 	return r.fatalf("json", "body is not valid JSON")
+}
+
+// failScalar records a violation of the current (scalar) value, whose frame
+// is not on the stack.
+func (r *run) failScalar(mi int, s site) {
+	r.frames = append(r.frames, r.cur)
+	r.fail(mi, 0, nil, -1, nil, false, s)
+	r.frames = r.frames[:len(r.frames)-1]
 }
 
 // fail records a violation of member mi of the innermost set, keeping it if
@@ -294,11 +304,6 @@ func (r *run) deep() bool {
 	return r.fatalf("depth", "nesting deeper than %d levels", MaxDepth)
 }
 
-func (r *run) push(s *set, key []byte, idx int) bool {
-	r.frames = append(r.frames, frame{s: s, key: key, idx: idx})
-	return true
-}
-
 func (r *run) pop() { r.frames = r.frames[:len(r.frames)-1] }
 
 // value validates the next value against s.
@@ -344,16 +349,21 @@ func (r *run) value(s *set) bool {
 		}
 		r.boolean(s, b)
 		return true
-	case jx.Array:
-		if s.hasFall {
-			return r.compoundWithFallback(s)
+	case jx.Array, jx.Object:
+		r.frames = append(r.frames, r.cur)
+		var ok bool
+		switch {
+		case s.hasFall:
+			ok = r.compoundWithFallback(s)
+		case r.d.Next() == jx.Array:
+			ok = r.array(s)
+		default:
+			ok = r.object(s)
 		}
-		return r.array(s)
-	case jx.Object:
-		if s.hasFall {
-			return r.compoundWithFallback(s)
+		if ok {
+			r.pop()
 		}
-		return r.object(s)
+		return ok
 	}
 	return r.syntax()
 }
@@ -362,7 +372,7 @@ func (r *run) value(s *set) bool {
 // json.Unmarshal refuses anywhere makes the whole body invalid) and to
 // MaxDepth, counting levels instead of pushing frames: a violation inside
 // is reported at the skipped value's pointer.
-func (r *run) skip() bool { return r.skipAt(len(r.frames)) }
+func (r *run) skip() bool { return r.skipAt(len(r.frames) + 1) }
 
 func (r *run) skipAt(level int) bool {
 	switch r.d.Next() {
@@ -453,7 +463,7 @@ func parseNumber(raw []byte) (float64, bool) {
 func (r *run) null(s *set) {
 	for _, rt := range s.roots {
 		if st, ok := r.nullCheck(rt.n, nil); !ok {
-			r.fail(rt.lo, 0, nil, -1, nil, false, st)
+			r.failScalar(rt.lo, st)
 			return
 		}
 	}
@@ -526,13 +536,13 @@ func (r *run) str(s *set, b []byte) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, decodedString(b)); !ok {
-				r.fail(mi, 0, nil, -1, nil, false, st)
+				r.failScalar(mi, st)
 				return
 			}
 			continue
 		}
 		if k, ok := n.checkString(b); !ok {
-			r.fail(mi, 0, nil, -1, nil, false, site{kind: k, n: n, value: b})
+			r.failScalar(mi, site{kind: k, n: n, value: b})
 			return
 		}
 	}
@@ -591,13 +601,13 @@ func (r *run) number(s *set, f float64) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, f); !ok {
-				r.fail(mi, 0, nil, -1, nil, false, st)
+				r.failScalar(mi, st)
 				return
 			}
 			continue
 		}
 		if k, ok := n.checkNumber(f); !ok {
-			r.fail(mi, 0, nil, -1, nil, false, site{kind: k, n: n, num: f})
+			r.failScalar(mi, site{kind: k, n: n, num: f})
 			return
 		}
 	}
@@ -645,17 +655,17 @@ func (r *run) boolean(s *set, v bool) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, v); !ok {
-				r.fail(mi, 0, nil, -1, nil, false, st)
+				r.failScalar(mi, st)
 				return
 			}
 			continue
 		}
 		if len(n.enum) > 0 && !enumHas(n.enum, v) {
-			r.fail(mi, 0, nil, -1, nil, false, site{kind: kEnum, n: n})
+			r.failScalar(mi, site{kind: kEnum, n: n})
 			return
 		}
 		if n.types&tBool == 0 {
-			r.fail(mi, 0, nil, -1, nil, false, site{kind: kType, n: n})
+			r.failScalar(mi, site{kind: kType, n: n})
 			return
 		}
 	}
@@ -731,12 +741,8 @@ func (r *run) array(s *set) bool {
 	}
 	count := 0
 	for ; it.Next(); count++ {
-		if !r.push(s.items, nil, count) {
-			return false
-		}
-		ok := r.value(s.items)
-		r.pop()
-		if !ok {
+		r.cur = frame{s: s.items, idx: count}
+		if !r.value(s.items) {
 			return false
 		}
 	}
@@ -798,12 +804,8 @@ func (r *run) object(s *set) bool {
 		for _, mi := range ki.denied {
 			r.fail(mi, phaseChildren, key, -1, nil, false, site{kind: kUnsupported, n: s.members[mi].n, key: key})
 		}
-		if !r.push(ki.child, key, -1) {
-			return false
-		}
-		ok := r.value(ki.child)
-		r.pop()
-		if !ok {
+		r.cur = frame{s: ki.child, key: key, idx: -1}
+		if !r.value(ki.child) {
 			return false
 		}
 	}
