@@ -53,3 +53,18 @@ func TestDeepNestingIsCheap(t *testing.T) {
 		t.Errorf("kin-openapi's error: %v", err)
 	}
 }
+
+// Data after the value is refused at the top level, whatever the value.
+func TestDataAfterTheValue(t *testing.T) {
+	c := compiled(t)
+	sc, _ := c.Operation("listPersons").ResponseBody(200, "application/json")
+	for _, body := range []string{`{"data":[],"paging":{"next":null}} {}`, `{"data":[],"paging":{"next":null}}x`, `{"data":[],"paging":{"next":null}} 1`} {
+		if v := sc.Validate([]byte(body)); v == nil || v.Rule != "json" {
+			t.Errorf("%s: %v", body, v)
+		}
+	}
+	ack, _ := c.Operation("acknowledgeTask").RequestBody("application/json", []byte("x"))
+	if v := ack.Validate([]byte(`"success" "x"`)); v == nil || v.Rule != "json" {
+		t.Errorf("scalar then data: %v", v)
+	}
+}

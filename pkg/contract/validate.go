@@ -259,7 +259,11 @@ func compareRank(a, b []rankElem) int {
 // property key.
 func (r *run) pointer(key []byte, withKey bool) string {
 	var b strings.Builder
-	for _, f := range r.frames[1:] {
+	frames := r.frames
+	if len(frames) > 0 {
+		frames = frames[1:] // the root has no token
+	}
+	for _, f := range frames {
 		b.WriteByte('/')
 		if f.idx < 0 {
 			writeToken(&b, f.key)
