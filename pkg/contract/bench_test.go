@@ -8,7 +8,7 @@ import (
 	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/internal/cputime"
 )
 
@@ -62,7 +62,7 @@ func BenchmarkPersonsPageValidation(b *testing.B) {
 			{"kin-openapi", func() bool { return sc.ValidateWithKin(body) == nil }},
 			{"compiled", func() bool { return sc.Validate(body) == nil }},
 			{"typed-decode", func() bool {
-				var page gen.PersonsResponse
+				var page models.PersonsResponse
 				return json.Unmarshal(body, &page) == nil
 			}},
 			{"json.Valid", func() bool { return json.Valid(body) }},

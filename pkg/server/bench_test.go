@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -24,7 +24,7 @@ func BenchmarkListPersons(b *testing.B) {
 	quiet := server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})))
 	for _, n := range []int{100, 2000} {
 		page := personsPage(n)
-		impl := &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		impl := &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 			return page, nil
 		}}
 		for _, bc := range []struct {

@@ -13,10 +13,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/docs"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
@@ -49,7 +51,7 @@ type Timeouts struct {
 }
 
 // Server is an Interop Data API server: an Echo instance serving a
-// gen.StrictServerInterface under contract.BasePath with authentication,
+// apiserver.StrictServerInterface under contract.BasePath with authentication,
 // validation both ways and one error model, plus /oauth/token (optional),
 // /healthz, /readyz and /metrics.
 type Server struct {
@@ -68,6 +70,8 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	noDocs        bool      // WithDocs(false)
+	tracer        trace.TracerProvider
 
 	// contract is the spec compiled once per process: kin-openapi checks
 	// parameters, headers and statuses, the compiled schemas check bodies.
@@ -135,7 +139,7 @@ func WithMiddleware(m ...echo.MiddlewareFunc) Option {
 func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
 
 // New returns a server for impl. It fails only on configuration errors.
-func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
+func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) {
 	if impl == nil {
 		return nil, errors.New("server: nil implementation")
 	}
@@ -189,7 +193,9 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	}
 	s.echo = e
 
-	e.Use(s.requestID, s.observe, s.recover, s.limitBody)
+	e.Use(s.requestID)
+	e.Use(s.tracing()...)
+	e.Use(s.observe, s.recover, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -200,11 +206,15 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
 	}
 
+	if err := s.mountDocs(e); err != nil {
+		return nil, err
+	}
+
 	perOp, err := s.operationMiddlewares()
 	if err != nil {
 		return nil, err
 	}
-	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(impl, nil), gen.RegisterHandlersOptions{
+	apiserver.RegisterHandlersWithOptions(e, apiserver.NewStrictHandler(impl, nil), apiserver.RegisterHandlersOptions{
 		BaseURL:              contract.BasePath,
 		OperationMiddlewares: perOp,
 	})
@@ -268,6 +278,14 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener the caller opened, for programs
+// that must know the address is theirs before they acquire anything else
+// (interop serve listens before it creates its database file). Serve closes
+// ln when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: s.timeouts.ReadHeader,
@@ -290,7 +308,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -363,6 +381,8 @@ func operationOf(c echo.Context) string {
 	switch p := c.Path(); p {
 	case "/healthz", "/readyz", "/metrics", "/oauth/token":
 		return strings.TrimPrefix(p, "/")
+	case "/", docs.PagePath, docs.PagePath + "/", docs.YAMLPath, docs.JSONPath, docs.ScriptPath, docs.LicensePath:
+		return "docs"
 	}
 	return "unmatched"
 }
