@@ -18,10 +18,13 @@
 //     tokens from POST /oauth/token, LTI JWTs, or your own) runs first, and
 //     the principal reaches the handler as auth.PrincipalFrom(ctx). A missing,
 //     malformed, unknown, wrongly signed or expired token is a 401.
-//   - Request validation with kin-openapi (path, query, headers, body),
-//     without writing defaults into the request.
+//   - Request validation: kin-openapi checks path, query and headers (without
+//     writing defaults into the request); the body goes through the
+//     contract's compiled one-pass validator (package contract), compiled
+//     once per process.
 //   - Response validation: the handler's response is buffered and checked
-//     against the operation's declared responses before it leaves. In
+//     against the operation's declared responses before it leaves (status
+//     and headers by kin-openapi, the body by the compiled validator). In
 //     ValidationEnforce mode (the default) an invalid response is replaced by a
 //     500; ValidationReport logs and counts it and sends it anyway.
 //   - One error model: validation failures, authentication failures, unknown

@@ -9,6 +9,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/interop-data/interop/pkg/contract"
 	"github.com/labstack/echo/v4"
 
 	"github.com/interop-data/interop/gen/models"
@@ -214,11 +216,50 @@ func (s *Server) requestValidationError(err error) *Error {
 	return &Error{Status: 400, Code: CodeInvalidParameter, Message: "request is invalid", Details: ruleOf(re.Err, re.Reason)}
 }
 
+// bodyViolation translates the compiled validator's verdict on a request
+// body into the error model: 415 for a media type the operation does not
+// take, else 400 naming the field (a JSON pointer) and the rule.
+func bodyViolation(v *contract.Violation, contentType string) *Error {
+	switch v.Rule {
+	case "contentType":
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+			Message: "request body must be application/json",
+			Details: fmt.Sprintf("got Content-Type %q", contract.Bound(contentType, 128))}
+	case "body":
+		return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is required"}
+	case "json":
+		if v.Reason == "body is not valid JSON" {
+			return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is invalid", Details: "body is not valid JSON"}
+		}
+	}
+	msg := cutPattern(v.Reason)
+	if v.Pointer != "" {
+		msg = fmt.Sprintf("field %q: %s", v.Pointer, msg)
+	}
+	return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is invalid", Details: msg}
+}
+
+// cutPattern drops the regular expression a format check appends: the
+// format's name is what a client needs.
+func cutPattern(msg string) string {
+	for _, cut := range []string{" (string doesn't match pattern", " (regular expression"} {
+		if i := strings.Index(msg, cut); i > 0 {
+			msg = msg[:i]
+		}
+	}
+	return msg
+}
+
 // ruleOf says in one line which rule a value broke, and where, using only
 // the parts of kin-openapi's errors meant for people: SchemaError.Reason and
 // its JSON pointer, ParseError.Reason. Error() strings are avoided because
 // they carry the schema and the value.
 func ruleOf(err error, reason string) string {
+	// Bounded: a parameter's value or a key may be as long as the request.
+	return contract.Bound(ruleWords(err, reason), 512)
+}
+
+func ruleWords(err error, reason string) string {
 	if errors.Is(err, openapi3filter.ErrInvalidRequired) {
 		return "value is required but missing"
 	}
@@ -229,32 +270,27 @@ func ruleOf(err error, reason string) string {
 	if errors.As(err, &me) && len(me) > 0 {
 		parts := make([]string, 0, len(me))
 		for _, e := range me {
-			parts = append(parts, ruleOf(e, ""))
+			parts = append(parts, ruleWords(e, ""))
 		}
 		return strings.Join(parts, "; ")
 	}
-	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
+	// The innermost first error names the field (under allOf the outer one
+	// stops at the object) and the rule.
+	if se, ptr := contract.FirstSchemaError(err); se != nil {
 		msg := se.Reason
 		if msg == "" {
 			msg = fmt.Sprintf("value does not match the schema's %q rule", se.SchemaField)
 		}
-		// The format validators append their regular expression; the format's
-		// name is what a client needs.
-		for _, cut := range []string{" (string doesn't match pattern", " (regular expression"} {
-			if i := strings.Index(msg, cut); i > 0 {
-				msg = msg[:i]
-			}
-		}
-		if ptr := se.JSONPointer(); len(ptr) > 0 {
-			return fmt.Sprintf("field %q: %s", "/"+strings.Join(ptr, "/"), msg)
+		msg = cutPattern(msg)
+		if len(ptr) > 0 {
+			return fmt.Sprintf("field %q: %s", contract.PointerOf(ptr), msg)
 		}
 		return msg
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
 		if pe.Value != nil {
-			return fmt.Sprintf("value %q is %s", fmt.Sprint(pe.Value), pe.Reason)
+			return fmt.Sprintf("value %q is %s", contract.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
 		}
 		if pe.Reason != "" {
 			return pe.Reason

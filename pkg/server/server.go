@@ -10,9 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
@@ -75,11 +73,11 @@ type Server struct {
 	noDocs        bool      // WithDocs(false)
 	tracer        trace.TracerProvider
 
+	// contract is the spec compiled once per process: kin-openapi checks
+	// parameters, headers and statuses, the compiled schemas check bodies.
+	contract *contract.Compiled
 	reqOpts  *openapi3filter.Options
-	respOpts *openapi3filter.Options
-	// respSchemaOpts are the options response bodies are visited with.
-	respSchemaOpts []openapi3.SchemaValidationOption
-	metrics        *metrics
+	metrics  *metrics
 }
 
 // Option configures New.
@@ -167,18 +165,18 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	}
 	s.timeouts = s.timeouts.withDefaults()
 
-	doc, err := contract.Load()
-	if err != nil {
+	if s.contract, err = contract.Shared(); err != nil {
 		return nil, err
 	}
 	// The kit authenticates before validating (a stranger learns nothing
 	// about parameters), so the filter's own security check is a no-op.
+	// Bodies are checked by the compiled schemas (validateRequestBody).
 	s.reqOpts = contract.FilterOptions(nil)
-	s.reqOpts.KeepValidatedValue = true // the generated binder reuses the validated body
-	s.respOpts = contract.FilterOptions(nil)
-	s.respOpts.IncludeResponseStatus = true
-	s.respOpts.ExcludeResponseBody = true // checkResponse checks bodies without copying them
-	s.respSchemaOpts = append(contract.SchemaOptions(), openapi3.VisitAsResponse())
+	s.reqOpts.ExcludeRequestBody = true
+	if fb := s.contract.Fallbacks(); len(fb) > 0 {
+		s.logger.Warn("contract: some body schemas are validated by kin-openapi, not compiled", "schemas", fb)
+	}
+	s.logger.Debug("contract: " + s.contract.Summary())
 
 	s.metrics = newMetrics()
 	if limited {
@@ -212,7 +210,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		return nil, err
 	}
 
-	perOp, err := s.operationMiddlewares(doc)
+	perOp, err := s.operationMiddlewares()
 	if err != nil {
 		return nil, err
 	}
@@ -223,25 +221,21 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	return s, nil
 }
 
-// operationMiddlewares binds each operation's kin-openapi route to the Echo
-// route the generated code registers for it. Echo's router then finds the
-// route once per request and the kit reuses that match for authentication,
-// request validation and response validation: no second router runs.
-func (s *Server) operationMiddlewares(doc *openapi3.T) (map[string][]echo.MiddlewareFunc, error) {
+// operationMiddlewares binds each operation of the compiled contract to the
+// Echo route the generated code registers for it. Echo's router then finds
+// the route once per request and the kit reuses that match for
+// authentication, request validation and response validation: no second
+// router runs.
+func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error) {
 	out := make(map[string][]echo.MiddlewareFunc)
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			if op.OperationID == "" {
-				return nil, fmt.Errorf("server: %s %s has no operationId", method, path)
-			}
-			route := &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: method, Operation: op}
-			sec := op.Security
-			if sec == nil {
-				sec = &doc.Security
-			}
-			mws := []echo.MiddlewareFunc{s.operation(route, len(*sec) > 0)}
-			out[op.OperationID] = append(mws, s.extra...)
+	doc := s.contract.Doc()
+	for _, op := range s.contract.Operations() {
+		sec := op.Route.Operation.Security
+		if sec == nil {
+			sec = &doc.Security
 		}
+		mws := []echo.MiddlewareFunc{s.operation(op, len(*sec) > 0)}
+		out[op.ID] = append(mws, s.extra...)
 	}
 	return out, nil
 }
