@@ -1,0 +1,192 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/pkg/server"
+)
+
+// bytesPerRun is testing.AllocsPerRun for bytes: the average heap bytes one
+// call of f allocates, measured on one P so nothing else runs meanwhile.
+func bytesPerRun(runs int, f func()) uint64 {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	f() // warm up
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
+
+func nested(open, close string, n int) string {
+	return strings.Repeat(open, n) + strings.Repeat(close, n)
+}
+
+// Issue 9, item 1: 50,000 nested '[' (100 KB) in an ack body drove the
+// server to 3.7 GB; 150,000 got it killed. Now the depth is checked in one
+// pass before anything else parses the body: 400 naming the limit, at a cost
+// that does not grow with the depth.
+func TestDeepJSONIs400WithBoundedCost(t *testing.T) {
+	called := false
+	e := newEnv(t, &fake{ackTask: func(context.Context, gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+		called = true
+		return nil, nil
+	}})
+	url := base + "/tasks/" + uuid.NewString() + "/ack"
+	for _, n := range []int{50_000, 150_000} {
+		for _, body := range []string{nested("[", "]", n), nested(`{"a":`, "}", n), `{"status":"success","params":` + nested("[", "]", n) + "}"} {
+			got := wantError(t, e.do("PUT", url, body), http.StatusBadRequest, server.CodeInvalidBody)
+			if want := fmt.Sprintf("JSON nesting is deeper than the limit of %d levels", server.DefaultMaxJSONDepth); details(got) != want {
+				t.Errorf("depth %d: details %q, want %q", n, details(got), want)
+			}
+		}
+	}
+	if called {
+		t.Error("the handler ran on a too-deep body")
+	}
+
+	// The cost of refusing: allocations and bytes bounded by a small multiple
+	// of the body (read once), the same at 150,000 levels as at 50,000. The
+	// quadratic walk allocated gigabytes here.
+	for _, n := range []int{50_000, 150_000} {
+		body := nested("[", "]", n)
+		do := func() { e.do("PUT", url, body) }
+		allocs, b := testing.AllocsPerRun(5, do), bytesPerRun(5, do)
+		t.Logf("depth %d (%d bytes): %.0f allocations, %d bytes allocated per request", n, len(body), allocs, b)
+		if allocs > 400 {
+			t.Errorf("depth %d: %.0f allocations per request, want at most 400", n, allocs)
+		}
+		if b > uint64(8*len(body))+256<<10 {
+			t.Errorf("depth %d: %d bytes allocated per request for a %d-byte body, want at most 8x the body + 256 KiB", n, b, len(body))
+		}
+	}
+}
+
+// The limit is the documented number: 64 levels pass the depth check (and
+// reach the validator), 65 do not; WithMaxJSONDepth moves it.
+func TestMaxJSONDepthBoundary(t *testing.T) {
+	ack := func(depth int) string { // params holds depth-2 levels of arrays: total depth = depth
+		return `{"status":"success","message":"[[[[{{","params":{"a":` + nested("[", "]", depth-2) + `}}`
+	}
+	url := base + "/tasks/" + uuid.NewString() + "/ack"
+	e := newEnv(t, &fake{})
+	if got := wantError(t, e.do("PUT", url, ack(64)), 400, server.CodeInvalidBody); strings.Contains(details(got), "nesting") {
+		t.Errorf("64 levels refused for depth: %s", details(got))
+	}
+	if got := wantError(t, e.do("PUT", url, ack(65)), 400, server.CodeInvalidBody); !strings.Contains(details(got), "limit of 64 levels") {
+		t.Errorf("65 levels: %s", details(got))
+	}
+	e = newEnv(t, &fake{}, server.WithMaxJSONDepth(8))
+	if got := wantError(t, e.do("PUT", url, ack(9)), 400, server.CodeInvalidBody); !strings.Contains(details(got), "limit of 8 levels") {
+		t.Errorf("WithMaxJSONDepth(8), 9 levels: %s", details(got))
+	}
+	// With request validation off the depth is still checked: the binder
+	// never sees a deep body either.
+	e = newEnv(t, &fake{}, server.WithRequestValidation(false), server.WithResponseValidation(server.ValidationOff))
+	wantError(t, e.do("PUT", url, nested("[", "]", 100_000)), 400, server.CodeInvalidBody)
+}
+
+// Error texts are cut: a repeated key of 100 KB is not sent back whole.
+func TestErrorDetailsAreBounded(t *testing.T) {
+	e := newEnv(t, &fake{})
+	key := strings.Repeat("k", 100_000)
+	rec := e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"status":"success","params":{"`+key+`":"1","`+key+`":"2"}}`)
+	got := wantError(t, rec, 400, server.CodeInvalidBody)
+	if len(details(got)) > server.MaxErrorText || !strings.HasSuffix(details(got), "(truncated)") {
+		t.Errorf("details of %d bytes: %.80s...", len(details(got)), details(got))
+	}
+	if rec.Body.Len() > 4*server.MaxErrorText {
+		t.Errorf("error body of %d bytes", rec.Body.Len())
+	}
+}
+
+// URLs over the limit get 414 in the JSON error model, before any query
+// parsing.
+func TestLongURLIs414(t *testing.T) {
+	e := newEnv(t, &fake{}, server.WithMaxURLLength(100))
+	wantError(t, e.do("GET", base+"/rostering/persons?driver="+strings.Repeat("x", 100), ""), http.StatusRequestURITooLong, server.CodeURITooLong)
+	e = newEnv(t, &fake{})
+	wantError(t, e.do("GET", base+"/rostering/persons?x="+strings.Repeat("x", server.DefaultMaxURLLength), ""), http.StatusRequestURITooLong, server.CodeURITooLong)
+}
+
+// slowBody delivers part of a body and then fails as a connection whose
+// read deadline (http.Server.ReadTimeout) passed does.
+type slowBody struct{ sent bool }
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, `{"status":"succ`), nil
+	}
+	return 0, timeoutError{}
+}
+
+func (b *slowBody) Close() error { return nil }
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// abandonedBody ends before its declared length, as a client that gave up
+// mid-upload leaves it.
+type abandonedBody struct{ sent bool }
+
+func (b *abandonedBody) Read(p []byte) (int, error) {
+	if !b.sent {
+		b.sent = true
+		return copy(p, `{"status":"succ`), nil
+	}
+	return 0, fmt.Errorf("read: %w", io.ErrUnexpectedEOF)
+}
+
+func (b *abandonedBody) Close() error { return nil }
+
+// Issue 9, item 6: a slow or abandoned upload is the client's fault: 408 or
+// 400, logged at INFO and counted under its 4xx code, never a 500 at ERROR.
+func TestSlowOrAbandonedUploadIs4xx(t *testing.T) {
+	for _, c := range []struct {
+		body   func() io.ReadCloser
+		status int
+		code   string
+	}{
+		{func() io.ReadCloser { return &slowBody{} }, http.StatusRequestTimeout, server.CodeRequestTimeout},
+		{func() io.ReadCloser { return &abandonedBody{} }, http.StatusBadRequest, server.CodeInvalidBody},
+	} {
+		e := newEnv(t, &fake{})
+		rec := e.doBody("PUT", base+"/tasks/"+uuid.NewString()+"/ack", c.body(), 200)
+		wantError(t, rec, c.status, c.code)
+		logs := e.logs.String()
+		if strings.Contains(logs, `"level":"ERROR"`) {
+			t.Errorf("%d logged at ERROR:\n%s", c.status, logs)
+		}
+		if !strings.Contains(logs, fmt.Sprintf(`"status":%d`, c.status)) {
+			t.Errorf("access log lacks status %d:\n%s", c.status, logs)
+		}
+		if m := metricsText(t, e); !strings.Contains(m, fmt.Sprintf(`interop_http_requests_total{code="%d",method="PUT",operation="acknowledgeTask"} 1`, c.status)) {
+			t.Errorf("metrics lack the %d:\n%s", c.status, grepLines(m, "interop_http_requests_total"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
