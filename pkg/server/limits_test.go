@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -189,4 +190,63 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// Issue 9, item 9: /metrics can leave the API listener for one of its own,
+// sit behind the operator's authentication, or go.
+func TestMetricsExposure(t *testing.T) {
+	if rec := newEnv(t, &fake{}, server.WithMetricsEndpoint(false)).do("GET", "/metrics", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("WithMetricsEndpoint(false): /metrics answered %d", rec.Code)
+	}
+	guard := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("X-Operator") != "yes" {
+				http.Error(w, "no", http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	e := newEnv(t, &fake{}, server.WithMetricsMiddleware(guard))
+	if rec := e.do("GET", "/metrics", ""); rec.Code != http.StatusForbidden {
+		t.Errorf("guarded /metrics without the operator's header: %d", rec.Code)
+	}
+	if rec := e.do("GET", "/metrics", "", "X-Operator", "yes"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "interop_http_requests_total") {
+		t.Errorf("guarded /metrics with the operator's header: %d", rec.Code)
+	}
+
+	// A listener of its own: not on the API address, served on its own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	e = newEnv(t, &fake{}, server.WithMetricsAddr(metricsAddr))
+	ctx, cancel := context.WithCancel(context.Background())
+	apiAddr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { apiAddr <- a.String() }) }()
+	api := <-apiAddr
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get("http://" + api + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("API listener still serves /metrics: %d", code)
+	}
+	if code := get("http://" + metricsAddr + "/metrics"); code != 200 {
+		t.Errorf("metrics listener: %d", code)
+	}
+	if code := get("http://" + api + "/healthz"); code != 200 {
+		t.Errorf("API listener /healthz: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ListenAndServe: %v", err)
+	}
 }
