@@ -119,7 +119,7 @@ func (s *Store) Ping(ctx context.Context) error {
 				return fmt.Errorf("sqlite: ping: %s: %w", q.pragma, err)
 			}
 		}
-		if room := (maxPages-pages+free)*pageSize; room < MinHeadroom {
+		if room := (maxPages - pages + free) * pageSize; room < MinHeadroom {
 			return fmt.Errorf("%w: %d bytes left under the page cap, want %d", ErrFull, room, MinHeadroom)
 		}
 		return nil
