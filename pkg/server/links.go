@@ -29,6 +29,14 @@ func WithAllowedHosts(hosts ...string) Option {
 	return func(s *Server) { s.links.allowed = append(s.links.allowed, hosts...) }
 }
 
+// ConfigError is New's answer to an option given a value it cannot use.
+type ConfigError struct {
+	Option string // the option, e.g. "WithPublicURL"
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return "server: " + e.Option + ": " + e.Reason }
+
 // links says which scheme and host paging links are built on.
 type links struct {
 	raw     string
@@ -42,7 +50,7 @@ func (l *links) init() error {
 	if l.raw != "" {
 		u, err := url.Parse(l.raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("server: public URL %q must be an absolute http(s) URL without user, query or fragment", l.raw)
+			return &ConfigError{Option: "WithPublicURL", Reason: fmt.Sprintf("%q is not an absolute http(s) URL without user, query or fragment", l.raw)}
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
 		u.RawPath = ""
@@ -52,7 +60,7 @@ func (l *links) init() error {
 	for _, h := range l.allowed {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if !validHost(h) {
-			return fmt.Errorf("server: allowed host %q is not a host[:port]", h)
+			return &ConfigError{Option: "WithAllowedHosts", Reason: fmt.Sprintf("%q is not a host[:port]", h)}
 		}
 		l.allowOK[h] = true
 	}
