@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{summary: "run the reference server on an embedded SQLite store", run: runServe}
+	commands["serve"] = command{summary: "run the reference server on SQLite (embedded) or PostgreSQL", run: runServe}
 }
 
 // runServe serves until ctx ends (SIGINT/SIGTERM), then shuts down
@@ -32,7 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defAddr = a
 	}
 	addr := fs.String("addr", defAddr, "address to listen on (default $ADDR when set)")
-	db := fs.String("db", "./interop.db", "SQLite database file, created when absent")
+	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
 	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
@@ -50,7 +51,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -96,8 +97,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	st, err := reference.OpenStore(ctx, *db)
+	if err != nil {
+		return err
+	}
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
-		DBPath: *db, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
+		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
@@ -113,11 +118,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer inst.Close()
 	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
-		fmt.Fprintf(stdout, "interop: serving %s on %s\n", *db, a)
+		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 		}
 	})
+}
+
+// redactDSN hides the password of a database URL, which has no business in
+// a terminal or a log.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }

@@ -95,6 +95,7 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 	// whole time.
 	stop := make(chan struct{})
 	leases := make(chan error, 1)
+	leasing := make(chan struct{}) // closed after the first lease, so that tenant create surely runs beside some
 	go func() {
 		n := 0
 		for {
@@ -121,9 +122,16 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 				leases <- fmt.Errorf("GET /tasks beside tenant create = %d", resp.StatusCode)
 				return
 			}
-			n++
+			if n++; n == 1 {
+				close(leasing)
+			}
 		}
 	}()
+	select {
+	case <-leasing:
+	case err := <-leases:
+		t.Fatal(err)
+	}
 	var created bytes.Buffer
 	err := runTenant(ctx, []string{"create", "--db", db, "--name", "Springfield"}, &created, io.Discard)
 	close(stop)

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/interop-data/interop/pkg/reference"
-	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
 func init() {
@@ -32,7 +31,7 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "./interop.db", "SQLite database file of the reference server")
+	db := fs.String("db", "./interop.db", "the reference server's database: a SQLite file or a postgres:// URL")
 	name := fs.String("name", "", "name of the tenant (required)")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -41,7 +40,7 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
 		return exitError(2)
 	}
-	st, err := sqlite.Open(ctx, *db)
+	st, err := reference.OpenStore(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -52,7 +54,7 @@ func BenchmarkTaskLeaseAck(b *testing.B) {
 	for left := b.N; left > 0; left -= 5000 {
 		batch := make([]store.NewTask, min(left, 5000))
 		for i := range batch {
-			batch[i] = store.DataTask(store.ActionAdd, obj, data, nil, group, "")
+			batch[i] = reference.DataTask(reference.ActionAdd, obj, data, nil, group, "")
 		}
 		if _, err := env.Store.Enqueue(ctx, tn, batch, env.Clock.Now()); err != nil {
 			b.Fatal(err)
@@ -109,7 +111,6 @@ func BenchmarkPagingWalk100k(b *testing.B) {
 func benchWalk(b *testing.B, opts ...referencetest.Option) {
 	const n = 100_000
 	env := referencetest.Start(b, append(opts, referencetest.WithTenants(1))...)
-	ctx := context.Background()
 	school := *env.Tenants[0].Roster.Orgs[1].Sys.Id
 	objs := make([]store.Object, 0, n)
 	for i := range n {
@@ -126,9 +127,7 @@ func benchWalk(b *testing.B, opts ...referencetest.Option) {
 		})
 		objs = append(objs, store.Object{ID: id, Kind: store.KindPerson, Subtype: "Student", Label: first + " " + last, Data: data, Orgs: []uuid.UUID{school}})
 	}
-	if _, err := env.Store.ApplySync(ctx, env.Tenants[0].ID, store.Sync{Upserts: objs, Silent: true}, env.Clock.Now()); err != nil {
-		b.Fatal(err)
-	}
+	storetest.Put(b, env.Store, env.Tenants[0].ID, objs...)
 	total := n + len(env.Tenants[0].Roster.Persons)
 	token := env.Token(b, 0)
 	b.ResetTimer()

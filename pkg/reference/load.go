@@ -45,12 +45,24 @@ type Roster struct {
 
 // Load stores r in tenant as one sync: SYNC_START, one data event per added,
 // changed or deleted object, SYNC_END, all with one group_id.
-func Load(ctx context.Context, st store.Store, tenant uuid.UUID, r Roster, now time.Time) (store.SyncResult, error) {
+func Load(ctx context.Context, st store.Store, tenant uuid.UUID, r Roster, now time.Time) (SyncResult, error) {
 	objs, err := Objects(r)
 	if err != nil {
-		return store.SyncResult{}, err
+		return SyncResult{}, err
 	}
-	return st.ApplySync(ctx, tenant, store.Sync{Upserts: objs, Deletes: r.Deletes, Origin: r.Origin, Driver: r.Driver, Silent: r.Silent}, now)
+	return ApplySync(ctx, st, tenant, now, SyncOptions{Origin: r.Origin, Driver: r.Driver, Silent: r.Silent}, func(w SyncWriter) error {
+		for _, o := range objs {
+			if err := w.Upsert(ctx, o); err != nil {
+				return err
+			}
+		}
+		for _, id := range r.Deletes {
+			if err := w.Delete(ctx, "", id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Objects converts a roster to store objects with their links. A link to an

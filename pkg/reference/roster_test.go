@@ -22,6 +22,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -268,9 +269,7 @@ func TestAnswersCarryStoredObjects(t *testing.T) {
 	extra := store.Object{ID: uuid.New(), Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: "Extra",
 		Data: []byte(`{"$sys":{"id":"ID","type":"Person","person_type":"Student","label":"Extra"},"name":{"first":"Extra"},"x_vendor_field":{"kept":[1,"ü"]}}`)}
 	extra.Data = bytes.ReplaceAll(extra.Data, []byte("ID"), []byte(extra.ID.String()))
-	if _, err := env.Store.ApplySync(ctx, tn, store.Sync{Upserts: []store.Object{extra}, Silent: true}, env.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	storetest.Put(t, env.Store, tn, extra)
 	stored, _, err := env.Store.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{tn}, Kind: store.KindPerson, Limit: 2000})
 	if err != nil || len(stored) < 2 {
 		t.Fatalf("ListObjects = %d, %v", len(stored), err)

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/reference/store"
-	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -27,7 +26,10 @@ var DemoTenantID = demoID("tenant")
 
 // Config configures NewServer.
 type Config struct {
-	DBPath     string        // the SQLite file; created when absent
+	// Store is where the server keeps everything; NewServer takes it over
+	// (Instance.Close closes it, and so does a failing NewServer). Open
+	// one with OpenStore.
+	Store      store.Store
 	Demo       bool          // ensure the demo tenant and its district
 	TaskLease  time.Duration // default DefaultTaskLease
 	BatchSize  int           // default DefaultBatchSize
@@ -44,7 +46,7 @@ type Config struct {
 // Instance is what NewServer opened besides the server: close it when the
 // server is done.
 type Instance struct {
-	Store   *sqlite.Store
+	Store   store.Store
 	Handler *Handler
 	OAuth2  *auth.OAuth2
 	// Demo holds the demo tenant's credentials when Config.Demo was set.
@@ -54,10 +56,9 @@ type Instance struct {
 // Close closes the store.
 func (i *Instance) Close() error { return i.Store.Close() }
 
-// NewServer opens the store at cfg.DBPath (migrating it), optionally ensures
-// the demo tenant, and returns the kit server with every operation, OAuth2
-// client credentials over the store at /oauth/token, and readiness tied to
-// the store.
+// NewServer serves cfg.Store: it optionally ensures the demo tenant, and
+// returns the kit server with every operation, OAuth2 client credentials
+// over the store at /oauth/token, and readiness tied to the store.
 func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -65,9 +66,9 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	st, err := sqlite.Open(ctx, cfg.DBPath)
-	if err != nil {
-		return nil, nil, err
+	st := cfg.Store
+	if st == nil {
+		return nil, nil, errors.New("reference: Config.Store is nil")
 	}
 	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
 	oauth := auth.NewOAuth2(st, st, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
@@ -146,7 +147,7 @@ func CreateTenant(ctx context.Context, st store.Store, name string, opts ...Tena
 	}
 	t := store.Tenant{ID: c.id, Name: name, ClientID: c.clientID, SecretHash: auth.HashSecret(c.secret)}
 	now := c.now().UTC()
-	if _, err := st.CreateTenant(ctx, t, []store.NewTask{store.LifecycleTask(store.ActionTenantInstalled, "")}, now); err != nil {
+	if _, err := st.CreateTenant(ctx, t, []store.NewTask{LifecycleTask(ActionTenantInstalled, "")}, now); err != nil {
 		return TenantCredentials{}, err
 	}
 	return TenantCredentials{TenantID: t.ID, ClientID: t.ClientID, ClientSecret: c.secret}, nil

@@ -128,9 +128,26 @@ func (h *Handler) ListTasks(ctx context.Context, r gen.ListTasksRequestObject) (
 	}
 	data, err := rd.renderAll(ts)
 	if err != nil {
+		// Hand the batch back rather than hide it for a whole lease from
+		// every consumer: a plain retry releases a lease and records nothing.
+		h.release(ctx, tenants, ts)
 		return nil, err
 	}
 	return gen.ListTasks200JSONResponse{Data: data, Paging: gen.Paging{}}, nil
+}
+
+// release gives leased tasks back at once. It runs on a context of its own:
+// the request's may be what failed.
+func (h *Handler) release(ctx context.Context, tenants []uuid.UUID, ts []store.Task) {
+	acks := make([]store.Ack, len(ts))
+	for i, t := range ts {
+		acks[i] = store.Ack{TaskID: t.ID, Status: store.AckRetry}
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := h.st.AckTasks(ctx, tenants, acks, h.now()); err != nil {
+		h.logger.Error("releasing the leases of a batch that failed to render", "tasks", len(ts), "err", err)
+	}
 }
 
 // ListAdminTasks implements gen.StrictServerInterface: pages through the

@@ -126,7 +126,7 @@ func TestDriverAndTenantParameters(t *testing.T) {
 	env := referencetest.Start(t)
 	ctx := context.Background()
 	tn := env.Tenants[0].ID
-	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{store.LifecycleTask("TENANT_ACTIVATED", "canvas"), store.LifecycleTask("TENANT_ACTIVATED", "sis")}, env.Clock.Now()); err != nil {
+	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{reference.LifecycleTask("TENANT_ACTIVATED", "canvas"), reference.LifecycleTask("TENANT_ACTIVATED", "sis")}, env.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	a := newAPI(t, env, 0)
@@ -475,7 +475,7 @@ func TestRestartKeepsQueue(t *testing.T) {
 		t.Fatalf("%d distinct tasks after restart, want %d", len(delivered), n-4)
 	}
 	// Sequences continue past the old ones.
-	nt, err := env2.Store.Enqueue(context.Background(), env2.Tenants[0].ID, []store.NewTask{store.LifecycleTask("X", "")}, env2.Clock.Now())
+	nt, err := env2.Store.Enqueue(context.Background(), env2.Tenants[0].ID, []store.NewTask{reference.LifecycleTask("X", "")}, env2.Clock.Now())
 	if err != nil || nt[0].Sequence != int64(n+1) {
 		t.Fatalf("sequence after restart = %v, %v", nt, err)
 	}
@@ -611,5 +611,29 @@ func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
 		if changed[m.Sys.Membership.Id.String()] != "RDM:PersonSectionMembership" {
 			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.Id, changed)
 		}
+	}
+}
+
+// A batch that fails to render (a corrupt payload) is handed back at once,
+// not hidden from every consumer for the lease.
+func TestLeaseReleasedWhenRenderFails(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithBatchSize(2000))
+	ctx := context.Background()
+	tn := env.Tenants[0].ID
+	scope := []uuid.UUID{tn}
+	queued, _, err := env.Store.ListTasks(ctx, store.TaskQuery{Tenants: scope, Limit: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.Enqueue(ctx, tn, []store.NewTask{{Kind: store.TaskLifecycle, Payload: []byte(`["not an object"]`)}}, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	a := newAPI(t, env, 0)
+	if code, b := a.do(http.MethodGet, "/tasks?page_size=2000", nil); code != http.StatusInternalServerError {
+		t.Fatalf("GET /tasks over a corrupt task = %d (%d bytes), want 500", code, len(b))
+	}
+	got, err := env.Store.LeaseTasks(ctx, store.LeaseQuery{Tenants: scope, Limit: 1 << 20, Now: env.Clock.Now(), Lease: time.Minute})
+	if err != nil || len(got) != len(queued)+1 {
+		t.Fatalf("after the failed GET, %d of %d tasks are leasable (%v)", len(got), len(queued)+1, err)
 	}
 }

@@ -132,8 +132,12 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	clock := NewFakeClock(Epoch)
 	ctx := context.Background()
+	st, err := reference.OpenStore(ctx, cfg.dbPath)
+	if err != nil {
+		t.Fatalf("referencetest: %v", err)
+	}
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
-		DBPath: cfg.dbPath, TaskLease: cfg.lease, BatchSize: cfg.batch, Clock: clock.Now,
+		Store: st, TaskLease: cfg.lease, BatchSize: cfg.batch, Clock: clock.Now,
 		Logger: cfg.logger, TrustProxy: cfg.trustProxy, ServerOptions: cfg.serverOpts,
 	})
 	if err != nil {

@@ -2,10 +2,15 @@
 // tenants and their credentials, each tenant's roster repository and each
 // tenant's task queue with leases and acknowledgement history.
 //
-// The interface is written so that a second implementation (PostgreSQL, say)
-// can follow without changing callers: every method takes the tenant scope and
-// the current time explicitly, so a store holds no clock and no session state,
-// and every method that changes data does so atomically. The behaviour every
-// implementation must show is pinned down by the conformance suite in
-// package storetest; package sqlite is the implementation shipped today.
+// A store is thin: it keeps what it is given and offers primitives, and the
+// meaning lives above it in package reference (as River keeps its drivers to
+// thin primitives tested by one shared suite). A sync, for one, is
+// Store.Sync running a function in one transaction over the SyncTx
+// primitives (Put answers what it replaced, Remove, RemoveUnput, Enqueue);
+// reference.ApplySync decides the SYNC_START/SYNC_END framing, the origin
+// and the diff into ADD, CHANGE and DELETE events. Every method takes the
+// tenant scope and the current time explicitly, so a store holds no clock
+// and no session state, and every method that changes data does so
+// atomically. The behaviour every implementation must show is pinned down by
+// the suite in package storetest, which every implementation runs.
 package store

@@ -95,28 +95,29 @@ type ObjectQuery struct {
 	Limit   int
 }
 
-// Sync is one load of roster data into a tenant: a sync in the vendor's terms.
-type Sync struct {
-	// Upserts are added when new, changed when their Data differs from what is
-	// stored, and left alone (no event) when identical.
-	Upserts []Object
-	// Deletes are removed; unknown ids are ignored.
-	Deletes []uuid.UUID
-	// Origin of the sync_event tasks ("initial", "resend", ...); default "initial".
-	Origin string
-	// Driver the sync's tasks are addressed to; empty for every driver.
-	Driver string
-	// GroupID links the tasks of the sync; a random one when zero.
-	GroupID uuid.UUID
-	// Silent stores the objects without enqueueing any task (bulk seeding).
-	Silent bool
-}
-
-// SyncResult reports what a sync did.
-type SyncResult struct {
-	GroupID                            uuid.UUID
-	Added, Changed, Deleted, Unchanged int
-	Tasks                              []Task // enqueued: SYNC_START, the data events, SYNC_END
+// SyncTx is one write transaction on one tenant's roster and queue, the
+// primitives a sync is built of (package reference decides what a sync
+// means: its events, their order, the diff). Nothing of it is visible to
+// other callers until the function given to Store.Sync returns nil; when it
+// returns an error, none of it happened. A SyncTx is not safe for concurrent
+// use and is valid only inside that function.
+type SyncTx interface {
+	// Put stores o, inserting it or replacing the object with its id (which
+	// keeps its place in the lists), replaces the object's links with o.Orgs
+	// and o.Sections, and marks it as put in this transaction. It returns
+	// the object as it was stored before (its links not filled in), or nil
+	// when o is new. An object that fails CheckObject is ErrInvalid.
+	Put(ctx context.Context, o Object) (prior *Object, err error)
+	// Remove deletes the object with this id, of this kind unless kind is
+	// empty, with its links, and returns it; nil when there is none.
+	Remove(ctx context.Context, kind Kind, id uuid.UUID) (*Object, error)
+	// RemoveUnput deletes at most limit objects of this kind (and subtype,
+	// when not empty) that were not Put in this transaction, and returns
+	// them; fewer than limit means none is left.
+	RemoveUnput(ctx context.Context, kind Kind, subtype string, limit int) ([]Object, error)
+	// Enqueue appends tasks to the tenant's queue, numbered after every task
+	// enqueued before, in this transaction or earlier.
+	Enqueue(ctx context.Context, tasks []NewTask, now time.Time) ([]Task, error)
 }
 
 // TaskKind names a task's payload, as the 2.x rendering keys it.
@@ -234,8 +235,17 @@ type Store interface {
 	// FindTenantByClientID returns the tenant whose client id this is.
 	FindTenantByClientID(ctx context.Context, clientID string) (Tenant, error)
 
-	// ApplySync stores a sync's objects and enqueues its tasks, atomically.
-	ApplySync(ctx context.Context, tenant uuid.UUID, s Sync, now time.Time) (SyncResult, error)
+	// Sync runs fn once, in one write transaction on tenant: everything fn does
+	// through tx is committed when fn returns nil, and nothing when it
+	// returns an error (which Sync returns). Syncs of one tenant run one
+	// after the other, so the tasks one enqueues are consecutive. An
+	// unknown tenant is ErrNotFound, and fn is not called.
+	Sync(ctx context.Context, tenant uuid.UUID, fn func(tx SyncTx) error) error
+	// ResetTenant empties a tenant's roster, queue and acknowledgement
+	// history, keeping the tenant, its credentials, its tokens and its task
+	// sequence counter (sequences keep increasing, so a consumer that
+	// remembers the last one it saw is not fooled).
+	ResetTenant(ctx context.Context, tenant uuid.UUID) error
 	// FindObject returns the object of this kind and id.
 	FindObject(ctx context.Context, tenants []uuid.UUID, kind Kind, id uuid.UUID) (Object, error)
 	// ListObjects returns a page of objects and whether more follow it.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -38,9 +37,7 @@ func BenchmarkListObjects(b *testing.B) {
 			"name": map[string]string{"first": "Zoë", "last": fmt.Sprintf("Núñez-%d", i)}, "email": fmt.Sprintf("s%d@example.org", i)})
 		objs = append(objs, p)
 	}
-	if _, err := s.ApplySync(ctx, tn.ID, store.Sync{Upserts: objs, Silent: true}, time.Now()); err != nil {
-		b.Fatal(err)
-	}
+	storetest.Put(b, s, tn.ID, objs...)
 	for _, bc := range []struct {
 		name string
 		q    store.ObjectQuery

@@ -13,23 +13,10 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
-// ApplySync implements store.Store: the objects, their links and the sync's
-// tasks are written in one transaction.
-func (s *Store) ApplySync(ctx context.Context, tenant uuid.UUID, sy store.Sync, now time.Time) (store.SyncResult, error) {
-	for _, o := range sy.Upserts {
-		if err := store.CheckObject(o); err != nil {
-			return store.SyncResult{}, err
-		}
-	}
-	res := store.SyncResult{GroupID: sy.GroupID}
-	if res.GroupID == uuid.Nil {
-		res.GroupID = uuid.New()
-	}
-	origin := sy.Origin
-	if origin == "" {
-		origin = "initial"
-	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+// Sync implements store.Store: fn runs inside one IMMEDIATE transaction on
+// the writer connection, which also serializes syncs.
+func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		var exists int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, tenant.String()).Scan(&exists); err != nil {
 			return fmt.Errorf("sqlite: sync: %w", err)
@@ -37,99 +24,158 @@ func (s *Store) ApplySync(ctx context.Context, tenant uuid.UUID, sy store.Sync, 
 		if exists == 0 {
 			return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
 		}
-		var tasks []store.NewTask
-		if !sy.Silent {
-			tasks = append(tasks, store.SyncTask(store.ActionSyncStart, res.GroupID, origin, sy.Driver))
+		// put records the seqs Put wrote, for RemoveUnput. A temporary
+		// table lives on this (the only writer) connection alone.
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS put (seq INTEGER PRIMARY KEY)`); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.put`); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
 		}
 		st, err := prepareSync(ctx, tx)
 		if err != nil {
 			return err
 		}
 		defer st.close()
-		for _, o := range sy.Upserts {
-			var seq int64
-			var prior []byte
-			err := st.find.QueryRowContext(ctx, tenant.String(), o.ID.String()).Scan(&seq, &prior)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				if err := st.insert.QueryRowContext(ctx, tenant.String(), o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).Scan(&seq); err != nil {
-					return fmt.Errorf("sqlite: sync: insert %s: %w", o.ID, err)
-				}
-				res.Added++
-				if !sy.Silent {
-					tasks = append(tasks, store.DataTask(store.ActionAdd, o, o.Data, nil, res.GroupID, sy.Driver))
-				}
-			case err != nil:
-				return fmt.Errorf("sqlite: sync: %w", err)
-			default:
-				changes, err := store.Changes(prior, o.Data)
-				if err != nil {
-					return err
-				}
-				if len(changes) == 0 {
-					res.Unchanged++
-				} else {
-					if _, err := st.update.ExecContext(ctx, string(o.Kind), o.Subtype, o.Label, []byte(o.Data), seq); err != nil {
-						return fmt.Errorf("sqlite: sync: update %s: %w", o.ID, err)
-					}
-					res.Changed++
-					if !sy.Silent {
-						tasks = append(tasks, store.DataTask(store.ActionChange, o, o.Data, changes, res.GroupID, sy.Driver))
-					}
-				}
-				// Links are replaced even when the data is unchanged: they
-				// are the caller's statement of the memberships.
-				if _, err := st.dropOrgs.ExecContext(ctx, seq); err != nil {
-					return fmt.Errorf("sqlite: sync: %w", err)
-				}
-				if _, err := st.dropSections.ExecContext(ctx, seq); err != nil {
-					return fmt.Errorf("sqlite: sync: %w", err)
-				}
-			}
-			for _, org := range o.Orgs {
-				if _, err := st.linkOrg.ExecContext(ctx, tenant.String(), org.String(), seq, string(o.Kind), o.Subtype); err != nil {
-					return fmt.Errorf("sqlite: sync: link %s: %w", o.ID, err)
-				}
-			}
-			for _, sec := range o.Sections {
-				if _, err := st.linkSection.ExecContext(ctx, tenant.String(), sec.String(), seq); err != nil {
-					return fmt.Errorf("sqlite: sync: link %s: %w", o.ID, err)
-				}
-			}
-		}
-		for _, id := range sy.Deletes {
-			var o store.Object
-			var kind string
-			var data []byte
-			err := tx.QueryRowContext(ctx, `DELETE FROM objects WHERE tenant_id = ? AND id = ? RETURNING kind, subtype, label, data`,
-				tenant.String(), id.String()).Scan(&kind, &o.Subtype, &o.Label, &data)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("sqlite: sync: delete %s: %w", id, err)
-			}
-			o.ID, o.Kind = id, store.Kind(kind)
-			res.Deleted++
-			if !sy.Silent {
-				tasks = append(tasks, store.DataTask(store.ActionDelete, o, data, nil, res.GroupID, sy.Driver))
-			}
-		}
-		if sy.Silent {
-			return nil
-		}
-		tasks = append(tasks, store.SyncTask(store.ActionSyncEnd, res.GroupID, origin, sy.Driver))
-		res.Tasks, err = enqueue(ctx, tx, tenant, tasks, now)
-		return err
+		return fn(&syncTx{tx: tx, st: st, tenant: tenant})
 	})
-	if err != nil {
-		return store.SyncResult{}, err
+}
+
+type syncTx struct {
+	tx     *sql.Tx
+	st     *syncStmts
+	tenant uuid.UUID
+}
+
+// Put implements store.SyncTx.
+func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
+	if err := store.CheckObject(o); err != nil {
+		return nil, err
 	}
-	return res, nil
+	st, tenant := x.st, x.tenant.String()
+	var seq int64
+	prior := &store.Object{ID: o.ID}
+	var kind string
+	var data []byte
+	err := st.find.QueryRowContext(ctx, tenant, o.ID.String()).Scan(&seq, &kind, &prior.Subtype, &prior.Label, &data)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		prior = nil
+		if err := st.insert.QueryRowContext(ctx, tenant, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).Scan(&seq); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+	default:
+		prior.Kind, prior.Data = store.Kind(kind), data
+		if prior.Kind != o.Kind || prior.Subtype != o.Subtype || prior.Label != o.Label || string(data) != string(o.Data) {
+			if _, err := st.update.ExecContext(ctx, string(o.Kind), o.Subtype, o.Label, []byte(o.Data), seq); err != nil {
+				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			}
+		}
+		if _, err := st.dropOrgs.ExecContext(ctx, seq); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+		if _, err := st.dropSections.ExecContext(ctx, seq); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+	}
+	for _, org := range o.Orgs {
+		if _, err := st.linkOrg.ExecContext(ctx, tenant, org.String(), seq, string(o.Kind), o.Subtype); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
+		}
+	}
+	for _, sec := range o.Sections {
+		if _, err := st.linkSection.ExecContext(ctx, tenant, sec.String(), seq); err != nil {
+			return nil, fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
+		}
+	}
+	if _, err := st.markPut.ExecContext(ctx, seq); err != nil {
+		return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+	}
+	return prior, nil
+}
+
+// Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
+func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	o := &store.Object{ID: id}
+	var k string
+	var data []byte
+	err := x.tx.QueryRowContext(ctx, `DELETE FROM objects WHERE tenant_id = ? AND id = ? AND (? = '' OR kind = ?)
+		RETURNING kind, subtype, label, data`, x.tenant.String(), id.String(), string(kind), string(kind)).Scan(&k, &o.Subtype, &o.Label, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: remove %s: %w", id, err)
+	}
+	o.Kind, o.Data = store.Kind(k), data
+	return o, nil
+}
+
+// RemoveUnput implements store.SyncTx.
+func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
+			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?)
+			AND seq NOT IN (SELECT seq FROM temp.put) ORDER BY seq LIMIT ?)
+		RETURNING id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []store.Object
+	for rows.Next() {
+		var o store.Object
+		var id, k string
+		var data []byte
+		if err := rows.Scan(&id, &k, &o.Subtype, &o.Label, &data); err != nil {
+			return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+		}
+		o.ID, o.Kind, o.Data = uuid.MustParse(id), store.Kind(k), data
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	return out, nil
+}
+
+// Enqueue implements store.SyncTx.
+func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	return enqueue(ctx, x.tx, x.tenant, tasks, now)
+}
+
+// ResetTenant implements store.Store. The links are deleted by tenant
+// before their objects, so that the cascade has nothing left to look up.
+func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, tenant.String()).Scan(&exists); err != nil {
+			return fmt.Errorf("sqlite: reset tenant: %w", err)
+		}
+		if exists == 0 {
+			return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+		}
+		for _, q := range []string{
+			`DELETE FROM object_orgs WHERE tenant_id = ?`,
+			`DELETE FROM person_sections WHERE tenant_id = ?`,
+			`DELETE FROM objects WHERE tenant_id = ?`,
+			`DELETE FROM tasks WHERE tenant_id = ?`,
+			`DELETE FROM task_history WHERE tenant_id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, tenant.String()); err != nil {
+				return fmt.Errorf("sqlite: reset tenant: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 type syncStmts struct {
-	find, insert, update, dropOrgs, dropSections, linkOrg, linkSection *sql.Stmt
+	find, insert, update, dropOrgs, dropSections, linkOrg, linkSection, markPut *sql.Stmt
 }
 
 func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
@@ -138,13 +184,14 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&st.find, `SELECT seq, data FROM objects WHERE tenant_id = ? AND id = ?`},
+		{&st.find, `SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = ? AND id = ?`},
 		{&st.insert, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`},
 		{&st.update, `UPDATE objects SET kind = ?, subtype = ?, label = ?, data = ? WHERE seq = ?`},
 		{&st.dropOrgs, `DELETE FROM object_orgs WHERE object_seq = ?`},
 		{&st.dropSections, `DELETE FROM person_sections WHERE person_seq = ?`},
 		{&st.linkOrg, `INSERT OR IGNORE INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype) VALUES (?, ?, ?, ?, ?)`},
 		{&st.linkSection, `INSERT OR IGNORE INTO person_sections (tenant_id, section_id, person_seq) VALUES (?, ?, ?)`},
+		{&st.markPut, `INSERT OR IGNORE INTO temp.put (seq) VALUES (?)`},
 	} {
 		stmt, err := tx.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -157,7 +204,7 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 }
 
 func (st *syncStmts) close() {
-	for _, s := range []*sql.Stmt{st.find, st.insert, st.update, st.dropOrgs, st.dropSections, st.linkOrg, st.linkSection} {
+	for _, s := range []*sql.Stmt{st.find, st.insert, st.update, st.dropOrgs, st.dropSections, st.linkOrg, st.linkSection, st.markPut} {
 		if s != nil {
 			s.Close()
 		}

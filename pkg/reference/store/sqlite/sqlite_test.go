@@ -42,12 +42,12 @@ func TestReopenKeepsQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn := storetest.NewTenant(t, s, "restart")
-	var objs []store.Object
-	for range 10 {
-		objs = append(objs, storetest.Person(store.SubtypeStudent, "p"))
-	}
 	t0 := time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
-	if _, err := s.ApplySync(ctx, tn.ID, store.Sync{Upserts: objs}, t0); err != nil {
+	var tasks []store.NewTask
+	for range 12 {
+		tasks = append(tasks, storetest.Lifecycle("X", ""))
+	}
+	if _, err := s.Enqueue(ctx, tn.ID, tasks, t0); err != nil {
 		t.Fatal(err)
 	}
 	leased, err := s.LeaseTasks(ctx, store.LeaseQuery{Tenants: []uuid.UUID{tn.ID}, Limit: 5, Now: t0, Lease: time.Minute})
@@ -80,7 +80,7 @@ func TestReopenKeepsQueue(t *testing.T) {
 			t.Fatalf("sequence %d lost", seq)
 		}
 	}
-	next, err := s2.Enqueue(ctx, tn.ID, []store.NewTask{store.LifecycleTask("X", "")}, t0)
+	next, err := s2.Enqueue(ctx, tn.ID, []store.NewTask{storetest.Lifecycle("X", "")}, t0)
 	if err != nil || next[0].Sequence != 14 {
 		t.Fatalf("sequence after reopen = %+v, %v", next, err)
 	}
@@ -105,7 +105,7 @@ func TestTwoHandlesOneFile(t *testing.T) {
 		go func() {
 			for range 20 {
 				tn := store.Tenant{ID: uuid.New(), ClientID: uuid.NewString(), SecretHash: "h"}
-				if _, err := s.CreateTenant(ctx, tn, []store.NewTask{store.LifecycleTask(store.ActionTenantInstalled, "")}, time.Now()); err != nil {
+				if _, err := s.CreateTenant(ctx, tn, []store.NewTask{storetest.Lifecycle("TENANT_INSTALLED", "")}, time.Now()); err != nil {
 					done <- err
 					return
 				}

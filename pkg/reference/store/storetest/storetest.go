@@ -32,8 +32,12 @@ func Run(t *testing.T, open Open) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Tenants", testTenants},
-		{"SyncEvents", testSyncEvents},
+		{"SyncPutAndRemove", testSyncPut},
+		{"SyncRemoveUnput", testSyncRemoveUnput},
+		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
+		{"SyncSerialized", testSyncSerialized},
+		{"ResetTenant", testReset},
 		{"ListPaging", testListPaging},
 		{"Isolation", testIsolation},
 		{"LeaseHidesAndExpires", testLease},
@@ -58,7 +62,7 @@ func Run(t *testing.T, open Open) {
 func NewTenant(t testing.TB, s store.Store, name string) store.Tenant {
 	t.Helper()
 	tn := store.Tenant{ID: uuid.New(), Name: name, ClientID: name + "-" + uuid.NewString()[:8], SecretHash: "hash"}
-	if _, err := s.CreateTenant(context.Background(), tn, []store.NewTask{store.LifecycleTask(store.ActionTenantInstalled, "")}, t0); err != nil {
+	if _, err := s.CreateTenant(context.Background(), tn, []store.NewTask{Lifecycle("TENANT_INSTALLED", "")}, t0); err != nil {
 		t.Fatalf("CreateTenant: %v", err)
 	}
 	return tn
@@ -86,13 +90,40 @@ func Org(subtype, name string) store.Object {
 
 func ctx() context.Context { return context.Background() }
 
-func mustSync(t *testing.T, s store.Store, tenant uuid.UUID, sy store.Sync, now time.Time) store.SyncResult {
+// Lifecycle is a lifecycle_event task with this action, addressed to driver.
+func Lifecycle(action, driver string) store.NewTask {
+	p, _ := json.Marshal(map[string]string{"action": action})
+	return store.NewTask{Kind: store.TaskLifecycle, Driver: driver, Payload: p}
+}
+
+// Put stores objs in tenant in one Sync, enqueueing nothing.
+func Put(t testing.TB, s store.Store, tenant uuid.UUID, objs ...store.Object) {
 	t.Helper()
-	r, err := s.ApplySync(ctx(), tenant, sy, now)
+	err := s.Sync(context.Background(), tenant, func(tx store.SyncTx) error {
+		for _, o := range objs {
+			if _, err := tx.Put(context.Background(), o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		t.Fatalf("ApplySync: %v", err)
+		t.Fatalf("Sync: %v", err)
 	}
-	return r
+}
+
+// mustEnqueue appends n lifecycle tasks to tenant's queue.
+func mustEnqueue(t *testing.T, s store.Store, tenant uuid.UUID, n int) []store.Task {
+	t.Helper()
+	tasks := make([]store.NewTask, n)
+	for i := range tasks {
+		tasks[i] = Lifecycle(fmt.Sprint("T", i), "")
+	}
+	ts, err := s.Enqueue(ctx(), tenant, tasks, t0)
+	if err != nil || len(ts) != n {
+		t.Fatalf("Enqueue = %d, %v", len(ts), err)
+	}
+	return ts
 }
 
 func action(t *testing.T, task store.Task) string {
@@ -138,115 +169,271 @@ func testTenants(t *testing.T, s store.Store) {
 		t.Fatalf("failed CreateTenant left a tenant behind: %v", err)
 	}
 	ts := allTasks(t, s, tn.ID)
-	if len(ts) != 1 || ts[0].Kind != store.TaskLifecycle || action(t, ts[0]) != store.ActionTenantInstalled || ts[0].Sequence != 1 || !ts[0].CreatedAt.Equal(t0) {
+	if len(ts) != 1 || ts[0].Kind != store.TaskLifecycle || action(t, ts[0]) != "TENANT_INSTALLED" || ts[0].Sequence != 1 || !ts[0].CreatedAt.Equal(t0) {
 		t.Fatalf("tasks after CreateTenant = %+v", ts)
 	}
-	if _, err := s.Enqueue(ctx(), uuid.New(), []store.NewTask{store.LifecycleTask("X", "")}, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Enqueue(ctx(), uuid.New(), []store.NewTask{Lifecycle("X", "")}, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Enqueue(unknown tenant) err = %v, want ErrNotFound", err)
 	}
 }
 
-func testSyncEvents(t *testing.T, s store.Store) {
-	tn := NewTenant(t, s, "sync")
-	school := Org(store.SubtypeSchool, "Lincoln")
+// syncDo runs fn in one Sync of tenant and fails the test on an error.
+func syncDo(t *testing.T, s store.Store, tenant uuid.UUID, fn func(tx store.SyncTx) error) {
+	t.Helper()
+	if err := s.Sync(ctx(), tenant, fn); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+}
+
+func ids(objs []store.Object) []uuid.UUID {
+	out := make([]uuid.UUID, len(objs))
+	for i, o := range objs {
+		out[i] = o.ID
+	}
+	return out
+}
+
+func listAll(t *testing.T, s store.Store, q store.ObjectQuery) []store.Object {
+	t.Helper()
+	q.Limit = 100000
+	objs, _, err := s.ListObjects(ctx(), q)
+	if err != nil {
+		t.Fatalf("ListObjects: %v", err)
+	}
+	return objs
+}
+
+func testSyncPut(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "put")
+	scope := []uuid.UUID{tn.ID}
+	school, other := Org(store.SubtypeSchool, "Lincoln"), Org(store.SubtypeSchool, "Other")
 	zoe := Person(store.SubtypeStudent, "Zoë", school.ID)
 	ada := Person(store.SubtypeTeacher, "Ada", school.ID)
-	r := mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{school, zoe, ada}, Driver: "d1"}, t0)
-	if r.Added != 3 || len(r.Tasks) != 5 {
-		t.Fatalf("first sync = %+v", r)
-	}
-	wantActions := []string{store.ActionSyncStart, store.ActionAdd, store.ActionAdd, store.ActionAdd, store.ActionSyncEnd}
-	for i, task := range r.Tasks {
-		if got := action(t, task); got != wantActions[i] {
-			t.Errorf("task %d action = %s, want %s", i, got, wantActions[i])
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		for _, o := range []store.Object{school, other, zoe, ada} {
+			prior, err := tx.Put(ctx(), o)
+			if err != nil {
+				return err
+			}
+			if prior != nil {
+				t.Errorf("Put of new %s returned prior %+v", o.Label, prior)
+			}
 		}
-		var p struct {
-			GroupID string `json:"group_id"`
-		}
-		_ = json.Unmarshal(task.Payload, &p)
-		if p.GroupID != r.GroupID.String() || task.Driver != "d1" {
-			t.Errorf("task %d group %q driver %q, want %s d1", i, p.GroupID, task.Driver, r.GroupID)
-		}
-		if i > 0 && task.Sequence != r.Tasks[i-1].Sequence+1 {
-			t.Errorf("sequence %d after %d", task.Sequence, r.Tasks[i-1].Sequence)
-		}
-	}
-	var add struct {
-		ObjectID, ObjectType, Label string
-		Data                        map[string]any
-	}
-	_ = json.Unmarshal(r.Tasks[2].Payload, &struct {
-		ObjectID   *string         `json:"object_id"`
-		ObjectType *string         `json:"object_type"`
-		Label      *string         `json:"label"`
-		Data       *map[string]any `json:"data"`
-	}{&add.ObjectID, &add.ObjectType, &add.Label, &add.Data})
-	if add.ObjectID != zoe.ID.String() || add.ObjectType != "RDM:Student" || add.Label != "Zoë" || add.Data["name"] == nil {
-		t.Errorf("ADD payload = %s", r.Tasks[2].Payload)
+		return nil
+	})
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{zoe.ID, ada.ID}) {
+		t.Fatalf("school's persons = %v", got)
 	}
 
-	// Change one attribute of Zoë, leave Ada identical, delete the school.
+	// Replace Zoë: new data, label and org; the prior comes back whole.
 	changed := zoe
-	changed.Data, _ = json.Marshal(map[string]any{
-		"$sys":      map[string]any{"id": zoe.ID, "type": "Person", "person_type": "Student", "label": "Zoë"},
-		"name":      map[string]any{"first": "Zoë", "last": "Núñez"},
-		"grad_year": "2032",
+	changed.Label, changed.Orgs = "Zoë N", []uuid.UUID{other.ID}
+	changed.Data = []byte(`{"$sys":{"id":"` + zoe.ID.String() + `"},"name":{"first":"Zoë","last":"Núñez"}}`)
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		prior, err := tx.Put(ctx(), changed)
+		if err != nil {
+			return err
+		}
+		if prior == nil || prior.ID != zoe.ID || prior.Kind != store.KindPerson || prior.Subtype != store.SubtypeStudent || prior.Label != "Zoë" || string(prior.Data) != string(zoe.Data) {
+			t.Errorf("prior of Zoë = %+v", prior)
+		}
+		// Putting the same again answers what the first Put stored.
+		again, err := tx.Put(ctx(), changed)
+		if err != nil {
+			return err
+		}
+		if again == nil || string(again.Data) != string(changed.Data) || again.Label != "Zoë N" {
+			t.Errorf("second Put's prior = %+v", again)
+		}
+		return nil
 	})
-	r2 := mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{changed, ada}, Deletes: []uuid.UUID{school.ID, uuid.New()}, Origin: "resend"}, t0.Add(time.Minute))
-	if r2.Changed != 1 || r2.Unchanged != 1 || r2.Deleted != 1 || r2.Added != 0 || len(r2.Tasks) != 4 {
-		t.Fatalf("second sync = %+v", r2)
+	got, err := s.FindObject(ctx(), scope, store.KindPerson, zoe.ID)
+	if err != nil || string(got.Data) != string(changed.Data) || got.Label != "Zoë N" {
+		t.Fatalf("FindObject after Put = %+v, %v", got, err)
 	}
-	if r2.GroupID == r.GroupID {
-		t.Error("two syncs share a group id")
+	// The replacement kept Zoë's place before Ada, and moved her links.
+	if ps := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})); fmt.Sprint(ps) != fmt.Sprint([]uuid.UUID{zoe.ID, ada.ID}) {
+		t.Errorf("order after Put = %v", ps)
 	}
-	var ch struct {
-		Action  string                     `json:"action"`
-		Changes map[string]json.RawMessage `json:"changes"`
+	if ps := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID})); fmt.Sprint(ps) != fmt.Sprint([]uuid.UUID{ada.ID}) {
+		t.Errorf("school's persons after Zoë moved = %v", ps)
 	}
-	_ = json.Unmarshal(r2.Tasks[1].Payload, &ch)
-	if ch.Action != store.ActionChange || string(ch.Changes["name"]) != `{"first":"Zoë"}` || string(ch.Changes["grad_year"]) != "null" || len(ch.Changes) != 2 {
-		t.Errorf("CHANGE payload = %s", r2.Tasks[1].Payload)
+	if ps := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &other.ID})); fmt.Sprint(ps) != fmt.Sprint([]uuid.UUID{zoe.ID}) {
+		t.Errorf("other school's persons = %v", ps)
 	}
-	var del struct {
-		Action   string `json:"action"`
-		ObjectID string `json:"object_id"`
-		Type     string `json:"object_type"`
+
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		// The wrong kind removes nothing.
+		if o, err := tx.Remove(ctx(), store.KindOrg, zoe.ID); err != nil || o != nil {
+			t.Errorf("Remove(org, a person's id) = %+v, %v", o, err)
+		}
+		if o, err := tx.Remove(ctx(), "", uuid.New()); err != nil || o != nil {
+			t.Errorf("Remove(unknown) = %+v, %v", o, err)
+		}
+		o, err := tx.Remove(ctx(), store.KindOrg, school.ID)
+		if err != nil || o == nil || o.ID != school.ID || o.Kind != store.KindOrg || o.Subtype != store.SubtypeSchool || o.Label != "Lincoln" || string(o.Data) != string(school.Data) {
+			t.Errorf("Remove(school) = %+v, %v", o, err)
+		}
+		// Any kind when none is named.
+		if o, err := tx.Remove(ctx(), "", ada.ID); err != nil || o == nil || o.Kind != store.KindPerson {
+			t.Errorf("Remove(any kind, Ada) = %+v, %v", o, err)
+		}
+		return nil
+	})
+	for _, id := range []uuid.UUID{school.ID, ada.ID} {
+		for _, k := range []store.Kind{store.KindOrg, store.KindPerson} {
+			if _, err := s.FindObject(ctx(), scope, k, id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("removed object %s still found as %s: %v", id, k, err)
+			}
+		}
 	}
-	_ = json.Unmarshal(r2.Tasks[2].Payload, &del)
-	if del.Action != store.ActionDelete || del.ObjectID != school.ID.String() || del.Type != "RDM:School" {
-		t.Errorf("DELETE payload = %s", r2.Tasks[2].Payload)
+	if ps := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID}); len(ps) != 0 {
+		t.Errorf("removed school still lists %v", ids(ps))
 	}
-	var origin struct {
-		Origin string `json:"origin"`
+
+	// Enqueue inside a sync numbers after what is queued.
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		a, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle("A", "d1"), Lifecycle("B", "d1")}, t0)
+		if err != nil {
+			return err
+		}
+		b, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle("C", "")}, t0.Add(time.Second))
+		if err != nil {
+			return err
+		}
+		if len(a) != 2 || len(b) != 1 || a[0].Sequence != 2 || a[1].Sequence != 3 || b[0].Sequence != 4 || a[0].Driver != "d1" || a[0].TenantID != tn.ID || !b[0].CreatedAt.Equal(t0.Add(time.Second)) {
+			t.Errorf("Enqueue in a sync = %+v, %+v", a, b)
+		}
+		return nil
+	})
+	if ts := allTasks(t, s, tn.ID); fmt.Sprint(seqs(ts)) != "[1 2 3 4]" || action(t, ts[3]) != "C" {
+		t.Errorf("queue after sync = %v", seqs(ts))
 	}
-	_ = json.Unmarshal(r2.Tasks[0].Payload, &origin)
-	if origin.Origin != "resend" {
-		t.Errorf("SYNC_START origin = %q", origin.Origin)
+}
+
+func testSyncRemoveUnput(t *testing.T, s store.Store) {
+	tn, other := NewTenant(t, s, "bulk"), NewTenant(t, s, "bystander")
+	scope := []uuid.UUID{tn.ID}
+	school := Org(store.SubtypeSchool, "School")
+	var students, teachers []store.Object
+	for i := range 7 {
+		students = append(students, Person(store.SubtypeStudent, fmt.Sprint("s", i), school.ID))
 	}
-	if _, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindOrg, school.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("deleted org still found: %v", err)
+	for i := range 3 {
+		teachers = append(teachers, Person(store.SubtypeTeacher, fmt.Sprint("t", i)))
 	}
-	got, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, zoe.ID)
-	if err != nil || !json.Valid(got.Data) || got.Subtype != store.SubtypeStudent {
-		t.Fatalf("FindObject = %+v, %v", got, err)
+	Put(t, s, tn.ID, append(append([]store.Object{school}, students...), teachers...)...)
+	Put(t, s, other.ID, students[0]) // the same id in another tenant is untouched
+	// A bulk file of students holding 2, 4 and 6 only: the other four
+	// students go, in list order, in batches of the limit; teachers stay.
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		for _, i := range []int{2, 4, 6} {
+			if _, err := tx.Put(ctx(), students[i]); err != nil {
+				return err
+			}
+		}
+		var removed []store.Object
+		for {
+			batch, err := tx.RemoveUnput(ctx(), store.KindPerson, store.SubtypeStudent, 3)
+			if err != nil {
+				return err
+			}
+			removed = append(removed, batch...)
+			if len(batch) < 3 {
+				break
+			}
+		}
+		want := []uuid.UUID{students[0].ID, students[1].ID, students[3].ID, students[5].ID}
+		if fmt.Sprint(ids(removed)) != fmt.Sprint(want) {
+			t.Errorf("RemoveUnput removed %v, want %v", ids(removed), want)
+		}
+		for _, o := range removed {
+			if o.Kind != store.KindPerson || o.Subtype != store.SubtypeStudent || !json.Valid(o.Data) || o.Label == "" {
+				t.Errorf("removed object = %+v", o)
+			}
+		}
+		if again, err := tx.RemoveUnput(ctx(), store.KindPerson, store.SubtypeStudent, 3); err != nil || len(again) != 0 {
+			t.Errorf("second RemoveUnput = %v, %v", again, err)
+		}
+		return nil
+	})
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{students[2].ID, students[4].ID, students[6].ID}) {
+		t.Errorf("students left = %v", got)
 	}
-	var name struct {
-		Name struct{ Last string } `json:"name"`
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &school.ID}); len(got) != 3 {
+		t.Errorf("school's students left = %d, want 3", len(got))
 	}
-	_ = json.Unmarshal(got.Data, &name)
-	if name.Name.Last != "Núñez" {
-		t.Errorf("changed object not stored: %s", got.Data)
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher}); len(got) != 3 {
+		t.Errorf("teachers left = %d, want 3", len(got))
 	}
-	// The update kept Zoë's place before Ada.
-	ps, _, _ := s.ListObjects(ctx(), store.ObjectQuery{Tenants: []uuid.UUID{tn.ID}, Kind: store.KindPerson, Limit: 10})
-	if len(ps) != 2 || ps[0].ID != zoe.ID || ps[1].ID != ada.ID {
-		t.Errorf("order after change = %v", ps)
+	if _, err := s.FindObject(ctx(), []uuid.UUID{other.ID}, store.KindPerson, students[0].ID); err != nil {
+		t.Errorf("other tenant's object removed: %v", err)
 	}
-	// Silent syncs store without tasks.
-	before := len(allTasks(t, s, tn.ID))
-	r3 := mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{Person(store.SubtypeStudent, "Quiet")}, Silent: true}, t0)
-	if r3.Added != 1 || len(r3.Tasks) != 0 || len(allTasks(t, s, tn.ID)) != before {
-		t.Errorf("silent sync enqueued tasks: %+v", r3)
+	// Puts of an earlier sync do not count: an empty kind-wide bulk removes
+	// every person, whatever the subtype, and no org.
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		removed, err := tx.RemoveUnput(ctx(), store.KindPerson, "", 100)
+		if err == nil && len(removed) != 6 {
+			t.Errorf("kind-wide RemoveUnput removed %d, want 6", len(removed))
+		}
+		return err
+	})
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindOrg}); len(got) != 1 {
+		t.Errorf("orgs left = %d, want 1", len(got))
+	}
+}
+
+func testSyncAtomic(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "atomic")
+	scope := []uuid.UUID{tn.ID}
+	school := Org(store.SubtypeSchool, "School")
+	kept := Person(store.SubtypeStudent, "Kept", school.ID)
+	Put(t, s, tn.ID, school, kept)
+	before := allTasks(t, s, tn.ID)
+	boom := errors.New("boom")
+	fresh := Person(store.SubtypeStudent, "Fresh", school.ID)
+	changed := kept
+	changed.Data = []byte(`{"name":"changed"}`)
+	changed.Orgs = nil
+	err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		for _, o := range []store.Object{fresh, changed} {
+			if _, err := tx.Put(ctx(), o); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Remove(ctx(), "", school.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle("X", "")}, t0); err != nil {
+			return err
+		}
+		return fmt.Errorf("fill: %w", boom)
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Sync returned %v, want the fill error", err)
+	}
+	if _, err := s.FindObject(ctx(), scope, store.KindPerson, fresh.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("rolled back Put left %s: %v", fresh.Label, err)
+	}
+	if got, err := s.FindObject(ctx(), scope, store.KindPerson, kept.ID); err != nil || string(got.Data) != string(kept.Data) {
+		t.Errorf("rolled back Put changed %s: %s, %v", kept.Label, got.Data, err)
+	}
+	if _, err := s.FindObject(ctx(), scope, store.KindOrg, school.ID); err != nil {
+		t.Errorf("rolled back Remove removed the school: %v", err)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{kept.ID}) {
+		t.Errorf("school's persons after rollback = %v", got)
+	}
+	if after := allTasks(t, s, tn.ID); len(after) != len(before) {
+		t.Errorf("rolled back Enqueue left %d tasks, want %d", len(after), len(before))
+	}
+	// The sequence did not move either.
+	if ts := mustEnqueue(t, s, tn.ID, 1); ts[0].Sequence != int64(len(before)+1) {
+		t.Errorf("sequence after rollback = %d, want %d", ts[0].Sequence, len(before)+1)
+	}
+	called := false
+	if err := s.Sync(ctx(), uuid.New(), func(store.SyncTx) error { called = true; return nil }); !errors.Is(err, store.ErrNotFound) || called {
+		t.Errorf("Sync(unknown tenant) = %v (fn called: %v), want ErrNotFound without calling fn", err, called)
 	}
 }
 
@@ -257,22 +444,131 @@ func testSyncRejects(t *testing.T, s store.Store) {
 		{ID: uuid.New(), Kind: "Widget", Data: []byte(`{}`)},
 		{ID: uuid.New(), Kind: store.KindPerson, Data: []byte(`[1]`)},
 		{ID: uuid.New(), Kind: store.KindPerson, Data: []byte(`{`)},
+		{ID: uuid.New(), Kind: store.KindPerson},
 	}
-	before := len(allTasks(t, s, tn.ID))
 	for _, o := range bad {
 		good := Person(store.SubtypeStudent, "Fine")
-		if _, err := s.ApplySync(ctx(), tn.ID, store.Sync{Upserts: []store.Object{good, o}}, t0); !errors.Is(err, store.ErrInvalid) {
-			t.Errorf("ApplySync(%+v) err = %v, want ErrInvalid", o, err)
+		err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+			if _, err := tx.Put(ctx(), good); err != nil {
+				return err
+			}
+			_, err := tx.Put(ctx(), o)
+			return err
+		})
+		if !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Put(%+v) err = %v, want ErrInvalid", o, err)
 		}
 		if _, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, good.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("rejected sync stored part of its objects")
 		}
 	}
-	if len(allTasks(t, s, tn.ID)) != before {
-		t.Error("rejected sync enqueued tasks")
+}
+
+// Two syncs of one tenant at once run one after the other: the tasks each
+// enqueues in two steps stay consecutive.
+func testSyncSerialized(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "serial")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+				if _, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle(fmt.Sprint("start-", i), "")}, t0); err != nil {
+					return err
+				}
+				if _, err := tx.Put(ctx(), Person(store.SubtypeStudent, fmt.Sprint(i))); err != nil {
+					return err
+				}
+				_, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle(fmt.Sprint("end-", i), "")}, t0)
+				return err
+			})
+		}()
 	}
-	if _, err := s.ApplySync(ctx(), uuid.New(), store.Sync{}, t0); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ApplySync(unknown tenant) err = %v, want ErrNotFound", err)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Sync: %v", err)
+		}
+	}
+	ts := allTasks(t, s, tn.ID)[1:]
+	if len(ts) != 16 {
+		t.Fatalf("%d tasks, want 16", len(ts))
+	}
+	for i := 0; i < len(ts); i += 2 {
+		start, end := action(t, ts[i]), action(t, ts[i+1])
+		if start[:6] != "start-" || end != "end-"+start[6:] {
+			t.Fatalf("tasks %d and %d are %s and %s: syncs interleaved", ts[i].Sequence, ts[i+1].Sequence, start, end)
+		}
+	}
+}
+
+func testReset(t *testing.T, s store.Store) {
+	tn, other := NewTenant(t, s, "reset"), NewTenant(t, s, "untouched")
+	scope := []uuid.UUID{tn.ID}
+	school := Org(store.SubtypeSchool, "School")
+	p := Person(store.SubtypeStudent, "P", school.ID)
+	p.Sections = []uuid.UUID{uuid.New()}
+	for _, id := range []uuid.UUID{tn.ID, other.ID} {
+		Put(t, s, id, school, p)
+		mustEnqueue(t, s, id, 4)
+	}
+	ts := lease(t, s, tn.ID, 2, t0)
+	if _, err := s.AckTasks(ctx(), scope, []store.Ack{{TaskID: ts[0].ID, Status: store.AckSuccess}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	pr := auth.Principal{TenantIDs: scope, ClientID: tn.ClientID, Subject: tn.ClientID, Method: auth.MethodOAuth2}
+	if err := s.SaveToken(ctx(), "reset-token", pr, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ResetTenant(ctx(), tn.ID); err != nil {
+		t.Fatalf("ResetTenant: %v", err)
+	}
+	for _, k := range []store.Kind{store.KindOrg, store.KindPerson} {
+		if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: k}); len(got) != 0 {
+			t.Errorf("%s left after reset: %v", k, ids(got))
+		}
+	}
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID}); len(got) != 0 {
+		t.Errorf("school's persons after reset: %v", ids(got))
+	}
+	if got := allTasks(t, s, tn.ID); len(got) != 0 {
+		t.Errorf("queue after reset: %v", seqs(got))
+	}
+	if h, err := s.History(ctx(), tn.ID); err != nil || len(h) != 0 {
+		t.Errorf("history after reset: %v, %v", h, err)
+	}
+	if got, err := s.FindTenant(ctx(), tn.ID); err != nil || got.ClientID != tn.ClientID || got.SecretHash != tn.SecretHash {
+		t.Errorf("tenant after reset = %+v, %v", got, err)
+	}
+	if _, err := s.FindClient(ctx(), tn.ClientID); err != nil {
+		t.Errorf("client after reset: %v", err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "reset-token"); err != nil {
+		t.Errorf("token after reset: %v", err)
+	}
+	// The sequence goes on; a re-put object is new again.
+	if nt := mustEnqueue(t, s, tn.ID, 1); nt[0].Sequence != 6 {
+		t.Errorf("sequence after reset = %d, want 6", nt[0].Sequence)
+	}
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		prior, err := tx.Put(ctx(), p)
+		if err == nil && prior != nil {
+			t.Errorf("Put after reset found prior %+v", prior)
+		}
+		return err
+	})
+	// The other tenant keeps everything.
+	if got := listAll(t, s, store.ObjectQuery{Tenants: []uuid.UUID{other.ID}, Kind: store.KindPerson, Org: &school.ID}); len(got) != 1 {
+		t.Errorf("other tenant's school lists %d persons, want 1", len(got))
+	}
+	if got := allTasks(t, s, other.ID); len(got) != 5 {
+		t.Errorf("other tenant's queue = %d tasks, want 5", len(got))
+	}
+	if err := s.ResetTenant(ctx(), uuid.New()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ResetTenant(unknown) = %v, want ErrNotFound", err)
 	}
 }
 
@@ -295,7 +591,7 @@ func testListPaging(t *testing.T, s store.Store) {
 		}
 		objs = append(objs, p)
 	}
-	mustSync(t, s, tn.ID, store.Sync{Upserts: objs}, t0)
+	Put(t, s, tn.ID, objs...)
 	scope := []uuid.UUID{tn.ID}
 	walk := func(q store.ObjectQuery) []uuid.UUID {
 		t.Helper()
@@ -348,7 +644,7 @@ func testListPaging(t *testing.T, s store.Store) {
 	moved := objs[4] // p02, a student of the school
 	moved.Subtype = store.SubtypeTeacher
 	moved.Data = []byte(`{"$sys":{"id":"` + moved.ID.String() + `","person_type":"Teacher"}}`)
-	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{moved}}, t0)
+	Put(t, s, tn.ID, moved)
 	st := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &school.ID, Limit: 100})
 	te := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID, Limit: 100})
 	if len(st) != len(students)-1 || slices.Contains(st, moved.ID) || !slices.Contains(te, moved.ID) {
@@ -360,12 +656,12 @@ func testIsolation(t *testing.T, s store.Store) {
 	a, b := NewTenant(t, s, "a"), NewTenant(t, s, "b")
 	school := Org(store.SubtypeSchool, "A school")
 	p := Person(store.SubtypeStudent, "A student", school.ID)
-	mustSync(t, s, a.ID, store.Sync{Upserts: []store.Object{school, p}}, t0)
+	Put(t, s, a.ID, school, p)
 	// The same object id may exist in both tenants independently.
 	pb := p
 	pb.Orgs = nil
 	pb.Data = []byte(`{"$sys":{"id":"` + p.ID.String() + `","person_type":"Student"},"name":{"first":"B"}}`)
-	mustSync(t, s, b.ID, store.Sync{Upserts: []store.Object{pb}}, t0)
+	Put(t, s, b.ID, pb)
 
 	if _, err := s.FindObject(ctx(), []uuid.UUID{b.ID}, store.KindOrg, school.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("tenant b finds a's org: %v", err)
@@ -439,8 +735,8 @@ func seqs(ts []store.Task) []int64 {
 }
 
 func testLease(t *testing.T, s store.Store) {
-	tn := NewTenant(t, s, "lease")                                                                    // task 1
-	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{Person(store.SubtypeStudent, "x")}}, t0) // tasks 2..4
+	tn := NewTenant(t, s, "lease") // task 1
+	mustEnqueue(t, s, tn.ID, 3)    // tasks 2..4
 	first := lease(t, s, tn.ID, 2, t0)
 	if fmt.Sprint(seqs(first)) != "[1 2]" || first[0].Deliveries != 1 || !first[0].LeasedUntil.Equal(t0.Add(5*time.Minute)) {
 		t.Fatalf("first lease = %+v", first)
@@ -467,7 +763,7 @@ func testLease(t *testing.T, s store.Store) {
 func testLeaseDriver(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "driver") // seq 1, no driver
 	_, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{
-		store.LifecycleTask("A", "alpha"), store.LifecycleTask("B", "beta"), store.LifecycleTask("C", "alpha"),
+		Lifecycle("A", "alpha"), Lifecycle("B", "beta"), Lifecycle("C", "alpha"),
 	}, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -487,11 +783,7 @@ func testLeaseDriver(t *testing.T, s store.Store) {
 
 func testLeaseConcurrent(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "concurrent")
-	var objs []store.Object
-	for i := range 200 {
-		objs = append(objs, Person(store.SubtypeStudent, fmt.Sprint(i)))
-	}
-	mustSync(t, s, tn.ID, store.Sync{Upserts: objs}, t0)
+	mustEnqueue(t, s, tn.ID, 202)
 	total := len(allTasks(t, s, tn.ID))
 	var mu sync.Mutex
 	seen := map[uuid.UUID]int{}
@@ -535,7 +827,7 @@ func testLeaseConcurrent(t *testing.T, s store.Store) {
 
 func testAck(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "ack")
-	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{Person(store.SubtypeStudent, "x")}}, t0)
+	mustEnqueue(t, s, tn.ID, 3)
 	ts := lease(t, s, tn.ID, 10, t0)
 	scope := []uuid.UUID{tn.ID}
 	at := t0.Add(time.Minute)
@@ -607,7 +899,7 @@ func testAck(t *testing.T, s store.Store) {
 func testAckGroup(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "group")
 	other := NewTenant(t, s, "other")
-	mustSync(t, s, tn.ID, store.Sync{Upserts: []store.Object{Person(store.SubtypeStudent, "x")}}, t0)
+	mustEnqueue(t, s, tn.ID, 3)
 	ts := allTasks(t, s, tn.ID)
 	foreign := allTasks(t, s, other.ID)[0]
 	scope := []uuid.UUID{tn.ID}
@@ -650,11 +942,7 @@ func testAckGroup(t *testing.T, s store.Store) {
 
 func testAdmin(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "admin")
-	var objs []store.Object
-	for i := range 9 {
-		objs = append(objs, Person(store.SubtypeStudent, fmt.Sprint(i)))
-	}
-	mustSync(t, s, tn.ID, store.Sync{Upserts: objs}, t0) // 1 + 11 tasks
+	mustEnqueue(t, s, tn.ID, 11) // 1 + 11 tasks
 	lease(t, s, tn.ID, 3, t0)
 	scope := []uuid.UUID{tn.ID}
 	var all []int64
@@ -690,7 +978,7 @@ func testAdmin(t *testing.T, s store.Store) {
 		t.Fatalf("delete recorded history %v", h)
 	}
 	// New tasks continue the sequence past deleted ones.
-	nt, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{store.LifecycleTask("X", "")}, t0)
+	nt, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{Lifecycle("X", "")}, t0)
 	if err != nil || nt[0].Sequence != 13 {
 		t.Fatalf("Enqueue after delete = %+v, %v", nt, err)
 	}
@@ -743,7 +1031,7 @@ func testPing(t *testing.T, s store.Store) {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{store.LifecycleTask(store.ActionTenantInstalled, fmt.Sprint(i))}, t0); err != nil {
+			if _, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{Lifecycle("TENANT_INSTALLED", fmt.Sprint(i))}, t0); err != nil {
 				errs <- fmt.Errorf("enqueue: %w", err)
 			}
 		}()

@@ -1,4 +1,4 @@
-package store
+package reference
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/reference/store"
 )
 
-// This file builds the payloads of the tasks a store enqueues, so that every
-// implementation enqueues exactly the same events.
+// This file builds the payloads of the tasks the reference server enqueues:
+// the stores only keep them.
 
-// Actions of the tasks the stores enqueue.
+// Actions of the tasks the reference server enqueues.
 const (
 	ActionTenantInstalled = "TENANT_INSTALLED"
 	ActionSyncStart       = "SYNC_START"
@@ -24,29 +26,29 @@ const (
 // Topic is the data-model topic of an object, the object_type of its data
 // events: "RDM:" and the person or org type for persons and orgs, the kind
 // otherwise (RDM:Student, RDM:School, RDM:Course, ...).
-func Topic(kind Kind, subtype string) string {
-	if (kind == KindPerson || kind == KindOrg) && subtype != "" {
+func Topic(kind store.Kind, subtype string) string {
+	if (kind == store.KindPerson || kind == store.KindOrg) && subtype != "" {
 		return "RDM:" + subtype
 	}
 	return "RDM:" + string(kind)
 }
 
 // LifecycleTask is a lifecycle_event task with this action.
-func LifecycleTask(action, driver string) NewTask {
+func LifecycleTask(action, driver string) store.NewTask {
 	p, _ := json.Marshal(map[string]string{"action": action})
-	return NewTask{Kind: TaskLifecycle, Driver: driver, Payload: p}
+	return store.NewTask{Kind: store.TaskLifecycle, Driver: driver, Payload: p}
 }
 
 // SyncTask is a sync_event task of a sync group.
-func SyncTask(action string, group uuid.UUID, origin, driver string) NewTask {
+func SyncTask(action string, group uuid.UUID, origin, driver string) store.NewTask {
 	p, _ := json.Marshal(map[string]string{"action": action, "group_id": group.String(), "origin": origin})
-	return NewTask{Kind: TaskSync, Driver: driver, Payload: p}
+	return store.NewTask{Kind: store.TaskSync, Driver: driver, Payload: p}
 }
 
 // DataTask is a data_event task: data is the object's current JSON (its prior
 // JSON for a DELETE), changes the prior values of the attributes a CHANGE
 // changed.
-func DataTask(action string, o Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID, driver string) NewTask {
+func DataTask(action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID, driver string) store.NewTask {
 	ev := struct {
 		Action     string                     `json:"action"`
 		ObjectID   string                     `json:"object_id"`
@@ -57,19 +59,23 @@ func DataTask(action string, o Object, data json.RawMessage, changes map[string]
 		Changes    map[string]json.RawMessage `json:"changes,omitempty"`
 	}{action, o.ID.String(), Topic(o.Kind, o.Subtype), group.String(), o.Label, data, changes}
 	p, _ := json.Marshal(ev)
-	return NewTask{Kind: TaskData, Driver: driver, Payload: p}
+	return store.NewTask{Kind: store.TaskData, Driver: driver, Payload: p}
 }
 
 // Changes compares an object's prior and next JSON attribute by attribute and
 // returns the prior value of every attribute that differs (null for an
 // attribute that is new). An empty map means the two are equal.
 func Changes(prior, next json.RawMessage) (map[string]json.RawMessage, error) {
+	if bytes.Equal(prior, next) && json.Valid(next) {
+		// The common case of a reload: nothing to decode.
+		return map[string]json.RawMessage{}, nil
+	}
 	var p, n map[string]json.RawMessage
 	if err := json.Unmarshal(prior, &p); err != nil {
-		return nil, fmt.Errorf("%w: stored object is not a JSON object: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: stored object is not a JSON object: %v", store.ErrInvalid, err)
 	}
 	if err := json.Unmarshal(next, &n); err != nil {
-		return nil, fmt.Errorf("%w: object data is not a JSON object: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: object data is not a JSON object: %v", store.ErrInvalid, err)
 	}
 	out := map[string]json.RawMessage{}
 	for k, pv := range p {
@@ -98,21 +104,4 @@ func sameJSON(a, b json.RawMessage) bool {
 	ab, _ := json.Marshal(av)
 	bb, _ := json.Marshal(bv)
 	return bytes.Equal(ab, bb)
-}
-
-// CheckObject validates what every store requires of an object before
-// keeping it.
-func CheckObject(o Object) error {
-	if o.ID == uuid.Nil {
-		return fmt.Errorf("%w: object without id", ErrInvalid)
-	}
-	switch o.Kind {
-	case KindOrg, KindPerson, KindCourse, KindSection, KindTerm, KindGradingCategory, KindPersonOrgMembership, KindPersonSectionMembership:
-	default:
-		return fmt.Errorf("%w: object %s has unknown kind %q", ErrInvalid, o.ID, o.Kind)
-	}
-	if !json.Valid(o.Data) || len(bytes.TrimSpace(o.Data)) == 0 || bytes.TrimSpace(o.Data)[0] != '{' {
-		return fmt.Errorf("%w: object %s data is not a JSON object", ErrInvalid, o.ID)
-	}
-	return nil
 }

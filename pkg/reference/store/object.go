@@ -1,0 +1,26 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// CheckObject validates what every store requires of an object before
+// keeping it.
+func CheckObject(o Object) error {
+	if o.ID == uuid.Nil {
+		return fmt.Errorf("%w: object without id", ErrInvalid)
+	}
+	switch o.Kind {
+	case KindOrg, KindPerson, KindCourse, KindSection, KindTerm, KindGradingCategory, KindPersonOrgMembership, KindPersonSectionMembership:
+	default:
+		return fmt.Errorf("%w: object %s has unknown kind %q", ErrInvalid, o.ID, o.Kind)
+	}
+	if !json.Valid(o.Data) || len(bytes.TrimSpace(o.Data)) == 0 || bytes.TrimSpace(o.Data)[0] != '{' {
+		return fmt.Errorf("%w: object %s data is not a JSON object", ErrInvalid, o.ID)
+	}
+	return nil
+}

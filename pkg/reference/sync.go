@@ -1,0 +1,190 @@
+package reference
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// SyncOptions describe one sync.
+type SyncOptions struct {
+	// Origin of the sync_event tasks ("initial", "resend", ...); default "initial".
+	Origin string
+	// Driver the sync's tasks are addressed to; empty for every driver.
+	Driver string
+	// GroupID links the tasks of the sync; a random one when zero.
+	GroupID uuid.UUID
+	// Silent stores the objects without enqueueing any task (bulk seeding).
+	Silent bool
+}
+
+// DefaultOrigin is the origin of a sync that names none.
+const DefaultOrigin = "initial"
+
+// MaxResultTasks bounds SyncResult.Tasks, so that a sync of a million
+// objects does not hold a million tasks in memory to report them.
+const MaxResultTasks = 1000
+
+// SyncResult reports what a sync did.
+type SyncResult struct {
+	GroupID                            uuid.UUID
+	Added, Changed, Deleted, Unchanged int
+	// Enqueued counts the tasks enqueued: SYNC_START, the data events,
+	// SYNC_END (none for a silent sync).
+	Enqueued int
+	// Tasks are the first MaxResultTasks of them, in sequence order.
+	Tasks []store.Task
+}
+
+// SyncWriter is what the fill function of ApplySync writes a sync through.
+// Each call is applied to the store at once (inside the sync's transaction),
+// so a sync of any size holds no more than a small buffer of tasks in
+// memory. A SyncWriter is valid only during the fill function.
+type SyncWriter interface {
+	// Upsert stores obj: an ADD when it is new, a CHANGE carrying the prior
+	// values of the attributes that differ when its Data differs from what
+	// is stored, no event when it is equal. Its links (Orgs, Sections) are
+	// replaced either way.
+	Upsert(ctx context.Context, obj store.Object) error
+	// Delete removes the object of this kind and id (any kind when kind is
+	// empty): a DELETE carrying its last data when it was present, nothing
+	// otherwise.
+	Delete(ctx context.Context, kind store.Kind, id uuid.UUID) error
+	// DeleteAbsent removes, each with a DELETE, every object of kind (and
+	// subtype, when not empty) that this sync has not upserted so far: what
+	// a OneRoster "bulk" file means for the kinds it holds.
+	DeleteAbsent(ctx context.Context, kind store.Kind, subtype string) error
+}
+
+// flushEvery is how many data events a sync buffers before enqueueing them.
+const flushEvery = 512
+
+// deleteBatch is how many absent objects DeleteAbsent removes per store call.
+const deleteBatch = 1000
+
+// ApplySync runs one sync of tenant in a single store transaction: fill
+// writes the objects through the SyncWriter, and the sync enqueues
+// SYNC_START first, one data event per object that was added, changed or
+// deleted, and SYNC_END last, all under one group id. Everything or nothing:
+// when fill (or the store) returns an error, the roster and the queue are
+// left exactly as they were and the error is returned.
+func ApplySync(ctx context.Context, st store.Store, tenant uuid.UUID, now time.Time, opts SyncOptions, fill func(w SyncWriter) error) (SyncResult, error) {
+	if opts.Origin == "" {
+		opts.Origin = DefaultOrigin
+	}
+	if opts.GroupID == uuid.Nil {
+		opts.GroupID = uuid.New()
+	}
+	var res SyncResult
+	err := st.Sync(ctx, tenant, func(tx store.SyncTx) error {
+		res = SyncResult{GroupID: opts.GroupID}
+		w := &syncWriter{tx: tx, opts: opts, now: now, res: &res}
+		if !opts.Silent {
+			w.pending = append(w.pending, SyncTask(ActionSyncStart, opts.GroupID, opts.Origin, opts.Driver))
+		}
+		if err := fill(w); err != nil {
+			return err
+		}
+		if !opts.Silent {
+			w.pending = append(w.pending, SyncTask(ActionSyncEnd, opts.GroupID, opts.Origin, opts.Driver))
+		}
+		return w.flush(ctx)
+	})
+	if err != nil {
+		return SyncResult{}, err
+	}
+	return res, nil
+}
+
+type syncWriter struct {
+	tx      store.SyncTx
+	opts    SyncOptions
+	now     time.Time
+	res     *SyncResult
+	pending []store.NewTask
+}
+
+func (w *syncWriter) event(ctx context.Context, t store.NewTask) error {
+	if w.opts.Silent {
+		return nil
+	}
+	w.pending = append(w.pending, t)
+	if len(w.pending) >= flushEvery {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+func (w *syncWriter) flush(ctx context.Context) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	ts, err := w.tx.Enqueue(ctx, w.pending, w.now)
+	if err != nil {
+		return err
+	}
+	w.res.Enqueued += len(ts)
+	if room := MaxResultTasks - len(w.res.Tasks); room > 0 {
+		w.res.Tasks = append(w.res.Tasks, ts[:min(room, len(ts))]...)
+	}
+	w.pending = w.pending[:0]
+	return nil
+}
+
+func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
+	if err := store.CheckObject(o); err != nil {
+		return err
+	}
+	prior, err := w.tx.Put(ctx, o)
+	if err != nil {
+		return err
+	}
+	if prior == nil {
+		w.res.Added++
+		return w.event(ctx, DataTask(ActionAdd, o, o.Data, nil, w.opts.GroupID, w.opts.Driver))
+	}
+	changes, err := Changes(prior.Data, o.Data)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", o.Kind, o.ID, err)
+	}
+	if len(changes) == 0 {
+		w.res.Unchanged++
+		return nil
+	}
+	w.res.Changed++
+	return w.event(ctx, DataTask(ActionChange, o, o.Data, changes, w.opts.GroupID, w.opts.Driver))
+}
+
+func (w *syncWriter) deleted(ctx context.Context, o store.Object) error {
+	w.res.Deleted++
+	return w.event(ctx, DataTask(ActionDelete, o, o.Data, nil, w.opts.GroupID, w.opts.Driver))
+}
+
+func (w *syncWriter) Delete(ctx context.Context, kind store.Kind, id uuid.UUID) error {
+	o, err := w.tx.Remove(ctx, kind, id)
+	if err != nil || o == nil {
+		return err
+	}
+	return w.deleted(ctx, *o)
+}
+
+func (w *syncWriter) DeleteAbsent(ctx context.Context, kind store.Kind, subtype string) error {
+	for {
+		objs, err := w.tx.RemoveUnput(ctx, kind, subtype, deleteBatch)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := w.deleted(ctx, o); err != nil {
+				return err
+			}
+		}
+		if len(objs) < deleteBatch {
+			return nil
+		}
+	}
+}
