@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -248,5 +250,64 @@ func TestMetricsExposure(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("ListenAndServe: %v", err)
+	}
+}
+
+// The README lists the answers Go's HTTP server gives before the kit sees a
+// request (text/plain, no hook to render them). This holds it to that list,
+// and checks that what reaches the kit answers in JSON.
+func TestAnswersBeforeTheKit(t *testing.T) {
+	e := newEnv(t, &fake{})
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a.String() }) }()
+	addr := <-addrc
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	raw := func(req string) (int, string) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%.60q: %v", req, err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Content-Type")
+	}
+	long := func(n int) string { return "/healthz?x=" + strings.Repeat("a", n) }
+	for _, c := range []struct {
+		name, req string
+		status    int
+		json      bool
+	}{
+		{"NUL in a header", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400, false},
+		{"bad Content-Length", "PUT /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400, false},
+		{"conflicting Content-Length", "PUT /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, false},
+		{"no Host", "GET /healthz HTTP/1.1\r\n\r\n", 400, false},
+		{"unsupported Transfer-Encoding", "PUT /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, false},
+		{"unknown Expect", "GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: later\r\n\r\n", 417, false},
+		{"HTTP/3.0 request line", "GET /healthz HTTP/3.0\r\nHost: x\r\n\r\n", 505, false},
+		{"URL over the header limit", "GET " + long(server.DefaultMaxHeaderBytes+4096) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431, false},
+		// What reaches the kit answers in JSON.
+		{"URL over the kit's limit", "GET " + long(server.DefaultMaxURLLength+1) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414, true},
+		{"unknown path", "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, true},
+	} {
+		status, ctype := raw(c.req)
+		if status != c.status || strings.HasPrefix(ctype, "application/json") != c.json {
+			t.Errorf("%s: %d %q, want %d (JSON: %v)", c.name, status, ctype, c.status, c.json)
+		}
 	}
 }
