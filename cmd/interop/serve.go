@@ -47,11 +47,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the API listener, or 'off' for nowhere (default: on the API listener)")
 	bodyLimit := fs.Int64("body-limit", server.DefaultBodyLimit, "largest request body in bytes (larger: 413)")
 	maxDepth := fs.Int("max-json-depth", server.DefaultMaxJSONDepth, "deepest nesting of a JSON request body (deeper: 400)")
+	maxElements := fs.Int("max-json-elements", server.DefaultMaxJSONElements, "most elements (values and keys) of a JSON request body (more: 400)")
 	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -66,12 +67,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintln(stderr, "interop serve: --rate-limit and --rate-burst must not be negative")
 		return exitError(2)
 	}
-	if *bodyLimit <= 0 || *maxDepth <= 0 || *maxHeader <= 0 || *maxURL <= 0 || *maxConns == 0 || *maxConns < -1 {
-		fmt.Fprintln(stderr, "interop serve: --body-limit, --max-json-depth, --max-header-bytes, --max-url-length and --max-conns must be positive (--max-conns -1: no limit)")
+	if *bodyLimit <= 0 || *maxDepth <= 0 || *maxElements <= 0 || *maxHeader <= 0 || *maxURL <= 0 || *maxConns == 0 || *maxConns < -1 {
+		fmt.Fprintln(stderr, "interop serve: --body-limit, --max-json-depth, --max-json-elements, --max-header-bytes, --max-url-length and --max-conns must be positive (--max-conns -1: no limit)")
 		return exitError(2)
 	}
 	limits := []server.Option{
-		server.WithBodyLimit(*bodyLimit), server.WithMaxJSONDepth(*maxDepth), server.WithMaxHeaderBytes(*maxHeader),
+		server.WithBodyLimit(*bodyLimit), server.WithMaxJSONDepth(*maxDepth), server.WithMaxJSONElements(*maxElements), server.WithMaxHeaderBytes(*maxHeader),
 		server.WithMaxURLLength(*maxURL), server.WithMaxConnections(*maxConns),
 	}
 	if *publicURL != "" {

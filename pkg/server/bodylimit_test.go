@@ -32,6 +32,9 @@ func TestBodyLimitAndMediaTypeAreDeclared(t *testing.T) {
 	if got, _ := doc.Info.Extensions["x-max-json-depth"].(float64); int(got) != server.DefaultMaxJSONDepth {
 		t.Errorf("spec x-max-json-depth = %v, kit DefaultMaxJSONDepth = %d", doc.Info.Extensions["x-max-json-depth"], server.DefaultMaxJSONDepth)
 	}
+	if got, _ := doc.Info.Extensions["x-max-json-elements"].(float64); int(got) != server.DefaultMaxJSONElements {
+		t.Errorf("spec x-max-json-elements = %v, kit DefaultMaxJSONElements = %d", doc.Info.Extensions["x-max-json-elements"], server.DefaultMaxJSONElements)
+	}
 	n := 0
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {

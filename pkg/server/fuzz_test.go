@@ -21,9 +21,9 @@ func FuzzStrictJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	const depth = 8 // small, so the fuzzer reaches it easily
+	const depth, elements = 8, 40 // small, so the fuzzer reaches them easily
 	f.Fuzz(func(t *testing.T, body []byte) {
-		derr := checkDepth(body, depth)
+		derr := checkShape(body, depth, elements)
 		var err error
 		if derr == nil {
 			err = checkStrictJSON(body)
@@ -38,6 +38,9 @@ func FuzzStrictJSON(f *testing.F) {
 			}
 			if d := maxDepth(body); d > depth {
 				t.Fatalf("accepted depth %d > %d: %q", d, depth, body)
+			}
+			if n := countElements(body); n > elements {
+				t.Fatalf("accepted %d elements > %d: %q", n, elements, body)
 			}
 		case errors.Is(err, errJSONSyntax):
 			if json.Valid(body) && derr == nil {
@@ -84,6 +87,23 @@ func maxDepth(body []byte) int {
 		return 0
 	}
 	return walk(v)
+}
+
+// countElements counts the opening tokens of a valid document: every string
+// (keys included), number, literal, array and object.
+func countElements(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	n := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if d, ok := tok.(json.Delim); ok && (d == ']' || d == '}') {
+			continue
+		}
+		n++
+	}
 }
 
 // hasDuplicateKey reports whether any object of a valid document names a key

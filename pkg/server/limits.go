@@ -57,6 +57,17 @@ func WithMaxJSONDepth(n int) Option {
 	}
 }
 
+// WithMaxJSONElements sets the most elements (values and keys) a JSON
+// request body may hold (default DefaultMaxJSONElements); more get 400 from
+// the same single pass as the depth.
+func WithMaxJSONElements(n int) Option {
+	return func(s *Server) {
+		if n > 0 {
+			s.maxElements = n
+		}
+	}
+}
+
 // WithMaxHeaderBytes sets the most bytes of request line and headers
 // ListenAndServe reads (default DefaultMaxHeaderBytes).
 func WithMaxHeaderBytes(n int) Option { return func(s *Server) { s.limits.maxHeaderBytes = n } }

@@ -100,6 +100,42 @@ func TestMaxJSONDepthBoundary(t *testing.T) {
 	wantError(t, e.do("PUT", url, nested("[", "]", 100_000)), 400, server.CodeInvalidBody)
 }
 
+// The same pass bounds the element count: 10 MiB of tiny object members
+// (815,000 map entries for the validator and the binder to build, 19 s and
+// 130 MB before the limit) is refused at the 50,001st element.
+func TestMaxJSONElements(t *testing.T) {
+	members := func(n int) string {
+		var b strings.Builder
+		b.WriteString(`{"status":"error","params":{`)
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"k%d":""`, i)
+		}
+		b.WriteString("}}")
+		return b.String()
+	}
+	url := base + "/tasks/" + uuid.NewString() + "/ack"
+	e := newEnv(t, &fake{})
+	// 5 elements before params' members: the ack object, "status", "error", "params" and its object.
+	under := (server.DefaultMaxJSONElements - 5) / 2
+	if got := wantError(t, e.do("PUT", url, members(under)), 501, server.CodeNotImplemented); strings.Contains(details(got), "elements") {
+		t.Fatalf("%d members refused: %s", under, details(got))
+	}
+	got := wantError(t, e.do("PUT", url, members(under+1)), 400, server.CodeInvalidBody)
+	if want := fmt.Sprintf("JSON holds more than the limit of %d elements (values and keys)", server.DefaultMaxJSONElements); details(got) != want {
+		t.Errorf("details %q, want %q", details(got), want)
+	}
+	e = newEnv(t, &fake{}, server.WithMaxJSONElements(10))
+	wantError(t, e.do("PUT", url, `{"status":"error","params":{"a":"1","b":"2","c":"3"}}`), 400, server.CodeInvalidBody)
+	big := members(800_000)
+	do := func() { e.do("PUT", url, big) }
+	if b := bytesPerRun(2, do); b > uint64(4*len(big)) {
+		t.Errorf("refusing %d bytes of members allocated %d bytes", len(big), b)
+	}
+}
+
 // Error texts are cut: a repeated key of 100 KB is not sent back whole.
 func TestErrorDetailsAreBounded(t *testing.T) {
 	e := newEnv(t, &fake{})

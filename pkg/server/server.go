@@ -68,6 +68,7 @@ type Server struct {
 	logger        *slog.Logger
 	bodyLimit     int64
 	maxDepth      int
+	maxElements   int
 	ready         func(context.Context) error
 	trustProxy    bool
 	extra         []echo.MiddlewareFunc
@@ -159,6 +160,7 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		bodyLimit:     DefaultBodyLimit,
 		now:           time.Now,
 		maxDepth:      DefaultMaxJSONDepth,
+		maxElements:   DefaultMaxJSONElements,
 		metricsOn:     true,
 	}
 	for _, o := range opts {

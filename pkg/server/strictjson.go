@@ -20,6 +20,15 @@ import (
 // which their recursion costs more than the body is worth.
 const DefaultMaxJSONDepth = 64
 
+// DefaultMaxJSONElements is the most elements a JSON request body may hold
+// unless WithMaxJSONElements says otherwise: every string (object keys
+// included), number, true, false, null, array and object counts one. The
+// validator and the binder each build a value per element, so this bounds
+// their work where the byte limit alone does not (10 MiB of tiny object
+// members is 800,000 map entries to build twice). A group acknowledgement of
+// 2000 items with their five usual fields is about 22,000.
+const DefaultMaxJSONElements = 50_000
+
 // readBody reads the request body once (within the body limit) and puts it
 // back for the validator and the binder. A body the client stopped sending,
 // or sent too slowly for the server's read timeout, is the client's fault: it
@@ -53,14 +62,14 @@ func (s *Server) bodyReadError(err error) error {
 }
 
 // checkJSONBody runs the checks every JSON request body passes before any
-// other parser sees it: the nesting depth (always), then, with request
+// other parser sees it: the nesting depth and the element count (always), then, with request
 // validation on, the checks for ambiguous JSON. Bodies that are empty or not
 // labelled JSON are left to the validator, which names the rule they break.
 func (s *Server) checkJSONBody(r *http.Request, body []byte) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if err := checkDepth(body, s.maxDepth); err != nil {
+	if err := checkShape(body, s.maxDepth, s.maxElements); err != nil {
 		return err
 	}
 	if !s.reqValidation {
@@ -75,14 +84,16 @@ func (s *Server) checkJSONBody(r *http.Request, body []byte) error {
 	return checkStrictJSON(body)
 }
 
-// checkDepth refuses a body whose arrays and objects nest deeper than max. It
-// is one pass over the bytes with a counter: no allocation, no recursion, so
-// a body of a million '[' costs what reading it costs. It does not validate
-// the JSON; brackets inside strings are skipped, unbalanced ones are left to
-// the parsers that run after it.
-func checkDepth(body []byte, max int) error {
-	depth := 0
-	inString, escaped := false, false
+// checkShape refuses a body whose arrays and objects nest deeper than
+// maxDepth or that holds more than maxElements elements. It is one pass over
+// the bytes with two counters: no allocation, no recursion, so a body of a
+// million '[' costs what reading it costs. It does not validate the JSON;
+// brackets inside strings are skipped, unbalanced ones and stray bytes are
+// left to the parsers that run after it (which may count an element or two
+// differently in a body that is not JSON anyway).
+func checkShape(body []byte, maxDepth, maxElements int) error {
+	depth, elements := 0, 0
+	inString, escaped, inScalar := false, false, false
 	for _, c := range body {
 		if inString {
 			switch {
@@ -96,17 +107,34 @@ func checkDepth(body []byte, max int) error {
 			continue
 		}
 		switch c {
-		case '"':
-			inString = true
-		case '[', '{':
-			depth++
-			if depth > max {
+		case '"', '[', '{':
+			inScalar = false
+			if elements++; elements > maxElements {
 				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
-					Details: fmt.Sprintf("JSON nesting is deeper than the limit of %d levels", max)}
+					Details: fmt.Sprintf("JSON holds more than the limit of %d elements (values and keys)", maxElements)}
+			}
+			if c == '"' {
+				inString = true
+				continue
+			}
+			if depth++; depth > maxDepth {
+				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+					Details: fmt.Sprintf("JSON nesting is deeper than the limit of %d levels", maxDepth)}
 			}
 		case ']', '}':
+			inScalar = false
 			if depth > 0 {
 				depth--
+			}
+		case ',', ':', ' ', '\t', '\n', '\r':
+			inScalar = false
+		default: // a number or a literal: counted at its first byte
+			if !inScalar {
+				inScalar = true
+				if elements++; elements > maxElements {
+					return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+						Details: fmt.Sprintf("JSON holds more than the limit of %d elements (values and keys)", maxElements)}
+				}
 			}
 		}
 	}
@@ -122,7 +150,7 @@ var errJSONSyntax = errors.New("not JSON")
 // object naming a key twice (the last one wins, so
 // `{"status":"success","status":"error"}` would acknowledge with whichever the
 // decoder happened to keep). Both are ambiguous input, refused with 400. The
-// caller has bounded the depth (checkDepth), which bounds the recursion.
+// caller has bounded the depth (checkShape), which bounds the recursion.
 func checkStrictJSON(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
