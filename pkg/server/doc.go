@@ -48,6 +48,21 @@
 //     Limits are per process, and time comes from WithClock, so tests
 //     advance a fake clock instead of sleeping.
 //
+//   - Limits, each with a default and an option: the body (WithBodyLimit,
+//     10 MiB), the JSON nesting depth and element count (WithMaxJSONDepth,
+//     64; WithMaxJSONElements, 50,000: one pass over the bytes before any
+//     parser sees the body), the request line and headers
+//     (WithMaxHeaderBytes), the URL (WithMaxURLLength, 414), open
+//     connections (WithMaxConnections) and the http.Server timeouts. A body
+//     that stops arriving is a 408 (read timeout) or 400, never a 500.
+//     Error messages and details are cut at MaxErrorText.
+//   - /metrics on the API handler by default; WithMetricsAddr moves it to a
+//     listener of its own, WithMetricsEndpoint(false) removes it,
+//     WithMetricsMiddleware wraps it in the operator's authentication.
+//
 // RequestURL gives a handler the absolute URL of its request, from which
-// paging.next links are built.
+// paging.next links are built. Its host is never one a client made up:
+// WithPublicURL fixes it, WithAllowedHosts lists the Host values taken as
+// sent, and any other Host is replaced by the address the connection
+// arrived on.
 package server
