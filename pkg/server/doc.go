@@ -14,16 +14,20 @@
 //     matches each request once; the kit binds the matching kin-openapi route
 //     to each Echo route when it is built, and reuses it for the request and
 //     the response.
+//
 //   - Authentication before anything else: the auth.Authenticator (OAuth2
 //     tokens from POST /oauth/token, LTI JWTs, or your own) runs first, and
 //     the principal reaches the handler as auth.PrincipalFrom(ctx). A missing,
 //     malformed, unknown, wrongly signed or expired token is a 401.
+//
 //   - Request validation with kin-openapi (path, query, headers, body),
 //     without writing defaults into the request.
+//
 //   - Response validation: the handler's response is buffered and checked
 //     against the operation's declared responses before it leaves. In
 //     ValidationEnforce mode (the default) an invalid response is replaced by a
 //     500; ValidationReport logs and counts it and sends it anyway.
+//
 //   - One error model: validation failures, authentication failures, unknown
 //     routes (404), wrong methods (405), oversized bodies (413), handler
 //     errors and recovered panics all answer with the spec's
@@ -31,10 +35,12 @@
 //     status and Content-Type: application/json. Handlers return *Error (or
 //     a generated typed error response); any other error is a 500 whose body
 //     holds only the request id.
+//
 //   - Plumbing: request ids (X-Request-Id in and out), log/slog access logs,
 //     panic recovery, a body limit, http.Server timeouts, graceful shutdown,
 //     /healthz, /readyz and Prometheus /metrics on a registry of the
 //     server's own.
+//
 //   - Rate limiting, off by default: WithRateLimit gives each caller a token
 //     bucket (golang.org/x/time/rate) of RateLimit.PerSecond requests a
 //     second and RateLimit.Burst back to back. API operations count against
@@ -56,6 +62,7 @@
 //     connections (WithMaxConnections) and the http.Server timeouts. A body
 //     that stops arriving is a 408 (read timeout) or 400, never a 500.
 //     Error messages and details are cut at MaxErrorText.
+//
 //   - /metrics on the API handler by default; WithMetricsAddr moves it to a
 //     listener of its own, WithMetricsEndpoint(false) removes it,
 //     WithMetricsMiddleware wraps it in the operator's authentication.
