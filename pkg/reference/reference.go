@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -24,7 +24,7 @@ const (
 	DefaultPageSize  = 2000
 )
 
-// Handler implements gen.StrictServerInterface on a store.
+// Handler implements apiserver.StrictServerInterface on a store.
 type Handler struct {
 	st     store.Store
 	clock  func() time.Time
@@ -33,7 +33,7 @@ type Handler struct {
 	logger *slog.Logger
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ apiserver.StrictServerInterface = (*Handler)(nil)
 
 // Option configures New.
 type Option func(*Handler)
@@ -69,7 +69,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New returns the reference implementation of every operation on st.
-func New(st store.Store, opts ...Option) gen.StrictServerInterface {
+func New(st store.Store, opts ...Option) apiserver.StrictServerInterface {
 	return newHandler(st, opts...)
 }
 

@@ -14,7 +14,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -90,7 +91,7 @@ func groupAck(items, messageLen int) string {
 // and a wrong Content-Type a declared 415.
 func TestBodyLimitAdmitsTheLargestSpecBody(t *testing.T) {
 	var got int
-	e := newEnv(t, &groupFake{ack: func(_ context.Context, r gen.AcknowledgeTasksRequestObject) {
+	e := newEnv(t, &groupFake{ack: func(_ context.Context, r apiserver.AcknowledgeTasksRequestObject) {
 		got = len(*r.Body)
 	}})
 	path := base + "/tasks/ack"
@@ -116,14 +117,14 @@ func TestBodyLimitAdmitsTheLargestSpecBody(t *testing.T) {
 // groupFake acknowledges any group with receipts.
 type groupFake struct {
 	server.Unimplemented
-	ack func(context.Context, gen.AcknowledgeTasksRequestObject)
+	ack func(context.Context, apiserver.AcknowledgeTasksRequestObject)
 }
 
-func (f *groupFake) AcknowledgeTasks(ctx context.Context, r gen.AcknowledgeTasksRequestObject) (gen.AcknowledgeTasksResponseObject, error) {
+func (f *groupFake) AcknowledgeTasks(ctx context.Context, r apiserver.AcknowledgeTasksRequestObject) (apiserver.AcknowledgeTasksResponseObject, error) {
 	f.ack(ctx, r)
-	out := gen.AcknowledgeTasks200JSONResponse{}
+	out := apiserver.AcknowledgeTasks200JSONResponse{}
 	for _, a := range *r.Body {
-		out.Data = append(out.Data, gen.TaskAckReceipt{TaskId: a.TaskId, Status: a.Status, AcknowledgedAt: time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)})
+		out.Data = append(out.Data, models.TaskAckReceipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)})
 	}
 	return out, nil
 }

@@ -1,5 +1,5 @@
 // Package server is the kit for Interop Data API servers. Implement
-// gen.StrictServerInterface (embed Unimplemented for the operations you do
+// apiserver.StrictServerInterface (embed Unimplemented for the operations you do
 // not have yet), hand it to New, and serve:
 //
 //	clients := auth.NewMemoryClientStore(auth.Client{ID: "demo", TenantID: tenant, SecretHash: auth.HashSecret(secret)})
@@ -53,6 +53,13 @@
 //     have refilled are forgotten (interop_rate_limit_keys counts the rest).
 //     Limits are per process, and time comes from WithClock, so tests
 //     advance a fake clock instead of sleeping.
+//   - The API reference, on by default: /docs renders the embedded spec
+//     (package docs, Redoc embedded, works offline), /openapi.yaml and
+//     /openapi.json serve it, / redirects to /docs. WithDocs(false) removes
+//     them.
+//   - Tracing, off by default: WithTracerProvider gives every request an
+//     OpenTelemetry server span (otelecho) carrying interop.operation and
+//     interop.request_id.
 //
 //   - Limits, each with a default and an option: the body (WithBodyLimit,
 //     10 MiB), the JSON nesting depth and element count (WithMaxJSONDepth,

@@ -14,7 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Error codes the kit answers with: the known values of the spec's
@@ -79,13 +79,9 @@ const MaxErrorText = 1024
 
 // Body returns e as the spec's error body, Message and Details cut to
 // MaxErrorText bytes.
-func (e *Error) Body() gen.ErrorResponse {
-	body := gen.ErrorResponse{Error: gen.ErrorType{Status: int32(e.Status), Code: e.Code, Message: truncate(e.Message, MaxErrorText)}}
-	if e.Details != "" {
-		d := truncate(e.Details, MaxErrorText)
-		body.Error.Details = &d
-	}
-	return body
+func (e *Error) Body() models.ErrorResponse {
+	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code,
+		Message: truncate(e.Message, MaxErrorText), Details: truncate(e.Details, MaxErrorText)}}
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.

@@ -50,7 +50,7 @@ func FuzzStrictJSON(f *testing.F) {
 			if e.Status != 400 || e.Code != CodeInvalidBody {
 				t.Fatalf("refusal %d %s", e.Status, e.Code)
 			}
-			if len(e.Body().Error.Message) > MaxErrorText || (e.Body().Error.Details != nil && len(*e.Body().Error.Details) > MaxErrorText) {
+			if len(e.Body().Error.Message) > MaxErrorText || len(e.Body().Error.Details) > MaxErrorText {
 				t.Fatalf("unbounded error text")
 			}
 			if json.Valid(body) && derr == nil && !hasDuplicateKey(body) && !strings.Contains(e.Details, "after the JSON value") {

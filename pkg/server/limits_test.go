@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -42,7 +42,7 @@ func nested(open, close string, n int) string {
 // that does not grow with the depth.
 func TestDeepJSONIs400WithBoundedCost(t *testing.T) {
 	called := false
-	e := newEnv(t, &fake{ackTask: func(context.Context, gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+	e := newEnv(t, &fake{ackTask: func(context.Context, apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
 		called = true
 		return nil, nil
 	}})

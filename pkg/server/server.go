@@ -15,11 +15,13 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/netutil"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/docs"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
@@ -55,7 +57,7 @@ type Timeouts struct {
 }
 
 // Server is an Interop Data API server: an Echo instance serving a
-// gen.StrictServerInterface under contract.BasePath with authentication,
+// apiserver.StrictServerInterface under contract.BasePath with authentication,
 // validation both ways and one error model, plus /oauth/token (optional),
 // /healthz, /readyz and /metrics.
 type Server struct {
@@ -76,6 +78,8 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	noDocs        bool      // WithDocs(false)
+	tracer        trace.TracerProvider
 	limits        limits
 	links         links
 
@@ -149,7 +153,7 @@ func WithMiddleware(m ...echo.MiddlewareFunc) Option {
 func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
 
 // New returns a server for impl. It fails only on configuration errors.
-func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
+func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) {
 	if impl == nil {
 		return nil, errors.New("server: nil implementation")
 	}
@@ -213,7 +217,9 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	}
 	s.echo = e
 
-	e.Use(s.requestID, s.observe, s.recover, s.limitURL, s.limitBody)
+	e.Use(s.requestID)
+	e.Use(s.tracing()...)
+	e.Use(s.observe, s.recover, s.limitURL, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -227,11 +233,15 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitTokenByIP)
 	}
 
+	if err := s.mountDocs(e); err != nil {
+		return nil, err
+	}
+
 	perOp, err := s.operationMiddlewares(doc)
 	if err != nil {
 		return nil, err
 	}
-	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(impl, nil), gen.RegisterHandlersOptions{
+	apiserver.RegisterHandlersWithOptions(e, apiserver.NewStrictHandler(impl, nil), apiserver.RegisterHandlersOptions{
 		BaseURL:              contract.BasePath,
 		OperationMiddlewares: perOp,
 	})
@@ -292,21 +302,30 @@ func (t Timeouts) withDefaults() Timeouts {
 // ListenAndServe serves on addr until ctx ends, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish (up to
 // Timeouts.Shutdown) and returns nil. ready, when not nil, is called with the
-// bound address once the listener is open, which lets tests use ":0". With
-// WithMetricsAddr it also serves /metrics on that address, and fails when it
-// cannot listen there.
+// bound address once the listener is open, which lets tests use ":0".
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener the caller opened, for programs
+// that must know the address is theirs before they acquire anything else
+// (interop serve listens before it creates its database file). Serve closes
+// ln when it returns. It holds at most WithMaxConnections connections of ln
+// open at once, and with WithMetricsAddr it also serves /metrics on that
+// address, failing when it cannot listen there.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	if s.limits.maxConns > 0 {
 		ln = netutil.LimitListener(ln, s.limits.maxConns)
 	}
 	servers := []*http.Server{s.httpServer(s.echo)}
 	listeners := []net.Listener{ln}
 	if s.metricsAdr != "" {
+		var lc net.ListenConfig
 		mln, err := lc.Listen(ctx, "tcp", s.metricsAdr)
 		if err != nil {
 			ln.Close()
@@ -431,6 +450,8 @@ func operationOf(c echo.Context) string {
 	switch p := c.Path(); p {
 	case "/healthz", "/readyz", "/metrics", "/oauth/token":
 		return strings.TrimPrefix(p, "/")
+	case "/", docs.PagePath, docs.PagePath + "/", docs.YAMLPath, docs.JSONPath, docs.ScriptPath, docs.LicensePath:
+		return "docs"
 	}
 	return "unmatched"
 }
