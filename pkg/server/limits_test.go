@@ -347,3 +347,65 @@ func TestAnswersBeforeTheKit(t *testing.T) {
 		}
 	}
 }
+
+// WithMaxConnections holds at most n connections open: with one, a second
+// client is not served until the first connection closes.
+func TestMaxConnections(t *testing.T) {
+	e := newEnv(t, &fake{}, server.WithMaxConnections(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a.String() }) }()
+	addr := <-addrc
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(conn net.Conn) (int, error) {
+		if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return 0, err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get(first); err != nil || code != 200 {
+		t.Fatalf("first connection: %d %v", code, err)
+	}
+	second, err := net.Dial("tcp", addr) // the kernel accepts it; the server does not take it yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	answered := make(chan error, 1)
+	go func() {
+		code, err := get(second)
+		if err == nil && code != 200 {
+			err = fmt.Errorf("status %d", code)
+		}
+		answered <- err
+	}()
+	select {
+	case err := <-answered:
+		t.Fatalf("the second connection was served while the first was open (%v)", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("second connection after the first closed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second connection was never served")
+	}
+}
