@@ -13,6 +13,8 @@ import (
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/postgres"
+	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
@@ -23,6 +25,14 @@ var syncT0 = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
 		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sync.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), pgtest.Schema(t))
 		if err != nil {
 			t.Fatal(err)
 		}

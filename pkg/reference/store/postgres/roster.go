@@ -1,0 +1,257 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// lockTenant locks the tenant's row for the transaction (syncs and resets
+// of one tenant run one after the other); an unknown tenant is ErrNotFound.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, tenant).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: lock tenant: %w", err)
+	}
+	return nil
+}
+
+// Sync implements store.Store.
+func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		// put records the seqs Put wrote, for RemoveUnput. A temporary
+		// table belongs to this connection; its rows go at commit.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS put (seq bigint PRIMARY KEY) ON COMMIT DELETE ROWS`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `TRUNCATE pg_temp.put`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		return fn(&syncTx{tx: tx, tenant: tenant})
+	})
+}
+
+type syncTx struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+}
+
+// putObject inserts the object or updates it in place (keeping its seq),
+// writing nothing when nothing differs, and answers the prior row. The
+// row lock of FOR UPDATE holds until commit.
+const putObject = `
+WITH prior AS (
+	SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+), ins AS (
+	INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+	SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM prior)
+	RETURNING seq
+), upd AS (
+	UPDATE objects o SET kind = $3, subtype = $4, label = $5, data = $6
+	FROM prior WHERE o.seq = prior.seq
+		AND (prior.kind, prior.subtype, prior.label, prior.data) IS DISTINCT FROM ($3::text, $4::text, $5::text, $6::bytea)
+	RETURNING o.seq
+)
+SELECT COALESCE((SELECT seq FROM prior), (SELECT seq FROM ins)),
+	(SELECT seq FROM prior) IS NOT NULL,
+	COALESCE((SELECT kind FROM prior), ''), COALESCE((SELECT subtype FROM prior), ''),
+	COALESCE((SELECT label FROM prior), ''), (SELECT data FROM prior),
+	(SELECT count(*) FROM upd)`
+
+// Put implements store.SyncTx in two round trips: the object, then its
+// links and mark in one pipelined batch.
+func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
+	if err := store.CheckObject(o); err != nil {
+		return nil, err
+	}
+	var seq, updated int64
+	var existed bool
+	prior := &store.Object{ID: o.ID}
+	var kind string
+	var data []byte
+	if err := x.tx.QueryRow(ctx, putObject, x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).
+		Scan(&seq, &existed, &kind, &prior.Subtype, &prior.Label, &data, &updated); err != nil {
+		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
+	}
+	if existed {
+		prior.Kind, prior.Data = store.Kind(kind), data
+	} else {
+		prior = nil
+	}
+	b := &pgx.Batch{}
+	if existed {
+		// Links are replaced even when the data is unchanged: they are
+		// the caller's statement of the memberships.
+		b.Queue(`DELETE FROM object_orgs WHERE object_seq = $1`, seq)
+		b.Queue(`DELETE FROM person_sections WHERE person_seq = $1`, seq)
+	}
+	if len(o.Orgs) > 0 {
+		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT $1, org, $2, $3, $4 FROM unnest($5::uuid[]) AS org ON CONFLICT DO NOTHING`, x.tenant, seq, string(o.Kind), o.Subtype, o.Orgs)
+	}
+	if len(o.Sections) > 0 {
+		b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
+			SELECT $1, sec, $2 FROM unnest($3::uuid[]) AS sec ON CONFLICT DO NOTHING`, x.tenant, seq, o.Sections)
+	}
+	b.Queue(`INSERT INTO pg_temp.put (seq) VALUES ($1) ON CONFLICT DO NOTHING`, seq)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
+	}
+	return prior, nil
+}
+
+// Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
+func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	o := &store.Object{ID: id}
+	var k string
+	var data []byte
+	err := x.tx.QueryRow(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND id = $2 AND ($3 = '' OR kind = $3)
+		RETURNING kind, subtype, label, data`, x.tenant, id, string(kind)).Scan(&k, &o.Subtype, &o.Label, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove %s: %w", id, err)
+	}
+	o.Kind, o.Data = store.Kind(k), data
+	return o, nil
+}
+
+// RemoveUnput implements store.SyncTx.
+func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := x.tx.Query(ctx, `DELETE FROM objects WHERE seq IN (
+			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3)
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq) ORDER BY seq LIMIT $4)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant, string(kind), subtype, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
+	}
+	type seqObject struct {
+		seq int64
+		o   store.Object
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seqObject, error) {
+		var so seqObject
+		var k string
+		var data []byte
+		err := r.Scan(&so.seq, &so.o.ID, &k, &so.o.Subtype, &so.o.Label, &data)
+		so.o.Kind, so.o.Data = store.Kind(k), data
+		return so, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(got, func(a, b seqObject) int { return int(a.seq - b.seq) })
+	out := make([]store.Object, len(got))
+	for i := range got {
+		out[i] = got[i].o
+	}
+	return out, nil
+}
+
+// Enqueue implements store.SyncTx.
+func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	return enqueue(ctx, x.tx, x.tenant, tasks, now)
+}
+
+// ResetTenant implements store.Store.
+func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, q := range []string{
+			`DELETE FROM object_orgs WHERE tenant_id = $1`,
+			`DELETE FROM person_sections WHERE tenant_id = $1`,
+			`DELETE FROM objects WHERE tenant_id = $1`,
+			`DELETE FROM tasks WHERE tenant_id = $1`,
+			`DELETE FROM task_history WHERE tenant_id = $1`,
+		} {
+			b.Queue(q, tenant)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("postgres: reset tenant: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindObject implements store.Store.
+func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.Kind, id uuid.UUID) (store.Object, error) {
+	o := store.Object{ID: id, Kind: kind}
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT subtype, label, data FROM objects WHERE id = $1 AND kind = $2 AND tenant_id = ANY($3)`,
+		id, string(kind), tenants).Scan(&o.Subtype, &o.Label, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, fmt.Errorf("%s %s %w", kind, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("postgres: find %s: %w", kind, err)
+	}
+	o.Data = data
+	return o, nil
+}
+
+// ListObjects implements store.Store: one query per page in seq order; an
+// org's lists take the page's seqs from the link index alone.
+func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.Object, bool, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, false, nil
+	}
+	// Distinct statements with and without a subtype, rather than one with
+	// "$3 = '' OR subtype = $3": a cached generic plan of the latter
+	// cannot use the subtype indexes.
+	args := []any{q.Tenants, string(q.Kind), q.Limit + 1, q.Offset}
+	sub := ""
+	if q.Subtype != "" {
+		sub = ` AND subtype = $5`
+		args = append(args, q.Subtype)
+	}
+	var query string
+	if q.Org != nil {
+		args = append(args, *q.Org)
+		query = `SELECT id, subtype, label, data FROM objects WHERE seq IN (
+			SELECT object_seq FROM object_orgs WHERE tenant_id = ANY($1) AND org_id = $` + fmt.Sprint(len(args)) + ` AND kind = $2` + sub + `
+			ORDER BY object_seq LIMIT $3 OFFSET $4) ORDER BY seq`
+	} else {
+		query = `SELECT id, subtype, label, data FROM objects WHERE tenant_id = ANY($1) AND kind = $2` + sub + `
+			ORDER BY seq LIMIT $3 OFFSET $4`
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list %s: %w", q.Kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Object, error) {
+		o := store.Object{Kind: q.Kind}
+		var data []byte
+		err := r.Scan(&o.ID, &o.Subtype, &o.Label, &data)
+		o.Data = data
+		return o, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list %s: %w", q.Kind, err)
+	}
+	if len(out) > q.Limit {
+		return out[:q.Limit], true, nil
+	}
+	return out, false, nil
+}
