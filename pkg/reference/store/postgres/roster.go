@@ -229,11 +229,22 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 	var query string
 	if q.Org != nil {
 		args = append(args, *q.Org)
-		query = `SELECT id, subtype, label, data FROM objects WHERE seq IN (
-			SELECT object_seq FROM object_orgs WHERE tenant_id = ANY($1) AND org_id = $` + fmt.Sprint(len(args)) + ` AND kind = $2` + sub + `
+		org := ` AND org_id = $` + fmt.Sprint(len(args))
+		after := ""
+		if q.After != 0 {
+			args = append(args, q.After)
+			after = ` AND object_seq > $` + fmt.Sprint(len(args))
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (
+			SELECT object_seq FROM object_orgs WHERE tenant_id = ANY($1)` + org + ` AND kind = $2` + sub + after + `
 			ORDER BY object_seq LIMIT $3 OFFSET $4) ORDER BY seq`
 	} else {
-		query = `SELECT id, subtype, label, data FROM objects WHERE tenant_id = ANY($1) AND kind = $2` + sub + `
+		after := ""
+		if q.After != 0 {
+			args = append(args, q.After)
+			after = ` AND seq > $` + fmt.Sprint(len(args))
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id = ANY($1) AND kind = $2` + sub + after + `
 			ORDER BY seq LIMIT $3 OFFSET $4`
 	}
 	rows, err := s.pool.Query(ctx, query, args...)
@@ -243,7 +254,7 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Object, error) {
 		o := store.Object{Kind: q.Kind}
 		var data []byte
-		err := r.Scan(&o.ID, &o.Subtype, &o.Label, &data)
+		err := r.Scan(&o.Pos, &o.ID, &o.Subtype, &o.Label, &data)
 		o.Data = data
 		return o, err
 	})

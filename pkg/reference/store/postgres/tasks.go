@@ -175,26 +175,31 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	return out, nil
 }
 
-func collectTasks(rows pgx.Rows) ([]store.Task, error) {
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Task, error) { return scanTask(r) })
-}
-
 // ListTasks implements store.Store.
 func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task, bool, error) {
 	if q.Limit <= 0 || len(q.Tenants) == 0 {
 		return nil, false, nil
 	}
 	args := []any{q.Tenants, q.Limit + 1, q.Offset}
-	driver := ""
+	where := ""
 	if q.Driver != "" {
-		driver = ` AND driver = $4`
 		args = append(args, q.Driver)
+		where += ` AND driver = $` + fmt.Sprint(len(args))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+` FROM tasks WHERE tenant_id = ANY($1)`+driver+` ORDER BY pos LIMIT $2 OFFSET $3`, args...)
+	if q.After != 0 {
+		args = append(args, q.After)
+		where += ` AND pos > $` + fmt.Sprint(len(args))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+`, pos FROM tasks WHERE tenant_id = ANY($1)`+where+` ORDER BY pos LIMIT $2 OFFSET $3`, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("postgres: list tasks: %w", err)
 	}
-	out, err := collectTasks(rows)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Task, error) {
+		var pos int64
+		t, err := scanTask(r, &pos)
+		t.Pos = pos
+		return t, err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("postgres: list tasks: %w", err)
 	}

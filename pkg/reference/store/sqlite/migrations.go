@@ -103,6 +103,14 @@ UPDATE object_orgs SET
 CREATE INDEX object_orgs_by_kind ON object_orgs (tenant_id, org_id, kind, object_seq);
 CREATE INDEX object_orgs_by_subtype ON object_orgs (tenant_id, org_id, kind, subtype, object_seq);
 `,
+	// 3: random keys shared by every process on the file (paging cursors
+	// are signed with one).
+	`
+CREATE TABLE secrets (
+	name  TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

@@ -252,13 +252,21 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 			query += ` AND subtype = ?`
 			args = append(args, q.Subtype)
 		}
-		query = `SELECT id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
+		if q.After != 0 {
+			query += ` AND object_seq > ?`
+			args = append(args, q.After)
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
 	} else {
-		query = `SELECT id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
 		args = append(targs, string(q.Kind))
 		if q.Subtype != "" {
 			query += ` AND subtype = ?`
 			args = append(args, q.Subtype)
+		}
+		if q.After != 0 {
+			query += ` AND seq > ?`
+			args = append(args, q.After)
 		}
 		query += ` ORDER BY seq LIMIT ? OFFSET ?`
 	}
@@ -273,7 +281,7 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 		o := store.Object{Kind: q.Kind}
 		var id string
 		var data []byte
-		if err := rows.Scan(&id, &o.Subtype, &o.Label, &data); err != nil {
+		if err := rows.Scan(&o.Pos, &id, &o.Subtype, &o.Label, &data); err != nil {
 			return nil, false, fmt.Errorf("sqlite: list %s: %w", q.Kind, err)
 		}
 		o.ID, o.Data = uuid.MustParse(id), data

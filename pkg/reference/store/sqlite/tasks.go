@@ -129,22 +129,6 @@ func scanTask(sc scanner, extra ...any) (store.Task, error) {
 	return t, nil
 }
 
-func collectTasks(rows *sql.Rows) ([]store.Task, error) {
-	defer rows.Close()
-	var out []store.Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: tasks: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: tasks: %w", err)
-	}
-	return out, nil
-}
-
 // LeaseTasks implements store.Store. The select and the lease are one
 // UPDATE ... RETURNING inside an IMMEDIATE transaction: no other writer can
 // run between choosing a task and marking it.
@@ -203,10 +187,14 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 		return nil, false, nil
 	}
 	in, args := inClause(q.Tenants)
-	query := `SELECT ` + taskCols + ` FROM tasks WHERE tenant_id IN ` + in
+	query := `SELECT ` + taskCols + `, pos FROM tasks WHERE tenant_id IN ` + in
 	if q.Driver != "" {
 		query += ` AND driver = ?`
 		args = append(args, q.Driver)
+	}
+	if q.After != 0 {
+		query += ` AND pos > ?`
+		args = append(args, q.After)
 	}
 	query += ` ORDER BY pos LIMIT ? OFFSET ?`
 	args = append(args, q.Limit+1, q.Offset)
@@ -214,9 +202,19 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
 	}
-	out, err := collectTasks(rows)
-	if err != nil {
-		return nil, false, err
+	defer rows.Close()
+	var out []store.Task
+	for rows.Next() {
+		var pos int64
+		t, err := scanTask(rows, &pos)
+		if err != nil {
+			return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
+		}
+		t.Pos = pos
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
 	}
 	if len(out) > q.Limit {
 		return out[:q.Limit], true, nil

@@ -39,6 +39,8 @@ func Run(t *testing.T, open Open) {
 		{"SyncSerialized", testSyncSerialized},
 		{"ResetTenant", testReset},
 		{"ListPaging", testListPaging},
+		{"ListKeyset", testListKeyset},
+		{"Secret", testSecret},
 		{"Isolation", testIsolation},
 		{"LeaseHidesAndExpires", testLease},
 		{"LeaseDriverAndLimit", testLeaseDriver},
@@ -648,6 +650,98 @@ func testListPaging(t *testing.T, s store.Store) {
 	te := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID, Limit: 100})
 	if len(st) != len(students)-1 || slices.Contains(st, moved.ID) || !slices.Contains(te, moved.ID) {
 		t.Errorf("after a student became a teacher: students %v, teachers %v", st, te)
+	}
+}
+
+// Keyset paging (After the last Pos of a page) walks every list in the same
+// order as offsets, and an object keeps its Pos when it changes.
+func testListKeyset(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "keyset")
+	school := Org(store.SubtypeSchool, "School")
+	objs := []store.Object{school}
+	for i := range 17 {
+		sub := store.SubtypeStudent
+		if i%3 == 0 {
+			sub = store.SubtypeTeacher
+		}
+		p := Person(sub, fmt.Sprintf("p%02d", i))
+		if i%2 == 0 {
+			p.Orgs = []uuid.UUID{school.ID}
+		}
+		objs = append(objs, p)
+	}
+	Put(t, s, tn.ID, objs...)
+	scope := []uuid.UUID{tn.ID}
+	for _, q := range []store.ObjectQuery{
+		{Tenants: scope, Kind: store.KindPerson},
+		{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent},
+		{Tenants: scope, Kind: store.KindPerson, Org: &school.ID},
+		{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID},
+	} {
+		want := ids(listAll(t, s, q))
+		for _, size := range []int{1, 4, 100} {
+			var got []uuid.UUID
+			kq := q
+			kq.Limit = size
+			for {
+				page, more, err := s.ListObjects(ctx(), kq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, o := range page {
+					if o.Pos <= kq.After || (i > 0 && o.Pos <= page[i-1].Pos) {
+						t.Fatalf("Pos %d after %d", o.Pos, kq.After)
+					}
+				}
+				got = append(got, ids(page)...)
+				if !more {
+					break
+				}
+				kq.After = page[len(page)-1].Pos
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("keyset walk of %+v by %d = %v, want %v", q, size, got, want)
+			}
+		}
+	}
+	all := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})
+	changed := objs[5]
+	changed.Data = []byte(`{"changed":true}`)
+	Put(t, s, tn.ID, changed)
+	page, _, err := s.ListObjects(ctx(), store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, After: all[3].Pos, Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != changed.ID || page[0].Pos != all[4].Pos || string(page[0].Data) != `{"changed":true}` {
+		t.Errorf("after a change, the object at its place = %+v, %v", page, err)
+	}
+	// Tasks page by Pos too.
+	mustEnqueue(t, s, tn.ID, 6)
+	var seen []int64
+	tq := store.TaskQuery{Tenants: scope, Limit: 3}
+	for {
+		page, more, err := s.ListTasks(ctx(), tq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, seqs(page)...)
+		if !more {
+			break
+		}
+		tq.After = page[len(page)-1].Pos
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4 5 6 7]" {
+		t.Errorf("keyset walk of the queue = %v", seen)
+	}
+}
+
+func testSecret(t *testing.T, s store.Store) {
+	a, err := s.Secret(ctx(), "cursor")
+	if err != nil || len(a) != 32 {
+		t.Fatalf("Secret = %x, %v", a, err)
+	}
+	if again, err := s.Secret(ctx(), "cursor"); err != nil || string(again) != string(a) {
+		t.Errorf("second Secret = %x, %v; want the first", again, err)
+	}
+	if other, err := s.Secret(ctx(), "other"); err != nil || string(other) == string(a) {
+		t.Errorf("another name's Secret = %x, %v", other, err)
 	}
 }
 
