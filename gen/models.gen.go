@@ -355,7 +355,9 @@ type OrgsResponse struct {
 
 // Paging Paging state of a list response (PagedDataResponseType.paging of the vendor's file).
 type Paging struct {
-	// Next The absolute URL of the next page, or null on the last page.
+	// Next The absolute URL of the next page, or null on the last page. It carries `page`,
+	// `page_size` and, on the lists that have one, an opaque `cursor` that makes following it
+	// as cheap at any depth as the first page.
 	Next *string `json:"next"`
 }
 
@@ -828,6 +830,9 @@ type TermsResponse struct {
 	Paging Paging `json:"paging"`
 }
 
+// CursorParam defines model for CursorParam.
+type CursorParam = string
+
 // DriverParam defines model for DriverParam.
 type DriverParam = string
 
@@ -913,6 +918,15 @@ type ListGradingCategoriesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesParams defines parameters for ListCourses.
@@ -922,6 +936,15 @@ type ListCoursesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListLEAsParams defines parameters for ListLEAs.
@@ -931,6 +954,15 @@ type ListLEAsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListOrgsParams defines parameters for ListOrgs.
@@ -940,6 +972,15 @@ type ListOrgsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesForOrgParams defines parameters for ListCoursesForOrg.
@@ -949,6 +990,15 @@ type ListCoursesForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsForOrgParams defines parameters for ListSectionsForOrg.
@@ -958,6 +1008,15 @@ type ListSectionsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsForOrgParams defines parameters for ListStudentsForOrg.
@@ -967,6 +1026,15 @@ type ListStudentsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersForOrgParams defines parameters for ListTeachersForOrg.
@@ -976,6 +1044,15 @@ type ListTeachersForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsForOrgParams defines parameters for ListTermsForOrg.
@@ -985,6 +1062,15 @@ type ListTermsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListPersonsParams defines parameters for ListPersons.
@@ -994,6 +1080,15 @@ type ListPersonsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSchoolsParams defines parameters for ListSchools.
@@ -1003,6 +1098,15 @@ type ListSchoolsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsParams defines parameters for ListSections.
@@ -1012,6 +1116,15 @@ type ListSectionsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsParams defines parameters for ListStudents.
@@ -1021,6 +1134,15 @@ type ListStudentsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersParams defines parameters for ListTeachers.
@@ -1030,6 +1152,15 @@ type ListTeachersParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsParams defines parameters for ListTerms.
@@ -1039,6 +1170,15 @@ type ListTermsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTasksParams defines parameters for ListTasks.
@@ -1078,6 +1218,15 @@ type ListAdminTasksParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // FindAdminTaskParams defines parameters for FindAdminTask.

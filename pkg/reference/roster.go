@@ -102,77 +102,77 @@ func (f rawFound) VisitFindTermResponse(w http.ResponseWriter) error    { return
 
 // ListOrgs implements gen.StrictServerInterface.
 func (h *Handler) ListOrgs(ctx context.Context, r gen.ListOrgsRequestObject) (gen.ListOrgsResponseObject, error) {
-	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListLEAs implements gen.StrictServerInterface.
 func (h *Handler) ListLEAs(ctx context.Context, r gen.ListLEAsRequestObject) (gen.ListLEAsResponseObject, error) {
-	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSchools implements gen.StrictServerInterface.
 func (h *Handler) ListSchools(ctx context.Context, r gen.ListSchoolsRequestObject) (gen.ListSchoolsResponseObject, error) {
-	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListStudentsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListStudentsForOrg(ctx context.Context, r gen.ListStudentsForOrgRequestObject) (gen.ListStudentsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qStudents, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.Id, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTeachersForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListTeachersForOrg(ctx context.Context, r gen.ListTeachersForOrgRequestObject) (gen.ListTeachersForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qTeachers, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.Id, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListCoursesForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListCoursesForOrg(ctx context.Context, r gen.ListCoursesForOrgRequestObject) (gen.ListCoursesForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qCourses, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.Id, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSectionsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListSectionsForOrg(ctx context.Context, r gen.ListSectionsForOrgRequestObject) (gen.ListSectionsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qSections, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.Id, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTermsForOrg implements gen.StrictServerInterface.
 func (h *Handler) ListTermsForOrg(ctx context.Context, r gen.ListTermsForOrgRequestObject) (gen.ListTermsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qTerms, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.Id, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListPersons implements gen.StrictServerInterface.
 func (h *Handler) ListPersons(ctx context.Context, r gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
-	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListStudents implements gen.StrictServerInterface.
 func (h *Handler) ListStudents(ctx context.Context, r gen.ListStudentsRequestObject) (gen.ListStudentsResponseObject, error) {
-	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTeachers implements gen.StrictServerInterface.
 func (h *Handler) ListTeachers(ctx context.Context, r gen.ListTeachersRequestObject) (gen.ListTeachersResponseObject, error) {
-	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListCourses implements gen.StrictServerInterface.
 func (h *Handler) ListCourses(ctx context.Context, r gen.ListCoursesRequestObject) (gen.ListCoursesResponseObject, error) {
-	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSections implements gen.StrictServerInterface.
 func (h *Handler) ListSections(ctx context.Context, r gen.ListSectionsRequestObject) (gen.ListSectionsResponseObject, error) {
-	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTerms implements gen.StrictServerInterface.
 func (h *Handler) ListTerms(ctx context.Context, r gen.ListTermsRequestObject) (gen.ListTermsResponseObject, error) {
-	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListGradingCategories implements gen.StrictServerInterface.
 func (h *Handler) ListGradingCategories(ctx context.Context, r gen.ListGradingCategoriesRequestObject) (gen.ListGradingCategoriesResponseObject, error) {
-	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // FindOrg implements gen.StrictServerInterface.

@@ -158,10 +158,15 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksReques
 		return nil, err
 	}
 	q := store.TaskQuery{Tenants: tenants}
-	q.Offset, q.Limit = pageOf(r.Params.Page, r.Params.PageSize)
 	if r.Params.Driver != nil {
 		q.Driver = *r.Params.Driver
 	}
+	id := taskListID(q)
+	pos, err := h.positionOf(ctx, id, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	q.After, q.Offset, q.Limit = pos.after, pos.offset, pos.limit
 	ts, more, err := h.st.ListTasks(ctx, q)
 	if err != nil {
 		return nil, storeError(err)
@@ -172,7 +177,9 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksReques
 	}
 	var paging gen.Paging
 	if more {
-		paging.Next = nextLink(ctx, q.Offset, q.Limit)
+		if paging.Next, err = h.next(ctx, id, pos, ts[len(ts)-1].Pos); err != nil {
+			return nil, err
+		}
 	}
 	return gen.ListAdminTasks200JSONResponse{Data: data, Paging: paging}, nil
 }
