@@ -38,10 +38,10 @@ type replica struct {
 
 // startReplica runs `interop serve` on addr ("127.0.0.1:0" for any port) as
 // a process of its own, and waits until it listens.
-func startReplica(t *testing.T, addr, db string, lease time.Duration) *replica {
+func startReplica(t testing.TB, addr, db string, lease time.Duration, extra ...string) *replica {
 	t.Helper()
 	r := &replica{log: &syncbuf.Buffer{}}
-	r.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--db", db, "--task-lease", lease.String(), "--batch-size", "2000")
+	r.cmd = exec.Command(os.Args[0], append([]string{"serve", "--addr", addr, "--db", db, "--task-lease", lease.String(), "--batch-size", "2000"}, extra...)...)
 	r.cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	r.cmd.Stderr = r.log
 	out, err := r.cmd.StdoutPipe()
