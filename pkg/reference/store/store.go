@@ -115,6 +115,10 @@ type SyncTx interface {
 	// the object as it was stored before (its links not filled in), or nil
 	// when o is new. An object that fails CheckObject is ErrInvalid.
 	Put(ctx context.Context, o Object) (prior *Object, err error)
+	// PutAll is Put of each object in order, as one step (a store may send
+	// them in a few statements for all): priors[i] is what objs[i]
+	// replaced. An id may appear once only: a repeated id is ErrInvalid.
+	PutAll(ctx context.Context, objs []Object) (priors []*Object, err error)
 	// Remove deletes the object with this id, of this kind unless kind is
 	// empty, with its links, and returns it; nil when there is none.
 	Remove(ctx context.Context, kind Kind, id uuid.UUID) (*Object, error)

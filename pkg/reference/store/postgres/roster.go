@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -112,6 +113,120 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
 	}
 	return prior, nil
+}
+
+// PutAll implements store.SyncTx in three round trips whatever the number
+// of objects: read (and lock) the priors, insert the new objects in order
+// (their seqs follow the input order), then one pipelined batch updates
+// the changed, replaces every link and marks all as put.
+func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Object, error) {
+	if err := store.CheckDistinct(objs); err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, nil
+	}
+	ids := make([]uuid.UUID, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	type stored struct {
+		seq int64
+		o   store.Object
+	}
+	rows, err := x.tx.Query(ctx, `SELECT seq, id, kind, subtype, label, data FROM objects
+		WHERE tenant_id = $1 AND id = ANY($2) ORDER BY seq FOR UPDATE`, x.tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	prior := make(map[uuid.UUID]stored, len(objs))
+	var st stored
+	var kind string
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&st.seq, &st.o.ID, &kind, &st.o.Subtype, &st.o.Label, &data}, func() error {
+		st.o.Kind, st.o.Data = store.Kind(kind), data
+		prior[st.o.ID] = st
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	// New objects, inserted in input order.
+	var nIDs []uuid.UUID
+	var nKinds, nSubs, nLabels []string
+	var nData [][]byte
+	for _, o := range objs {
+		if _, ok := prior[o.ID]; !ok {
+			nIDs, nKinds, nSubs, nLabels, nData = append(nIDs, o.ID), append(nKinds, string(o.Kind)), append(nSubs, o.Subtype), append(nLabels, o.Label), append(nData, o.Data)
+		}
+	}
+	seqOf := make(map[uuid.UUID]int64, len(objs))
+	for id, p := range prior {
+		seqOf[id] = p.seq
+	}
+	if len(nIDs) > 0 {
+		rows, err := x.tx.Query(ctx, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+			SELECT $1, id, kind, subtype, label, data
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS u (id, kind, subtype, label, data, ord)
+			ORDER BY ord
+			RETURNING id, seq`, x.tenant, nIDs, nKinds, nSubs, nLabels, nData)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: put: %w", err)
+		}
+		var id uuid.UUID
+		var seq int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error { seqOf[id] = seq; return nil }); err != nil {
+			return nil, fmt.Errorf("postgres: put: %w", err)
+		}
+	}
+	var uSeqs, existing, allSeqs, oSeqs, sSeqs []int64
+	var uKinds, uSubs, uLabels, oKinds, oSubs []string
+	var uData [][]byte
+	var oOrgs, sSecs []uuid.UUID
+	out := make([]*store.Object, len(objs))
+	for i, o := range objs {
+		seq := seqOf[o.ID]
+		allSeqs = append(allSeqs, seq)
+		if p, ok := prior[o.ID]; ok {
+			po := p.o
+			out[i] = &po
+			existing = append(existing, seq)
+			if po.Kind != o.Kind || po.Subtype != o.Subtype || po.Label != o.Label || !bytes.Equal(po.Data, o.Data) {
+				uSeqs, uKinds, uSubs, uLabels, uData = append(uSeqs, seq), append(uKinds, string(o.Kind)), append(uSubs, o.Subtype), append(uLabels, o.Label), append(uData, o.Data)
+			}
+		}
+		for _, org := range o.Orgs {
+			oOrgs, oSeqs, oKinds, oSubs = append(oOrgs, org), append(oSeqs, seq), append(oKinds, string(o.Kind)), append(oSubs, o.Subtype)
+		}
+		for _, sec := range o.Sections {
+			sSecs, sSeqs = append(sSecs, sec), append(sSeqs, seq)
+		}
+	}
+	b := &pgx.Batch{}
+	if len(uSeqs) > 0 {
+		b.Queue(`UPDATE objects o SET kind = u.kind, subtype = u.subtype, label = u.label, data = u.data
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u (seq, kind, subtype, label, data)
+			WHERE o.seq = u.seq`, uSeqs, uKinds, uSubs, uLabels, uData)
+	}
+	if len(existing) > 0 {
+		// Links are replaced even when the data is unchanged: they are
+		// the caller's statement of the memberships.
+		b.Queue(`DELETE FROM object_orgs WHERE object_seq = ANY($1)`, existing)
+		b.Queue(`DELETE FROM person_sections WHERE person_seq = ANY($1)`, existing)
+	}
+	if len(oOrgs) > 0 {
+		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT $1, org, seq, kind, subtype FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[]) AS l (org, seq, kind, subtype)
+			ON CONFLICT DO NOTHING`, x.tenant, oOrgs, oSeqs, oKinds, oSubs)
+	}
+	if len(sSecs) > 0 {
+		b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
+			SELECT $1, sec, seq FROM unnest($2::uuid[], $3::bigint[]) AS l (sec, seq) ON CONFLICT DO NOTHING`, x.tenant, sSecs, sSeqs)
+	}
+	b.Queue(`INSERT INTO pg_temp.put (seq) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, allSeqs)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	return out, nil
 }
 
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).

@@ -96,6 +96,22 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	return prior, nil
 }
 
+// PutAll implements store.SyncTx: SQLite answers in-process, so one Put
+// after the other is as fast as anything set-based.
+func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Object, error) {
+	if err := store.CheckDistinct(objs); err != nil {
+		return nil, err
+	}
+	out := make([]*store.Object, len(objs))
+	for i, o := range objs {
+		var err error
+		if out[i], err = x.Put(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
 	o := &store.Object{ID: id}

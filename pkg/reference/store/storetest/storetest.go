@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 	}{
 		{"Tenants", testTenants},
 		{"SyncPutAndRemove", testSyncPut},
+		{"SyncPutAll", testSyncPutAll},
 		{"SyncRemoveUnput", testSyncRemoveUnput},
 		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
@@ -309,6 +310,71 @@ func testSyncPut(t *testing.T, s store.Store) {
 	})
 	if ts := allTasks(t, s, tn.ID); fmt.Sprint(seqs(ts)) != "[1 2 3 4]" || action(t, ts[3]) != "C" {
 		t.Errorf("queue after sync = %v", seqs(ts))
+	}
+}
+
+// PutAll is Put of each object in order: priors line up with the input,
+// new objects take their list places in input order, links are replaced,
+// and everything counts as put for RemoveUnput.
+func testSyncPutAll(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "putall")
+	scope := []uuid.UUID{tn.ID}
+	school, other := Org(store.SubtypeSchool, "A"), Org(store.SubtypeSchool, "B")
+	old1, old2 := Person(store.SubtypeStudent, "old1", school.ID), Person(store.SubtypeStudent, "old2", school.ID)
+	gone := Person(store.SubtypeStudent, "gone")
+	Put(t, s, tn.ID, school, other, old1, old2, gone)
+	changed := old2
+	changed.Data, changed.Label, changed.Orgs = []byte(`{"changed":1}`), "old2b", []uuid.UUID{other.ID}
+	changed.Sections = []uuid.UUID{uuid.New()}
+	var fresh []store.Object
+	for i := range 300 {
+		fresh = append(fresh, Person(store.SubtypeTeacher, fmt.Sprint("new", i), school.ID, other.ID))
+	}
+	batch := append([]store.Object{fresh[0], changed, old1}, fresh[1:]...)
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		priors, err := tx.PutAll(ctx(), batch)
+		if err != nil {
+			return err
+		}
+		if len(priors) != len(batch) || priors[0] != nil || priors[3] != nil {
+			t.Fatalf("priors of new objects: %d priors, %v %v", len(priors), priors[0], priors[3])
+		}
+		if p := priors[1]; p == nil || p.ID != old2.ID || p.Label != "old2" || string(p.Data) != string(old2.Data) || p.Kind != store.KindPerson || p.Subtype != store.SubtypeStudent {
+			t.Errorf("prior of the changed object = %+v", p)
+		}
+		if p := priors[2]; p == nil || string(p.Data) != string(old1.Data) {
+			t.Errorf("prior of the unchanged object = %+v", p)
+		}
+		if _, err := tx.PutAll(ctx(), []store.Object{fresh[0], fresh[0]}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PutAll with an id twice: %v, want ErrInvalid", err)
+		}
+		if _, err := tx.PutAll(ctx(), []store.Object{{ID: uuid.New(), Kind: store.KindPerson, Data: []byte("[]")}}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PutAll of a bad object: %v, want ErrInvalid", err)
+		}
+		removed, err := tx.RemoveUnput(ctx(), store.KindPerson, "", 100)
+		if err == nil && (len(removed) != 1 || removed[0].ID != gone.ID) {
+			t.Errorf("RemoveUnput after PutAll removed %v, want only %s", ids(removed), gone.ID)
+		}
+		return err
+	})
+	want := []uuid.UUID{old1.ID, old2.ID}
+	for _, o := range append([]store.Object{fresh[0]}, fresh[1:]...) {
+		want = append(want, o.ID)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("list order after PutAll: new objects not in input order")
+	}
+	if got, err := s.FindObject(ctx(), scope, store.KindPerson, old2.ID); err != nil || string(got.Data) != `{"changed":1}` || got.Label != "old2b" {
+		t.Errorf("changed object = %+v, %v", got, err)
+	}
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID}); len(got) != 301 {
+		t.Errorf("school lists %d persons, want old1 and the 300 new", len(got))
+	}
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &other.ID}); len(got) != 300 {
+		t.Errorf("other school lists %d teachers, want 300", len(got))
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &other.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{old2.ID}) {
+		t.Errorf("other school's students = %v, want the moved one", got)
 	}
 }
 
