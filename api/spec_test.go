@@ -12,7 +12,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/interop-data/interop/api"
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/gen/spec"
 )
 
 func loadSpec(t *testing.T) *openapi3.T {
@@ -226,7 +227,7 @@ func findProperty(s *openapi3.Schema, name string) *openapi3.Schema {
 }
 
 func TestEmbeddedSpecEqualsTheSourceFile(t *testing.T) {
-	embedded, err := gen.GetSpecJSON()
+	embedded, err := spec.GetSpecJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +243,7 @@ func TestEmbeddedSpecEqualsTheSourceFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(a, b) {
-		t.Fatal("gen/spec.gen.go does not embed api/openapi.yaml: run make generate")
+		t.Fatal("gen/spec/spec.gen.go does not embed api/openapi.yaml: run make generate")
 	}
 }
 
@@ -312,12 +313,12 @@ func TestVendorExamplesRoundTrip(t *testing.T) {
 		into any
 		body string
 	}{
-		{"list orgs (2025)", &gen.OrgsResponse{}, `{"data":[{"$ext":{"ANY_ADDITIONAL_PROPERTY":{}},"id":"2a4a2e06-7755-43bb-9766-4f398079ef8c","name":"Kimono School District"}],"paging":{"next":"https://api.us2.kimonocloud.com/v2/interop/data/rostering/orgs?page=1&page_size=2000"}}`},
-		{"paging end (old docs)", &gen.OrgsResponse{}, `{"data":[],"paging":{"next":null}}`},
-		{"list tasks (2025)", &gen.TasksResponse{}, `{"data":[{"lifecycle_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"TENANT_INSTALLED"},"sync_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"SYNC_START","group_id":"text","origin":"initial"},"data_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"ADD","object_id":"text","object_type":"text","group_id":"text","app_id":"text","label":"text","data":{"ANY_ADDITIONAL_PROPERTY":{}},"changes":{"ANY_ADDITIONAL_PROPERTY":{}}},"authenticate":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000"}}],"paging":{"next":null}}`},
-		{"production CHANGE action (3P)", &gen.DataEvent{}, `{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":9,"created_at":"2023-02-01T00:00:00Z","action":"CHANGE","changes":{"name":{"first":"Jon"}}}`},
-		{"task ack (2025 fields)", &gen.TaskAck{}, `{"task_id":"123e4567-e89b-12d3-a456-426614174000","status":"success","message":"John Doe added with ID 8858","$sys.app_id":"8858"}`},
-		{"task ack (2020 kit)", &gen.TaskAck{}, `{"status":"success","message":"ok","app_id":"8858"}`},
+		{"list orgs (2025)", &models.OrgsResponse{}, `{"data":[{"$ext":{"ANY_ADDITIONAL_PROPERTY":{}},"id":"2a4a2e06-7755-43bb-9766-4f398079ef8c","name":"Kimono School District"}],"paging":{"next":"https://api.us2.kimonocloud.com/v2/interop/data/rostering/orgs?page=1&page_size=2000"}}`},
+		{"paging end (old docs)", &models.OrgsResponse{}, `{"data":[],"paging":{"next":null}}`},
+		{"list tasks (2025)", &models.TasksResponse{}, `{"data":[{"lifecycle_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"TENANT_INSTALLED"},"sync_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"SYNC_START","group_id":"text","origin":"initial"},"data_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":1,"created_at":"2025-11-16T12:17:04.959Z","action":"ADD","object_id":"text","object_type":"text","group_id":"text","app_id":"text","label":"text","data":{"ANY_ADDITIONAL_PROPERTY":{}},"changes":{"ANY_ADDITIONAL_PROPERTY":{}}},"authenticate":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000"}}],"paging":{"next":null}}`},
+		{"production CHANGE action (3P)", &models.DataEvent{}, `{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":9,"created_at":"2023-02-01T00:00:00Z","action":"CHANGE","changes":{"name":{"first":"Jon"}}}`},
+		{"task ack (2025 fields)", &models.TaskAck{}, `{"task_id":"123e4567-e89b-12d3-a456-426614174000","status":"success","message":"John Doe added with ID 8858","$sys.app_id":"8858"}`},
+		{"task ack (2020 kit)", &models.TaskAck{}, `{"status":"success","message":"ok","app_id":"8858"}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -342,7 +343,7 @@ func TestVendorExamplesRoundTrip(t *testing.T) {
 // Unknown fields and unknown vocabulary values must not break decoding.
 func TestUnknownFieldsAndValuesDecode(t *testing.T) {
 	body := `{"data":[{"data_event":{"id":"123e4567-e89b-12d3-a456-426614174000","tenant_id":"123e4567-e89b-12d3-a456-426614174000","sequence":2,"created_at":"2025-11-16T12:17:04Z","action":"MERGE","future_field":[1,2]},"brand_new_event":{}}],"paging":{"next":null},"meta":{}}`
-	var r gen.TasksResponse
+	var r models.TasksResponse
 	if err := json.NewDecoder(bytes.NewReader([]byte(body))).Decode(&r); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/client"
 )
 
@@ -52,15 +54,15 @@ func export(ctx context.Context, c *client.Client, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("listing schools: %w", err)
 		}
-		if school.Sys == nil || school.Sys.Id == nil {
+		if school.Sys.ID == uuid.Nil {
 			continue
 		}
-		for st, err := range c.StudentsForOrg(ctx, *school.Sys.Id, &client.ListOptions{PageSize: 500}) {
+		for st, err := range c.StudentsForOrg(ctx, school.Sys.ID, &client.ListOptions{PageSize: 500}) {
 			if err != nil {
-				return fmt.Errorf("listing students of %s: %w", *school.Sys.Id, err)
+				return fmt.Errorf("listing students of %s: %w", school.Sys.ID, err)
 			}
-			if err := w.Write([]string{school.Sys.Id.String(), str(school.Name), id(st), str(st.LocalId),
-				first(st.Name), last(st.Name), str(st.Email), str(st.GradYear)}); err != nil {
+			if err := w.Write([]string{school.Sys.ID.String(), school.Name, id(st), st.LocalID,
+				st.Name.First, st.Name.Last, st.Email, st.GradYear}); err != nil {
 				return err
 			}
 		}
@@ -76,30 +78,10 @@ func env(k, def string) string {
 	return def
 }
 
-func str(p *string) string {
-	if p == nil {
+// id is the person's $sys.id, empty when the server sent none.
+func id(p models.Person) string {
+	if p.Sys.ID == uuid.Nil {
 		return ""
 	}
-	return *p
-}
-
-func id(p gen.Person) string {
-	if p.Sys.Id == nil {
-		return ""
-	}
-	return p.Sys.Id.String()
-}
-
-func first(n *gen.NameType) string {
-	if n == nil {
-		return ""
-	}
-	return str(n.First)
-}
-
-func last(n *gen.NameType) string {
-	if n == nil {
-		return ""
-	}
-	return str(n.Last)
+	return p.Sys.ID.String()
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/client"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
@@ -32,10 +32,10 @@ func TestExport(t *testing.T) {
 		if p.Sys.PersonType != "Student" {
 			continue
 		}
-		want[p.Sys.Id.String()] = true
+		want[p.Sys.ID.String()] = true
 		if renamed == "" {
-			renamed = p.Sys.Id.String()
-			roster.Persons[i].Name = &gen.NameType{First: ptr(firstName), Last: ptr(lastName)}
+			renamed = p.Sys.ID.String()
+			roster.Persons[i].Name = models.NameType{First: firstName, Last: lastName}
 		}
 	}
 	if _, err := reference.Load(ctx, env.Store, tn.ID, roster, env.Clock.Now()); err != nil {
@@ -76,5 +76,3 @@ func TestExport(t *testing.T) {
 		t.Fatalf("%d students exported, %d in the district", len(got), len(want))
 	}
 }
-
-func ptr(s string) *string { return &s }

@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/client"
 )
 
@@ -47,25 +47,25 @@ func run(ctx context.Context, logger *slog.Logger) error {
 // only when the server refuses the credentials. opts are for tests.
 func work(ctx context.Context, c *client.Client, logger *slog.Logger, opts ...client.ConsumerOption) error {
 	h := client.HandlerFuncs{
-		Lifecycle: func(ctx context.Context, t *client.Task, e *gen.LifecycleEvent) error {
+		Lifecycle: func(ctx context.Context, t *client.Task, e *models.LifecycleEvent) error {
 			logger.Info("lifecycle", "tenant", t.TenantID, "action", e.Action)
 			return nil
 		},
-		Sync: func(ctx context.Context, t *client.Task, e *gen.SyncEvent) error {
-			logger.Info("sync", "tenant", t.TenantID, "action", e.Action, "origin", deref(e.Origin))
+		Sync: func(ctx context.Context, t *client.Task, e *models.SyncEvent) error {
+			logger.Info("sync", "tenant", t.TenantID, "action", e.Action, "origin", e.Origin)
 			return nil
 		},
-		Data: func(ctx context.Context, t *client.Task, e *gen.DataEvent) error {
+		Data: func(ctx context.Context, t *client.Task, e *models.DataEvent) error {
 			// A real handler upserts by object id so that a redelivered
 			// task (delivery is at least once) changes nothing.
-			if e.ObjectId == nil {
+			if e.ObjectID == "" {
 				return errors.New("data event without object_id")
 			}
-			logger.Info("data", "tenant", t.TenantID, "seq", t.Sequence, "action", e.Action, "type", deref(e.ObjectType), "object", *e.ObjectId)
-			t.SetAppID(*e.ObjectId)
+			logger.Info("data", "tenant", t.TenantID, "seq", t.Sequence, "action", e.Action, "type", e.ObjectType, "object", e.ObjectID)
+			t.SetAppID(e.ObjectID)
 			return nil
 		},
-		Authenticate: func(ctx context.Context, t *client.Task, e *gen.Authenticate) error {
+		Authenticate: func(ctx context.Context, t *client.Task, e *models.Authenticate) error {
 			// The spec: acknowledge with reauthenticate until the tenant's
 			// application has authenticated again.
 			return client.Reauthenticate(errors.New("waiting for the tenant to authorise the application"))
@@ -85,11 +85,4 @@ func env(k, def string) string {
 		return v
 	}
 	return def
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

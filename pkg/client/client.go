@@ -15,7 +15,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiclient"
 )
 
 // Version is sent in the default User-Agent.
@@ -26,7 +26,7 @@ type Client struct {
 	base      *url.URL // the base URL, without a trailing slash, e.g. https://host/v2/interop/data
 	server    string   // base URL with a trailing slash, as gen's request builders want it
 	hc        *http.Client
-	raw       *gen.ClientWithResponses
+	raw       *apiclient.ClientWithResponses
 	userAgent string
 	logger    *slog.Logger
 	auth      *authTransport
@@ -180,7 +180,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	hc.Transport = rt
 	c.hc = &hc
 
-	c.raw, err = gen.NewClientWithResponses(c.server, gen.WithHTTPClient(c.hc), gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+	c.raw, err = apiclient.NewClientWithResponses(c.server, apiclient.WithHTTPClient(c.hc), apiclient.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
 		r.Header.Set("User-Agent", c.userAgent)
 		return nil
 	}))
@@ -193,7 +193,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 // Raw returns the generated typed client, sharing this client's transport
 // (authentication, validation, retries), for anything the wrapper does not
 // cover.
-func (c *Client) Raw() *gen.ClientWithResponses { return c.raw }
+func (c *Client) Raw() *apiclient.ClientWithResponses { return c.raw }
 
 // BaseURL returns the base URL the client was created with, without a
 // trailing slash.

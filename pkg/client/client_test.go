@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 var personID = uuid.MustParse("00000000-0000-4000-8000-000000000001")
@@ -38,8 +38,8 @@ func TestRetryTransientThenSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *p.LocalId != "S1" || calls.Load() != 3 {
-		t.Fatalf("person %v after %d calls", *p.LocalId, calls.Load())
+	if p.LocalID != "S1" || calls.Load() != 3 {
+		t.Fatalf("person %v after %d calls", p.LocalID, calls.Load())
 	}
 	// Full jitter at 0.5 of the ceilings 250ms and 500ms.
 	got := s.all()
@@ -105,7 +105,7 @@ func TestRetryAcknowledgementReplaysBody(t *testing.T) {
 		writeJSON(w, 200, map[string]any{"data": []any{map[string]any{"task_id": personID, "status": "success", "acknowledged_at": "2025-11-16T12:20:00Z"}}})
 	})
 	c := f.client(t, nil)
-	rs, err := c.AcknowledgeTasks(context.Background(), []gen.TaskAckGroupItem{{TaskId: personID, Status: gen.Success}})
+	rs, err := c.AcknowledgeTasks(context.Background(), []models.TaskAckGroupItem{{TaskID: personID, Status: models.Success}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func TestSuccessWithoutData(t *testing.T) {
 	if p, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrInvalidResponse) || p != nil {
 		t.Fatalf("find: %v %v", p, err)
 	}
-	if rs, err := c.AcknowledgeTasks(context.Background(), []gen.TaskAckGroupItem{{TaskId: personID, Status: gen.Success}}); !errors.Is(err, ErrInvalidResponse) || rs != nil {
+	if rs, err := c.AcknowledgeTasks(context.Background(), []models.TaskAckGroupItem{{TaskID: personID, Status: models.Success}}); !errors.Is(err, ErrInvalidResponse) || rs != nil {
 		t.Fatalf("group ack: %v %v", rs, err)
 	}
 }

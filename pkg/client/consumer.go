@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Handler handles the tasks a Consumer receives. Each method's result
@@ -23,10 +23,10 @@ import (
 // error with the error's text as the message. Delivery is at least once, so
 // every method must be idempotent (see the package documentation).
 type Handler interface {
-	OnLifecycle(ctx context.Context, t *Task, e *gen.LifecycleEvent) error
-	OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) error
-	OnData(ctx context.Context, t *Task, e *gen.DataEvent) error
-	OnAuthenticate(ctx context.Context, t *Task, e *gen.Authenticate) error
+	OnLifecycle(ctx context.Context, t *Task, e *models.LifecycleEvent) error
+	OnSync(ctx context.Context, t *Task, e *models.SyncEvent) error
+	OnData(ctx context.Context, t *Task, e *models.DataEvent) error
+	OnAuthenticate(ctx context.Context, t *Task, e *models.Authenticate) error
 	// Fallback receives every task of another kind (grades_query, kinds
 	// newer than this client).
 	Fallback(ctx context.Context, t *Task) error
@@ -37,15 +37,15 @@ type Handler interface {
 // saying they were not handled, so a kind the integration does not care
 // about never blocks the queue.
 type HandlerFuncs struct {
-	Lifecycle    func(ctx context.Context, t *Task, e *gen.LifecycleEvent) error
-	Sync         func(ctx context.Context, t *Task, e *gen.SyncEvent) error
-	Data         func(ctx context.Context, t *Task, e *gen.DataEvent) error
-	Authenticate func(ctx context.Context, t *Task, e *gen.Authenticate) error
+	Lifecycle    func(ctx context.Context, t *Task, e *models.LifecycleEvent) error
+	Sync         func(ctx context.Context, t *Task, e *models.SyncEvent) error
+	Data         func(ctx context.Context, t *Task, e *models.DataEvent) error
+	Authenticate func(ctx context.Context, t *Task, e *models.Authenticate) error
 	Default      func(ctx context.Context, t *Task) error
 }
 
 // OnLifecycle implements Handler.
-func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *gen.LifecycleEvent) error {
+func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *models.LifecycleEvent) error {
 	if h.Lifecycle == nil {
 		return h.Fallback(ctx, t)
 	}
@@ -53,7 +53,7 @@ func (h HandlerFuncs) OnLifecycle(ctx context.Context, t *Task, e *gen.Lifecycle
 }
 
 // OnSync implements Handler.
-func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) error {
+func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *models.SyncEvent) error {
 	if h.Sync == nil {
 		return h.Fallback(ctx, t)
 	}
@@ -61,7 +61,7 @@ func (h HandlerFuncs) OnSync(ctx context.Context, t *Task, e *gen.SyncEvent) err
 }
 
 // OnData implements Handler.
-func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *gen.DataEvent) error {
+func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *models.DataEvent) error {
 	if h.Data == nil {
 		return h.Fallback(ctx, t)
 	}
@@ -69,7 +69,7 @@ func (h HandlerFuncs) OnData(ctx context.Context, t *Task, e *gen.DataEvent) err
 }
 
 // OnAuthenticate implements Handler.
-func (h HandlerFuncs) OnAuthenticate(ctx context.Context, t *Task, e *gen.Authenticate) error {
+func (h HandlerFuncs) OnAuthenticate(ctx context.Context, t *Task, e *models.Authenticate) error {
 	if h.Authenticate == nil {
 		return h.Fallback(ctx, t)
 	}
@@ -94,7 +94,7 @@ func kindName(t *Task) string {
 
 // ackError carries the acknowledgement status a handler asks for.
 type ackError struct {
-	status gen.TaskAckStatus
+	status models.TaskAckStatus
 	err    error
 }
 
@@ -109,17 +109,17 @@ func (e *ackError) Unwrap() error { return e.err }
 
 // Retry wraps a handler's error to acknowledge the task with retry: it was
 // not processed and is delivered again. err may be nil.
-func Retry(err error) error { return &ackError{status: gen.Retry, err: err} }
+func Retry(err error) error { return &ackError{status: models.Retry, err: err} }
 
 // Reauthenticate wraps a handler's error to acknowledge the task with
 // reauthenticate: the tenant must authenticate again, and the task is
 // delivered again. err may be nil.
-func Reauthenticate(err error) error { return &ackError{status: gen.Reauthenticate, err: err} }
+func Reauthenticate(err error) error { return &ackError{status: models.Reauthenticate, err: err} }
 
 // AckResult reports one acknowledgement to a WithAckObserver function.
 type AckResult struct {
 	Task *Task
-	Ack  gen.TaskAckGroupItem
+	Ack  models.TaskAckGroupItem
 	Err  error // nil when the server recorded the acknowledgement
 }
 
@@ -255,7 +255,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 type pending struct {
 	task *Task
-	ack  gen.TaskAckGroupItem
+	ack  models.TaskAckGroupItem
 }
 
 // process handles one batch and flushes its acknowledgements. It reports
@@ -302,12 +302,12 @@ func (c *Consumer) process(ctx context.Context, tasks []*Task) (released bool) {
 					stop = "released: the consumer is shutting down"
 				}
 				if stop != "" {
-					mine = append(mine, pending{t, gen.TaskAckGroupItem{TaskId: t.ID, Status: gen.Retry, Message: strPtr(stop)}})
+					mine = append(mine, pending{t, models.TaskAckGroupItem{TaskID: t.ID, Status: models.Retry, Message: stop}})
 					continue
 				}
 				a := c.handle(hctx, t)
 				mine = append(mine, pending{t, a})
-				if a.Status == gen.Retry || a.Status == gen.Reauthenticate {
+				if a.Status == models.Retry || a.Status == models.Reauthenticate {
 					// Keep the tenant's order: what follows a task that
 					// goes back to the queue goes back too.
 					stop = fmt.Sprintf("released: task %s (sequence %d) before it was not processed", t.ID, t.Sequence)
@@ -321,7 +321,7 @@ func (c *Consumer) process(ctx context.Context, tasks []*Task) (released bool) {
 	wg.Wait()
 
 	for _, p := range acks {
-		if p.ack.Status == gen.Retry || p.ack.Status == gen.Reauthenticate {
+		if p.ack.Status == models.Retry || p.ack.Status == models.Reauthenticate {
 			released = true
 		}
 	}
@@ -333,13 +333,13 @@ func (c *Consumer) process(ctx context.Context, tasks []*Task) (released bool) {
 
 // handle runs the handler for one task and returns its acknowledgement. A
 // panic in a handler is acknowledged as error, never a crash of the worker.
-func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupItem) {
-	ack.TaskId = t.ID
+func (c *Consumer) handle(ctx context.Context, t *Task) (ack models.TaskAckGroupItem) {
+	ack.TaskID = t.ID
 	defer func() {
 		if r := recover(); r != nil {
 			c.logger.Error("interop: task handler panicked", "task", t.ID, "kind", t.Kind, "panic", r)
-			ack.Status = gen.Error
-			ack.Message = strPtr(truncate(fmt.Sprintf("handler panic: %v", r)))
+			ack.Status = models.Error
+			ack.Message = truncate(fmt.Sprintf("handler panic: %v", r))
 		}
 	}()
 	var err error
@@ -355,20 +355,20 @@ func (c *Consumer) handle(ctx context.Context, t *Task) (ack gen.TaskAckGroupIte
 	default:
 		err = c.h.Fallback(ctx, t)
 	}
-	ack.SysAppID = strPtr(t.appID)
+	ack.SysAppID = t.appID
 	var ae *ackError
 	switch {
 	case err == nil:
-		ack.Status = gen.Success
-		ack.Message = strPtr(truncate(t.message))
+		ack.Status = models.Success
+		ack.Message = truncate(t.message)
 	case errors.As(err, &ae):
 		ack.Status = ae.status
 		if ae.err != nil {
-			ack.Message = strPtr(truncate(ae.err.Error()))
+			ack.Message = truncate(ae.err.Error())
 		}
 	default:
-		ack.Status = gen.Error
-		ack.Message = strPtr(truncate(err.Error()))
+		ack.Status = models.Error
+		ack.Message = truncate(err.Error())
 	}
 	return ack
 }
@@ -400,14 +400,14 @@ const maxGroup = 2000
 func (c *Consumer) flush(ctx context.Context, acks []pending) {
 	for start := 0; start < len(acks); start += maxGroup {
 		chunk := acks[start:min(start+maxGroup, len(acks))]
-		items := make([]gen.TaskAckGroupItem, len(chunk))
+		items := make([]models.TaskAckGroupItem, len(chunk))
 		for i, p := range chunk {
 			items[i] = p.ack
 		}
 		_, err := c.c.AcknowledgeTasks(ctx, items)
 		if err != nil && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrBadRequest)) {
 			for _, p := range chunk {
-				ack := gen.TaskAck{Status: p.ack.Status, Message: p.ack.Message, SysAppID: p.ack.SysAppID}
+				ack := models.TaskAck{Status: p.ack.Status, Message: p.ack.Message, SysAppID: p.ack.SysAppID}
 				_, err := c.c.AcknowledgeTask(ctx, p.task.ID, ack)
 				c.report(p, err)
 			}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // runUntil runs the consumer until stop reports true after an ack, then
@@ -76,10 +76,10 @@ func TestConsumerHandlesAndAcksEveryTaskOnce(t *testing.T) {
 		return nil
 	}
 	h := HandlerFuncs{
-		Lifecycle:    func(_ context.Context, tk *Task, _ *gen.LifecycleEvent) error { return record(tk) },
-		Sync:         func(_ context.Context, tk *Task, _ *gen.SyncEvent) error { return record(tk) },
-		Data:         func(_ context.Context, tk *Task, _ *gen.DataEvent) error { return record(tk) },
-		Authenticate: func(_ context.Context, tk *Task, _ *gen.Authenticate) error { return record(tk) },
+		Lifecycle:    func(_ context.Context, tk *Task, _ *models.LifecycleEvent) error { return record(tk) },
+		Sync:         func(_ context.Context, tk *Task, _ *models.SyncEvent) error { return record(tk) },
+		Data:         func(_ context.Context, tk *Task, _ *models.DataEvent) error { return record(tk) },
+		Authenticate: func(_ context.Context, tk *Task, _ *models.Authenticate) error { return record(tk) },
 		Default:      func(_ context.Context, tk *Task) error { return record(tk) },
 	}
 	var acked atomic.Int32
@@ -134,13 +134,13 @@ func TestConsumerAckStatuses(t *testing.T) {
 	var retried atomic.Bool
 	var mu sync.Mutex
 	var seen []string
-	h := HandlerFuncs{Data: func(_ context.Context, tk *Task, e *gen.DataEvent) error {
+	h := HandlerFuncs{Data: func(_ context.Context, tk *Task, e *models.DataEvent) error {
 		if tk.TenantID == tn {
 			mu.Lock()
-			seen = append(seen, *e.Label)
+			seen = append(seen, e.Label)
 			mu.Unlock()
 		}
-		switch *e.Label {
+		switch e.Label {
 		case "fail":
 			return errors.New("student has no school")
 		case "panic":
@@ -152,7 +152,7 @@ func TestConsumerAckStatuses(t *testing.T) {
 		case "reauth":
 			return Reauthenticate(nil)
 		}
-		tk.SetMessage("done " + *e.Label)
+		tk.SetMessage("done " + e.Label)
 		return nil
 	}}
 	err := runUntil(t, c, h, func(AckResult) bool {
@@ -207,7 +207,7 @@ func TestConsumerCancellationFinishesInFlightAndLosesNoAck(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var handled atomic.Int32
-	h := HandlerFuncs{Data: func(hctx context.Context, tk *Task, _ *gen.DataEvent) error {
+	h := HandlerFuncs{Data: func(hctx context.Context, tk *Task, _ *models.DataEvent) error {
 		handled.Add(1)
 		close(entered)
 		<-release
@@ -256,7 +256,7 @@ func TestConsumerRedeliversAfterLease(t *testing.T) {
 	}
 	q.advance(2 * time.Minute)
 	var deliveries atomic.Int32
-	h := HandlerFuncs{Data: func(context.Context, *Task, *gen.DataEvent) error { deliveries.Add(1); return nil }}
+	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { deliveries.Add(1); return nil }}
 	if err := runUntil(t, c, h, func(r AckResult) bool { return r.Task.ID == id }); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestConsumerGroupAckFallsBackToSingleAcks(t *testing.T) {
 	c := f.client(t, nil)
 	results := map[uuid.UUID]error{}
 	var mu sync.Mutex
-	h := HandlerFuncs{Data: func(context.Context, *Task, *gen.DataEvent) error { return nil }}
+	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
 	err := runUntil(t, c, h, func(r AckResult) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -299,7 +299,7 @@ func TestConsumerAckRetriedAfterServerError(t *testing.T) {
 	id := q.add(uuid.New(), KindData, nil)
 	q.failAcks = 2
 	c := f.client(t, nil)
-	h := HandlerFuncs{Data: func(context.Context, *Task, *gen.DataEvent) error { return nil }}
+	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
 	var ackErr error
 	if err := runUntil(t, c, h, func(r AckResult) bool { ackErr = r.Err; return true }); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,7 @@
 // Package client is the Go client of the Interop Data API of Instructure
 // DataSync (formerly Kimono): K-12 roster data and the per-tenant task queue.
 //
-// It wraps the generated client of package gen (still reachable through
+// It wraps the generated client of package gen/apiclient (still reachable through
 // Client.Raw) with what integrators otherwise write themselves:
 //
 //   - authentication: OAuth2 client credentials (WithClientCredentials; the
@@ -29,7 +29,7 @@
 //		client.WithClientCredentials(id, secret, ""))
 //	for school, err := range c.Schools(ctx, nil) {
 //		if err != nil { return err }
-//		for student, err := range c.StudentsForOrg(ctx, *school.Sys.Id, &client.ListOptions{PageSize: 500}) {
+//		for student, err := range c.StudentsForOrg(ctx, school.Sys.ID, &client.ListOptions{PageSize: 500}) {
 //			...
 //		}
 //	}
@@ -37,7 +37,7 @@
 // # Consuming tasks
 //
 //	cons := client.NewConsumer(c, client.HandlerFuncs{
-//		Data: func(ctx context.Context, t *client.Task, e *gen.DataEvent) error { return upsert(ctx, e) },
+//		Data: func(ctx context.Context, t *client.Task, e *models.DataEvent) error { return upsert(ctx, e) },
 //	})
 //	err := cons.Run(ctx) // until ctx is cancelled
 //
@@ -60,7 +60,7 @@
 // handler outlived the task's lease, or the server redelivered it after a
 // retry. Handlers must therefore be idempotent: applying the same task twice
 // must leave the same state as applying it once. Key writes by the task's
-// object ($sys.id, DataEvent.ObjectId) rather than appending, compare
+// object ($sys.id, DataEvent.ObjectID) rather than appending, compare
 // Task.Sequence with the last sequence applied for the object and skip older
 // ones, and make side effects outside your store (emails, provisioning calls)
 // check whether they already happened. Never assume that a task seen once will

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Sentinel errors. An *APIError matches the sentinel of its status class with
@@ -116,16 +116,12 @@ func newAPIError(op string, resp *http.Response, body []byte) *APIError {
 		RequestID:  resp.Header.Get("X-Request-Id"),
 		Body:       body,
 	}
-	var env gen.ErrorResponse
+	var env models.ErrorResponse
 	if json.Unmarshal(body, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
 		e.Code = env.Error.Code
 		e.Message = env.Error.Message
-		if env.Error.Details != nil {
-			e.Details = *env.Error.Details
-		}
-		if env.Error.ExtMessage != nil {
-			e.ExtMessage = *env.Error.ExtMessage
-		}
+		e.Details = env.Error.Details
+		e.ExtMessage = env.Error.ExtMessage
 		return e
 	}
 	// Not the error model: keep what helps a human diagnose it.

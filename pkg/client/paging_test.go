@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // servePages serves total persons in pages of the requested size, with
@@ -47,8 +47,8 @@ func TestIteratorFollowsNext(t *testing.T) {
 		t.Fatalf("%d persons in %d requests, want 7 in 3", len(got), requests.Load())
 	}
 	for i, p := range got {
-		if *p.LocalId != fmt.Sprintf("S%d", i) {
-			t.Fatalf("item %d is %s", i, *p.LocalId)
+		if p.LocalID != fmt.Sprintf("S%d", i) {
+			t.Fatalf("item %d is %s", i, p.LocalID)
 		}
 	}
 	// Starting page and early stop: break after 2 items reads one page.
@@ -58,8 +58,8 @@ func TestIteratorFollowsNext(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 && *p.LocalId != "S3" {
-			t.Fatalf("page 1 starts at %s", *p.LocalId)
+		if n == 0 && p.LocalID != "S3" {
+			t.Fatalf("page 1 starts at %s", p.LocalID)
 		}
 		if n++; n == 2 {
 			break
@@ -195,12 +195,12 @@ func TestEveryListIterator(t *testing.T) {
 		v, err = Collect(c.Schools(ctx, o))
 		count("Schools", len(v), err)
 	}
-	for name, seq := range map[string]func() ([]gen.Person, error){
-		"Persons":        func() ([]gen.Person, error) { return Collect(c.Persons(ctx, o)) },
-		"Students":       func() ([]gen.Person, error) { return Collect(c.Students(ctx, o)) },
-		"Teachers":       func() ([]gen.Person, error) { return Collect(c.Teachers(ctx, o)) },
-		"StudentsForOrg": func() ([]gen.Person, error) { return Collect(c.StudentsForOrg(ctx, org, o)) },
-		"TeachersForOrg": func() ([]gen.Person, error) { return Collect(c.TeachersForOrg(ctx, org, o)) },
+	for name, seq := range map[string]func() ([]models.Person, error){
+		"Persons":        func() ([]models.Person, error) { return Collect(c.Persons(ctx, o)) },
+		"Students":       func() ([]models.Person, error) { return Collect(c.Students(ctx, o)) },
+		"Teachers":       func() ([]models.Person, error) { return Collect(c.Teachers(ctx, o)) },
+		"StudentsForOrg": func() ([]models.Person, error) { return Collect(c.StudentsForOrg(ctx, org, o)) },
+		"TeachersForOrg": func() ([]models.Person, error) { return Collect(c.TeachersForOrg(ctx, org, o)) },
 	} {
 		v, err := seq()
 		count(name, len(v), err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -76,71 +76,71 @@ func TestReferenceEveryOperation(t *testing.T) {
 	ctx := context.Background()
 	small := &ListOptions{PageSize: 3}
 
-	orgs := must[[]gen.Org](t, "orgs")(Collect(c.Orgs(ctx, small)))
-	leas := must[[]gen.Org](t, "leas")(Collect(c.LEAs(ctx, small)))
-	schools := must[[]gen.Org](t, "schools")(Collect(c.Schools(ctx, small)))
+	orgs := must[[]models.Org](t, "orgs")(Collect(c.Orgs(ctx, small)))
+	leas := must[[]models.Org](t, "leas")(Collect(c.LEAs(ctx, small)))
+	schools := must[[]models.Org](t, "schools")(Collect(c.Schools(ctx, small)))
 	if len(orgs) != len(leas)+len(schools) || len(leas) != 1 || len(schools) != 2 {
 		t.Fatalf("orgs %d leas %d schools %d", len(orgs), len(leas), len(schools))
 	}
-	persons := must[[]gen.Person](t, "persons")(Collect(c.Persons(ctx, small)))
-	students := must[[]gen.Person](t, "students")(Collect(c.Students(ctx, small)))
-	teachers := must[[]gen.Person](t, "teachers")(Collect(c.Teachers(ctx, small)))
+	persons := must[[]models.Person](t, "persons")(Collect(c.Persons(ctx, small)))
+	students := must[[]models.Person](t, "students")(Collect(c.Students(ctx, small)))
+	teachers := must[[]models.Person](t, "teachers")(Collect(c.Teachers(ctx, small)))
 	if len(students) != 16 || len(teachers) != 4 || len(persons) != 20 {
 		t.Fatalf("persons %d students %d teachers %d", len(persons), len(students), len(teachers))
 	}
-	courses := must[[]gen.Course](t, "courses")(Collect(c.Courses(ctx, small)))
-	sections := must[[]gen.Section](t, "sections")(Collect(c.Sections(ctx, small)))
-	terms := must[[]gen.Term](t, "terms")(Collect(c.Terms(ctx, small)))
-	cats := must[[]gen.GradingCategory](t, "categories")(Collect(c.GradingCategories(ctx, small)))
+	courses := must[[]models.Course](t, "courses")(Collect(c.Courses(ctx, small)))
+	sections := must[[]models.Section](t, "sections")(Collect(c.Sections(ctx, small)))
+	terms := must[[]models.Term](t, "terms")(Collect(c.Terms(ctx, small)))
+	cats := must[[]models.GradingCategory](t, "categories")(Collect(c.GradingCategories(ctx, small)))
 	if len(courses) != 4 || len(sections) != 8 || len(terms) != 3 || len(cats) != 24 {
 		t.Fatalf("courses %d sections %d terms %d categories %d", len(courses), len(sections), len(terms), len(cats))
 	}
 	// No object twice across pages.
 	seen := map[uuid.UUID]bool{}
 	for _, p := range persons {
-		if seen[*p.Sys.Id] {
-			t.Fatalf("person %s twice", *p.Sys.Id)
+		if seen[p.Sys.ID] {
+			t.Fatalf("person %s twice", p.Sys.ID)
 		}
-		seen[*p.Sys.Id] = true
+		seen[p.Sys.ID] = true
 	}
 
-	school := *schools[0].Sys.Id
+	school := schools[0].Sys.ID
 	var perSchool int
 	for _, s := range schools {
-		perSchool += len(must[[]gen.Person](t, "students for org")(Collect(c.StudentsForOrg(ctx, *s.Sys.Id, small))))
+		perSchool += len(must[[]models.Person](t, "students for org")(Collect(c.StudentsForOrg(ctx, s.Sys.ID, small))))
 	}
 	if perSchool != 16 {
 		t.Fatalf("students over schools: %d", perSchool)
 	}
-	if n := len(must[[]gen.Person](t, "teachers for org")(Collect(c.TeachersForOrg(ctx, school, small)))); n != 2 {
+	if n := len(must[[]models.Person](t, "teachers for org")(Collect(c.TeachersForOrg(ctx, school, small)))); n != 2 {
 		t.Fatalf("teachers of a school: %d", n)
 	}
-	if n := len(must[[]gen.Course](t, "courses for org")(Collect(c.CoursesForOrg(ctx, school, small)))); n != 2 {
+	if n := len(must[[]models.Course](t, "courses for org")(Collect(c.CoursesForOrg(ctx, school, small)))); n != 2 {
 		t.Fatalf("courses of a school: %d", n)
 	}
-	if n := len(must[[]gen.Section](t, "sections for org")(Collect(c.SectionsForOrg(ctx, school, small)))); n != 4 {
+	if n := len(must[[]models.Section](t, "sections for org")(Collect(c.SectionsForOrg(ctx, school, small)))); n != 4 {
 		t.Fatalf("sections of a school: %d", n)
 	}
-	if n := len(must[[]gen.Term](t, "terms for org")(Collect(c.TermsForOrg(ctx, school, small)))); n == 0 {
+	if n := len(must[[]models.Term](t, "terms for org")(Collect(c.TermsForOrg(ctx, school, small)))); n == 0 {
 		t.Fatal("no terms for a school")
 	}
 
-	lea := *leas[0].Sys.Id
-	if o := must[*gen.Org](t, "findOrg")(c.FindOrg(ctx, school)); *o.Sys.Id != school {
+	lea := leas[0].Sys.ID
+	if o := must[*models.Org](t, "findOrg")(c.FindOrg(ctx, school)); o.Sys.ID != school {
 		t.Fatal("findOrg")
 	}
-	if o := must[*gen.Org](t, "findLEA")(c.FindLEA(ctx, lea)); *o.Sys.Id != lea {
+	if o := must[*models.Org](t, "findLEA")(c.FindLEA(ctx, lea)); o.Sys.ID != lea {
 		t.Fatal("findLEA")
 	}
 	if _, err := c.FindLEA(ctx, school); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("findLEA of a school: %v", err)
 	}
-	if p := must[*gen.Person](t, "findPerson")(c.FindPerson(ctx, *students[0].Sys.Id)); *p.Sys.Id != *students[0].Sys.Id {
+	if p := must[*models.Person](t, "findPerson")(c.FindPerson(ctx, students[0].Sys.ID)); p.Sys.ID != students[0].Sys.ID {
 		t.Fatal("findPerson")
 	}
-	must[*gen.Course](t, "findCourse")(c.FindCourse(ctx, *courses[0].Sys.Id))
-	must[*gen.Section](t, "findSection")(c.FindSection(ctx, *sections[0].Sys.Id))
-	must[*gen.Term](t, "findTerm")(c.FindTerm(ctx, *terms[0].Sys.Id))
+	must[*models.Course](t, "findCourse")(c.FindCourse(ctx, courses[0].Sys.ID))
+	must[*models.Section](t, "findSection")(c.FindSection(ctx, sections[0].Sys.ID))
+	must[*models.Term](t, "findTerm")(c.FindTerm(ctx, terms[0].Sys.ID))
 	unknown := uuid.New()
 	for name, err := range map[string]error{
 		"findOrg":     second(c.FindOrg(ctx, unknown)),
@@ -167,7 +167,7 @@ func TestReferenceEveryOperation(t *testing.T) {
 		t.Fatalf("admin tasks: %d, first %+v", len(admin), admin[0])
 	}
 	flat := must[*Task](t, "findAdminTask")(c.FindAdminTask(ctx, admin[1].ID, "3.0.0"))
-	if flat.Kind != admin[1].Kind || flat.Sequence != admin[1].Sequence || flat.Type == nil {
+	if flat.Kind != admin[1].Kind || flat.Sequence != admin[1].Sequence || !strings.Contains(string(flat.Raw), `"type":`) {
 		t.Fatalf("flat rendering: %+v", flat)
 	}
 	batch := must[[]*Task](t, "listTasks")(c.ListTasks(ctx, &TaskListOptions{PageSize: 4}))
@@ -177,18 +177,18 @@ func TestReferenceEveryOperation(t *testing.T) {
 	if again := must[[]*Task](t, "listTasks")(c.ListTasks(ctx, &TaskListOptions{PageSize: 4})); len(again) != 4 || again[0].ID == batch[0].ID {
 		t.Fatal("leased tasks delivered again")
 	}
-	r := must[*gen.TaskAckReceipt](t, "acknowledgeTask")(c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success, Message: strPtr("installed")}))
-	if r.TaskId != batch[0].ID || r.Status != gen.Success {
+	r := must[*models.TaskAckReceipt](t, "acknowledgeTask")(c.AcknowledgeTask(ctx, batch[0].ID, models.TaskAck{Status: models.Success, Message: "installed"}))
+	if r.TaskID != batch[0].ID || r.Status != models.Success {
 		t.Fatalf("receipt %+v", r)
 	}
-	rs := must[[]gen.TaskAckReceipt](t, "acknowledgeTasks")(c.AcknowledgeTasks(ctx, []gen.TaskAckGroupItem{
-		{TaskId: batch[1].ID, Status: gen.Success}, {TaskId: batch[2].ID, Status: gen.Error, Message: strPtr("no school")},
+	rs := must[[]models.TaskAckReceipt](t, "acknowledgeTasks")(c.AcknowledgeTasks(ctx, []models.TaskAckGroupItem{
+		{TaskID: batch[1].ID, Status: models.Success}, {TaskID: batch[2].ID, Status: models.Error, Message: "no school"},
 	}))
 	if len(rs) != 2 {
 		t.Fatalf("receipts %+v", rs)
 	}
-	must[*gen.TaskAckReceipt](t, "acknowledgeAdminTask")(c.AcknowledgeAdminTask(ctx, batch[3].ID, gen.TaskAck{Status: gen.Success}))
-	must[[]gen.TaskAckReceipt](t, "acknowledgeAdminTasks")(c.AcknowledgeAdminTasks(ctx, []gen.TaskAckGroupItem{{TaskId: admin[5].ID, Status: gen.Success}}))
+	must[*models.TaskAckReceipt](t, "acknowledgeAdminTask")(c.AcknowledgeAdminTask(ctx, batch[3].ID, models.TaskAck{Status: models.Success}))
+	must[[]models.TaskAckReceipt](t, "acknowledgeAdminTasks")(c.AcknowledgeAdminTasks(ctx, []models.TaskAckGroupItem{{TaskID: admin[5].ID, Status: models.Success}}))
 	del := must[*Task](t, "deleteAdminTask")(c.DeleteAdminTask(ctx, admin[6].ID))
 	if del.ID != admin[6].ID {
 		t.Fatal("deleted another task")
@@ -243,7 +243,7 @@ func TestReferenceErrorTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.AcknowledgeTasks(ctx, []gen.TaskAckGroupItem{{TaskId: batch[0].ID, Status: gen.Success}, {TaskId: uuid.New(), Status: gen.Success}})
+	_, err = c.AcknowledgeTasks(ctx, []models.TaskAckGroupItem{{TaskID: batch[0].ID, Status: models.Success}, {TaskID: uuid.New(), Status: models.Success}})
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("group with an unknown task: %v", err)
 	}
@@ -251,22 +251,22 @@ func TestReferenceErrorTypes(t *testing.T) {
 		t.Errorf("a refused group acknowledged a task: %v", err)
 	}
 	// Conflict: a different outcome for a removed task.
-	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success}); err != nil {
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, models.TaskAck{Status: models.Success}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Success}); err != nil {
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, models.TaskAck{Status: models.Success}); err != nil {
 		t.Errorf("repeating an ack must succeed: %v", err)
 	}
-	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, gen.TaskAck{Status: gen.Error, Message: strPtr("late")}); !errors.Is(err, ErrConflict) {
+	if _, err := c.AcknowledgeTask(ctx, batch[0].ID, models.TaskAck{Status: models.Error, Message: "late"}); !errors.Is(err, ErrConflict) {
 		t.Errorf("conflicting ack: %v", err)
 	}
 	// Enforced request validation stops a bad body before the server.
 	ec, _ := refClient(t, env, 0)
-	if _, err := ec.AcknowledgeTask(ctx, batch[1].ID, gen.TaskAck{Status: "maybe"}); !errors.Is(err, ErrContractViolation) {
+	if _, err := ec.AcknowledgeTask(ctx, batch[1].ID, models.TaskAck{Status: "maybe"}); !errors.Is(err, ErrContractViolation) {
 		t.Errorf("invalid ack status: %v", err)
 	}
 	// The server judges it too when the client does not.
-	if _, err := c.AcknowledgeTask(ctx, batch[1].ID, gen.TaskAck{Status: "maybe"}); !errors.Is(err, ErrBadRequest) {
+	if _, err := c.AcknowledgeTask(ctx, batch[1].ID, models.TaskAck{Status: "maybe"}); !errors.Is(err, ErrBadRequest) {
 		t.Errorf("invalid ack status, server side: %v", err)
 	}
 	// Server down: the network error surfaces after the retries.
@@ -460,7 +460,7 @@ func TestReferenceConsumerCrashAndCancel(t *testing.T) {
 	var released []uuid.UUID
 	for id, r := range acks {
 		if id != handled[0] {
-			if r.Err != nil || r.Ack.Status != gen.Retry {
+			if r.Err != nil || r.Ack.Status != models.Retry {
 				t.Fatalf("unstarted task %s: %+v", id, r)
 			}
 			released = append(released, id)

@@ -10,7 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiclient"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Task kinds: the payload key of a schema 2.x task, or the type of a flat
@@ -26,20 +27,27 @@ const (
 
 var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
 
-// Task is one task of the queue: the generated model plus what every
-// consumer needs whatever the rendering: its kind, id, tenant and sequence.
-// For a flat schema 3.x task the typed payload (LifecycleEvent, SyncEvent,
-// DataEvent, Authenticate) is filled from the root fields, so handlers see
-// one shape.
+// Task is one task of the queue, in one shape whatever the rendering: its
+// kind, id, tenant and sequence, and the typed payload of its kind. For a
+// flat schema 3.x task the payload (LifecycleEvent, SyncEvent, DataEvent,
+// Authenticate) is filled from the root fields, so handlers see one shape.
+// Exactly one payload is set for a known kind; none for a kind this client
+// does not know (Raw holds it).
 type Task struct {
-	gen.Task
-	Kind     string
-	ID       uuid.UUID
-	TenantID uuid.UUID
-	// Sequence shadows the schema 3.x root field gen.Task.Sequence; it is
-	// filled for every rendering.
-	Sequence int64
-	Raw      json.RawMessage // the task as received
+	Kind      string // KindLifecycle, KindSync, ... or the unknown key or type
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	Sequence  int64
+	CreatedAt time.Time
+	Schema    string // the task schema version the server named, if any
+
+	LifecycleEvent *models.LifecycleEvent
+	SyncEvent      *models.SyncEvent
+	DataEvent      *models.DataEvent
+	Authenticate   *models.Authenticate
+	GradesQuery    *models.GradesQuery
+
+	Raw json.RawMessage // the task as received
 
 	// Set by handlers through SetAppID and SetMessage, sent with the ack.
 	appID   string
@@ -65,10 +73,13 @@ type taskMeta struct {
 // does not know.
 func (t *Task) UnmarshalJSON(b []byte) error {
 	*t = Task{}
-	if err := json.Unmarshal(b, &t.Task); err != nil {
+	var m models.Task
+	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
 	t.Raw = append(json.RawMessage(nil), b...)
+	t.Schema = m.Schema
+	t.LifecycleEvent, t.SyncEvent, t.DataEvent, t.Authenticate, t.GradesQuery = m.LifecycleEvent, m.SyncEvent, m.DataEvent, m.Authenticate, m.GradesQuery
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return err
@@ -79,15 +90,18 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 			return t.setMeta(v)
 		}
 	}
-	if t.Type != nil && *t.Type != "" {
-		t.Kind = *t.Type
-		t.flatten()
-		return t.setMeta(b)
+	if m.Type != "" {
+		t.Kind = m.Type
+		if err := t.setMeta(b); err != nil {
+			return err
+		}
+		t.flatten(m)
+		return nil
 	}
 	// An unknown payload key: the first object member that carries an id.
 	for k, v := range keys {
-		var m taskMeta
-		if len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &m) == nil && m.ID != nil {
+		var meta taskMeta
+		if len(v) > 0 && v[0] == '{' && json.Unmarshal(v, &meta) == nil && meta.ID != nil {
 			t.Kind = k
 			return t.setMeta(v)
 		}
@@ -109,42 +123,27 @@ func (t *Task) setMeta(b []byte) error {
 	if m.Sequence != nil {
 		t.Sequence = *m.Sequence
 	}
+	if m.CreatedAt != nil {
+		t.CreatedAt = *m.CreatedAt
+	}
 	return nil
 }
 
-// flatten fills the typed payload of a flat schema 3.x task.
-func (t *Task) flatten() {
-	var id, tenant uuid.UUID
-	if t.Id != nil {
-		id = *t.Id
-	}
-	if t.TenantId != nil {
-		tenant = *t.TenantId
-	}
-	var seq int64
-	if t.Task.Sequence != nil {
-		seq = *t.Task.Sequence
-	}
-	var created time.Time
-	if t.CreatedAt != nil {
-		created = *t.CreatedAt
-	}
-	action := ""
-	if t.Action != nil {
-		action = *t.Action
-	}
+// flatten fills the typed payload of a flat schema 3.x task from its root
+// fields (m); t's id, tenant, sequence and creation time are already set.
+func (t *Task) flatten(m models.Task) {
 	switch t.Kind {
 	case KindLifecycle:
-		t.LifecycleEvent = &gen.LifecycleEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action}
+		t.LifecycleEvent = &models.LifecycleEvent{ID: t.ID, TenantID: t.TenantID, Sequence: t.Sequence, CreatedAt: t.CreatedAt, Action: m.Action}
 	case KindSync:
-		t.SyncEvent = &gen.SyncEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action,
-			GroupId: t.GroupId, Origin: t.Origin, ObjectId: t.ObjectId, ObjectType: t.ObjectType}
+		t.SyncEvent = &models.SyncEvent{ID: t.ID, TenantID: t.TenantID, Sequence: t.Sequence, CreatedAt: t.CreatedAt, Action: m.Action,
+			GroupID: m.GroupID, Origin: m.Origin, ObjectID: m.ObjectID, ObjectType: m.ObjectType}
 	case KindData:
-		t.DataEvent = &gen.DataEvent{Id: id, TenantId: tenant, Sequence: seq, CreatedAt: created, Action: action,
-			GroupId: t.GroupId, ObjectId: t.ObjectId, ObjectType: t.ObjectType, AppId: t.AppId, Label: t.Label,
-			Data: t.Data, Changes: t.Changes}
+		t.DataEvent = &models.DataEvent{ID: t.ID, TenantID: t.TenantID, Sequence: t.Sequence, CreatedAt: t.CreatedAt, Action: m.Action,
+			GroupID: m.GroupID, ObjectID: m.ObjectID, ObjectType: m.ObjectType, AppID: m.AppID, Label: m.Label,
+			Data: m.Data, Changes: m.Changes}
 	case KindAuthenticate:
-		t.Authenticate = &gen.Authenticate{Id: id, TenantId: tenant, Sequence: t.Task.Sequence, CreatedAt: t.CreatedAt, Action: t.Action}
+		t.Authenticate = &models.Authenticate{ID: t.ID, TenantID: t.TenantID, Sequence: t.Sequence, CreatedAt: t.CreatedAt, Action: m.Action}
 	}
 }
 
@@ -179,11 +178,11 @@ func (c *Client) ListTasks(ctx context.Context, opts *TaskListOptions) ([]*Task,
 	if opts != nil {
 		o = *opts
 	}
-	p := &gen.ListTasksParams{Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize)}
+	p := &models.ListTasksParams{Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize)}
 	if o.TenantID != uuid.Nil {
-		p.TenantId = &o.TenantID
+		p.TenantID = &o.TenantID
 	}
-	req, err := gen.NewListTasksRequest(c.server, p)
+	req, err := apiclient.NewListTasksRequest(c.server, p)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +200,7 @@ func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq
 		o = *opts
 	}
 	return walk[*Task](c, ctx, "listAdminTasks", func(server string) (*http.Request, error) {
-		return gen.NewListAdminTasksRequest(server, &gen.ListAdminTasksParams{
+		return apiclient.NewListAdminTasksRequest(server, &models.ListAdminTasksParams{
 			Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)})
 	})
 }
@@ -209,7 +208,7 @@ func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq
 // FindAdminTask returns one task without leasing it (findAdminTask), or an
 // error matching ErrNotFound. schema may be empty.
 func (c *Client) FindAdminTask(ctx context.Context, id uuid.UUID, schema string) (*Task, error) {
-	req, err := gen.NewFindAdminTaskRequest(c.server, id, &gen.FindAdminTaskParams{Schema: strPtr(schema)})
+	req, err := apiclient.NewFindAdminTaskRequest(c.server, id, &models.FindAdminTaskParams{Schema: strPtr(schema)})
 	return fetch[Task](c, ctx, "findAdminTask", req, err)
 }
 
@@ -217,41 +216,41 @@ func (c *Client) FindAdminTask(ctx context.Context, id uuid.UUID, schema string)
 // (deleteAdminTask) and returns it. It is never retried: a repeat would
 // answer 404.
 func (c *Client) DeleteAdminTask(ctx context.Context, id uuid.UUID) (*Task, error) {
-	req, err := gen.NewDeleteAdminTaskRequest(c.server, id)
+	req, err := apiclient.NewDeleteAdminTaskRequest(c.server, id)
 	return fetch[Task](c, ctx, "deleteAdminTask", req, err)
 }
 
 // AcknowledgeTask acknowledges one task (acknowledgeTask).
-func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
-	req, err := gen.NewAcknowledgeTaskRequest(c.server, id, ack)
-	return fetch[gen.TaskAckReceipt](c, ctx, "acknowledgeTask", req, err)
+func (c *Client) AcknowledgeTask(ctx context.Context, id uuid.UUID, ack models.TaskAck) (*models.TaskAckReceipt, error) {
+	req, err := apiclient.NewAcknowledgeTaskRequest(c.server, id, ack)
+	return fetch[models.TaskAckReceipt](c, ctx, "acknowledgeTask", req, err)
 }
 
 // AcknowledgeTasks acknowledges a group of tasks, all or nothing
 // (acknowledgeTasks): when one is unknown the error matches ErrNotFound and
 // none is acknowledged.
-func (c *Client) AcknowledgeTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
-	req, err := gen.NewAcknowledgeTasksRequest(c.server, acks)
+func (c *Client) AcknowledgeTasks(ctx context.Context, acks []models.TaskAckGroupItem) ([]models.TaskAckReceipt, error) {
+	req, err := apiclient.NewAcknowledgeTasksRequest(c.server, acks)
 	return c.receipts(ctx, "acknowledgeTasks", req, err)
 }
 
 // AcknowledgeAdminTask acknowledges one task through the admin API
 // (acknowledgeAdminTask).
-func (c *Client) AcknowledgeAdminTask(ctx context.Context, id uuid.UUID, ack gen.TaskAck) (*gen.TaskAckReceipt, error) {
-	req, err := gen.NewAcknowledgeAdminTaskRequest(c.server, id, ack)
-	return fetch[gen.TaskAckReceipt](c, ctx, "acknowledgeAdminTask", req, err)
+func (c *Client) AcknowledgeAdminTask(ctx context.Context, id uuid.UUID, ack models.TaskAck) (*models.TaskAckReceipt, error) {
+	req, err := apiclient.NewAcknowledgeAdminTaskRequest(c.server, id, ack)
+	return fetch[models.TaskAckReceipt](c, ctx, "acknowledgeAdminTask", req, err)
 }
 
 // AcknowledgeAdminTasks acknowledges a group of tasks through the admin API
 // (acknowledgeAdminTasks), all or nothing.
-func (c *Client) AcknowledgeAdminTasks(ctx context.Context, acks []gen.TaskAckGroupItem) ([]gen.TaskAckReceipt, error) {
-	req, err := gen.NewAcknowledgeAdminTasksRequest(c.server, acks)
+func (c *Client) AcknowledgeAdminTasks(ctx context.Context, acks []models.TaskAckGroupItem) ([]models.TaskAckReceipt, error) {
+	req, err := apiclient.NewAcknowledgeAdminTasksRequest(c.server, acks)
 	return c.receipts(ctx, "acknowledgeAdminTasks", req, err)
 }
 
 // receipts is fetch for the group acknowledgements, whose data is a list.
-func (c *Client) receipts(ctx context.Context, op string, req *http.Request, err error) ([]gen.TaskAckReceipt, error) {
-	rs, err := fetch[[]gen.TaskAckReceipt](c, ctx, op, req, err)
+func (c *Client) receipts(ctx context.Context, op string, req *http.Request, err error) ([]models.TaskAckReceipt, error) {
+	rs, err := fetch[[]models.TaskAckReceipt](c, ctx, op, req, err)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // The vendor's published bodies, copied from the reference (§4).
@@ -99,10 +99,10 @@ func TestVendorOrgsExampleDecodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(orgs) != 1 || *orgs[0].Name != "Kimono School District" || orgs[0].Id.String() != "2a4a2e06-7755-43bb-9766-4f398079ef8c" {
+	if len(orgs) != 1 || orgs[0].Name != "Kimono School District" || orgs[0].ID.String() != "2a4a2e06-7755-43bb-9766-4f398079ef8c" {
 		t.Fatalf("%+v", orgs)
 	}
-	if _, ok := (*orgs[0].Ext)["ANY_ADDITIONAL_PROPERTY"]; !ok {
+	if _, ok := (orgs[0].Ext)["ANY_ADDITIONAL_PROPERTY"]; !ok {
 		t.Fatal("$ext lost")
 	}
 	if len(reports) != 1 || reports[0].Rule != "required" {
@@ -117,16 +117,16 @@ func TestVendorTasksExampleDecodes(t *testing.T) {
 	}
 	task := page.Data[0]
 	if task.LifecycleEvent == nil || task.SyncEvent == nil || task.DataEvent == nil || task.Authenticate == nil {
-		t.Fatalf("payloads lost: %+v", task.Task)
+		t.Fatalf("payloads lost: %+v", task)
 	}
 	if task.Kind != KindLifecycle || task.ID.String() != "123e4567-e89b-12d3-a456-426614174000" || task.Sequence != 1 {
 		t.Fatalf("kind %q id %v seq %d", task.Kind, task.ID, task.Sequence)
 	}
-	if task.DataEvent.Action != "ADD" || *task.SyncEvent.Origin != "initial" {
+	if task.DataEvent.Action != "ADD" || task.SyncEvent.Origin != "initial" {
 		t.Fatal("fields lost")
 	}
-	var ack gen.TaskAck
-	if err := json.Unmarshal([]byte(vendorAck), &ack); err != nil || *ack.SysAppID != "8858" || ack.Status != gen.Success {
+	var ack models.TaskAck
+	if err := json.Unmarshal([]byte(vendorAck), &ack); err != nil || ack.SysAppID != "8858" || ack.Status != models.Success {
 		t.Fatalf("%+v %v", ack, err)
 	}
 }
@@ -154,7 +154,7 @@ func TestUnknownFieldsAndValuesDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if persons[0].Sys.PersonType != "Staff" || (*persons[0].Schools)[0].Sys.OrgType != "Charter" {
+	if persons[0].Sys.PersonType != "Staff" || (persons[0].Schools)[0].Sys.OrgType != "Charter" {
 		t.Fatalf("%+v", persons[0])
 	}
 	tasks, err := c.ListTasks(context.Background(), nil)
@@ -170,7 +170,7 @@ func TestUnknownFieldsAndValuesDecode(t *testing.T) {
 			t.Errorf("task %d: kind %q seq %d id %v", i, tasks[i].Kind, tasks[i].Sequence, tasks[i].ID)
 		}
 	}
-	if tasks[0].DataEvent.Action != "MERGE" || tasks[2].SyncEvent == nil || *tasks[2].SyncEvent.Origin != "Resend" {
+	if tasks[0].DataEvent.Action != "MERGE" || tasks[2].SyncEvent == nil || tasks[2].SyncEvent.Origin != "Resend" {
 		t.Fatal("open vocabulary or flat rendering lost")
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/spec"
 )
 
 // BasePath is the path under which every operation of the API is served.
@@ -20,7 +20,7 @@ const BasePath = "/v2/interop/data"
 // Load returns a fresh copy of the embedded spec whose servers are reduced to
 // BasePath. Each call decodes its own copy, so callers may modify the result.
 func Load() (*openapi3.T, error) {
-	doc, err := gen.GetSpec()
+	doc, err := spec.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("contract: load embedded spec: %w", err)
 	}

@@ -49,7 +49,7 @@ func BenchmarkTaskLeaseAck(b *testing.B) {
 	}
 	person := env.Tenants[0].Roster.Persons[0]
 	data, _ := json.Marshal(person)
-	obj := store.Object{ID: *person.Sys.Id, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
+	obj := store.Object{ID: person.Sys.ID, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
 	group := uuid.New()
 	for left := b.N; left > 0; left -= 5000 {
 		batch := make([]store.NewTask, min(left, 5000))
@@ -111,7 +111,7 @@ func BenchmarkPagingWalk100k(b *testing.B) {
 func benchWalk(b *testing.B, opts ...referencetest.Option) {
 	const n = 100_000
 	env := referencetest.Start(b, append(opts, referencetest.WithTenants(1))...)
-	school := *env.Tenants[0].Roster.Orgs[1].Sys.Id
+	school := env.Tenants[0].Roster.Orgs[1].Sys.ID
 	objs := make([]store.Object, 0, n)
 	for i := range n {
 		id := uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "bench-person-%d", i))

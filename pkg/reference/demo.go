@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // DemoSize shapes the generated district.
@@ -58,10 +58,8 @@ var fold = strings.NewReplacer("ë", "e", "é", "e", "è", "e", "ê", "e", "ó",
 	"ú", "u", "ü", "u", "í", "i", "ı", "i", "á", "a", "à", "a", "ç", "c", "Ł", "L", "ł", "l", "ś", "s", "ễ", "e",
 	"'", "", " ", "", "Ö", "O", "Ü", "U", "É", "E")
 
-func ptr[T any](v T) *T { return &v }
-
-func date(y int, m time.Month, d int) *openapi_types.Date {
-	return &openapi_types.Date{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
+func date(y int, m time.Month, d int) openapi_types.Date {
+	return openapi_types.Date{Time: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
 }
 
 // Demo generates a deterministic district: one LEA, its schools, a school
@@ -78,31 +76,31 @@ func Demo(size DemoSize) Roster {
 	}
 	const year = 2026
 	var r Roster
-	orgRef := func(o gen.Org) gen.OrgSys {
-		return gen.OrgSys{Sys: gen.OrgRefType{Id: o.Sys.Id, Type: ptr("Org"), OrgType: o.Sys.OrgType, Label: o.Name}}
+	orgRef := func(o models.Org) models.OrgSys {
+		return models.OrgSys{Sys: models.OrgRefType{ID: o.Sys.ID, Type: "Org", OrgType: o.Sys.OrgType, Label: o.Name}}
 	}
 	leaID := demoID("lea")
-	lea := gen.Org{Sys: &gen.OrgSysType{Id: &leaID, OrgType: "LEA", Label: ptr("Kimono Unified School District"), SchoolYear: ptr(int32(year))},
-		Id: &leaID, LocalId: ptr("1"), Name: ptr("Kimono Unified School District")}
+	lea := models.Org{Sys: models.OrgSysType{ID: leaID, OrgType: "LEA", Label: "Kimono Unified School District", SchoolYear: int32(year)},
+		ID: leaID, LocalID: "1", Name: "Kimono Unified School District"}
 
 	// Terms: the school year and its two semesters.
 	yearID, fallID, springID := demoID("term", "year"), demoID("term", "fall"), demoID("term", "spring")
-	termRef := func(id uuid.UUID, typ, label string) gen.TermSys {
-		return gen.TermSys{Sys: gen.TermRefType{Id: &id, Type: ptr("Term"), TermType: typ, Label: &label}}
+	termRef := func(id uuid.UUID, typ, label string) models.TermSys {
+		return models.TermSys{Sys: models.TermRefType{ID: id, Type: "Term", TermType: typ, Label: label}}
 	}
 	yearRef, fallRef, springRef := termRef(yearID, "SchoolYear", "2025-2026"), termRef(fallID, "Semester", "Fall 2025"), termRef(springID, "Semester", "Spring 2026")
-	r.Terms = []gen.Term{
-		{Sys: &gen.TermSysType{Id: &yearID, TermType: "SchoolYear", Label: ptr("2025-2026"), SchoolYear: ptr(int32(year))},
-			Name: ptr("2025-2026"), StartDate: date(2025, 8, 15), EndDate: date(2026, 6, 10), Status: ptr("Active"),
-			Children: &[]gen.TermSys{fallRef, springRef}},
-		{Sys: &gen.TermSysType{Id: &fallID, TermType: "Semester", Label: ptr("Fall 2025"), SchoolYear: ptr(int32(year))},
-			Name: ptr("Fall 2025"), StartDate: date(2025, 8, 15), EndDate: date(2025, 12, 19), Status: ptr("Active"), Parent: &yearRef},
-		{Sys: &gen.TermSysType{Id: &springID, TermType: "Semester", Label: ptr("Spring 2026"), SchoolYear: ptr(int32(year))},
-			Name: ptr("Spring 2026"), StartDate: date(2026, 1, 6), EndDate: date(2026, 6, 10), Status: ptr("Future"), Parent: &yearRef},
+	r.Terms = []models.Term{
+		{Sys: models.TermSysType{ID: yearID, TermType: "SchoolYear", Label: "2025-2026", SchoolYear: int32(year)},
+			Name: "2025-2026", StartDate: date(2025, 8, 15), EndDate: date(2026, 6, 10), Status: "Active",
+			Children: []models.TermSys{fallRef, springRef}},
+		{Sys: models.TermSysType{ID: fallID, TermType: "Semester", Label: "Fall 2025", SchoolYear: int32(year)},
+			Name: "Fall 2025", StartDate: date(2025, 8, 15), EndDate: date(2025, 12, 19), Status: "Active", Parent: yearRef},
+		{Sys: models.TermSysType{ID: springID, TermType: "Semester", Label: "Spring 2026", SchoolYear: int32(year)},
+			Name: "Spring 2026", StartDate: date(2026, 1, 6), EndDate: date(2026, 6, 10), Status: "Future", Parent: yearRef},
 	}
 	r.TermOrgs = map[uuid.UUID][]uuid.UUID{yearID: {leaID}, fallID: {leaID}, springID: {leaID}}
 
-	var children []gen.OrgSys
+	var children []models.OrgSys
 	personN := 0
 	name := func() (string, string) {
 		personN++
@@ -113,34 +111,34 @@ func Demo(size DemoSize) Roster {
 		}
 		return firstNames[rng.IntN(len(firstNames))], lastNames[rng.IntN(len(lastNames))]
 	}
-	type member struct{ p *gen.Person }
+	type member struct{ p *models.Person }
 	for s := 0; s < size.Schools; s++ {
 		schoolID := demoID("school", s)
-		school := gen.Org{Sys: &gen.OrgSysType{Id: &schoolID, OrgType: "School", Label: ptr(schoolNames[s%len(schoolNames)]), SchoolYear: ptr(int32(year))},
-			Id: &schoolID, LocalId: ptr(fmt.Sprint(101 + s)), Name: ptr(schoolNames[s%len(schoolNames)])}
+		school := models.Org{Sys: models.OrgSysType{ID: schoolID, OrgType: "School", Label: schoolNames[s%len(schoolNames)], SchoolYear: int32(year)},
+			ID: schoolID, LocalID: fmt.Sprint(101 + s), Name: schoolNames[s%len(schoolNames)]}
 		parent := orgRef(lea)
-		school.Parent = &parent
+		school.Parent = parent
 		children = append(children, orgRef(school))
 		r.Orgs = append(r.Orgs, school)
 		sref := orgRef(school)
 
-		newPerson := func(kind string, i int) gen.Person {
+		newPerson := func(kind string, i int) models.Person {
 			first, last := name()
 			id := demoID("person", kind, s, i)
 			label := first + " " + last
-			p := gen.Person{Sys: gen.PersonSysType{Id: &id, PersonType: kind, Label: &label, SchoolYear: ptr(int32(year))},
-				Name:  &gen.NameType{First: &first, Last: &last},
-				Email: ptr(strings.ToLower(fold.Replace(first)+"."+fold.Replace(last)) + fmt.Sprintf(".%d@example.org", personN))}
-			p.Schools = &[]gen.OrgMembershipSys{{Sys: gen.OrgMembershipRefType{Id: sref.Sys.Id, Type: ptr("Org"), OrgType: "School", Label: sref.Sys.Label,
-				Membership: gen.RefType{Id: ptr(demoID("org-membership", id)), Type: ptr("PersonOrgMembership")}}}}
+			p := models.Person{Sys: models.PersonSysType{ID: id, PersonType: kind, Label: label, SchoolYear: int32(year)},
+				Name:  models.NameType{First: first, Last: last},
+				Email: strings.ToLower(fold.Replace(first)+"."+fold.Replace(last)) + fmt.Sprintf(".%d@example.org", personN)}
+			p.Schools = []models.OrgMembershipSys{{Sys: models.OrgMembershipRefType{ID: sref.Sys.ID, Type: "Org", OrgType: "School", Label: sref.Sys.Label,
+				Membership: models.RefType{ID: demoID("org-membership", id), Type: "PersonOrgMembership"}}}}
 			if kind == "Student" {
-				p.LocalId = ptr(fmt.Sprintf("S%d%04d", s+1, i))
-				p.StateId = ptr(fmt.Sprintf("99%08d", personN))
+				p.LocalID = fmt.Sprintf("S%d%04d", s+1, i)
+				p.StateID = fmt.Sprintf("99%08d", personN)
 				grad := 2026 + rng.IntN(12)
-				p.GradYear = ptr(fmt.Sprint(grad))
+				p.GradYear = fmt.Sprint(grad)
 				p.Dob = date(grad-18, time.Month(1+rng.IntN(12)), 1+rng.IntN(28))
 			} else {
-				p.LocalId = ptr(fmt.Sprintf("T%d%03d", s+1, i))
+				p.LocalID = fmt.Sprintf("T%d%03d", s+1, i)
 			}
 			return p
 		}
@@ -156,9 +154,9 @@ func Demo(size DemoSize) Roster {
 		for c := 0; c < size.CoursesPerSchool; c++ {
 			courseID := demoID("course", s, c)
 			title := courseNames[(s+c)%len(courseNames)]
-			course := gen.Course{Sys: &gen.SysType{Id: &courseID, Label: &title, SchoolYear: ptr(int32(year))},
-				LocalId: ptr(fmt.Sprintf("C%d-%02d", s+1, c)), Title: &title, Orgs: &[]gen.OrgSys{sref}}
-			var sections []gen.SectionSys
+			course := models.Course{Sys: models.SysType{ID: courseID, Label: title, SchoolYear: int32(year)},
+				LocalID: fmt.Sprintf("C%d-%02d", s+1, c), Title: title, Orgs: []models.OrgSys{sref}}
+			var sections []models.SectionSys
 			for k := 0; k < size.SectionsPerCourse; k++ {
 				secID := demoID("section", s, c, k)
 				label := fmt.Sprintf("%s - Period %d", title, k+1)
@@ -166,52 +164,52 @@ func Demo(size DemoSize) Roster {
 				if k%2 == 1 {
 					term = springRef
 				}
-				sec := gen.Section{Sys: &gen.SysType{Id: &secID, Label: &label, SchoolYear: ptr(int32(year))},
-					LocalId: ptr(fmt.Sprintf("C%d-%02d-%d", s+1, c, k+1)), Title: &label,
-					Course: &gen.RefSys{Sys: gen.RefType{Id: &courseID, Type: ptr("Course"), Label: &title}},
-					Org:    &sref, Terms: &[]gen.TermSys{term}}
-				secRef := gen.MembershipRefType{Id: &secID, Type: ptr("Section"), Label: &label}
-				enrol := func(m member, kind string) gen.PersonMembershipSys {
-					mid := demoID("section-membership", *m.p.Sys.Id, secID)
-					secRef.Membership = gen.RefType{Id: &mid, Type: ptr("PersonSectionMembership")}
+				sec := models.Section{Sys: models.SysType{ID: secID, Label: label, SchoolYear: int32(year)},
+					LocalID: fmt.Sprintf("C%d-%02d-%d", s+1, c, k+1), Title: label,
+					Course: models.RefSys{Sys: models.RefType{ID: courseID, Type: "Course", Label: title}},
+					Org:    sref, Terms: []models.TermSys{term}}
+				secRef := models.MembershipRefType{ID: secID, Type: "Section", Label: label}
+				enrol := func(m member, kind string) models.PersonMembershipSys {
+					mid := demoID("section-membership", m.p.Sys.ID, secID)
+					secRef.Membership = models.RefType{ID: mid, Type: "PersonSectionMembership"}
 					if m.p.Sections == nil {
-						m.p.Sections = &[]gen.MembershipSys{}
+						m.p.Sections = []models.MembershipSys{}
 					}
-					*m.p.Sections = append(*m.p.Sections, gen.MembershipSys{Sys: secRef})
-					return gen.PersonMembershipSys{Sys: gen.PersonMembershipRefType{Id: m.p.Sys.Id, Type: ptr("Person"), PersonType: kind,
-						Label: m.p.Sys.Label, Membership: gen.RefType{Id: &mid, Type: ptr("PersonSectionMembership")}}}
+					m.p.Sections = append(m.p.Sections, models.MembershipSys{Sys: secRef})
+					return models.PersonMembershipSys{Sys: models.PersonMembershipRefType{ID: m.p.Sys.ID, Type: "Person", PersonType: kind,
+						Label: m.p.Sys.Label, Membership: models.RefType{ID: mid, Type: "PersonSectionMembership"}}}
 				}
 				if len(teachers) > 0 {
 					t := teachers[(c*size.SectionsPerCourse+k)%len(teachers)]
-					sec.Teachers = &[]gen.PersonMembershipSys{enrol(t, "Teacher")}
+					sec.Teachers = []models.PersonMembershipSys{enrol(t, "Teacher")}
 				}
-				var roster []gen.PersonMembershipSys
+				var roster []models.PersonMembershipSys
 				if n := len(students); n > 0 {
 					start := rng.IntN(n)
 					for j := 0; j < min(size.StudentsPerSection, n); j++ {
 						roster = append(roster, enrol(students[(start+j)%n], "Student"))
 					}
 				}
-				sec.Students = &roster
+				sec.Students = roster
 				r.Sections = append(r.Sections, sec)
-				sections = append(sections, gen.SectionSys{Sys: gen.RefType{Id: &secID, Type: ptr("Section"), Label: &label}})
+				sections = append(sections, models.SectionSys{Sys: models.RefType{ID: secID, Type: "Section", Label: label}})
 				for gi, gname := range categoryNames {
 					gid := demoID("grading", s, c, k, gi)
 					sc := sref
-					r.GradingCategories = append(r.GradingCategories, gen.GradingCategory{
-						Sys: &gen.SysType{Id: &gid, Label: ptr(gname), SchoolYear: ptr(int32(year))}, Name: ptr(gname),
-						Section: &gen.SectionSys{Sys: gen.RefType{Id: &secID, Type: ptr("Section"), Label: &label}},
-						Term:    &term, School: &sc})
+					r.GradingCategories = append(r.GradingCategories, models.GradingCategory{
+						Sys: models.SysType{ID: gid, Label: gname, SchoolYear: int32(year)}, Name: gname,
+						Section: models.SectionSys{Sys: models.RefType{ID: secID, Type: "Section", Label: label}},
+						Term:    term, School: sc})
 				}
 			}
-			course.Sections = &sections
+			course.Sections = sections
 			r.Courses = append(r.Courses, course)
 		}
 		for _, m := range append(students, teachers...) {
 			r.Persons = append(r.Persons, *m.p)
 		}
 	}
-	lea.Children = &children
-	r.Orgs = append([]gen.Org{lea}, r.Orgs...)
+	lea.Children = children
+	r.Orgs = append([]models.Org{lea}, r.Orgs...)
 	return r
 }

@@ -1,5 +1,5 @@
 // Package reference is the reference Interop Data API server: every
-// operation of gen.StrictServerInterface on a store.Store, with the vendor's
+// operation of apiserver.StrictServerInterface on a store.Store, with the vendor's
 // task-queue semantics (leases, acknowledgement, history), plus the pieces to
 // run it: OpenStore opens the store a --db value names (SQLite or
 // PostgreSQL), NewServer wires any store.Store, OAuth2 and the server kit;

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
@@ -26,12 +27,12 @@ import (
 // membership is removed by naming its id in Deletes; dropping it from a
 // person's references changes the person, not the membership.
 type Roster struct {
-	Orgs              []gen.Org
-	Persons           []gen.Person
-	Courses           []gen.Course
-	Sections          []gen.Section
-	Terms             []gen.Term
-	GradingCategories []gen.GradingCategory
+	Orgs              []models.Org
+	Persons           []models.Person
+	Courses           []models.Course
+	Sections          []models.Section
+	Terms             []models.Term
+	GradingCategories []models.GradingCategory
 	// TermOrgs names the orgs of each term, which carries no org reference
 	// of its own. Terms of a section's $terms belong to the section's org too.
 	TermOrgs map[uuid.UUID][]uuid.UUID
@@ -71,8 +72,8 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, r Roster, now t
 func Objects(r Roster) ([]store.Object, error) {
 	parent := map[uuid.UUID]uuid.UUID{}
 	for _, o := range r.Orgs {
-		if o.Sys != nil && o.Sys.Id != nil && o.Parent != nil && o.Parent.Sys.Id != nil {
-			parent[*o.Sys.Id] = *o.Parent.Sys.Id
+		if o.Sys.ID != uuid.Nil && o.Parent.Sys.ID != uuid.Nil {
+			parent[o.Sys.ID] = o.Parent.Sys.ID
 		}
 	}
 	withAncestors := func(ids []uuid.UUID) []uuid.UUID {
@@ -95,33 +96,30 @@ func Objects(r Roster) ([]store.Object, error) {
 		return out
 	}
 	var out []store.Object
-	add := func(kind store.Kind, id *uuid.UUID, subtype, label string, v any, orgs, sections []uuid.UUID) error {
-		if id == nil || *id == uuid.Nil {
+	add := func(kind store.Kind, id uuid.UUID, subtype, label string, v any, orgs, sections []uuid.UUID) error {
+		if id == uuid.Nil {
 			return fmt.Errorf("%w: a %s without $sys.id", store.ErrInvalid, kind)
 		}
 		data, err := json.Marshal(v)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", kind, *id, err)
+			return fmt.Errorf("%s %s: %w", kind, id, err)
 		}
-		out = append(out, store.Object{ID: *id, Kind: kind, Subtype: subtype, Label: label, Data: data,
+		out = append(out, store.Object{ID: id, Kind: kind, Subtype: subtype, Label: label, Data: data,
 			Orgs: withAncestors(orgs), Sections: sections})
 		return nil
 	}
-	typ := func(k store.Kind) *string { s := string(k); return &s }
+	typ := func(k store.Kind) string { return string(k) }
 
 	for _, o := range r.Orgs {
-		if o.Sys == nil {
-			return nil, fmt.Errorf("%w: an org without $sys", store.ErrInvalid)
-		}
 		o.Sys.Type = typ(store.KindOrg)
-		if err := add(store.KindOrg, o.Sys.Id, o.Sys.OrgType, deref(o.Sys.Label, o.Name), o, nil, nil); err != nil {
+		if err := add(store.KindOrg, o.Sys.ID, o.Sys.OrgType, cmp.Or(o.Sys.Label, o.Name), o, nil, nil); err != nil {
 			return nil, err
 		}
 	}
 	sectionOrg := map[uuid.UUID]uuid.UUID{}
 	for _, s := range r.Sections {
-		if s.Sys != nil && s.Sys.Id != nil && s.Org != nil && s.Org.Sys.Id != nil {
-			sectionOrg[*s.Sys.Id] = *s.Org.Sys.Id
+		if s.Sys.ID != uuid.Nil && s.Org.Sys.ID != uuid.Nil {
+			sectionOrg[s.Sys.ID] = s.Org.Sys.ID
 		}
 	}
 	for _, p := range r.Persons {
@@ -132,61 +130,58 @@ func Objects(r Roster) ([]store.Object, error) {
 		} else if strings.EqualFold(subtype, store.SubtypeStudent) {
 			subtype = store.SubtypeStudent
 		}
-		label := deref(p.Sys.Label, nil)
-		if label == "" && p.Name != nil {
-			label = strings.TrimSpace(deref(p.Name.First, nil) + " " + deref(p.Name.Last, nil))
+		label := p.Sys.Label
+		if label == "" {
+			label = strings.TrimSpace(p.Name.First + " " + p.Name.Last)
 		}
 		// The person's references give its links behind the org and
 		// section lists and, where they name a $membership, the
 		// membership objects (data events, no operation).
-		personRef := &gen.PersonSys{Sys: gen.PersonRefType{Id: p.Sys.Id, Type: typ(store.KindPerson), PersonType: p.Sys.PersonType, Label: &label}}
+		personRef := models.PersonSys{Sys: models.PersonRefType{ID: p.Sys.ID, Type: typ(store.KindPerson), PersonType: p.Sys.PersonType, Label: label}}
 		var orgs, sections []uuid.UUID
 		var members []store.Object
 		if p.Schools != nil {
-			for _, m := range *p.Schools {
-				if m.Sys.Id == nil {
+			for _, m := range p.Schools {
+				if m.Sys.ID == uuid.Nil {
 					continue
 				}
-				orgs = append(orgs, *m.Sys.Id)
-				if mid := m.Sys.Membership.Id; mid != nil {
-					org := &gen.OrgSys{Sys: gen.OrgRefType{Id: m.Sys.Id, Type: typ(store.KindOrg), OrgType: m.Sys.OrgType, Label: m.Sys.Label}}
-					members = append(members, membership(store.KindPersonOrgMembership, *mid,
-						gen.PersonOrgMembership{Sys: &gen.SysType{Id: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: org}))
+				orgs = append(orgs, m.Sys.ID)
+				if mid := m.Sys.Membership.ID; mid != uuid.Nil {
+					org := models.OrgSys{Sys: models.OrgRefType{ID: m.Sys.ID, Type: typ(store.KindOrg), OrgType: m.Sys.OrgType, Label: m.Sys.Label}}
+					members = append(members, membership(store.KindPersonOrgMembership, mid,
+						models.PersonOrgMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: org}))
 				}
 			}
 		}
 		if p.Sections != nil {
-			for _, m := range *p.Sections {
-				if m.Sys.Id == nil {
+			for _, m := range p.Sections {
+				if m.Sys.ID == uuid.Nil {
 					continue
 				}
-				sections = append(sections, *m.Sys.Id)
-				if mid := m.Sys.Membership.Id; mid != nil {
-					sec := &gen.SectionSys{Sys: gen.RefType{Id: m.Sys.Id, Type: typ(store.KindSection), Label: m.Sys.Label}}
-					members = append(members, membership(store.KindPersonSectionMembership, *mid,
-						gen.PersonSectionMembership{Sys: &gen.SysType{Id: mid, Type: typ(store.KindPersonSectionMembership)}, Person: personRef, Section: sec}))
+				sections = append(sections, m.Sys.ID)
+				if mid := m.Sys.Membership.ID; mid != uuid.Nil {
+					sec := models.SectionSys{Sys: models.RefType{ID: m.Sys.ID, Type: typ(store.KindSection), Label: m.Sys.Label}}
+					members = append(members, membership(store.KindPersonSectionMembership, mid,
+						models.PersonSectionMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonSectionMembership)}, Person: personRef, Section: sec}))
 				}
 			}
 		}
-		if err := add(store.KindPerson, p.Sys.Id, subtype, label, p, orgs, sections); err != nil {
+		if err := add(store.KindPerson, p.Sys.ID, subtype, label, p, orgs, sections); err != nil {
 			return nil, err
 		}
 		out = append(out, members...)
 	}
 	for _, c := range r.Courses {
-		if c.Sys == nil {
-			return nil, fmt.Errorf("%w: a course without $sys", store.ErrInvalid)
-		}
 		c.Sys.Type = typ(store.KindCourse)
 		var orgs []uuid.UUID
 		if c.Orgs != nil {
-			for _, o := range *c.Orgs {
-				if o.Sys.Id != nil {
-					orgs = append(orgs, *o.Sys.Id)
+			for _, o := range c.Orgs {
+				if o.Sys.ID != uuid.Nil {
+					orgs = append(orgs, o.Sys.ID)
 				}
 			}
 		}
-		if err := add(store.KindCourse, c.Sys.Id, "", deref(c.Sys.Label, c.Title), c, orgs, nil); err != nil {
+		if err := add(store.KindCourse, c.Sys.ID, "", cmp.Or(c.Sys.Label, c.Title), c, orgs, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -195,67 +190,39 @@ func Objects(r Roster) ([]store.Object, error) {
 		termOrgs[id] = append(termOrgs[id], orgs...)
 	}
 	for _, s := range r.Sections {
-		if s.Sys == nil {
-			return nil, fmt.Errorf("%w: a section without $sys", store.ErrInvalid)
-		}
 		s.Sys.Type = typ(store.KindSection)
 		var orgs []uuid.UUID
-		if org, ok := sectionOrg[deref(s.Sys.Id, uuid.Nil)]; ok {
+		if org, ok := sectionOrg[s.Sys.ID]; ok {
 			orgs = append(orgs, org)
 			if s.Terms != nil {
-				for _, t := range *s.Terms {
-					if t.Sys.Id != nil && !contains(termOrgs[*t.Sys.Id], org) {
-						termOrgs[*t.Sys.Id] = append(termOrgs[*t.Sys.Id], org)
+				for _, t := range s.Terms {
+					if t.Sys.ID != uuid.Nil && !contains(termOrgs[t.Sys.ID], org) {
+						termOrgs[t.Sys.ID] = append(termOrgs[t.Sys.ID], org)
 					}
 				}
 			}
 		}
-		if err := add(store.KindSection, s.Sys.Id, "", deref(s.Sys.Label, s.Title), s, orgs, nil); err != nil {
+		if err := add(store.KindSection, s.Sys.ID, "", cmp.Or(s.Sys.Label, s.Title), s, orgs, nil); err != nil {
 			return nil, err
 		}
 	}
 	for _, t := range r.Terms {
-		if t.Sys == nil {
-			return nil, fmt.Errorf("%w: a term without $sys", store.ErrInvalid)
-		}
 		t.Sys.Type = typ(store.KindTerm)
-		if err := add(store.KindTerm, t.Sys.Id, t.Sys.TermType, deref(t.Sys.Label, t.Name), t, termOrgs[deref(t.Sys.Id, uuid.Nil)], nil); err != nil {
+		if err := add(store.KindTerm, t.Sys.ID, t.Sys.TermType, cmp.Or(t.Sys.Label, t.Name), t, termOrgs[t.Sys.ID], nil); err != nil {
 			return nil, err
 		}
 	}
 	for _, g := range r.GradingCategories {
-		if g.Sys == nil {
-			return nil, fmt.Errorf("%w: a grading category without $sys", store.ErrInvalid)
-		}
 		g.Sys.Type = typ(store.KindGradingCategory)
 		var orgs []uuid.UUID
-		if g.School != nil && g.School.Sys.Id != nil {
-			orgs = append(orgs, *g.School.Sys.Id)
+		if g.School.Sys.ID != uuid.Nil {
+			orgs = append(orgs, g.School.Sys.ID)
 		}
-		if err := add(store.KindGradingCategory, g.Sys.Id, "", deref(g.Sys.Label, g.Name), g, orgs, nil); err != nil {
+		if err := add(store.KindGradingCategory, g.Sys.ID, "", cmp.Or(g.Sys.Label, g.Name), g, orgs, nil); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-// deref returns *p, else *alt, else the zero value.
-func deref[T any](p *T, alt ...any) T {
-	if p != nil {
-		return *p
-	}
-	for _, a := range alt {
-		switch v := a.(type) {
-		case *T:
-			if v != nil {
-				return *v
-			}
-		case T:
-			return v
-		}
-	}
-	var zero T
-	return zero
 }
 
 // membership is the store object of a membership: its JSON cannot fail to

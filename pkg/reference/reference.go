@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -25,7 +25,7 @@ const (
 	DefaultPageSize  = 2000
 )
 
-// Handler implements gen.StrictServerInterface on a store.
+// Handler implements apiserver.StrictServerInterface on a store.
 type Handler struct {
 	st     store.Store
 	clock  func() time.Time
@@ -37,7 +37,7 @@ type Handler struct {
 	key   []byte // the store's cursor key, once read
 }
 
-var _ gen.StrictServerInterface = (*Handler)(nil)
+var _ apiserver.StrictServerInterface = (*Handler)(nil)
 
 // Option configures New.
 type Option func(*Handler)
@@ -73,7 +73,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New returns the reference implementation of every operation on st.
-func New(st store.Store, opts ...Option) gen.StrictServerInterface {
+func New(st store.Store, opts ...Option) apiserver.StrictServerInterface {
 	return newHandler(st, opts...)
 }
 

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
@@ -37,7 +38,7 @@ type rawPage struct {
 }
 
 func (p rawPage) write(w http.ResponseWriter) error {
-	paging, err := json.Marshal(gen.Paging{Next: p.next})
+	paging, err := json.Marshal(models.Paging{Next: p.next})
 	if err != nil {
 		return err
 	}
@@ -100,107 +101,107 @@ func (f rawFound) VisitFindCourseResponse(w http.ResponseWriter) error  { return
 func (f rawFound) VisitFindSectionResponse(w http.ResponseWriter) error { return f.write(w) }
 func (f rawFound) VisitFindTermResponse(w http.ResponseWriter) error    { return f.write(w) }
 
-// ListOrgs implements gen.StrictServerInterface.
-func (h *Handler) ListOrgs(ctx context.Context, r gen.ListOrgsRequestObject) (gen.ListOrgsResponseObject, error) {
+// ListOrgs implements apiserver.StrictServerInterface.
+func (h *Handler) ListOrgs(ctx context.Context, r apiserver.ListOrgsRequestObject) (apiserver.ListOrgsResponseObject, error) {
 	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListLEAs implements gen.StrictServerInterface.
-func (h *Handler) ListLEAs(ctx context.Context, r gen.ListLEAsRequestObject) (gen.ListLEAsResponseObject, error) {
+// ListLEAs implements apiserver.StrictServerInterface.
+func (h *Handler) ListLEAs(ctx context.Context, r apiserver.ListLEAsRequestObject) (apiserver.ListLEAsResponseObject, error) {
 	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListSchools implements gen.StrictServerInterface.
-func (h *Handler) ListSchools(ctx context.Context, r gen.ListSchoolsRequestObject) (gen.ListSchoolsResponseObject, error) {
+// ListSchools implements apiserver.StrictServerInterface.
+func (h *Handler) ListSchools(ctx context.Context, r apiserver.ListSchoolsRequestObject) (apiserver.ListSchoolsResponseObject, error) {
 	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListStudentsForOrg implements gen.StrictServerInterface.
-func (h *Handler) ListStudentsForOrg(ctx context.Context, r gen.ListStudentsForOrgRequestObject) (gen.ListStudentsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+// ListStudentsForOrg implements apiserver.StrictServerInterface.
+func (h *Handler) ListStudentsForOrg(ctx context.Context, r apiserver.ListStudentsForOrgRequestObject) (apiserver.ListStudentsForOrgResponseObject, error) {
+	return h.listForOrg(ctx, r.ID, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListTeachersForOrg implements gen.StrictServerInterface.
-func (h *Handler) ListTeachersForOrg(ctx context.Context, r gen.ListTeachersForOrgRequestObject) (gen.ListTeachersForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+// ListTeachersForOrg implements apiserver.StrictServerInterface.
+func (h *Handler) ListTeachersForOrg(ctx context.Context, r apiserver.ListTeachersForOrgRequestObject) (apiserver.ListTeachersForOrgResponseObject, error) {
+	return h.listForOrg(ctx, r.ID, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListCoursesForOrg implements gen.StrictServerInterface.
-func (h *Handler) ListCoursesForOrg(ctx context.Context, r gen.ListCoursesForOrgRequestObject) (gen.ListCoursesForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+// ListCoursesForOrg implements apiserver.StrictServerInterface.
+func (h *Handler) ListCoursesForOrg(ctx context.Context, r apiserver.ListCoursesForOrgRequestObject) (apiserver.ListCoursesForOrgResponseObject, error) {
+	return h.listForOrg(ctx, r.ID, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListSectionsForOrg implements gen.StrictServerInterface.
-func (h *Handler) ListSectionsForOrg(ctx context.Context, r gen.ListSectionsForOrgRequestObject) (gen.ListSectionsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+// ListSectionsForOrg implements apiserver.StrictServerInterface.
+func (h *Handler) ListSectionsForOrg(ctx context.Context, r apiserver.ListSectionsForOrgRequestObject) (apiserver.ListSectionsForOrgResponseObject, error) {
+	return h.listForOrg(ctx, r.ID, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListTermsForOrg implements gen.StrictServerInterface.
-func (h *Handler) ListTermsForOrg(ctx context.Context, r gen.ListTermsForOrgRequestObject) (gen.ListTermsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.Id, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+// ListTermsForOrg implements apiserver.StrictServerInterface.
+func (h *Handler) ListTermsForOrg(ctx context.Context, r apiserver.ListTermsForOrgRequestObject) (apiserver.ListTermsForOrgResponseObject, error) {
+	return h.listForOrg(ctx, r.ID, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListPersons implements gen.StrictServerInterface.
-func (h *Handler) ListPersons(ctx context.Context, r gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+// ListPersons implements apiserver.StrictServerInterface.
+func (h *Handler) ListPersons(ctx context.Context, r apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListStudents implements gen.StrictServerInterface.
-func (h *Handler) ListStudents(ctx context.Context, r gen.ListStudentsRequestObject) (gen.ListStudentsResponseObject, error) {
+// ListStudents implements apiserver.StrictServerInterface.
+func (h *Handler) ListStudents(ctx context.Context, r apiserver.ListStudentsRequestObject) (apiserver.ListStudentsResponseObject, error) {
 	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListTeachers implements gen.StrictServerInterface.
-func (h *Handler) ListTeachers(ctx context.Context, r gen.ListTeachersRequestObject) (gen.ListTeachersResponseObject, error) {
+// ListTeachers implements apiserver.StrictServerInterface.
+func (h *Handler) ListTeachers(ctx context.Context, r apiserver.ListTeachersRequestObject) (apiserver.ListTeachersResponseObject, error) {
 	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListCourses implements gen.StrictServerInterface.
-func (h *Handler) ListCourses(ctx context.Context, r gen.ListCoursesRequestObject) (gen.ListCoursesResponseObject, error) {
+// ListCourses implements apiserver.StrictServerInterface.
+func (h *Handler) ListCourses(ctx context.Context, r apiserver.ListCoursesRequestObject) (apiserver.ListCoursesResponseObject, error) {
 	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListSections implements gen.StrictServerInterface.
-func (h *Handler) ListSections(ctx context.Context, r gen.ListSectionsRequestObject) (gen.ListSectionsResponseObject, error) {
+// ListSections implements apiserver.StrictServerInterface.
+func (h *Handler) ListSections(ctx context.Context, r apiserver.ListSectionsRequestObject) (apiserver.ListSectionsResponseObject, error) {
 	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListTerms implements gen.StrictServerInterface.
-func (h *Handler) ListTerms(ctx context.Context, r gen.ListTermsRequestObject) (gen.ListTermsResponseObject, error) {
+// ListTerms implements apiserver.StrictServerInterface.
+func (h *Handler) ListTerms(ctx context.Context, r apiserver.ListTermsRequestObject) (apiserver.ListTermsResponseObject, error) {
 	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// ListGradingCategories implements gen.StrictServerInterface.
-func (h *Handler) ListGradingCategories(ctx context.Context, r gen.ListGradingCategoriesRequestObject) (gen.ListGradingCategoriesResponseObject, error) {
+// ListGradingCategories implements apiserver.StrictServerInterface.
+func (h *Handler) ListGradingCategories(ctx context.Context, r apiserver.ListGradingCategoriesRequestObject) (apiserver.ListGradingCategoriesResponseObject, error) {
 	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
-// FindOrg implements gen.StrictServerInterface.
-func (h *Handler) FindOrg(ctx context.Context, r gen.FindOrgRequestObject) (gen.FindOrgResponseObject, error) {
-	return h.find(ctx, store.KindOrg, "", r.Id, "org")
+// FindOrg implements apiserver.StrictServerInterface.
+func (h *Handler) FindOrg(ctx context.Context, r apiserver.FindOrgRequestObject) (apiserver.FindOrgResponseObject, error) {
+	return h.find(ctx, store.KindOrg, "", r.ID, "org")
 }
 
-// FindLEA implements gen.StrictServerInterface: an org that is not an LEA is 404.
-func (h *Handler) FindLEA(ctx context.Context, r gen.FindLEARequestObject) (gen.FindLEAResponseObject, error) {
-	return h.find(ctx, store.KindOrg, store.SubtypeLEA, r.Id, "LEA")
+// FindLEA implements apiserver.StrictServerInterface: an org that is not an LEA is 404.
+func (h *Handler) FindLEA(ctx context.Context, r apiserver.FindLEARequestObject) (apiserver.FindLEAResponseObject, error) {
+	return h.find(ctx, store.KindOrg, store.SubtypeLEA, r.ID, "LEA")
 }
 
-// FindPerson implements gen.StrictServerInterface.
-func (h *Handler) FindPerson(ctx context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
-	return h.find(ctx, store.KindPerson, "", r.Id, "person")
+// FindPerson implements apiserver.StrictServerInterface.
+func (h *Handler) FindPerson(ctx context.Context, r apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
+	return h.find(ctx, store.KindPerson, "", r.ID, "person")
 }
 
-// FindCourse implements gen.StrictServerInterface.
-func (h *Handler) FindCourse(ctx context.Context, r gen.FindCourseRequestObject) (gen.FindCourseResponseObject, error) {
-	return h.find(ctx, store.KindCourse, "", r.Id, "course")
+// FindCourse implements apiserver.StrictServerInterface.
+func (h *Handler) FindCourse(ctx context.Context, r apiserver.FindCourseRequestObject) (apiserver.FindCourseResponseObject, error) {
+	return h.find(ctx, store.KindCourse, "", r.ID, "course")
 }
 
-// FindSection implements gen.StrictServerInterface.
-func (h *Handler) FindSection(ctx context.Context, r gen.FindSectionRequestObject) (gen.FindSectionResponseObject, error) {
-	return h.find(ctx, store.KindSection, "", r.Id, "section")
+// FindSection implements apiserver.StrictServerInterface.
+func (h *Handler) FindSection(ctx context.Context, r apiserver.FindSectionRequestObject) (apiserver.FindSectionResponseObject, error) {
+	return h.find(ctx, store.KindSection, "", r.ID, "section")
 }
 
-// FindTerm implements gen.StrictServerInterface.
-func (h *Handler) FindTerm(ctx context.Context, r gen.FindTermRequestObject) (gen.FindTermResponseObject, error) {
-	return h.find(ctx, store.KindTerm, "", r.Id, "term")
+// FindTerm implements apiserver.StrictServerInterface.
+func (h *Handler) FindTerm(ctx context.Context, r apiserver.FindTermRequestObject) (apiserver.FindTermResponseObject, error) {
+	return h.find(ctx, store.KindTerm, "", r.ID, "term")
 }

@@ -40,7 +40,7 @@ func expect(r reference.Roster) expected {
 	e := expected{lists: map[string][]string{}, finds: map[string]string{}}
 	add := func(path, id string) { e.lists[path] = append(e.lists[path], id) }
 	for _, o := range r.Orgs {
-		id := o.Sys.Id.String()
+		id := o.Sys.ID.String()
 		add("/rostering/orgs", id)
 		if o.Sys.OrgType == "LEA" {
 			add("/rostering/leas", id)
@@ -53,7 +53,7 @@ func expect(r reference.Roster) expected {
 		}
 	}
 	for _, p := range r.Persons {
-		id := p.Sys.Id.String()
+		id := p.Sys.ID.String()
 		add("/rostering/persons", id)
 		kind := "teachers"
 		if p.Sys.PersonType == "Student" {
@@ -61,40 +61,40 @@ func expect(r reference.Roster) expected {
 		}
 		add("/rostering/"+kind, id)
 		add("/rostering/orgs/"+e.lea+"/"+kind, id) // every person of a school is a member of its LEA
-		for _, m := range *p.Schools {
-			add("/rostering/orgs/"+m.Sys.Id.String()+"/"+kind, id)
+		for _, m := range p.Schools {
+			add("/rostering/orgs/"+m.Sys.ID.String()+"/"+kind, id)
 		}
 	}
 	for _, c := range r.Courses {
-		id := c.Sys.Id.String()
+		id := c.Sys.ID.String()
 		add("/rostering/courses", id)
 		add("/rostering/orgs/"+e.lea+"/courses", id)
-		for _, o := range *c.Orgs {
-			add("/rostering/orgs/"+o.Sys.Id.String()+"/courses", id)
+		for _, o := range c.Orgs {
+			add("/rostering/orgs/"+o.Sys.ID.String()+"/courses", id)
 		}
 	}
 	for _, s := range r.Sections {
-		id := s.Sys.Id.String()
+		id := s.Sys.ID.String()
 		add("/rostering/sections", id)
 		add("/rostering/orgs/"+e.lea+"/sections", id)
-		add("/rostering/orgs/"+s.Org.Sys.Id.String()+"/sections", id)
+		add("/rostering/orgs/"+s.Org.Sys.ID.String()+"/sections", id)
 	}
 	for _, t := range r.Terms {
-		add("/rostering/terms", t.Sys.Id.String())
-		add("/rostering/orgs/"+e.lea+"/terms", t.Sys.Id.String())
-		if t.Parent != nil { // the semesters: each school has sections in both
-			add("/rostering/orgs/"+e.school+"/terms", t.Sys.Id.String())
+		add("/rostering/terms", t.Sys.ID.String())
+		add("/rostering/orgs/"+e.lea+"/terms", t.Sys.ID.String())
+		if t.Parent.Sys.ID != uuid.Nil { // the semesters: each school has sections in both
+			add("/rostering/orgs/"+e.school+"/terms", t.Sys.ID.String())
 		}
 	}
 	for _, g := range r.GradingCategories {
-		add("/grades/gradingCategories", g.Sys.Id.String())
+		add("/grades/gradingCategories", g.Sys.ID.String())
 	}
 	e.finds["/rostering/orgs/"] = e.school
 	e.finds["/rostering/leas/"] = e.lea
-	e.finds["/rostering/persons/"] = r.Persons[0].Sys.Id.String()
-	e.finds["/rostering/courses/"] = r.Courses[0].Sys.Id.String()
-	e.finds["/rostering/sections/"] = r.Sections[0].Sys.Id.String()
-	e.finds["/rostering/terms/"] = r.Terms[1].Sys.Id.String()
+	e.finds["/rostering/persons/"] = r.Persons[0].Sys.ID.String()
+	e.finds["/rostering/courses/"] = r.Courses[0].Sys.ID.String()
+	e.finds["/rostering/sections/"] = r.Sections[0].Sys.ID.String()
+	e.finds["/rostering/terms/"] = r.Terms[1].Sys.ID.String()
 	return e
 }
 
@@ -181,7 +181,7 @@ func TestCursorRefusedElsewhere(t *testing.T) {
 	if len(ok.Data) != 2 {
 		t.Fatalf("own cursor: %d students", len(ok.Data))
 	}
-	org := *env.Tenants[0].Roster.Orgs[1].Sys.Id
+	org := env.Tenants[0].Roster.Orgs[1].Sys.ID
 	orgCur := next(a, "/rostering/orgs/"+org.String()+"/students?page_size=1")
 	adminCur := next(a, "/tasks/admin?page_size=2")
 	tampered := []byte(cur)
@@ -194,7 +194,7 @@ func TestCursorRefusedElsewhere(t *testing.T) {
 		"truncated":               {a, "/rostering/students?cursor=" + cur[:len(cur)-2]},
 		"not base64":              {a, "/rostering/students?cursor=" + strings.Repeat("A", 43) + "_x"},
 		"another list":            {a, "/rostering/teachers?cursor=" + cur},
-		"another org's list":      {a, "/rostering/orgs/" + env.Tenants[0].Roster.Orgs[2].Sys.Id.String() + "/students?cursor=" + orgCur},
+		"another org's list":      {a, "/rostering/orgs/" + env.Tenants[0].Roster.Orgs[2].Sys.ID.String() + "/students?cursor=" + orgCur},
 		"another subtype's list":  {a, "/rostering/orgs/" + org.String() + "/teachers?cursor=" + orgCur},
 		"another tenant":          {b, "/rostering/students?cursor=" + cur},
 		"a task cursor on a list": {a, "/rostering/students?cursor=" + adminCur},
@@ -400,7 +400,7 @@ func TestStoreFailureIsOpaque(t *testing.T) {
 	defer hs.Close()
 	env.URL, env.TokenURL = hs.URL+contract.BasePath, hs.URL+"/oauth/token"
 	a := newAPI(t, env, 0)
-	id := env.Tenants[0].Roster.Orgs[0].Sys.Id.String()
+	id := env.Tenants[0].Roster.Orgs[0].Sys.ID.String()
 	for _, c := range []struct {
 		method, path string
 		body         any

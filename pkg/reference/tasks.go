@@ -12,7 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -125,7 +126,7 @@ func (rd rendering) list(ts []store.Task, next *string) (rawTasks, error) {
 		}
 	}
 	b = append(b, `],"paging":`...)
-	paging, err := json.Marshal(gen.Paging{Next: next})
+	paging, err := json.Marshal(models.Paging{Next: next})
 	if err != nil {
 		return rawTasks{}, err
 	}
@@ -150,13 +151,13 @@ func (r rawTasks) VisitListAdminTasksResponse(w http.ResponseWriter) error  { re
 func (r rawTasks) VisitFindAdminTaskResponse(w http.ResponseWriter) error   { return writeJSON(w, r.b) }
 func (r rawTasks) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error { return writeJSON(w, r.b) }
 
-// ListTasks implements gen.StrictServerInterface: it leases the next batch.
-func (h *Handler) ListTasks(ctx context.Context, r gen.ListTasksRequestObject) (gen.ListTasksResponseObject, error) {
+// ListTasks implements apiserver.StrictServerInterface: it leases the next batch.
+func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObject) (apiserver.ListTasksResponseObject, error) {
 	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
 	}
-	if id := r.Params.TenantId; id != nil {
+	if id := r.Params.TenantID; id != nil {
 		p, _ := auth.PrincipalFrom(ctx)
 		if !p.HasTenant(*id) {
 			return nil, server.Errorf(http.StatusForbidden, server.CodeForbidden, "tenant %s is not one of this actor's tenants", *id)
@@ -199,9 +200,9 @@ func (h *Handler) release(ctx context.Context, tenants []uuid.UUID, ts []store.T
 	}
 }
 
-// ListAdminTasks implements gen.StrictServerInterface: pages through the
+// ListAdminTasks implements apiserver.StrictServerInterface: pages through the
 // whole queue in sequence order, leasing nothing.
-func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksRequestObject) (gen.ListAdminTasksResponseObject, error) {
+func (h *Handler) ListAdminTasks(ctx context.Context, r apiserver.ListAdminTasksRequestObject) (apiserver.ListAdminTasksResponseObject, error) {
 	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
@@ -229,26 +230,26 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r gen.ListAdminTasksReques
 	return rd.list(ts, next)
 }
 
-// FindAdminTask implements gen.StrictServerInterface.
-func (h *Handler) FindAdminTask(ctx context.Context, r gen.FindAdminTaskRequestObject) (gen.FindAdminTaskResponseObject, error) {
+// FindAdminTask implements apiserver.StrictServerInterface.
+func (h *Handler) FindAdminTask(ctx context.Context, r apiserver.FindAdminTaskRequestObject) (apiserver.FindAdminTaskResponseObject, error) {
 	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.st.FindTask(ctx, tenants, r.Id)
+	t, err := h.st.FindTask(ctx, tenants, r.ID)
 	if err != nil {
 		return nil, storeError(err)
 	}
 	return rd.one(t)
 }
 
-// DeleteAdminTask implements gen.StrictServerInterface.
-func (h *Handler) DeleteAdminTask(ctx context.Context, r gen.DeleteAdminTaskRequestObject) (gen.DeleteAdminTaskResponseObject, error) {
+// DeleteAdminTask implements apiserver.StrictServerInterface.
+func (h *Handler) DeleteAdminTask(ctx context.Context, r apiserver.DeleteAdminTaskRequestObject) (apiserver.DeleteAdminTaskResponseObject, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
 		return nil, err
 	}
-	t, err := h.st.DeleteTask(ctx, tenants, r.Id)
+	t, err := h.st.DeleteTask(ctx, tenants, r.ID)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -257,54 +258,53 @@ func (h *Handler) DeleteAdminTask(ctx context.Context, r gen.DeleteAdminTaskRequ
 
 // ackOf checks one acknowledgement. pathID is the id in the URL, when there
 // is one: a body task_id that differs from it is a 400.
-func ackOf(pathID *uuid.UUID, bodyID *uuid.UUID, a gen.TaskAck) (store.Ack, error) {
+// ackOf checks one acknowledgement; uuid.Nil stands for an id not given.
+func ackOf(pathID, bodyID uuid.UUID, a models.TaskAck) (store.Ack, error) {
 	if !a.Status.Valid() {
 		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "unknown acknowledgement status %q", a.Status)
 	}
 	out := store.Ack{Status: store.AckStatus(a.Status)}
 	switch {
-	case pathID != nil && bodyID != nil && *bodyID != *pathID:
-		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task_id %s in the body differs from the task id %s in the path", *bodyID, *pathID)
-	case pathID != nil:
-		out.TaskID = *pathID
-	case bodyID != nil:
-		out.TaskID = *bodyID
+	case pathID != uuid.Nil && bodyID != uuid.Nil && bodyID != pathID:
+		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task_id %s in the body differs from the task id %s in the path", bodyID, pathID)
+	case pathID != uuid.Nil:
+		out.TaskID = pathID
+	case bodyID != uuid.Nil:
+		out.TaskID = bodyID
 	}
-	if a.Message != nil {
-		out.Message = *a.Message
-	}
-	if a.SysAppID != nil {
-		out.AppID = *a.SysAppID
-	} else if a.AppId != nil { //nolint:staticcheck // the deprecated 2019-2020 spelling is still accepted
-		out.AppID = *a.AppId //nolint:staticcheck // as above
+	out.Message = a.Message
+	if a.SysAppID != "" {
+		out.AppID = a.SysAppID
+	} else if a.AppID != "" { //nolint:staticcheck // the deprecated 2019-2020 spelling is still accepted
+		out.AppID = a.AppID //nolint:staticcheck // as above
 	}
 	return out, nil
 }
 
-func receiptOf(r store.Receipt) gen.TaskAckReceipt {
-	return gen.TaskAckReceipt{TaskId: r.TaskID, Status: gen.TaskAckStatus(r.Status), AcknowledgedAt: r.AcknowledgedAt}
+func receiptOf(r store.Receipt) models.TaskAckReceipt {
+	return models.TaskAckReceipt{TaskID: r.TaskID, Status: models.TaskAckStatus(r.Status), AcknowledgedAt: r.AcknowledgedAt}
 }
 
-func (h *Handler) ackOne(ctx context.Context, id uuid.UUID, body *gen.TaskAck) (gen.TaskAckReceipt, error) {
+func (h *Handler) ackOne(ctx context.Context, id uuid.UUID, body *models.TaskAck) (models.TaskAckReceipt, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
-		return gen.TaskAckReceipt{}, err
+		return models.TaskAckReceipt{}, err
 	}
 	if body == nil {
-		return gen.TaskAckReceipt{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "request body is required")
+		return models.TaskAckReceipt{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "request body is required")
 	}
-	a, err := ackOf(&id, body.TaskId, *body)
+	a, err := ackOf(id, body.TaskID, *body)
 	if err != nil {
-		return gen.TaskAckReceipt{}, err
+		return models.TaskAckReceipt{}, err
 	}
 	rs, err := h.st.AckTasks(ctx, tenants, []store.Ack{a}, h.now())
 	if err != nil {
-		return gen.TaskAckReceipt{}, storeError(err)
+		return models.TaskAckReceipt{}, storeError(err)
 	}
 	return receiptOf(rs[0]), nil
 }
 
-func (h *Handler) ackGroup(ctx context.Context, body *gen.TaskAckGroup) ([]gen.TaskAckReceipt, error) {
+func (h *Handler) ackGroup(ctx context.Context, body *models.TaskAckGroup) ([]models.TaskAckReceipt, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
 		return nil, err
@@ -315,12 +315,12 @@ func (h *Handler) ackGroup(ctx context.Context, body *gen.TaskAckGroup) ([]gen.T
 	acks := make([]store.Ack, len(*body))
 	seen := make(map[uuid.UUID]int, len(*body))
 	for i, item := range *body {
-		if j, dup := seen[item.TaskId]; dup {
-			return nil, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task %s is acknowledged twice (items %d and %d); no task was acknowledged", item.TaskId, j, i)
+		if j, dup := seen[item.TaskID]; dup {
+			return nil, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task %s is acknowledged twice (items %d and %d); no task was acknowledged", item.TaskID, j, i)
 		}
-		seen[item.TaskId] = i
-		id := item.TaskId
-		a, err := ackOf(nil, &id, gen.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppId: item.AppId}) //nolint:staticcheck // AppId: deprecated spelling still accepted
+		seen[item.TaskID] = i
+		id := item.TaskID
+		a, err := ackOf(uuid.Nil, id, models.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppID: item.AppID}) //nolint:staticcheck // AppID: deprecated spelling still accepted
 		if err != nil {
 			return nil, err
 		}
@@ -334,45 +334,45 @@ func (h *Handler) ackGroup(ctx context.Context, body *gen.TaskAckGroup) ([]gen.T
 		}
 		return nil, storeError(err)
 	}
-	out := make([]gen.TaskAckReceipt, len(rs))
+	out := make([]models.TaskAckReceipt, len(rs))
 	for i, r := range rs {
 		out[i] = receiptOf(r)
 	}
 	return out, nil
 }
 
-// AcknowledgeTask implements gen.StrictServerInterface.
-func (h *Handler) AcknowledgeTask(ctx context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
-	rc, err := h.ackOne(ctx, r.Id, r.Body)
+// AcknowledgeTask implements apiserver.StrictServerInterface.
+func (h *Handler) AcknowledgeTask(ctx context.Context, r apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
+	rc, err := h.ackOne(ctx, r.ID, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return gen.AcknowledgeTask200JSONResponse{Data: rc}, nil
+	return apiserver.AcknowledgeTask200JSONResponse{Data: rc}, nil
 }
 
-// AcknowledgeAdminTask implements gen.StrictServerInterface.
-func (h *Handler) AcknowledgeAdminTask(ctx context.Context, r gen.AcknowledgeAdminTaskRequestObject) (gen.AcknowledgeAdminTaskResponseObject, error) {
-	rc, err := h.ackOne(ctx, r.Id, r.Body)
+// AcknowledgeAdminTask implements apiserver.StrictServerInterface.
+func (h *Handler) AcknowledgeAdminTask(ctx context.Context, r apiserver.AcknowledgeAdminTaskRequestObject) (apiserver.AcknowledgeAdminTaskResponseObject, error) {
+	rc, err := h.ackOne(ctx, r.ID, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return gen.AcknowledgeAdminTask200JSONResponse{Data: rc}, nil
+	return apiserver.AcknowledgeAdminTask200JSONResponse{Data: rc}, nil
 }
 
-// AcknowledgeTasks implements gen.StrictServerInterface.
-func (h *Handler) AcknowledgeTasks(ctx context.Context, r gen.AcknowledgeTasksRequestObject) (gen.AcknowledgeTasksResponseObject, error) {
+// AcknowledgeTasks implements apiserver.StrictServerInterface.
+func (h *Handler) AcknowledgeTasks(ctx context.Context, r apiserver.AcknowledgeTasksRequestObject) (apiserver.AcknowledgeTasksResponseObject, error) {
 	rs, err := h.ackGroup(ctx, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return gen.AcknowledgeTasks200JSONResponse{Data: rs}, nil
+	return apiserver.AcknowledgeTasks200JSONResponse{Data: rs}, nil
 }
 
-// AcknowledgeAdminTasks implements gen.StrictServerInterface.
-func (h *Handler) AcknowledgeAdminTasks(ctx context.Context, r gen.AcknowledgeAdminTasksRequestObject) (gen.AcknowledgeAdminTasksResponseObject, error) {
+// AcknowledgeAdminTasks implements apiserver.StrictServerInterface.
+func (h *Handler) AcknowledgeAdminTasks(ctx context.Context, r apiserver.AcknowledgeAdminTasksRequestObject) (apiserver.AcknowledgeAdminTasksResponseObject, error) {
 	rs, err := h.ackGroup(ctx, r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return gen.AcknowledgeAdminTasks200JSONResponse{Data: rs}, nil
+	return apiserver.AcknowledgeAdminTasks200JSONResponse{Data: rs}, nil
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
@@ -29,12 +29,12 @@ func queueSize(r reference.Roster) int {
 func memberships(r reference.Roster) map[string]string {
 	out := map[string]string{}
 	for _, p := range r.Persons {
-		for _, m := range *p.Schools {
-			out[m.Sys.Membership.Id.String()] = "RDM:PersonOrgMembership"
+		for _, m := range p.Schools {
+			out[m.Sys.Membership.ID.String()] = "RDM:PersonOrgMembership"
 		}
 		if p.Sections != nil {
-			for _, m := range *p.Sections {
-				out[m.Sys.Membership.Id.String()] = "RDM:PersonSectionMembership"
+			for _, m := range p.Sections {
+				out[m.Sys.Membership.ID.String()] = "RDM:PersonSectionMembership"
 			}
 		}
 	}
@@ -486,13 +486,13 @@ func TestRestartKeepsQueue(t *testing.T) {
 func TestLoadProducesChangeAndDelete(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
 	r := env.Tenants[0].Roster
-	changed := reference.Roster{Persons: r.Persons[:1], Deletes: []uuid.UUID{*r.Courses[0].Sys.Id}, Origin: "resend"}
+	changed := reference.Roster{Persons: r.Persons[:1], Deletes: []uuid.UUID{r.Courses[0].Sys.ID}, Origin: "resend"}
 	p := changed.Persons[0]
 	newLast := "Núñez-García"
-	name := *p.Name
-	name.Last = &newLast
-	p.Name = &name
-	changed.Persons = []gen.Person{p}
+	name := p.Name
+	name.Last = newLast
+	p.Name = name
+	changed.Persons = []models.Person{p}
 	res, err := reference.Load(context.Background(), env.Store, env.Tenants[0].ID, changed, env.Clock.Now())
 	if err != nil || res.Changed != 1 || res.Deleted != 1 || len(res.Tasks) != 4 {
 		t.Fatalf("Load = %+v, %v", res, err)
@@ -520,16 +520,16 @@ func TestLoadProducesChangeAndDelete(t *testing.T) {
 			t.Fatalf("group ids differ: %+v", got)
 		}
 	}
-	if string(got[1].Changes["name"]) != `{"first":"Zoë","last":"Núñez"}` || len(got[1].Changes) != 1 || got[1].Object != p.Sys.Id.String() {
+	if string(got[1].Changes["name"]) != `{"first":"Zoë","last":"Núñez"}` || len(got[1].Changes) != 1 || got[1].Object != p.Sys.ID.String() {
 		t.Fatalf("changes = %s", mustMarshal(got[1].Changes))
 	}
-	a.wantError(http.MethodGet, "/rostering/courses/"+r.Courses[0].Sys.Id.String(), nil, 404, "not_found")
+	a.wantError(http.MethodGet, "/rostering/courses/"+r.Courses[0].Sys.ID.String(), nil, 404, "not_found")
 	var person struct {
 		Data struct {
 			Name struct{ Last string } `json:"name"`
 		}
 	}
-	a.get("/rostering/persons/"+p.Sys.Id.String(), &person)
+	a.get("/rostering/persons/"+p.Sys.ID.String(), &person)
 	if person.Data.Name.Last != newLast {
 		t.Fatalf("changed person reads %q", person.Data.Name.Last)
 	}
@@ -588,12 +588,12 @@ func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
 
 	p := r.Persons[0]
 	label := "Zoë N. Núñez"
-	p.Sys.Label = &label
-	res, err = reference.Load(ctx, env.Store, tn, reference.Roster{Persons: []gen.Person{p}}, env.Clock.Now())
+	p.Sys.Label = label
+	res, err = reference.Load(ctx, env.Store, tn, reference.Roster{Persons: []models.Person{p}}, env.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantChanged := 1 + len(*p.Schools) + len(*p.Sections)
+	wantChanged := 1 + len(p.Schools) + len(p.Sections)
 	if res.Changed != wantChanged || res.Unchanged != 0 {
 		t.Fatalf("relabelled person: %+v, want %d changed (the person and its memberships)", res, wantChanged)
 	}
@@ -607,9 +607,9 @@ func TestLoadMembershipsAndUnchangedReload(t *testing.T) {
 			changed[e.ObjectID] = e.ObjectType
 		}
 	}
-	for _, m := range *p.Sections {
-		if changed[m.Sys.Membership.Id.String()] != "RDM:PersonSectionMembership" {
-			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.Id, changed)
+	for _, m := range p.Sections {
+		if changed[m.Sys.Membership.ID.String()] != "RDM:PersonSectionMembership" {
+			t.Fatalf("no CHANGE of section membership %s: %v", m.Sys.Membership.ID, changed)
 		}
 	}
 }

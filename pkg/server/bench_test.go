@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -18,7 +18,7 @@ import (
 // requests only, and on requests and responses.
 func BenchmarkListPersons100(b *testing.B) {
 	page := personsPage(100)
-	impl := &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	impl := &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		return page, nil
 	}}
 	quiet := server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError})))

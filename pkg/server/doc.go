@@ -1,5 +1,5 @@
 // Package server is the kit for Interop Data API servers. Implement
-// gen.StrictServerInterface (embed Unimplemented for the operations you do
+// apiserver.StrictServerInterface (embed Unimplemented for the operations you do
 // not have yet), hand it to New, and serve:
 //
 //	clients := auth.NewMemoryClientStore(auth.Client{ID: "demo", TenantID: tenant, SecretHash: auth.HashSecret(secret)})

@@ -11,7 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/models"
 )
 
 // Error codes the kit answers with: the known values of the spec's
@@ -67,13 +67,8 @@ func (e *Error) WithDetails(format string, args ...any) *Error {
 }
 
 // Body returns e as the spec's error body.
-func (e *Error) Body() gen.ErrorResponse {
-	body := gen.ErrorResponse{Error: gen.ErrorType{Status: int32(e.Status), Code: e.Code, Message: e.Message}}
-	if e.Details != "" {
-		d := e.Details
-		body.Error.Details = &d
-	}
-	return body
+func (e *Error) Body() models.ErrorResponse {
+	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code, Message: e.Message, Details: e.Details}}
 }
 
 // marshal renders e as the JSON error body. Encoding a struct of strings

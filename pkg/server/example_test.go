@@ -13,7 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -22,10 +23,10 @@ import (
 // answered 501 by the embedded Unimplemented.
 type roster struct{ server.Unimplemented }
 
-func (roster) ListPersons(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+func (roster) ListPersons(ctx context.Context, _ apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 	p, _ := auth.PrincipalFrom(ctx) // who is asking, and for which tenant
 	_ = p.TenantIDs
-	return gen.ListPersons200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: []gen.Person{}}}, nil
+	return apiserver.ListPersons200JSONResponse{PersonsPageJSONResponse: apiserver.PersonsPageJSONResponse{Data: []models.Person{}}}, nil
 }
 
 // A whole server: implement the strict interface, call New, serve.

@@ -14,7 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/internal/syncbuf"
 	"github.com/interop-data/interop/pkg/contract"
@@ -28,26 +29,26 @@ const base = contract.BasePath
 // test needs is a function field; the rest answer 501 through Unimplemented.
 type fake struct {
 	server.Unimplemented
-	listPersons func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error)
-	findPerson  func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error)
-	ackTask     func(context.Context, gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error)
+	listPersons func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error)
+	findPerson  func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error)
+	ackTask     func(context.Context, apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error)
 }
 
-func (f *fake) ListPersons(ctx context.Context, r gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+func (f *fake) ListPersons(ctx context.Context, r apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 	if f.listPersons == nil {
 		return f.Unimplemented.ListPersons(ctx, r)
 	}
 	return f.listPersons(ctx, r)
 }
 
-func (f *fake) FindPerson(ctx context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+func (f *fake) FindPerson(ctx context.Context, r apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
 	if f.findPerson == nil {
 		return f.Unimplemented.FindPerson(ctx, r)
 	}
 	return f.findPerson(ctx, r)
 }
 
-func (f *fake) AcknowledgeTask(ctx context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+func (f *fake) AcknowledgeTask(ctx context.Context, r apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
 	if f.ackTask == nil {
 		return f.Unimplemented.AcknowledgeTask(ctx, r)
 	}
@@ -99,7 +100,7 @@ const (
 	clientSecret = "secret-1"
 )
 
-func newEnv(t testing.TB, impl gen.StrictServerInterface, opts ...server.Option) *env {
+func newEnv(t testing.TB, impl apiserver.StrictServerInterface, opts ...server.Option) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), tenant: uuid.MustParse("5e0c8c53-8c6d-4e43-9a8f-6a1b6f1d2c11"), logs: &syncBuffer{}}
 	clients := auth.NewMemoryClientStore(auth.Client{ID: clientID, TenantID: e.tenant, SecretHash: auth.HashSecret(clientSecret)})
@@ -177,7 +178,7 @@ func errorSchema(t testing.TB) *contractDoc {
 
 // wantError checks that rec is the spec's error body with status and code,
 // and returns it.
-func wantError(t testing.TB, rec *httptest.ResponseRecorder, status int, code string) gen.ErrorType {
+func wantError(t testing.TB, rec *httptest.ResponseRecorder, status int, code string) models.ErrorType {
 	t.Helper()
 	if rec.Code != status {
 		t.Fatalf("status = %d, want %d; body %s", rec.Code, status, rec.Body)
@@ -192,7 +193,7 @@ func wantError(t testing.TB, rec *httptest.ResponseRecorder, status int, code st
 	if err := errorSchema(t).validate(generic); err != nil {
 		t.Errorf("body does not match ErrorResponse: %v: %s", err, rec.Body)
 	}
-	var body gen.ErrorResponse
+	var body models.ErrorResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
 	}
@@ -207,24 +208,21 @@ func wantError(t testing.TB, rec *httptest.ResponseRecorder, status int, code st
 	return body.Error
 }
 
-func details(e gen.ErrorType) string {
-	if e.Details == nil {
-		return ""
-	}
-	return *e.Details
+func details(e models.ErrorType) string {
+	return e.Details
 }
 
-func personsPage(n int) gen.ListPersons200JSONResponse {
-	data := make([]gen.Person, n)
+func personsPage(n int) apiserver.ListPersons200JSONResponse {
+	data := make([]models.Person, n)
 	for i := range data {
 		id := uuid.New()
 		first, last, email := "Zoë", "Núñez", "zoe@example.org"
 		label := first + " " + last
-		data[i] = gen.Person{
-			Sys:   gen.PersonSysType{Id: &id, Label: &label, PersonType: "Student"},
-			Name:  &gen.NameType{First: &first, Last: &last},
-			Email: &email,
+		data[i] = models.Person{
+			Sys:   models.PersonSysType{ID: id, Label: label, PersonType: "Student"},
+			Name:  models.NameType{First: first, Last: last},
+			Email: email,
 		}
 	}
-	return gen.ListPersons200JSONResponse{PersonsPageJSONResponse: gen.PersonsPageJSONResponse{Data: data, Paging: gen.Paging{}}}
+	return apiserver.ListPersons200JSONResponse{PersonsPageJSONResponse: apiserver.PersonsPageJSONResponse{Data: data, Paging: models.Paging{}}}
 }

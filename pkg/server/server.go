@@ -16,7 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -51,7 +51,7 @@ type Timeouts struct {
 }
 
 // Server is an Interop Data API server: an Echo instance serving a
-// gen.StrictServerInterface under contract.BasePath with authentication,
+// apiserver.StrictServerInterface under contract.BasePath with authentication,
 // validation both ways and one error model, plus /oauth/token (optional),
 // /healthz, /readyz and /metrics.
 type Server struct {
@@ -137,7 +137,7 @@ func WithMiddleware(m ...echo.MiddlewareFunc) Option {
 func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
 
 // New returns a server for impl. It fails only on configuration errors.
-func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
+func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) {
 	if impl == nil {
 		return nil, errors.New("server: nil implementation")
 	}
@@ -206,7 +206,7 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	gen.RegisterHandlersWithOptions(e, gen.NewStrictHandler(impl, nil), gen.RegisterHandlersOptions{
+	apiserver.RegisterHandlersWithOptions(e, apiserver.NewStrictHandler(impl, nil), apiserver.RegisterHandlersOptions{
 		BaseURL:              contract.BasePath,
 		OperationMiddlewares: perOp,
 	})

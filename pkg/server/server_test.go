@@ -22,14 +22,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"github.com/interop-data/interop/gen"
+	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
 func okPersons() *fake {
-	return &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	return &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		return personsPage(2), nil
 	}}
 }
@@ -49,7 +50,7 @@ func TestValidRequestReachesHandler(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	var page gen.PersonsResponse
+	var page models.PersonsResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || len(page.Data) != 2 {
 		t.Fatalf("page = %+v, %v", page, err)
 	}
@@ -58,7 +59,7 @@ func TestValidRequestReachesHandler(t *testing.T) {
 func TestPrincipalReachesHandler(t *testing.T) {
 	var got auth.Principal
 	var ok bool
-	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	f := &fake{listPersons: func(ctx context.Context, _ apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		got, ok = auth.PrincipalFrom(ctx)
 		return personsPage(0), nil
 	}}
@@ -75,7 +76,7 @@ func TestPrincipalReachesHandler(t *testing.T) {
 
 func TestMissingTokenIs401(t *testing.T) {
 	called := false
-	f := &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	f := &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		called = true
 		return personsPage(0), nil
 	}}
@@ -130,7 +131,7 @@ func TestExpiredTokenIs401(t *testing.T) {
 // server (same client id, same tenant, same clock) is unknown here.
 func TestTokenFromAnotherServerIs401(t *testing.T) {
 	called := false
-	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		called = true
 		return personsPage(0), nil
 	}})
@@ -166,7 +167,7 @@ func TestAuthenticatorFailureIs500AndLogged(t *testing.T) {
 	e := newEnv(t, okPersons(), server.WithAuthenticator(oauth))
 	rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "auth-down-1")
 	got := wantError(t, rec, 500, "internal_error")
-	if got.Details == nil || !strings.Contains(*got.Details, "auth-down-1") || strings.Contains(rec.Body.String(), "10.0.0.9") {
+	if got.Details == "" || !strings.Contains(got.Details, "auth-down-1") || strings.Contains(rec.Body.String(), "10.0.0.9") {
 		t.Errorf("body %s", rec.Body)
 	}
 	if rec.Header().Get("WWW-Authenticate") != "" {
@@ -201,7 +202,7 @@ func TestLTIJWTThroughChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got auth.Principal
-	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	f := &fake{listPersons: func(ctx context.Context, _ apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		got, _ = auth.PrincipalFrom(ctx)
 		return personsPage(0), nil
 	}}
@@ -293,7 +294,7 @@ func TestNotAnIntegerIs400(t *testing.T) {
 
 func TestBadUUIDPathIs400(t *testing.T) {
 	called := false
-	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
 		called = true
 		return nil, errors.New("unreachable")
 	}})
@@ -358,17 +359,17 @@ func TestWrongContentTypeIs415(t *testing.T) {
 
 func TestValidBodyReachesHandler(t *testing.T) {
 	id := uuid.New()
-	var got gen.AcknowledgeTaskRequestObject
-	e := newEnv(t, &fake{ackTask: func(_ context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+	var got apiserver.AcknowledgeTaskRequestObject
+	e := newEnv(t, &fake{ackTask: func(_ context.Context, r apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
 		got = r
-		return gen.AcknowledgeTask200JSONResponse{Data: gen.TaskAckReceipt{TaskId: r.Id, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
+		return apiserver.AcknowledgeTask200JSONResponse{Data: models.TaskAckReceipt{TaskID: r.ID, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
 	}})
 	rec := e.do("PUT", base+"/tasks/"+id.String()+"/ack", `{"status":"retry","message":"later","$sys.app_id":"88"}`)
 	if rec.Code != 200 {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	if got.Id != id || got.Body == nil || got.Body.Status != gen.Retry || got.Body.Message == nil || *got.Body.Message != "later" ||
-		got.Body.SysAppID == nil || *got.Body.SysAppID != "88" {
+	if got.ID != id || got.Body == nil || got.Body.Status != models.Retry || got.Body.Message == "" || got.Body.Message != "later" ||
+		got.Body.SysAppID == "" || got.Body.SysAppID != "88" {
 		t.Fatalf("request = %+v", got)
 	}
 }
@@ -406,7 +407,7 @@ func TestWrongMethodIs405(t *testing.T) {
 
 func TestOversizedBodyIs413(t *testing.T) {
 	called := false
-	e := newEnv(t, &fake{ackTask: func(context.Context, gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+	e := newEnv(t, &fake{ackTask: func(context.Context, apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
 		called = true
 		return nil, errors.New("unreachable")
 	}}, server.WithBodyLimit(1024))
@@ -440,7 +441,7 @@ func TestOversizedBodyIs413(t *testing.T) {
 func TestPanickingHandlerIs500(t *testing.T) {
 	for _, mode := range []server.ValidationMode{server.ValidationOff, server.ValidationEnforce} {
 		t.Run(mode.String(), func(t *testing.T) {
-			e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+			e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 				panic("boom: secret internal state")
 			}}, server.WithResponseValidation(mode))
 			rec := e.do("GET", base+"/rostering/persons", "", "X-Request-Id", "req-panic-1")
@@ -460,10 +461,10 @@ func TestPanickingHandlerIs500(t *testing.T) {
 
 func TestHandlerErrorsUseTheErrorModel(t *testing.T) {
 	e := newEnv(t, &fake{
-		findPerson: func(_ context.Context, r gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
-			return nil, server.Errorf(404, server.CodeNotFound, "person %s not found", r.Id)
+		findPerson: func(_ context.Context, r apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
+			return nil, server.Errorf(404, server.CodeNotFound, "person %s not found", r.ID)
 		},
-		listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+		listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 			return nil, fmt.Errorf("db: connection refused to 10.0.0.7:5432")
 		},
 	})
@@ -503,8 +504,8 @@ func logged(t *testing.T, logs, msg, requestID, errText string) bool {
 }
 
 func TestTypedErrorResponsePassesThrough(t *testing.T) {
-	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
-		return gen.FindPerson404JSONResponse{NotFoundJSONResponse: gen.NotFoundJSONResponse{Error: gen.ErrorType{Status: 404, Code: "not_found", Message: "gone"}}}, nil
+	e := newEnv(t, &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
+		return apiserver.FindPerson404JSONResponse{NotFoundJSONResponse: apiserver.NotFoundJSONResponse{Error: models.ErrorType{Status: 404, Code: "not_found", Message: "gone"}}}, nil
 	}})
 	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 404, "not_found")
 }
@@ -521,7 +522,7 @@ func TestUnimplementedIs501(t *testing.T) {
 
 // badPerson answers findPerson with a body the spec forbids: $sys missing.
 func badPerson() *fake {
-	return &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+	return &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
 		return raw{status: 200, body: `{"data":{"local_id":"S1"}}`}, nil
 	}}
 }
@@ -605,7 +606,7 @@ func TestInvalidResponseBodiesAre500(t *testing.T) {
 		"error body on 400":       {status: 400, body: `{"error":{"code":"x"}}`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+			e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 				return r, nil
 			}})
 			wantError(t, e.do("GET", base+"/rostering/persons", ""), 500, "internal_error")
@@ -615,7 +616,7 @@ func TestInvalidResponseBodiesAre500(t *testing.T) {
 		})
 	}
 	// The same shapes, valid, pass: the check is not just failing everything.
-	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		return raw{status: 200, ctype: "application/json; charset=utf-8", body: "{\"data\":[],\"paging\":{\"next\":null}}\n"}, nil
 	}})
 	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != 200 {
@@ -624,14 +625,14 @@ func TestInvalidResponseBodiesAre500(t *testing.T) {
 }
 
 func TestUndeclaredStatusIsInvalid(t *testing.T) {
-	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
 		return raw{status: 418, body: `{"error":{"status":418,"code":"teapot","message":"no"}}`}, nil
 	}})
 	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 500, "internal_error")
 }
 
 func TestNilResponseIsInvalid(t *testing.T) {
-	e := newEnv(t, &fake{findPerson: func(context.Context, gen.FindPersonRequestObject) (gen.FindPersonResponseObject, error) {
+	e := newEnv(t, &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
 		return nil, nil
 	}})
 	wantError(t, e.do("GET", base+"/rostering/persons/"+uuid.NewString(), ""), 500, "internal_error")
@@ -639,7 +640,7 @@ func TestNilResponseIsInvalid(t *testing.T) {
 
 func TestValidResponseIsSentIntact(t *testing.T) {
 	page := personsPage(3)
-	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		return page, nil
 	}})
 	rec := e.do("GET", base+"/rostering/persons", "")
@@ -740,7 +741,7 @@ func TestMetricsCountValidationFailuresPerOperationAndDirection(t *testing.T) {
 
 func TestRequestURL(t *testing.T) {
 	var got *url.URL
-	f := &fake{listPersons: func(ctx context.Context, _ gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	f := &fake{listPersons: func(ctx context.Context, _ apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		got = server.RequestURL(ctx)
 		return personsPage(0), nil
 	}}
@@ -780,7 +781,7 @@ func TestWithMiddlewareSeesPrincipal(t *testing.T) {
 func TestListenAndServeShutsDownGracefully(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{})
-	e := newEnv(t, &fake{listPersons: func(context.Context, gen.ListPersonsRequestObject) (gen.ListPersonsResponseObject, error) {
+	e := newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
 		close(started)
 		<-release
 		return personsPage(1), nil
@@ -834,9 +835,9 @@ func TestListenAndServeShutsDownGracefully(t *testing.T) {
 // repeated keys (the last wins); both are ambiguous and refused.
 func TestAmbiguousJSONBodyIs400(t *testing.T) {
 	called := false
-	e := newEnv(t, &fake{ackTask: func(_ context.Context, r gen.AcknowledgeTaskRequestObject) (gen.AcknowledgeTaskResponseObject, error) {
+	e := newEnv(t, &fake{ackTask: func(_ context.Context, r apiserver.AcknowledgeTaskRequestObject) (apiserver.AcknowledgeTaskResponseObject, error) {
 		called = true
-		return gen.AcknowledgeTask200JSONResponse{Data: gen.TaskAckReceipt{TaskId: r.Id, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
+		return apiserver.AcknowledgeTask200JSONResponse{Data: models.TaskAckReceipt{TaskID: r.ID, Status: r.Body.Status, AcknowledgedAt: time.Now()}}, nil
 	}})
 	url := base + "/tasks/" + uuid.NewString() + "/ack"
 	for body, want := range map[string]string{
@@ -847,7 +848,7 @@ func TestAmbiguousJSONBodyIs400(t *testing.T) {
 		`{"status":"error","params":{"a/b":{"x":1,"x":2}}}`:  `field "/params/a~1b/x": key appears more than once`,
 	} {
 		got := wantError(t, e.do("PUT", url, body), 400, "invalid_body")
-		if got.Details == nil || *got.Details != want {
+		if got.Details == "" || got.Details != want {
 			t.Errorf("%s: details %v, want %q", body, got.Details, want)
 		}
 	}
