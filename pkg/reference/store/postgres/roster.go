@@ -49,6 +49,10 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 type syncTx struct {
 	tx     pgx.Tx
 	tenant uuid.UUID
+	// removedTo is, per kind and subtype, the last seq RemoveUnput got
+	// to: the next call starts after it instead of stepping over every
+	// put object (and every dead index entry) before it again.
+	removedTo map[string]int64
 }
 
 // putObject inserts the object or updates it in place (keeping its seq),
@@ -252,9 +256,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		return nil, nil
 	}
 	rows, err := x.tx.Query(ctx, `DELETE FROM objects WHERE seq IN (
-			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3)
+			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3) AND seq > $5
 			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq) ORDER BY seq LIMIT $4)
-		RETURNING seq, id, kind, subtype, label, data`, x.tenant, string(kind), subtype, limit)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant, string(kind), subtype, limit, x.removedTo[string(kind)+"\x00"+subtype])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
 	}
@@ -275,6 +279,12 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	// RETURNING has no defined order.
 	slices.SortFunc(got, func(a, b seqObject) int { return int(a.seq - b.seq) })
+	if len(got) > 0 {
+		if x.removedTo == nil {
+			x.removedTo = map[string]int64{}
+		}
+		x.removedTo[string(kind)+"\x00"+subtype] = got[len(got)-1].seq
+	}
 	out := make([]store.Object, len(got))
 	for i := range got {
 		out[i] = got[i].o

@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +47,10 @@ type syncTx struct {
 	tx     *sql.Tx
 	st     *syncStmts
 	tenant uuid.UUID
+	// removedTo is, per kind and subtype, the last seq RemoveUnput got
+	// to: the next call starts after it instead of stepping over every
+	// put object before it again.
+	removedTo map[string]int64
 }
 
 // Put implements store.SyncTx.
@@ -135,9 +141,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		return nil, nil
 	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
-			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?)
+			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
 			AND seq NOT IN (SELECT seq FROM temp.put) ORDER BY seq LIMIT ?)
-		RETURNING id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, limit)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}
@@ -147,7 +153,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		var o store.Object
 		var id, k string
 		var data []byte
-		if err := rows.Scan(&id, &k, &o.Subtype, &o.Label, &data); err != nil {
+		if err := rows.Scan(&o.Pos, &id, &k, &o.Subtype, &o.Label, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 		}
 		o.ID, o.Kind, o.Data = uuid.MustParse(id), store.Kind(k), data
@@ -155,6 +161,17 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(out, func(a, b store.Object) int { return cmp.Compare(a.Pos, b.Pos) })
+	if len(out) > 0 {
+		if x.removedTo == nil {
+			x.removedTo = map[string]int64{}
+		}
+		x.removedTo[string(kind)+"\x00"+subtype] = out[len(out)-1].Pos
+	}
+	for i := range out {
+		out[i].Pos = 0
 	}
 	return out, nil
 }
