@@ -355,7 +355,9 @@ type OrgsResponse struct {
 
 // Paging Paging state of a list response (PagedDataResponseType.paging of the vendor's file).
 type Paging struct {
-	// Next The absolute URL of the next page, or null on the last page.
+	// Next The absolute URL of the next page, or null on the last page. It carries `page`,
+	// `page_size` and, on the lists that have one, an opaque `cursor` that makes following it
+	// as cheap at any depth as the first page.
 	Next *string `json:"next"`
 }
 
@@ -826,6 +828,9 @@ type TermsResponse struct {
 	Paging Paging `json:"paging"`
 }
 
+// CursorParam defines model for CursorParam.
+type CursorParam = string
+
 // DriverParam defines model for DriverParam.
 type DriverParam = string
 
@@ -917,6 +922,15 @@ type ListGradingCategoriesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesParams defines parameters for ListCourses.
@@ -926,6 +940,15 @@ type ListCoursesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListLEAsParams defines parameters for ListLEAs.
@@ -935,6 +958,15 @@ type ListLEAsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListOrgsParams defines parameters for ListOrgs.
@@ -944,6 +976,15 @@ type ListOrgsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesForOrgParams defines parameters for ListCoursesForOrg.
@@ -953,6 +994,15 @@ type ListCoursesForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsForOrgParams defines parameters for ListSectionsForOrg.
@@ -962,6 +1012,15 @@ type ListSectionsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsForOrgParams defines parameters for ListStudentsForOrg.
@@ -971,6 +1030,15 @@ type ListStudentsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersForOrgParams defines parameters for ListTeachersForOrg.
@@ -980,6 +1048,15 @@ type ListTeachersForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsForOrgParams defines parameters for ListTermsForOrg.
@@ -989,6 +1066,15 @@ type ListTermsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListPersonsParams defines parameters for ListPersons.
@@ -998,6 +1084,15 @@ type ListPersonsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSchoolsParams defines parameters for ListSchools.
@@ -1007,6 +1102,15 @@ type ListSchoolsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsParams defines parameters for ListSections.
@@ -1016,6 +1120,15 @@ type ListSectionsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsParams defines parameters for ListStudents.
@@ -1025,6 +1138,15 @@ type ListStudentsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersParams defines parameters for ListTeachers.
@@ -1034,6 +1156,15 @@ type ListTeachersParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsParams defines parameters for ListTerms.
@@ -1043,6 +1174,15 @@ type ListTermsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTasksParams defines parameters for ListTasks.
@@ -1082,6 +1222,15 @@ type ListAdminTasksParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // FindAdminTaskParams defines parameters for FindAdminTask.
