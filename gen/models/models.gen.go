@@ -877,6 +877,9 @@ type OrgFound = OrgResponse
 // OrgsPage defines model for OrgsPage.
 type OrgsPage = OrgsResponse
 
+// PayloadTooLarge The one error body of every operation.
+type PayloadTooLarge = ErrorResponse
+
 // PersonFound defines model for PersonFound.
 type PersonFound = PersonResponse
 
@@ -903,6 +906,9 @@ type TooManyRequests = ErrorResponse
 
 // Unauthorized The one error body of every operation.
 type Unauthorized = ErrorResponse
+
+// UnsupportedMediaType The one error body of every operation.
+type UnsupportedMediaType = ErrorResponse
 
 // ListGradingCategoriesParams defines parameters for ListGradingCategories.
 type ListGradingCategoriesParams struct {

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -29,8 +32,11 @@ const (
 	CodePayloadTooLarge      = "payload_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeRateLimited          = "rate_limited"
-	CodeInternal             = "internal_error"
-	CodeNotImplemented       = "not_implemented"
+	// CodeRequestTimeout answers a request whose body did not arrive within
+	// the server's read timeout (Timeouts.Read).
+	CodeRequestTimeout = "request_timeout"
+	CodeInternal       = "internal_error"
+	CodeNotImplemented = "not_implemented"
 	// CodeUnavailable answers /readyz when the readiness check fails. It is
 	// not one of the spec's listed codes, which the spec allows (open vocabulary).
 	CodeUnavailable = "unavailable"
@@ -68,9 +74,29 @@ func (e *Error) WithDetails(format string, args ...any) *Error {
 	return &c
 }
 
-// Body returns e as the spec's error body.
+// MaxErrorText is the most bytes of Message, and of Details, an error body
+// carries: longer texts (a message quoting a huge key or value) are cut, so
+// no error costs more to send than this.
+const MaxErrorText = 1024
+
+// Body returns e as the spec's error body, Message and Details cut to
+// MaxErrorText bytes.
 func (e *Error) Body() models.ErrorResponse {
-	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code, Message: e.Message, Details: e.Details}}
+	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code,
+		Message: truncate(e.Message, MaxErrorText), Details: truncate(e.Details, MaxErrorText)}}
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "... (truncated)"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // marshal renders e as the JSON error body. Encoding a struct of strings
@@ -109,12 +135,35 @@ func codeForStatus(status int) string {
 		return CodeUnsupportedMediaType
 	case http.StatusTooManyRequests:
 		return CodeRateLimited
+	case http.StatusRequestTimeout:
+		return CodeRequestTimeout
+	case http.StatusRequestURITooLong:
+		return CodeURITooLong
 	case http.StatusNotImplemented:
 		return CodeNotImplemented
 	case http.StatusServiceUnavailable:
 		return CodeUnavailable
 	}
 	return CodeInternal
+}
+
+// errRequestTimeout answers a body that did not arrive within the read
+// timeout: a slow or stalled client, logged and counted as a 4xx.
+var errRequestTimeout = &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+	Message: "request body was not received in time"}
+
+// errBodyIncomplete answers a body that ended before its declared length (a
+// client that gave up or lost its connection mid-upload).
+var errBodyIncomplete = &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody,
+	Message: "request body is incomplete", Details: "the connection ended before the whole body arrived"}
+
+// isTimeout reports a read deadline that passed (http.Server's ReadTimeout).
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // errTooLarge is the one answer to a body over the limit, wherever it is
@@ -135,6 +184,9 @@ func (s *Server) publicError(c echo.Context, err error) (*Error, bool) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errTooLarge(s.bodyLimit), true
+	}
+	if isTimeout(err) {
+		return errRequestTimeout, true
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {

@@ -34,6 +34,7 @@ type requestInfo struct {
 	id         string
 	r          *http.Request
 	trustProxy bool
+	links      *links
 }
 
 type requestInfoKey struct{}
@@ -50,29 +51,19 @@ func RequestID(ctx context.Context) string {
 }
 
 // RequestURL returns the absolute URL of the current request, for building
-// paging.next links, or nil outside the kit. The scheme is https when the
-// connection is TLS; with WithTrustProxyHeaders(true), X-Forwarded-Proto and
-// X-Forwarded-Host (their first values, when well formed) take precedence.
-// The result is a fresh copy the caller may modify.
+// paging.next links, or nil outside the kit. With WithPublicURL it is built on
+// that URL. Otherwise the scheme is https when the connection is TLS, and,
+// with WithTrustProxyHeaders(true), X-Forwarded-Proto and X-Forwarded-Host
+// (their first values, when well formed) take precedence over the connection
+// and the Host header. A host the operator did not allow (WithAllowedHosts)
+// is replaced by the address the connection arrived on, so a forged Host
+// never reaches a link. The result is a fresh copy the caller may modify.
 func RequestURL(ctx context.Context) *url.URL {
 	info, ok := ctx.Value(requestInfoKey{}).(*requestInfo)
 	if !ok {
 		return nil
 	}
-	r := info.r
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if info.trustProxy {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
-			host = h
-		}
-	}
-	return &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	return info.links.requestURL(info.r, info.trustProxy)
 }
 
 func firstValue(v string) string {
@@ -134,7 +125,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = newRequestID()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy}
+		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy, links: &s.links}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 		return next(c)
 	}
@@ -240,21 +231,25 @@ func (s *Server) operation(op *contract.Operation, secured bool) echo.Middleware
 			if err := s.takeToken(c, rateLimitKey(c)); err != nil {
 				return err
 			}
+			// The body is read here, once, for every operation that takes one:
+			// its nesting depth is checked before any other parser sees it.
+			if route.Operation.RequestBody != nil {
+				body, err := s.readBody(r)
+				if err == nil {
+					err = s.checkJSONBody(r, body)
+				}
+				if err != nil && !errors.Is(err, errJSONSyntax) {
+					if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
+						s.metrics.validationFailure(opID, "request")
+					}
+					return err
+				}
+			}
 			if !s.reqValidation && s.respMode == ValidationOff {
 				return next(c)
 			}
 			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams(c), Route: route, Options: s.reqOpts}
 			if s.reqValidation {
-				if route.Operation.RequestBody != nil {
-					if err := readStrictJSON(r); err != nil && !errors.Is(err, errJSONSyntax) {
-						s.metrics.validationFailure(opID, "request")
-						var mbe *http.MaxBytesError
-						if errors.As(err, &mbe) {
-							return errTooLarge(s.bodyLimit)
-						}
-						return err
-					}
-				}
 				if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 					s.metrics.validationFailure(opID, "request")
 					return s.requestValidationError(err)

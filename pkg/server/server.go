@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/netutil"
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
@@ -22,9 +23,12 @@ import (
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
-// says otherwise. The largest legitimate body, a group acknowledgement of
-// 2000 tasks, fits with room to spare.
-const DefaultBodyLimit = 1 << 20
+// says otherwise: 10 MiB. The spec states it (info.x-request-body-limit and
+// each operation's 413). It admits the largest group acknowledgement of
+// plain text the spec allows, 2000 items each with a 4096-character message
+// (about 8.4 MB); a body that needs more (escaped or non-ASCII messages at
+// the maximum, long app ids) is split by the client.
+const DefaultBodyLimit = 10 << 20
 
 // ValidationMode says what the kit does with a handler response that breaks
 // the spec. It is the contract package's Mode, shared with the client.
@@ -63,6 +67,8 @@ type Server struct {
 	reqValidation bool
 	logger        *slog.Logger
 	bodyLimit     int64
+	maxDepth      int
+	maxElements   int
 	ready         func(context.Context) error
 	trustProxy    bool
 	extra         []echo.MiddlewareFunc
@@ -72,6 +78,12 @@ type Server struct {
 	limiters      *limiters // nil when rate limiting is off
 	noDocs        bool      // WithDocs(false)
 	tracer        trace.TracerProvider
+	limits        limits
+	links         links
+
+	metricsOn  bool   // serve /metrics on the API handler
+	metricsAdr string // serve /metrics on a listener of its own (ListenAndServe)
+	metricsMW  func(http.Handler) http.Handler
 
 	// contract is the spec compiled once per process: kin-openapi checks
 	// parameters, headers and statuses, the compiled schemas check bodies.
@@ -149,6 +161,9 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		logger:        slog.Default(),
 		bodyLimit:     DefaultBodyLimit,
 		now:           time.Now,
+		maxDepth:      DefaultMaxJSONDepth,
+		maxElements:   DefaultMaxJSONElements,
+		metricsOn:     true,
 	}
 	for _, o := range opts {
 		o(s)
@@ -164,6 +179,13 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		return nil, errors.New("server: no authenticator: use WithAuthenticator or WithTokenEndpoint")
 	}
 	s.timeouts = s.timeouts.withDefaults()
+	s.limits = s.limits.withDefaults()
+	if err := s.links.init(); err != nil {
+		return nil, err
+	}
+	if s.metricsAdr != "" {
+		s.metricsOn = false
+	}
 
 	if s.contract, err = contract.Shared(); err != nil {
 		return nil, err
@@ -195,15 +217,18 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 
 	e.Use(s.requestID)
 	e.Use(s.tracing()...)
-	e.Use(s.observe, s.recover, s.limitBody)
+	e.Use(s.observe, s.recover, s.limitURL, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if s.metricsOn {
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	if s.token != nil {
 		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
-		// With WithRateLimit, limited per client IP (nobody is authenticated yet).
-		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
+		// With WithRateLimit, limited per client IP (nobody is authenticated
+		// yet), and its 429 is in RFC 6749 form too.
+		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitTokenByIP)
 	}
 
 	if err := s.mountDocs(e); err != nil {
@@ -284,39 +309,77 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // Serve is ListenAndServe on a listener the caller opened, for programs
 // that must know the address is theirs before they acquire anything else
 // (interop serve listens before it creates its database file). Serve closes
-// ln when it returns.
+// ln when it returns. It holds at most WithMaxConnections connections of ln
+// open at once, and with WithMetricsAddr it also serves /metrics on that
+// address, failing when it cannot listen there.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: s.timeouts.ReadHeader,
-		ReadTimeout:       s.timeouts.Read,
-		WriteTimeout:      s.timeouts.Write,
-		IdleTimeout:       s.timeouts.Idle,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	if s.limits.maxConns > 0 {
+		ln = netutil.LimitListener(ln, s.limits.maxConns)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	servers := []*http.Server{s.httpServer(s.echo)}
+	listeners := []net.Listener{ln}
+	if s.metricsAdr != "" {
+		var lc net.ListenConfig
+		mln, err := lc.Listen(ctx, "tcp", s.metricsAdr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.MetricsHandler())
+		servers = append(servers, s.httpServer(mux))
+		listeners = append(listeners, mln)
+		s.logger.Info("serving metrics", "addr", mln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	s.logger.Info("listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("server: serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
 	}
-	if err != nil {
+	remaining := len(servers)
+	if serveErr != nil {
+		remaining--
+	}
+	for range remaining {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if serveErr != nil {
+		return fmt.Errorf("server: serve: %w", serveErr)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	s.logger.Info("shut down")
 	return nil
+}
+
+// httpServer is the http.Server for h with the kit's timeouts and limits.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		MaxHeaderBytes:    s.limits.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // healthz says the process is up; it checks nothing else, so an orchestrator
