@@ -33,7 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a := os.Getenv("ADDR"); a != "" {
 		defAddr = a
 	}
-	addr := fs.String("addr", defAddr, "address to listen on (default $ADDR when set)")
+	addr := fs.String("addr", defAddr, "address to listen on; $ADDR, when set, replaces the default")
 	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
 	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
@@ -50,8 +50,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *lease <= 0 || *batch <= 0 {
-		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
+	if *lease <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --task-lease must be positive, not %s\n", *lease)
+		return exitError(2)
+	}
+	if *batch <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --batch-size must be positive, not %d\n", *batch)
 		return exitError(2)
 	}
 	// !(x >= 0) also refuses NaN.
@@ -69,6 +73,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first: an address in use must not leave a new database file
+	// behind.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
 	st, err := reference.OpenStore(ctx, *db)
 	if err != nil {
 		return err
@@ -85,7 +97,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer inst.Close()
-	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
+	return srv.Serve(ctx, ln, func(a net.Addr) {
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
