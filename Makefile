@@ -7,7 +7,7 @@ DB      ?= ./interop.db
 BIN     ?= bin/interop
 PKGS    ?= ./...
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean docs-test check-breaking
 
 all: lint test
 
@@ -44,9 +44,17 @@ test-short:
 cover:
 	$(GO) test -race -cover ./pkg/client/...
 
-## run: the reference server on the embedded store with the demo tenant (ADDR, DB)
-run:
-	$(GO) run ./cmd/interop serve --demo --addr $(ADDR) --db $(DB)
+## run: the reference server on the embedded store with the demo tenant (ADDR, DB); built, then exec'd, so that stopping make stops it
+run: build
+	exec $(BIN) serve --demo --addr $(ADDR) --db $(DB)
+
+## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
+docs-test:
+	$(GO) test -count=1 -run 'TestDocsInBrowser' -v ./pkg/server/docs/
+
+## check-breaking: fail on breaking changes of api/openapi.yaml since the last release (BASE=ref to choose) not recorded in CHANGELOG.md
+check-breaking:
+	$(GO) run ./internal/cmd/check-breaking $(if $(BASE),-base $(BASE))
 
 ## build: the interop binary
 build:

@@ -11,8 +11,11 @@ import (
 	"net/url"
 	"os"
 
+	"github.com/google/uuid"
+
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -30,7 +33,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a := os.Getenv("ADDR"); a != "" {
 		defAddr = a
 	}
-	addr := fs.String("addr", defAddr, "address to listen on (default $ADDR when set)")
+	addr := fs.String("addr", defAddr, "address to listen on; $ADDR, when set, replaces the default")
 	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
 	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
@@ -47,8 +50,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *lease <= 0 || *batch <= 0 {
-		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
+	if *lease <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --task-lease must be positive, not %s\n", *lease)
+		return exitError(2)
+	}
+	if *batch <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --batch-size must be positive, not %d\n", *batch)
 		return exitError(2)
 	}
 	// !(x >= 0) also refuses NaN.
@@ -66,10 +73,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first: an address in use must not leave a new database file
+	// behind.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
 	st, err := reference.OpenStore(ctx, *db)
 	if err != nil {
 		return err
 	}
+	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: []server.Option{
@@ -81,12 +97,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer inst.Close()
-	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
+	return srv.Serve(ctx, ln, func(a net.Addr) {
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
+			if demoBefore {
+				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
+					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", redactDSN(*db), d.ClientID)
+			}
 		}
 	})
 }
@@ -98,4 +118,15 @@ func redactDSN(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
+}
+
+// demoLoaded reports whether the demo tenant exists and holds its district:
+// serve --demo then leaves it alone.
+func demoLoaded(ctx context.Context, st store.Store) bool {
+	t, err := st.FindTenantByClientID(ctx, reference.DemoClientID)
+	if err != nil {
+		return false
+	}
+	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{t.ID}, Kind: store.KindOrg, Limit: 1})
+	return err == nil && len(orgs) > 0
 }

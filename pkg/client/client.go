@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -43,6 +44,7 @@ type config struct {
 	tokenFetch   fetchFunc
 	staticToken  bool
 	refreshAhead time.Duration
+	tracer       trace.TracerProvider
 	tokenTimeout time.Duration
 }
 
@@ -153,6 +155,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if baseRT == nil {
 		baseRT = http.DefaultTransport
 	}
+	baseRT = traced(baseRT, cfg.tracer)
 
 	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger}
 

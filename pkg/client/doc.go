@@ -73,6 +73,13 @@
 // task back late. docs/CONSUMER.md has the details and the fault-injection
 // figures.
 //
+// # Tracing
+//
+// WithTracerProvider turns on OpenTelemetry tracing (otelhttp): one client
+// span per request on the wire, each retry attempt included, as children of
+// the span in the call's context, with the trace context sent in the headers
+// of the global propagator. It is off without the option.
+//
 // # Delivery is at least once
 //
 // A task is delivered again when its acknowledgement does not reach the

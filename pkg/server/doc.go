@@ -47,6 +47,13 @@
 //     have refilled are forgotten (interop_rate_limit_keys counts the rest).
 //     Limits are per process, and time comes from WithClock, so tests
 //     advance a fake clock instead of sleeping.
+//   - The API reference, on by default: /docs renders the embedded spec
+//     (package docs, Redoc embedded, works offline), /openapi.yaml and
+//     /openapi.json serve it, / redirects to /docs. WithDocs(false) removes
+//     them.
+//   - Tracing, off by default: WithTracerProvider gives every request an
+//     OpenTelemetry server span (otelecho) carrying interop.operation and
+//     interop.request_id.
 //
 // RequestURL gives a handler the absolute URL of its request, from which
 // paging.next links are built.

@@ -15,10 +15,12 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/docs"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
@@ -70,6 +72,8 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	noDocs        bool      // WithDocs(false)
+	tracer        trace.TracerProvider
 
 	reqOpts  *openapi3filter.Options
 	respOpts *openapi3filter.Options
@@ -191,7 +195,9 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	}
 	s.echo = e
 
-	e.Use(s.requestID, s.observe, s.recover, s.limitBody)
+	e.Use(s.requestID)
+	e.Use(s.tracing()...)
+	e.Use(s.observe, s.recover, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -200,6 +206,10 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
 		// With WithRateLimit, limited per client IP (nobody is authenticated yet).
 		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
+	}
+
+	if err := s.mountDocs(e); err != nil {
+		return nil, err
 	}
 
 	perOp, err := s.operationMiddlewares(doc)
@@ -274,6 +284,14 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener the caller opened, for programs
+// that must know the address is theirs before they acquire anything else
+// (interop serve listens before it creates its database file). Serve closes
+// ln when it returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
 	srv := &http.Server{
 		Handler:           s.echo,
 		ReadHeaderTimeout: s.timeouts.ReadHeader,
@@ -296,7 +314,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
@@ -369,6 +387,8 @@ func operationOf(c echo.Context) string {
 	switch p := c.Path(); p {
 	case "/healthz", "/readyz", "/metrics", "/oauth/token":
 		return strings.TrimPrefix(p, "/")
+	case "/", docs.PagePath, docs.PagePath + "/", docs.YAMLPath, docs.JSONPath, docs.ScriptPath, docs.LicensePath:
+		return "docs"
 	}
 	return "unmatched"
 }
