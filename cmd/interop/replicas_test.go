@@ -141,13 +141,19 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 	for i := range replicas {
 		replicas[i] = startReplica(t, "127.0.0.1:0", db, lease)
 	}
+	// A restarted replica comes back on its address, so the consumers'
+	// view of the replicas is fixed: the roots, not the processes.
+	roots := make([]string, len(replicas))
+	for i, r := range replicas {
+		roots[i] = r.root
+	}
 	hc := &http.Client{Timeout: 10 * time.Second}
 	// call sends a request to the consumer's home replica, and to the next
 	// one when a replica does not answer (killed, restarting).
 	call := func(home int, method, path, token string, body any, out any) (int, error) {
 		var last error
-		for i := range len(replicas) {
-			r := replicas[(home+i)%len(replicas)]
+		for i := range len(roots) {
+			root := roots[(home+i)%len(roots)]
 			var rd io.Reader
 			ct := "application/json"
 			switch b := body.(type) {
@@ -158,7 +164,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 				j, _ := json.Marshal(b)
 				rd = bytes.NewReader(j)
 			}
-			req, _ := http.NewRequestWithContext(ctx, method, r.root+path, rd)
+			req, _ := http.NewRequestWithContext(ctx, method, root+path, rd)
 			if rd != nil {
 				req.Header.Set("Content-Type", ct)
 			}
@@ -177,7 +183,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 				continue
 			}
 			if resp.StatusCode != http.StatusOK {
-				return resp.StatusCode, fmt.Errorf("%s %s on %s = %d: %s", method, path, r.root, resp.StatusCode, b)
+				return resp.StatusCode, fmt.Errorf("%s %s on %s = %d: %s", method, path, root, resp.StatusCode, b)
 			}
 			return resp.StatusCode, json.Unmarshal(b, out)
 		}
@@ -192,7 +198,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			home := c % len(replicas)
+			home := c % len(roots)
 			var tok struct {
 				AccessToken string `json:"access_token"`
 			}
