@@ -6,8 +6,9 @@ ADDR    ?= 127.0.0.1:8080
 DB      ?= ./interop.db
 BIN     ?= bin/interop
 PKGS    ?= ./...
+FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean docs-test check-breaking
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking
 
 all: lint test
 
@@ -63,6 +64,15 @@ build:
 ## bench: the benchmarks reported in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: every Go fuzz target (func FuzzXxx in a _test.go file), FUZZTIME each (default 30s)
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2 | sort -u); do \
+			echo "== fuzz $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -43,8 +45,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
 	rateBurst := fs.Int("rate-burst", 0, "requests a client may make back to back with --rate-limit; 0 = the rate rounded up")
+	publicURL := fs.String("public-url", "", "base URL clients reach the server at (e.g. https://api.example.org); paging links are built on it, never on the request's Host")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated Host values paging links may use as sent (others get the listen address)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the API listener, or 'off' for nowhere (default: on the API listener)")
+	bodyLimit := fs.Int64("body-limit", server.DefaultBodyLimit, "largest request body in bytes (larger: 413)")
+	maxDepth := fs.Int("max-json-depth", server.DefaultMaxJSONDepth, "deepest nesting of a JSON request body (deeper: 400)")
+	maxElements := fs.Int("max-json-elements", server.DefaultMaxJSONElements, "most elements (values and keys) of a JSON request body (more: 400)")
+	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
+	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
+	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -62,6 +73,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !(*rateLimit >= 0) || math.IsInf(*rateLimit, 0) || *rateBurst < 0 {
 		fmt.Fprintln(stderr, "interop serve: --rate-limit and --rate-burst must not be negative")
 		return exitError(2)
+	}
+	if *bodyLimit <= 0 || *maxDepth <= 0 || *maxElements <= 0 || *maxHeader <= 0 || *maxURL <= 0 || *maxConns == 0 || *maxConns < -1 {
+		fmt.Fprintln(stderr, "interop serve: --body-limit, --max-json-depth, --max-json-elements, --max-header-bytes, --max-url-length and --max-conns must be positive (--max-conns -1: no limit)")
+		return exitError(2)
+	}
+	limits := []server.Option{
+		server.WithBodyLimit(*bodyLimit), server.WithMaxJSONDepth(*maxDepth), server.WithMaxJSONElements(*maxElements), server.WithMaxHeaderBytes(*maxHeader),
+		server.WithMaxURLLength(*maxURL), server.WithMaxConnections(*maxConns),
+	}
+	if *publicURL != "" {
+		limits = append(limits, server.WithPublicURL(*publicURL))
+	}
+	if *allowedHosts != "" {
+		limits = append(limits, server.WithAllowedHosts(strings.Split(*allowedHosts, ",")...))
+	}
+	switch *metricsAddr {
+	case "":
+	case "off":
+		limits = append(limits, server.WithMetricsEndpoint(false))
+	default:
+		limits = append(limits, server.WithMetricsAddr(*metricsAddr))
 	}
 	mode, err := contract.ParseMode(*respValidation)
 	if err != nil {
@@ -88,12 +120,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
-		ServerOptions: []server.Option{
+		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
-		},
+		),
 	})
 	if err != nil {
+		var ce *server.ConfigError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "interop serve: %v\n", err)
+			return exitError(2)
+		}
 		return err
 	}
 	defer inst.Close()

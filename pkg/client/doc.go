@@ -12,7 +12,11 @@
 //     Retry-After honoured) or an LTI JWT (WithLTIJWT, WithLTIJWTFunc);
 //   - contract validation of every request and response against the embedded
 //     OpenAPI description, whatever host and mount point the base URL names
-//     (WithValidation: ValidationOff, ValidationReport, ValidationEnforce);
+//     (WithValidation: ValidationOff, ValidationReport, ValidationEnforce):
+//     bodies by the validator package contract compiles once per process,
+//     parameters, headers and statuses by kin-openapi; a violation in an
+//     error answer (an undeclared 413, say) still matches its status's
+//     sentinel;
 //   - retries of the requests that are safe to repeat (GETs and the PUT
 //     acknowledgements) on network errors, bodies cut short, 429 and
 //     500/502/503/504, with capped exponential backoff, full jitter and

@@ -161,7 +161,12 @@ type ValidationError struct {
 	Field     string // JSON pointer or parameter naming the offending value, e.g. /data/0/$sys/person_type
 	Rule      string // the schema keyword or rule broken, e.g. "required", "format", "status"
 	Reason    string // human-readable reason
-	Err       error  // the underlying kin-openapi error
+	Err       error  // the underlying error (*contract.Violation for bodies, else kin-openapi's)
+	// Response is the server's answer when the violation is in a response
+	// of status 400 or more (an undeclared 413, say): the error then also
+	// matches that status's sentinel (ErrBadRequest, ...) and errors.As
+	// finds the *APIError, so callers branch on it as on any failed call.
+	Response *APIError
 }
 
 func (e *ValidationError) Error() string {
@@ -188,11 +193,24 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Is makes a ValidationError match ErrContractViolation.
-func (e *ValidationError) Is(target error) bool { return target == ErrContractViolation }
+// Is makes a ValidationError match ErrContractViolation, and the sentinel of
+// the server's status when it answered 400 or more.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrContractViolation || e.Response != nil && e.Response.Is(target)
+}
 
-// Unwrap returns the underlying validator error.
-func (e *ValidationError) Unwrap() error { return e.Err }
+// Unwrap returns the underlying validator error and, for a response of
+// status 400 or more, the server's *APIError.
+func (e *ValidationError) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.Response != nil {
+		errs = append(errs, e.Response)
+	}
+	return errs
+}
 
 // ResponseMeta describes the last HTTP response of a call made with a
 // context from CaptureResponse, successful or not.
