@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -769,22 +770,22 @@ func (r *run) object(s *set) bool {
 		return r.deep()
 	}
 	r.compoundStart(s, tObject)
-	it, err := r.d.ObjIter()
-	if err != nil {
-		return r.syntax()
-	}
 	base := len(r.seen)
 	for i := 0; i < (s.nkeys+63)/64; i++ {
 		r.seen = append(r.seen, 0)
 	}
 	var others map[string]struct{} // undeclared keys, when their values are validated
-	for it.Next() {
-		key := it.Key()
+	// ObjBytes, not ObjIter: the iterator stores each key in itself, a
+	// pointer write with a GC write barrier per property; the callback gets
+	// the key as an argument. A callback that stops returns errStop with
+	// r.fatal set; any other error is jx's, a syntax error.
+	err := r.d.ObjBytes(func(_ *jx.Decoder, key []byte) error {
 		ki := s.lookup(key)
 		if ki != nil {
 			w, bit := base+ki.idx/64, uint64(1)<<(ki.idx%64)
 			if r.seen[w]&bit != 0 {
-				return r.duplicate(key)
+				r.duplicate(key)
+				return errStop
 			}
 			r.seen[w] |= bit
 		} else {
@@ -794,7 +795,8 @@ func (r *run) object(s *set) bool {
 					others = map[string]struct{}{}
 				}
 				if _, dup := others[string(key)]; dup {
-					return r.duplicate(key)
+					r.duplicate(key)
+					return errStop
 				}
 				others[string(key)] = struct{}{}
 			}
@@ -808,10 +810,14 @@ func (r *run) object(s *set) bool {
 			r.fail(mi, phaseChildren, key, -1, nil, false, site{kind: kUnsupported, n: s.members[mi].n, key: key})
 		}
 		if !r.value(ki.child, key, -1) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil {
+		if r.fatal != nil {
 			return false
 		}
-	}
-	if it.Err() != nil {
 		return r.syntax()
 	}
 	for _, mi := range s.objMem {
@@ -828,6 +834,9 @@ func (r *run) object(s *set) bool {
 	r.seen = r.seen[:base]
 	return true
 }
+
+// errStop ends an ObjBytes callback once the run has a fatal violation.
+var errStop = errors.New("contract: stop")
 
 func (r *run) duplicate(key []byte) bool {
 	var b strings.Builder
