@@ -180,13 +180,15 @@ func normalizeBody(op *operation, body, reqBody []byte, rel string, h http.Heade
 		}
 	}
 	if op.shape == shapeList {
-		paging, _ := root["paging"].(map[string]any)
-		if paging == nil {
-			paging = map[string]any{}
-			root["paging"] = paging
+		// Only absence (or null) of paging, and absence or "" of next, are
+		// variants; any other value is left for validation to judge.
+		if p, ok := root["paging"]; !ok || p == nil {
+			root["paging"] = map[string]any{}
 		}
-		if next, _ := paging["next"].(string); next == "" {
-			paging["next"] = nil
+		if paging, ok := root["paging"].(map[string]any); ok {
+			if next, ok := paging["next"]; !ok || next == "" {
+				paging["next"] = nil
+			}
 		}
 	}
 	if !tasks {

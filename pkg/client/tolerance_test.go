@@ -409,6 +409,16 @@ func TestUndocumentedShapesStillViolate(t *testing.T) {
 			call: list(func(ctx context.Context, c *Client) func(func(models.Section, error) bool) {
 				return c.Sections(ctx, nil)
 			})},
+		{name: "a next link that is a number", method: "GET", path: "/rostering/students", status: 200,
+			variant: `{"data":[],"paging":{"next":7}}`,
+			call: list(func(ctx context.Context, c *Client) func(func(models.Person, error) bool) {
+				return c.Students(ctx, nil)
+			})},
+		{name: "paging that is a string", method: "GET", path: "/rostering/students", status: 200,
+			variant: `{"data":[],"paging":"last"}`,
+			call: list(func(ctx context.Context, c *Client) func(func(models.Person, error) bool) {
+				return c.Students(ctx, nil)
+			})},
 		{name: "a receipt without a task id", method: "PUT", path: "/tasks/" + taskA + "/ack", status: 200,
 			variant: `{"data":{"status":"success","acknowledged_at":"2026-11-30T08:00:00Z"}}`,
 			call: func(ctx context.Context, c *Client) (any, error) {
