@@ -216,7 +216,7 @@ func normalizeBody(op *operation, body, reqBody []byte, rel string, h http.Heade
 // case) from being decoded twice: it looks for the marks of each variant
 // without parsing.
 func needsRewrite(op *operation, body []byte, tasks bool) bool {
-	if op.shape == shapeList {
+	if op.shape == shapeList && !pagingCanonical(body) {
 		var top struct {
 			Paging *struct {
 				Next json.RawMessage `json:"next"` // nil when absent
@@ -230,7 +230,7 @@ func needsRewrite(op *operation, body []byte, tasks bool) bool {
 			return true
 		}
 	}
-	if op.shape == shapeFind && !tasks {
+	if op.shape == shapeFind && !tasks && !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte(`{"data"`)) {
 		var top map[string]json.RawMessage
 		if json.Unmarshal(body, &top) != nil {
 			return false
@@ -240,6 +240,24 @@ func needsRewrite(op *operation, body []byte, tasks bool) bool {
 		}
 	}
 	return !tasks && hasFlatRef(body)
+}
+
+// pagingCanonical is the fast test for the common case: the last "paging"
+// member of body is an object whose first member is next, null or a
+// non-empty string. When it fails, needsRewrite decodes the top level.
+func pagingCanonical(body []byte) bool {
+	i := bytes.LastIndex(body, []byte(`"paging"`))
+	if i < 0 {
+		return false
+	}
+	k := skipSpace(body, i+len(`"paging"`))
+	for _, want := range []string{":", "{", `"next"`, ":"} {
+		if !bytes.HasPrefix(body[k:], []byte(want)) {
+			return false
+		}
+		k = skipSpace(body, k+len(want))
+	}
+	return bytes.HasPrefix(body[k:], []byte("null")) || bytes.HasPrefix(body[k:], []byte(`"`)) && !bytes.HasPrefix(body[k:], []byte(`""`))
 }
 
 // hasFlatRef reports whether a reference member ("$parent", "$schools", ...)
