@@ -6,8 +6,9 @@ ADDR    ?= 127.0.0.1:8080
 DB      ?= ./interop.db
 BIN     ?= bin/interop
 PKGS    ?= ./...
+FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench clean
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking
 
 all: lint test
 
@@ -45,9 +46,17 @@ test-short:
 cover:
 	$(GO) test -race -cover ./pkg/client/...
 
-## run: the reference server on the embedded store with the demo tenant (ADDR, DB)
-run:
-	$(GO) run ./cmd/interop serve --demo --addr $(ADDR) --db $(DB)
+## run: the reference server on the embedded store with the demo tenant (ADDR, DB); built, then exec'd, so that stopping make stops it
+run: build
+	exec $(BIN) serve --demo --addr $(ADDR) --db $(DB)
+
+## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
+docs-test:
+	$(GO) test -count=1 -run 'TestDocsInBrowser' -v ./pkg/server/docs/
+
+## check-breaking: fail on breaking changes of api/openapi.yaml since the last release (BASE=ref to choose) not recorded in CHANGELOG.md
+check-breaking:
+	$(GO) run ./internal/cmd/check-breaking $(if $(BASE),-base $(BASE))
 
 ## build: the interop binary
 build:
@@ -56,6 +65,15 @@ build:
 ## bench: the benchmarks reported in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## fuzz: every Go fuzz target (func FuzzXxx in a _test.go file), FUZZTIME each (default 30s)
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2 | sort -u); do \
+			echo "== fuzz $$dir $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$dir || exit 1; \
+		done; \
+	done
 
 clean:
 	rm -rf bin

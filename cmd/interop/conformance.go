@@ -30,10 +30,10 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	id2 := fs.String("client-id-2", "", "client id of a second, different tenant: enables the isolation checks")
 	secret2 := fs.String("client-secret-2", "", "its client secret")
 	asJSON := fs.Bool("json", false, "write the report as JSON")
-	lease := fs.Duration("lease-wait", 0, "the server's task lease; when given, the suite waits that long to check redelivery (0 skips the check)")
+	lease := fs.Duration("lease-wait", 0, "the server's task lease; when given, the suite leases a task, waits that long (plus 10%) for the lease to expire and checks that the task is delivered again (0 skips the check)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL --token-url URL --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--json] [--lease-wait D]")
+		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL [--token-url URL] --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--lease-wait D] [--timeout D] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {

@@ -3,6 +3,8 @@
 //	interop serve        run the reference server
 //	interop tenant       manage tenants of a reference server's database
 //	interop conformance  check any server against the contract
+//	interop load         load a OneRoster 1.1 CSV export into a tenant
+//	interop version      print the release, module version and VCS revision
 //
 // Each subcommand lives in its own file and registers itself in commands.
 package main

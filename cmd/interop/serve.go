@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,9 +11,13 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -30,7 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if a := os.Getenv("ADDR"); a != "" {
 		defAddr = a
 	}
-	addr := fs.String("addr", defAddr, "address to listen on (default $ADDR when set)")
+	addr := fs.String("addr", defAddr, "address to listen on; $ADDR, when set, replaces the default")
 	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
 	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
@@ -40,21 +45,55 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
 	rateBurst := fs.Int("rate-burst", 0, "requests a client may make back to back with --rate-limit; 0 = the rate rounded up")
+	publicURL := fs.String("public-url", "", "base URL clients reach the server at (e.g. https://api.example.org); paging links are built on it, never on the request's Host")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated Host values paging links may use as sent (others get the listen address)")
+	metricsAddr := fs.String("metrics-addr", "", "serve /metrics on this address instead of the API listener, or 'off' for nowhere (default: on the API listener)")
+	bodyLimit := fs.Int64("body-limit", server.DefaultBodyLimit, "largest request body in bytes (larger: 413)")
+	maxDepth := fs.Int("max-json-depth", server.DefaultMaxJSONDepth, "deepest nesting of a JSON request body (deeper: 400)")
+	maxElements := fs.Int("max-json-elements", server.DefaultMaxJSONElements, "most elements (values and keys) of a JSON request body (more: 400)")
+	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
+	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
+	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *lease <= 0 || *batch <= 0 {
-		fmt.Fprintln(stderr, "interop serve: --task-lease and --batch-size must be positive")
+	if *lease <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --task-lease must be positive, not %s\n", *lease)
+		return exitError(2)
+	}
+	if *batch <= 0 {
+		fmt.Fprintf(stderr, "interop serve: --batch-size must be positive, not %d\n", *batch)
 		return exitError(2)
 	}
 	// !(x >= 0) also refuses NaN.
 	if !(*rateLimit >= 0) || math.IsInf(*rateLimit, 0) || *rateBurst < 0 {
 		fmt.Fprintln(stderr, "interop serve: --rate-limit and --rate-burst must not be negative")
 		return exitError(2)
+	}
+	if *bodyLimit <= 0 || *maxDepth <= 0 || *maxElements <= 0 || *maxHeader <= 0 || *maxURL <= 0 || *maxConns == 0 || *maxConns < -1 {
+		fmt.Fprintln(stderr, "interop serve: --body-limit, --max-json-depth, --max-json-elements, --max-header-bytes, --max-url-length and --max-conns must be positive (--max-conns -1: no limit)")
+		return exitError(2)
+	}
+	limits := []server.Option{
+		server.WithBodyLimit(*bodyLimit), server.WithMaxJSONDepth(*maxDepth), server.WithMaxJSONElements(*maxElements), server.WithMaxHeaderBytes(*maxHeader),
+		server.WithMaxURLLength(*maxURL), server.WithMaxConnections(*maxConns),
+	}
+	if *publicURL != "" {
+		limits = append(limits, server.WithPublicURL(*publicURL))
+	}
+	if *allowedHosts != "" {
+		limits = append(limits, server.WithAllowedHosts(strings.Split(*allowedHosts, ",")...))
+	}
+	switch *metricsAddr {
+	case "":
+	case "off":
+		limits = append(limits, server.WithMetricsEndpoint(false))
+	default:
+		limits = append(limits, server.WithMetricsAddr(*metricsAddr))
 	}
 	mode, err := contract.ParseMode(*respValidation)
 	if err != nil {
@@ -66,27 +105,45 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Listen first: an address in use must not leave a new database file
+	// behind.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
 	st, err := reference.OpenStore(ctx, *db)
 	if err != nil {
 		return err
 	}
+	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
-		ServerOptions: []server.Option{
+		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
-		},
+		),
 	})
 	if err != nil {
+		var ce *server.ConfigError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "interop serve: %v\n", err)
+			return exitError(2)
+		}
 		return err
 	}
 	defer inst.Close()
-	return srv.ListenAndServe(ctx, *addr, func(a net.Addr) {
+	return srv.Serve(ctx, ln, func(a net.Addr) {
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
+			if demoBefore {
+				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
+					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", redactDSN(*db), d.ClientID)
+			}
 		}
 	})
 }
@@ -98,4 +155,15 @@ func redactDSN(dsn string) string {
 		return u.Redacted()
 	}
 	return dsn
+}
+
+// demoLoaded reports whether the demo tenant exists and holds its district:
+// serve --demo then leaves it alone.
+func demoLoaded(ctx context.Context, st store.Store) bool {
+	t, err := st.FindTenantByClientID(ctx, reference.DemoClientID)
+	if err != nil {
+		return false
+	}
+	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{t.ID}, Kind: store.KindOrg, Limit: 1})
+	return err == nil && len(orgs) > 0
 }

@@ -194,6 +194,15 @@ func TestServeAndTenantFlags(t *testing.T) {
 		}},
 		{"serve negative rate limit", func() error { return runServe(ctx, []string{"--rate-limit", "-1"}, io.Discard, io.Discard) }},
 		{"serve negative rate burst", func() error { return runServe(ctx, []string{"--rate-burst", "-1"}, io.Discard, io.Discard) }},
+		{"serve zero body limit", func() error { return runServe(ctx, []string{"--body-limit", "0"}, io.Discard, io.Discard) }},
+		{"serve zero depth", func() error { return runServe(ctx, []string{"--max-json-depth", "0"}, io.Discard, io.Discard) }},
+		{"serve zero conns", func() error { return runServe(ctx, []string{"--max-conns", "0"}, io.Discard, io.Discard) }},
+		{"serve bad public URL", func() error {
+			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "p.db"), "--public-url", "api.example.org"}, io.Discard, io.Discard)
+		}},
+		{"serve bad allowed host", func() error {
+			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "h.db"), "--allowed-hosts", "a/b"}, io.Discard, io.Discard)
+		}},
 		{"tenant no subcommand", func() error { return runTenant(ctx, nil, io.Discard, io.Discard) }},
 		{"tenant unknown subcommand", func() error { return runTenant(ctx, []string{"delete"}, io.Discard, io.Discard) }},
 		{"tenant create without name", func() error {
@@ -231,6 +240,43 @@ func TestServeRateLimit(t *testing.T) {
 	}
 	if r := post(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request within the limit: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+// Issue 9, item 3: a forged Host never reaches paging.next; --public-url
+// decides the links. --metrics-addr moves /metrics off the API listener.
+func TestServeLinksAndMetricsFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "interop.db")
+	next := func(base, host string) string {
+		t.Helper()
+		tokenURL := strings.TrimSuffix(base, contract.BasePath) + "/oauth/token"
+		req, _ := http.NewRequest(http.MethodGet, base+"/rostering/persons?page_size=1", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer "+token(t, tokenURL, "demo", "demo-secret"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p struct{ Paging struct{ Next *string } }
+		if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || p.Paging.Next == nil {
+			t.Fatalf("persons: %d %v", resp.StatusCode, err)
+		}
+		return *p.Paging.Next
+	}
+	srv := startServe(t, "--db", db, "--demo", "--metrics-addr", "off")
+	if got := next(srv.Base, "evil.example:443"); !strings.HasPrefix(got, srv.Base+"/") {
+		t.Errorf("forged Host: next = %s, want it under %s", got, srv.Base)
+	}
+	if code := getJSON(t, strings.TrimSuffix(srv.Base, contract.BasePath)+"/metrics", "", nil); code != http.StatusNotFound {
+		t.Errorf("--metrics-addr off: /metrics answered %d", code)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	srv = startServe(t, "--db", db, "--public-url", "https://api.example.org/")
+	if got := next(srv.Base, "evil.example:443"); !strings.HasPrefix(got, "https://api.example.org"+contract.BasePath+"/rostering/persons?") {
+		t.Errorf("--public-url: next = %s", got)
 	}
 }
 

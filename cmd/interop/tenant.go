@@ -3,26 +3,75 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/interop-data/interop/pkg/reference"
 )
 
 func init() {
-	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create)", run: runTenant}
+	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create, tenant reset)", run: runTenant}
 }
 
+const tenantUsage = `usage: interop tenant create --db PATH [--create] --name NAME
+       interop tenant reset --db PATH --tenant ID|CLIENT_ID --yes`
+
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return nil
+	if len(args) > 0 {
+		switch args[0] {
+		case "create":
+			return runTenantCreate(ctx, args[1:], stdout, stderr)
+		case "reset":
+			return runTenantReset(ctx, args[1:], stdout, stderr)
 		}
+	}
+	fmt.Fprintln(stderr, tenantUsage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return nil
+	}
+	return exitError(2)
+}
+
+// runTenantReset empties a tenant's roster, queue and acknowledgement
+// history, keeping its credentials: the way back to a full demo queue
+// (reset, then serve --demo loads the demo district again).
+func runTenantReset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tenant reset", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "./interop.db", "the reference server's database: a SQLite file or a postgres:// URL")
+	tenantFlag := fs.String("tenant", "", "the tenant: its id or its client id (demo for the demo tenant)")
+	yes := fs.Bool("yes", false, "confirm: every roster object, task and acknowledgement of the tenant is deleted")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if *tenantFlag == "" {
+		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
-	return runTenantCreate(ctx, args[1:], stdout, stderr)
+	st, err := openExisting(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	t, err := findTenant(ctx, st, *tenantFlag)
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		fmt.Fprintf(stderr, "interop tenant reset: this deletes every roster object, task and acknowledgement of tenant %s (%s); add --yes to do it\n", t.ID, t.Name)
+		return exitError(2)
+	}
+	if err := st.ResetTenant(ctx, t.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tenant %s (%s) reset: its roster, queue and history are empty; its credentials still work\n", t.ID, t.Name)
+	if t.ClientID == reference.DemoClientID {
+		fmt.Fprintln(stdout, "serve --demo loads the demo district and its sync tasks again")
+	}
+	return nil
 }
 
 // runTenantCreate installs a tenant and prints its credentials as JSON. It
@@ -33,12 +82,20 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.SetOutput(stderr)
 	db := fs.String("db", "./interop.db", "the reference server's database: a SQLite file or a postgres:// URL")
 	name := fs.String("name", "", "name of the tenant (required)")
+	create := fs.Bool("create", false, "create the database file when it does not exist")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if *name == "" {
-		fmt.Fprintln(stderr, "usage: interop tenant create --db PATH --name NAME")
+		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
+	}
+	// A mistyped path would otherwise make a new file whose credentials no
+	// running server knows.
+	if p, ok := sqlitePath(*db); ok && !*create {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("database %s does not exist (a new file would hold only this tenant, served by no running server); pass --create to make it", p)
+		}
 	}
 	st, err := reference.OpenStore(ctx, *db)
 	if err != nil {

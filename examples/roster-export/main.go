@@ -50,6 +50,9 @@ var header = []string{"school_id", "school_name", "student_id", "local_id", "fir
 // quotes and line breaks.
 func export(ctx context.Context, c *client.Client, out io.Writer) error {
 	w := csv.NewWriter(out)
+	// On an error, the rows written so far still reach out, whole: the
+	// output ends on a row boundary, not wherever the buffer was.
+	defer w.Flush()
 	if err := w.Write(header); err != nil {
 		return err
 	}

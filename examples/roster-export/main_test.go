@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/interop-data/interop/gen/models"
@@ -74,5 +77,37 @@ func TestExport(t *testing.T) {
 	}
 	if len(got) != len(want) || len(want) != 16 {
 		t.Fatalf("%d students exported, %d in the district", len(got), len(want))
+	}
+}
+
+// failSecond fails the second request for students with a transport error.
+type failSecond struct{ n int }
+
+func (f *failSecond) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/students") {
+		if f.n++; f.n == 2 {
+			return nil, errors.New("injected: connection reset")
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestExportFlushesOnError: when a page fails, the rows of the pages before
+// it are on out, whole (the writer is flushed), and the error is returned.
+func TestExportFlushesOnError(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	tn := env.Tenants[0]
+	c, err := client.New(env.URL, client.WithClientCredentials(tn.ClientID, tn.ClientSecret, env.TokenURL),
+		client.WithHTTPClient(&http.Client{Transport: &failSecond{}}), client.WithRetryPolicy(client.NoRetries()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := export(context.Background(), c, &out); err == nil {
+		t.Fatal("export succeeded although a page failed")
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != 1+8 {
+		t.Fatalf("%d rows (%v), want the header and the first school's 8 students:\n%s", len(rows), err, out.String())
 	}
 }

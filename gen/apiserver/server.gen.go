@@ -891,6 +891,8 @@ type OrgFoundJSONResponse OrgResponse
 
 type OrgsPageJSONResponse OrgsResponse
 
+type PayloadTooLargeJSONResponse ErrorResponse
+
 type PersonFoundJSONResponse PersonResponse
 
 type PersonsPageJSONResponse PersonsResponse
@@ -915,6 +917,8 @@ type TooManyRequestsJSONResponse struct {
 }
 
 type UnauthorizedJSONResponse ErrorResponse
+
+type UnsupportedMediaTypeJSONResponse ErrorResponse
 
 type ListGradingCategoriesRequestObject struct {
 	Params ListGradingCategoriesParams
@@ -3213,6 +3217,36 @@ func (response AcknowledgeTasks409JSONResponse) VisitAcknowledgeTasksResponse(w 
 	return err
 }
 
+type AcknowledgeTasks413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AcknowledgeTasks413JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTasks415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AcknowledgeTasks415JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcknowledgeTasks429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response AcknowledgeTasks429JSONResponse) VisitAcknowledgeTasksResponse(w http.ResponseWriter) error {
@@ -3423,6 +3457,36 @@ func (response AcknowledgeAdminTasks409JSONResponse) VisitAcknowledgeAdminTasksR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AcknowledgeAdminTasks413JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTasks415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AcknowledgeAdminTasks415JSONResponse) VisitAcknowledgeAdminTasksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3764,6 +3828,36 @@ func (response AcknowledgeAdminTask409JSONResponse) VisitAcknowledgeAdminTaskRes
 	return err
 }
 
+type AcknowledgeAdminTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AcknowledgeAdminTask413JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeAdminTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AcknowledgeAdminTask415JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcknowledgeAdminTask429JSONResponse struct{ TooManyRequestsJSONResponse }
 
 func (response AcknowledgeAdminTask429JSONResponse) VisitAcknowledgeAdminTaskResponse(w http.ResponseWriter) error {
@@ -3882,6 +3976,36 @@ func (response AcknowledgeTask409JSONResponse) VisitAcknowledgeTaskResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask413JSONResponse struct{ PayloadTooLargeJSONResponse }
+
+func (response AcknowledgeTask413JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcknowledgeTask415JSONResponse struct {
+	UnsupportedMediaTypeJSONResponse
+}
+
+func (response AcknowledgeTask415JSONResponse) VisitAcknowledgeTaskResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }

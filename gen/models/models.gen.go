@@ -875,6 +875,9 @@ type OrgFound = OrgResponse
 // OrgsPage defines model for OrgsPage.
 type OrgsPage = OrgsResponse
 
+// PayloadTooLarge The one error body of every operation.
+type PayloadTooLarge = ErrorResponse
+
 // PersonFound defines model for PersonFound.
 type PersonFound = PersonResponse
 
@@ -901,6 +904,9 @@ type TooManyRequests = ErrorResponse
 
 // Unauthorized The one error body of every operation.
 type Unauthorized = ErrorResponse
+
+// UnsupportedMediaType The one error body of every operation.
+type UnsupportedMediaType = ErrorResponse
 
 // ListGradingCategoriesParams defines parameters for ListGradingCategories.
 type ListGradingCategoriesParams struct {

@@ -1,54 +1,294 @@
-package readme
+package readme_test
 
 import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/interop-data/interop/internal/syncbuf"
+	"github.com/interop-data/interop/pkg/conformance"
 )
 
-var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
+// root is the repository, where a newcomer runs the README's commands.
+const root = "../.."
 
-// Every ```go block of README.md is a whole file (package clause, imports)
-// that builds against this module as it is.
-func TestReadmeSnippetsBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds every README snippet; skipped with -short")
-	}
-	readme, err := os.ReadFile("../../README.md")
+// block returns the one fenced block of lang in the README section whose
+// heading starts with section.
+func block(t *testing.T, section, lang string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := goBlock.FindAllSubmatch(readme, -1)
-	if len(blocks) == 0 {
-		t.Fatal("README.md has no Go snippet")
+	text := string(b)
+	i := strings.Index(text, "\n## "+section)
+	if i < 0 {
+		t.Fatalf("README.md has no section %q", section)
 	}
-	for i, b := range blocks {
-		src := string(b[1])
-		if !strings.HasPrefix(src, "package ") {
-			t.Errorf("snippet %d does not start with its package clause:\n%s", i+1, firstLines(src))
-			continue
+	body := text[i+4:]
+	if j := strings.Index(body, "\n## "); j >= 0 {
+		body = body[:j]
+	}
+	m := regexp.MustCompile("(?s)\n```"+lang+"\n(.*?)\n```\n").FindAllStringSubmatch(body, -1)
+	if len(m) != 1 {
+		t.Fatalf("README section %q has %d %s blocks, want 1", section, len(m), lang)
+	}
+	return m[0][1]
+}
+
+// replace replaces old in s, failing when it is not there: a README that no
+// longer says what the test expects must fail, not pass unchecked.
+func replace(t *testing.T, s, old, new string) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("the README block no longer contains %q:\n%s", old, s)
+	}
+	return strings.ReplaceAll(s, old, new)
+}
+
+// tool returns the path of a command the README uses; it skips the test
+// when it is missing, except in CI.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but %s is not installed", name)
 		}
-		// A directory under this package, so the snippet builds inside the
-		// module; "_" keeps it out of ./... patterns.
-		dir, err := os.MkdirTemp(".", "_snippet")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.RemoveAll(dir) })
-		if err := os.WriteFile(filepath.Join(dir, "main.go"), b[1], 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("go", "vet", "./"+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("snippet %d does not build: %v\n%s\n%s", i+1, err, out, firstLines(src))
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// buildSnippet builds a README Go block as a program of this module (it
+// imports the module's packages), through an overlay: no file is written
+// into the repository.
+func buildSnippet(t *testing.T, name, src string) string {
+	t.Helper()
+	tmp := t.TempDir()
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(tmp, "main.go")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	virtual := filepath.Join(abs, "internal", "readme", "snippet-"+name, "main.go")
+	overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{virtual: file}})
+	ovFile := filepath.Join(tmp, "overlay.json")
+	if err := os.WriteFile(ovFile, overlay, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(tmp, name)
+	cmd := exec.Command("go", "build", "-overlay", ovFile, "-o", bin, "./internal/readme/snippet-"+name)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the README's %s snippet does not build: %v\n%s\n%s", name, err, out, src)
+	}
+	return bin
+}
+
+// waitFor polls until f reports true or the time is up.
+func waitFor(t *testing.T, d time.Duration, what string, f func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !f(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s", d, what)
 		}
 	}
 }
 
-func firstLines(s string) string {
-	lines := strings.SplitN(s, "\n", 6)
-	return strings.Join(lines[:min(5, len(lines))], "\n")
+func healthy(base string) bool {
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// stop sends sig to cmd and waits for it to end; it returns its exit code.
+func stop(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("%s did not end within 30s of %v", cmd.Path, sig)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// The compatible-server snippet builds, serves (its /docs too), passes the
+// conformance suite with every operation counted as not implemented, and
+// exits 0 on Ctrl-C.
+func TestCompatibleServerSnippet(t *testing.T) {
+	src := replace(t, block(t, "Build a compatible server", "go"), `":8080"`, `"127.0.0.1:0"`)
+	bin := buildSnippet(t, "server", src)
+	var out, errOut syncbuf.Buffer
+	cmd := exec.Command(bin)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	listening := regexp.MustCompile(`listening addr=(\S+)`)
+	var base string
+	waitFor(t, 30*time.Second, "the snippet's server to listen", func() bool {
+		if m := listening.FindStringSubmatch(errOut.String()); m != nil {
+			base = "http://" + m[1]
+		}
+		return base != ""
+	})
+	for _, p := range []string{"/healthz", "/docs", "/openapi.yaml"} {
+		resp, err := http.Get(base + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	rep, err := conformance.Run(t.Context(), conformance.Config{BaseURL: base + "/v2/interop/data",
+		Clients: []conformance.Credentials{{ClientID: "demo", ClientSecret: "demo-secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rep.NotImplemented(); !rep.OK() || n == 0 {
+		_, failed, _ := rep.Counts()
+		t.Errorf("conformance of the snippet's server: %d failed, %d not implemented; want 0 failed", failed, n)
+	}
+	if code := stop(t, cmd, os.Interrupt); code != 0 || strings.Contains(errOut.String(), "<nil>") {
+		t.Fatalf("Ctrl-C: exit status %d, want 0\n%s", code, errOut.String())
+	}
+}
+
+// makeRun starts `make run` on a free port and a fresh database, as a
+// newcomer does in another terminal, and waits until it answers.
+func makeRun(t *testing.T) (base string, cmd *exec.Cmd, out *syncbuf.Buffer) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: builds and runs bin/interop through make")
+	}
+	tool(t, "make")
+	addr, tmp := freeAddr(t), t.TempDir()
+	out = &syncbuf.Buffer{}
+	cmd = exec.Command("make", "run", "ADDR="+addr, "DB="+filepath.Join(tmp, "interop.db"), "BIN="+filepath.Join(tmp, "interop"))
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_ = cmd.Wait()
+		}
+	})
+	base = "http://" + addr
+	waitFor(t, 3*time.Minute, "make run to serve", func() bool { return healthy(base) })
+	return base, cmd, out
+}
+
+// The reference server's steps: make run, the curl lines (TOKEN set by the
+// first), the client snippet against it; then stopping make stops the
+// server.
+func TestReferenceServerSteps(t *testing.T) {
+	bash := tool(t, "bash")
+	tool(t, "curl")
+	base, mk, mkOut := makeRun(t)
+	addr := strings.TrimPrefix(base, "http://")
+
+	script := replace(t, block(t, "The reference server", "sh"), "127.0.0.1:8080", addr)
+	out, err := exec.Command(bash, "-euo", "pipefail", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's curl lines: %v\n%s", err, out)
+	}
+	var schools struct {
+		Data []json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(out, &schools); err != nil || len(schools.Data) == 0 {
+		t.Fatalf("the README's curl lines printed %q (%v), want the demo schools", out, err)
+	}
+
+	src := replace(t, block(t, "Read every roster and run a task worker", "go"), "127.0.0.1:8080", addr)
+	bin := buildSnippet(t, "client", src)
+	var cOut, cErr syncbuf.Buffer
+	client := exec.Command(bin)
+	client.Stdout, client.Stderr = &cOut, &cErr
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Process.Kill() })
+	waitFor(t, time.Minute, "the client snippet to print students and handle a task", func() bool {
+		return strings.Count(cOut.String(), "\n") > 10 && strings.Contains(cOut.String(), "task: ")
+	})
+	if code := stop(t, client, os.Interrupt); code != 0 {
+		t.Fatalf("the client snippet on Ctrl-C: exit status %d\n%s", code, cErr.String())
+	}
+
+	stop(t, mk, syscall.SIGTERM)
+	if healthy(base) {
+		t.Fatalf("the server still answers after make was stopped:\n%s", mkOut.String())
+	}
+	if !strings.Contains(mkOut.String(), "shut down") {
+		t.Errorf("the server did not shut down gracefully:\n%s", mkOut.String())
+	}
+}
+
+// The conformance recipe, run as written (on a free port and a scratch
+// database): it passes, and its last line stops the server.
+func TestConformanceRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: builds bin/interop and runs the whole suite against the demo district")
+	}
+	bash := tool(t, "bash")
+	tool(t, "curl")
+	tool(t, "make")
+	addr, tmp := freeAddr(t), t.TempDir()
+	script := block(t, "Check any server: conformance", "sh")
+	script = replace(t, script, "127.0.0.1:8080", addr)
+	script = replace(t, script, "./interop.db", filepath.Join(tmp, "interop.db"))
+	script = replace(t, script, "second.json", filepath.Join(tmp, "second.json"))
+	// make reads ADDR, DB and BIN from the environment (?=). Whatever
+	// happens, no server outlives the script.
+	script = "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n" + script
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, "-euo", "pipefail", "-c", script)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "ADDR="+addr, "DB="+filepath.Join(tmp, "interop.db"), "BIN="+filepath.Join(tmp, "interop"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's conformance recipe: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`\d+ passed, 0 failed, 1 skipped`).Match(out) { // redelivery: no --lease-wait
+		t.Errorf("the recipe's report:\n%s", out)
+	}
+	if healthy("http://" + addr) {
+		t.Errorf("the server still answers after the recipe's kill %%1")
+	}
 }

@@ -14,56 +14,94 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/sync/singleflight"
 )
 
-// tokenSourceFunc adapts a function to oauth2.TokenSource.
-type tokenSourceFunc func() (*oauth2.Token, error)
+// DefaultTokenTimeout bounds one token fetch (all its attempts) when no
+// WithTokenTimeout option is given.
+const DefaultTokenTimeout = 30 * time.Second
 
-func (f tokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
+// fetchFunc obtains a new token; it never reads a cache.
+type fetchFunc func(ctx context.Context) (*oauth2.Token, error)
 
-// authTransport adds the bearer token to every request. It owns an
-// oauth2.ReuseTokenSource (the cache) over a source that always fetches a new
-// token; on a 401 it drops the cache and retries the request once, so a token
-// the server revoked or forgot (a restarted server, a rotated key) costs one
-// round trip instead of an error.
-type authTransport struct {
-	next        http.RoundTripper
-	fresh       oauth2.TokenSource // always fetches
+// tokenCache holds the current token and fetches a new one when it is
+// missing or about to expire. Concurrent callers share one fetch
+// (singleflight); each waits for it only as long as its own context allows,
+// so a hanging token endpoint never holds a request past its deadline. The
+// shared fetch runs under the first caller's context values but not its
+// cancellation (another caller may still want the token), bounded by
+// timeout.
+type tokenCache struct {
+	fetch       fetchFunc
 	earlyExpiry time.Duration
-	// static is set for a fixed token: asking again after a 401 would
-	// return the same one, so the request is not replayed.
-	static bool
+	timeout     time.Duration
 
-	mu     sync.Mutex
-	cached oauth2.TokenSource // ReuseTokenSource over fresh
+	mu  sync.Mutex
+	tok *oauth2.Token
+	sf  singleflight.Group
 }
 
-func newAuthTransport(next http.RoundTripper, fresh oauth2.TokenSource, earlyExpiry time.Duration) *authTransport {
-	t := &authTransport{next: next, fresh: fresh, earlyExpiry: earlyExpiry}
-	t.cached = oauth2.ReuseTokenSourceWithExpiry(nil, fresh, earlyExpiry)
-	return t
-}
-
-func (t *authTransport) token() (*oauth2.Token, error) {
-	t.mu.Lock()
-	ts := t.cached
-	t.mu.Unlock()
-	tok, err := ts.Token()
-	if err != nil {
-		return nil, tokenError(err)
+func (c *tokenCache) valid(tok *oauth2.Token) bool {
+	if tok == nil || tok.AccessToken == "" {
+		return false
 	}
-	return tok, nil
+	return tok.Expiry.IsZero() || time.Now().Add(c.earlyExpiry).Before(tok.Expiry)
+}
+
+func (c *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
+	c.mu.Lock()
+	tok := c.tok
+	c.mu.Unlock()
+	if c.valid(tok) {
+		return tok, nil
+	}
+	ch := c.sf.DoChan("token", func() (any, error) {
+		fctx := context.WithoutCancel(ctx)
+		if c.timeout > 0 {
+			var cancel context.CancelFunc
+			fctx, cancel = context.WithTimeout(fctx, c.timeout)
+			defer cancel()
+		}
+		tok, err := c.fetch(fctx)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.tok = tok
+		c.mu.Unlock()
+		return tok, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*oauth2.Token), nil
+	}
 }
 
 // reset drops the cached token, unless another request already replaced the
 // token that failed: many requests failing together refetch only once.
-func (t *authTransport) reset(failed string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if cur, err := t.cached.Token(); err == nil && cur.AccessToken != failed {
-		return
+func (c *tokenCache) reset(failed string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tok != nil && c.tok.AccessToken == failed {
+		c.tok = nil
 	}
-	t.cached = oauth2.ReuseTokenSourceWithExpiry(nil, t.fresh, t.earlyExpiry)
+}
+
+// authTransport adds the bearer token to every request. On a 401 it drops
+// the cached token and sends the request once more with a new one, so a
+// token the server revoked or forgot (a restarted server, a rotated key)
+// costs one round trip instead of an error.
+type authTransport struct {
+	next  http.RoundTripper
+	cache *tokenCache
+	// static is set for a fixed token: asking again after a 401 would
+	// return the same one, so the request is not replayed.
+	static bool
 }
 
 // refreshKey is the context key of a *refreshBudget.
@@ -87,7 +125,7 @@ func mayRefresh(req *http.Request) bool {
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, err := t.token()
+	tok, err := t.cache.token(req.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +139,17 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !mayRefresh(req) {
 		return resp, nil // refreshed once already for an earlier attempt
 	}
-	t.reset(tok.AccessToken)
-	tok2, err := t.token()
+	t.cache.reset(tok.AccessToken)
+	tok2, err := t.cache.token(req.Context())
 	if err != nil {
-		return resp, nil // keep the server's 401: it says more than the token error
+		// The new token could not be had. When the token endpoint refused
+		// the credentials the error says so (ErrUnauthorized, invalid_client);
+		// otherwise the failure is transient (an outage of the token
+		// endpoint, a timeout) and must not read as a refusal: the server's
+		// 401 only said that the old token is no longer good.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		_ = resp.Body.Close()
+		return nil, err
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 	_ = resp.Body.Close()
@@ -126,12 +171,26 @@ func (t *authTransport) send(req *http.Request, tok *oauth2.Token) (*http.Respon
 	return t.next.RoundTrip(r)
 }
 
-// tokenError turns the token endpoint's refusal into an *APIError matching
-// ErrUnauthorized (invalid client) or the sentinel of its status.
+// TokenError is the error of a token fetch that failed for a reason other
+// than an answer of the token endpoint (a network error, a timeout, a body
+// that is not a token). It is transient: the client tries again on the next
+// request. A refusal by the token endpoint is an *APIError with Operation
+// "token" instead, matching ErrUnauthorized when the credentials were
+// refused.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return "interop: token: " + e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+// tokenError turns a token fetch failure into an *APIError (the token
+// endpoint answered) or a *TokenError (it did not answer usably).
 func tokenError(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &TokenError{Err: err}
+	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		return err
+		return &TokenError{Err: err}
 	}
 	e := newAPIError("token", re.Response, re.Body)
 	if re.ErrorCode != "" {
@@ -145,24 +204,78 @@ func tokenError(err error) error {
 	return e
 }
 
-// clientCredentialsSource returns a source that fetches a new token from the
-// token endpoint on every call, through hc.
-func clientCredentialsSource(cfg *clientcredentials.Config, hc *http.Client) oauth2.TokenSource {
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, hc)
-	return tokenSourceFunc(func() (*oauth2.Token, error) { return cfg.Token(ctx) })
+// transientTokenError reports whether a token fetch may succeed when tried
+// again: anything but an answer of the token endpoint refusing the request
+// (invalid_client, invalid_scope, ...), which only a change of
+// configuration cures.
+func transientTokenError(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return retryableStatus(ae.StatusCode)
+	}
+	return true
 }
 
-// jwtFuncSource adapts a function returning an LTI JWT.
-func jwtFuncSource(f func(context.Context) (string, error)) oauth2.TokenSource {
-	return tokenSourceFunc(func() (*oauth2.Token, error) {
-		s, err := f(context.Background())
+// clientCredentialsFetch fetches a token from the token endpoint through hc,
+// retrying transient failures (network errors, cut bodies, 429, 500, 502,
+// 503, 504) as p says, Retry-After included.
+func clientCredentialsFetch(cfg *clientcredentials.Config, hc *http.Client, p RetryPolicy) fetchFunc {
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+		start := p.now()
+		for attempt := 1; ; attempt++ {
+			tok, err := cfg.Token(ctx)
+			if err == nil {
+				return tok, nil
+			}
+			err = tokenError(err)
+			if ctx.Err() != nil || !transientTokenError(err) || attempt >= p.MaxAttempts {
+				return nil, err
+			}
+			var ae *APIError
+			var ra time.Duration
+			hasRA := errors.As(err, &ae) && ae.RetryAfter > 0
+			if hasRA {
+				ra = ae.RetryAfter
+			}
+			delay, ok := p.delay(ctx, start, attempt, ra, hasRA)
+			if !ok {
+				return nil, err
+			}
+			if serr := p.sleep(ctx, delay); serr != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// staticFetch returns a fixed token.
+func staticFetch(tok *oauth2.Token) fetchFunc {
+	return func(context.Context) (*oauth2.Token, error) { return tok, nil }
+}
+
+// sourceFetch adapts an oauth2.TokenSource, which takes no context.
+func sourceFetch(ts oauth2.TokenSource) fetchFunc {
+	return func(context.Context) (*oauth2.Token, error) {
+		tok, err := ts.Token()
+		if err != nil {
+			return nil, tokenError(err)
+		}
+		return tok, nil
+	}
+}
+
+// jwtFuncFetch adapts a function returning an LTI JWT.
+func jwtFuncFetch(f func(context.Context) (string, error)) fetchFunc {
+	return func(ctx context.Context) (*oauth2.Token, error) {
+		s, err := f(ctx)
 		if err != nil {
 			return nil, err
 		}
 		// The token is reused until the exp claim it carries (if any) comes
 		// near, or until the server answers 401.
 		return &oauth2.Token{AccessToken: s, TokenType: "Bearer", Expiry: jwtExpiry(s)}, nil
-	})
+	}
 }
 
 // jwtExpiry reads the exp claim of a JWT without verifying it (the server

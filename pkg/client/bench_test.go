@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
@@ -27,35 +28,42 @@ func (s stubTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // BenchmarkDecodePersonsPage decodes (and in enforce mode validates) one page
-// of 100 persons: the per-page cost a roster export pays.
+// of 100 or 2000 persons: the per-page cost a roster export pays.
 func BenchmarkDecodePersonsPage(b *testing.B) {
-	body, err := json.Marshal(personsPage(0, 100, nil))
+	for _, size := range []int{100, 2000} {
+		body, err := json.Marshal(personsPage(0, size, nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []ValidationMode{ValidationOff, ValidationEnforce} {
+			b.Run(fmt.Sprintf("persons=%d/validation=%s", size, mode), func(b *testing.B) {
+				benchDecode(b, body, mode, size)
+			})
+		}
+	}
+}
+
+func benchDecode(b *testing.B, body []byte, mode ValidationMode, size int) {
+	c, err := New("https://api.example.org/v2/interop/data",
+		WithHTTPClient(&http.Client{Transport: stubTransport{body}}), WithValidation(mode), WithBearerToken("x"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, mode := range []ValidationMode{ValidationOff, ValidationEnforce} {
-		b.Run("validation="+mode.String(), func(b *testing.B) {
-			c, err := New("https://api.example.org/v2/interop/data",
-				WithHTTPClient(&http.Client{Transport: stubTransport{body}}), WithValidation(mode), WithBearerToken("x"))
+	ctx := context.Background()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	defer cputime.Measure(b)()
+	for b.Loop() {
+		n := 0
+		for _, err := range c.Persons(ctx, &ListOptions{PageSize: size}) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			b.SetBytes(int64(len(body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				n := 0
-				for _, err := range c.Persons(ctx, &ListOptions{PageSize: 100}) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					n++
-				}
-				if n != 100 {
-					b.Fatalf("%d persons", n)
-				}
-			}
-		})
+			n++
+		}
+		if n != size {
+			b.Fatalf("%d persons", n)
+		}
 	}
 }
 
@@ -140,5 +148,16 @@ func BenchmarkNormalize(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkNew builds a client with validation on: the contract is loaded
+// and compiled once per process (contract.Shared), not per client.
+func BenchmarkNew(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New("https://api.example.org/v2/interop/data", WithValidation(ValidationEnforce), WithBearerToken("x")); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

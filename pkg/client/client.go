@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -40,9 +41,11 @@ type config struct {
 	validation   ValidationMode
 	reporter     func(*ValidationError)
 	oauth        *clientcredentials.Config
-	tokenSource  oauth2.TokenSource
+	tokenFetch   fetchFunc
 	staticToken  bool
 	refreshAhead time.Duration
+	tracer       trace.TracerProvider
+	tokenTimeout time.Duration
 }
 
 // Option configures a Client.
@@ -94,23 +97,28 @@ func WithOAuth2Config(cfg clientcredentials.Config) Option {
 // expires in flight.
 func WithTokenRefreshAhead(d time.Duration) Option { return func(c *config) { c.refreshAhead = d } }
 
+// WithTokenTimeout bounds one token fetch, its retries included
+// (DefaultTokenTimeout by default). Requests waiting for the token give up
+// sooner when their own context ends; the fetch goes on for the others.
+func WithTokenTimeout(d time.Duration) Option { return func(c *config) { c.tokenTimeout = d } }
+
 // WithLTIJWT authenticates with LTI JWTs from ts, sent as a Bearer token.
 // Tokens are cached until their expiry; on a 401 the cache is dropped and ts
 // asked again once.
 func WithLTIJWT(ts oauth2.TokenSource) Option {
-	return func(c *config) { c.tokenSource, c.staticToken = ts, false }
+	return func(c *config) { c.tokenFetch, c.staticToken = sourceFetch(ts), false }
 }
 
 // WithLTIJWTFunc authenticates with the JWT f returns. f is called for the
 // first request, when the token's exp claim comes near, and after a 401.
 func WithLTIJWTFunc(f func(ctx context.Context) (string, error)) Option {
-	return func(c *config) { c.tokenSource, c.staticToken = jwtFuncSource(f), false }
+	return func(c *config) { c.tokenFetch, c.staticToken = jwtFuncFetch(f), false }
 }
 
 // WithBearerToken sends a fixed token; useful for tests and short scripts.
 func WithBearerToken(token string) Option {
 	return func(c *config) {
-		c.tokenSource = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})
+		c.tokenFetch = staticFetch(&oauth2.Token{AccessToken: token})
 		c.staticToken = true
 	}
 }
@@ -124,6 +132,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		retry:        DefaultRetryPolicy(),
 		validation:   ValidationReport,
 		refreshAhead: 30 * time.Second,
+		tokenTimeout: DefaultTokenTimeout,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -140,12 +149,13 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	user := cfg.hc
 	if user == nil {
-		user = &http.Client{}
+		user = &http.Client{Transport: defaultTransport()}
 	}
 	baseRT := user.Transport
 	if baseRT == nil {
 		baseRT = http.DefaultTransport
 	}
+	baseRT = traced(baseRT, cfg.tracer)
 
 	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger}
 
@@ -154,7 +164,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	// sees exactly what goes on the wire after that,
 	// authentication retries a 401 once with a new token, and retries wrap
 	// both so every attempt is validated and authenticated afresh.
-	var rt http.RoundTripper = &normalizer{next: baseRT, basePath: strings.TrimSuffix(base.Path, "/"), now: time.Now}
+	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT}, basePath: strings.TrimSuffix(base.Path, "/"), now: time.Now}
 	if cfg.validation != ValidationOff {
 		v, err := newValidator(rt, base, cfg.validation, cfg.reporter, cfg.logger)
 		if err != nil {
@@ -162,18 +172,21 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		}
 		rt = v
 	}
-	ts := cfg.tokenSource
-	if cfg.oauth != nil {
+	var fetch fetchFunc
+	switch {
+	case cfg.oauth != nil:
 		oc := *cfg.oauth
 		if oc.TokenURL == "" {
 			oc.TokenURL = (&url.URL{Scheme: base.Scheme, Host: base.Host, Path: "/oauth/token"}).String()
 		}
 		tokenHC := &http.Client{Transport: baseRT, Timeout: user.Timeout}
-		ts = clientCredentialsSource(&oc, tokenHC)
+		fetch = clientCredentialsFetch(&oc, tokenHC, cfg.retry)
+	case cfg.tokenFetch != nil:
+		fetch = cfg.tokenFetch
 	}
-	if ts != nil {
-		c.auth = newAuthTransport(rt, ts, cfg.refreshAhead)
-		c.auth.static = cfg.staticToken && cfg.oauth == nil
+	if fetch != nil {
+		c.auth = &authTransport{next: rt, static: cfg.staticToken && cfg.oauth == nil,
+			cache: &tokenCache{fetch: fetch, earlyExpiry: cfg.refreshAhead, timeout: cfg.tokenTimeout}}
 		rt = c.auth
 	}
 	rt = &retrier{next: rt, policy: cfg.retry}
@@ -190,6 +203,16 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// defaultTransport is http.DefaultTransport with a bound on the wait for
+// response headers, so a server that accepts the connection and never
+// answers does not hold a request forever (safe requests are further bounded
+// per attempt by RetryPolicy.AttemptTimeout, body included).
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 60 * time.Second
+	return t
 }
 
 // Raw returns the generated typed client, sharing this client's transport
@@ -215,6 +238,7 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, out any) 
 		return unwrapURLError(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
+	recordResponse(ctx, op, resp)
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("interop: %s: read response: %w", op, err)

@@ -385,19 +385,25 @@ func TestJWTExpiry(t *testing.T) {
 	}
 }
 
+// TestInvalidJSONBody: a 200 whose JSON is cut (a proxy, a dropped
+// connection with a wrong length) is retried in every validation mode, and
+// after the last attempt is ErrInvalidResponse, not a contract violation.
 func TestInvalidJSONBody(t *testing.T) {
 	f := newFakeAPI(t)
+	var calls atomic.Int32
 	f.handle("GET", "/rostering/persons/{id}", func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"data": {"$sys": `))
 	})
-	c := f.client(t, nil, WithValidation(ValidationOff))
-	if _, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrInvalidResponse) {
-		t.Fatalf("off: err = %v", err)
-	}
-	c = f.client(t, nil) // enforce
-	if _, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrContractViolation) {
-		t.Fatalf("enforce: err = %v", err)
+	for _, mode := range []ValidationMode{ValidationOff, ValidationReport, ValidationEnforce} {
+		calls.Store(0)
+		c := f.client(t, nil, WithValidation(mode))
+		_, err := c.FindPerson(context.Background(), personID)
+		var be *BodyError
+		if !errors.Is(err, ErrInvalidResponse) || !errors.As(err, &be) || calls.Load() != 4 {
+			t.Fatalf("mode %v: err = %v after %d calls, want ErrInvalidResponse after 4", mode, err, calls.Load())
+		}
 	}
 }
 

@@ -134,7 +134,7 @@ func TestConsumerAckStatuses(t *testing.T) {
 	var retried atomic.Bool
 	var mu sync.Mutex
 	var seen []string
-	h := HandlerFuncs{Data: func(_ context.Context, tk *Task, e *models.DataEvent) error {
+	h := HandlerFuncs{Default: Ignore, Data: func(_ context.Context, tk *Task, e *models.DataEvent) error {
 		if tk.TenantID == tn {
 			mu.Lock()
 			seen = append(seen, e.Label)
@@ -207,7 +207,7 @@ func TestConsumerCancellationFinishesInFlightAndLosesNoAck(t *testing.T) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	var handled atomic.Int32
-	h := HandlerFuncs{Data: func(hctx context.Context, tk *Task, _ *models.DataEvent) error {
+	h := HandlerFuncs{Default: Ignore, Data: func(hctx context.Context, tk *Task, _ *models.DataEvent) error {
 		handled.Add(1)
 		close(entered)
 		<-release
@@ -256,7 +256,7 @@ func TestConsumerRedeliversAfterLease(t *testing.T) {
 	}
 	q.advance(2 * time.Minute)
 	var deliveries atomic.Int32
-	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { deliveries.Add(1); return nil }}
+	h := HandlerFuncs{Default: Ignore, Data: func(context.Context, *Task, *models.DataEvent) error { deliveries.Add(1); return nil }}
 	if err := runUntil(t, c, h, func(r AckResult) bool { return r.Task.ID == id }); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestConsumerGroupAckFallsBackToSingleAcks(t *testing.T) {
 	c := f.client(t, nil)
 	results := map[uuid.UUID]error{}
 	var mu sync.Mutex
-	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
+	h := HandlerFuncs{Default: Ignore, Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
 	err := runUntil(t, c, h, func(r AckResult) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -299,7 +299,7 @@ func TestConsumerAckRetriedAfterServerError(t *testing.T) {
 	id := q.add(uuid.New(), KindData, nil)
 	q.failAcks = 2
 	c := f.client(t, nil)
-	h := HandlerFuncs{Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
+	h := HandlerFuncs{Default: Ignore, Data: func(context.Context, *Task, *models.DataEvent) error { return nil }}
 	var ackErr error
 	if err := runUntil(t, c, h, func(r AckResult) bool { ackErr = r.Err; return true }); err != nil {
 		t.Fatal(err)
@@ -315,7 +315,7 @@ func TestConsumerIdleBackoff(t *testing.T) {
 	c := f.client(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var delays []time.Duration
-	cons := NewConsumer(c, HandlerFuncs{},
+	cons := NewConsumer(c, HandlerFuncs{Default: Ignore},
 		WithIdleBackoff(time.Second, 8*time.Second),
 		WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
 			delays = append(delays, d)
@@ -352,7 +352,7 @@ func TestConsumerStopsOnUnauthorizedAndBacksOffOnServerErrors(t *testing.T) {
 	})
 	c := f.client(t, nil, WithRetryPolicy(NoRetries()))
 	var sleeps atomic.Int32
-	err := NewConsumer(c, HandlerFuncs{}, WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+	err := NewConsumer(c, HandlerFuncs{Default: Ignore}, WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
 		sleeps.Add(1)
 		return nil
 	})).Run(context.Background())

@@ -6,14 +6,21 @@
 //
 //   - authentication: OAuth2 client credentials (WithClientCredentials; the
 //     token is cached, replaced ahead of its expiry and, when the server
-//     answers 401, dropped and the request sent once more with a new one) or
-//     an LTI JWT (WithLTIJWT, WithLTIJWTFunc);
+//     answers 401, dropped and the request sent once more with a new one;
+//     concurrent callers share one fetch, each waiting only as long as its
+//     context allows; transient token endpoint failures are retried with
+//     Retry-After honoured) or an LTI JWT (WithLTIJWT, WithLTIJWTFunc);
 //   - contract validation of every request and response against the embedded
 //     OpenAPI description, whatever host and mount point the base URL names
-//     (WithValidation: ValidationOff, ValidationReport, ValidationEnforce);
+//     (WithValidation: ValidationOff, ValidationReport, ValidationEnforce):
+//     bodies by the validator package contract compiles once per process,
+//     parameters, headers and statuses by kin-openapi; a violation in an
+//     error answer (an undeclared 413, say) still matches its status's
+//     sentinel;
 //   - retries of the requests that are safe to repeat (GETs and the PUT
-//     acknowledgements) on network errors, 429 and 500/502/503/504, with
-//     capped exponential backoff, full jitter and Retry-After (WithRetryPolicy);
+//     acknowledgements) on network errors, bodies cut short, 429 and
+//     500/502/503/504, with capped exponential backoff, full jitter and
+//     Retry-After (WithRetryPolicy);
 //   - one error type, *APIError, usable with errors.As, matching the sentinels
 //     ErrNotFound, ErrUnauthorized, ErrForbidden, ErrBadRequest, ErrConflict,
 //     ErrRateLimited and ErrServer with errors.Is; a contract violation is a
@@ -37,7 +44,8 @@
 // # Consuming tasks
 //
 //	cons := client.NewConsumer(c, client.HandlerFuncs{
-//		Data: func(ctx context.Context, t *client.Task, e *models.DataEvent) error { return upsert(ctx, e) },
+//		Data:    func(ctx context.Context, t *client.Task, e *models.DataEvent) error { return upsert(ctx, e) },
+//		Default: client.Ignore, // the other kinds, acknowledged unhandled on purpose
 //	})
 //	err := cons.Run(ctx) // until ctx is cancelled
 //
@@ -45,13 +53,36 @@
 // kind (kinds it does not know reach Fallback), and acknowledges it with the
 // status the handler's result implies: nil is success, Retry(err) is retry,
 // Reauthenticate(err) is reauthenticate, any other error is error with the
-// error's text. Acknowledgements are sent in groups (PUT /tasks/ack) after
-// each batch. A tenant's tasks are handled one at a time in sequence order;
+// error's text. Acknowledgements are sent in groups (PUT /tasks/ack) as tasks
+// finish; one the server did not receive is kept and sent again with
+// backoff, and no new batch is leased until every acknowledgement is
+// delivered. Handlers' contexts end with the batch's lease (WithLease). When
+// the queue is empty the consumer backs off (capped, jittered). When Run's
+// context ends, handlers in flight get a grace (WithShutdownGrace) to finish,
+// their tasks are acknowledged, unstarted tasks are released, and Run returns
+// within the grace plus the flush timeout.
+//
+// # Order
+//
+// A tenant's tasks of one batch are handled one at a time in sequence order;
 // when one is released for redelivery, the tenant's later tasks of the batch
-// are released with it so that order holds. Different tenants run
-// concurrently. When the queue is empty the consumer backs off (capped,
-// jittered). When Run's context ends, handlers in flight finish, their tasks
-// are acknowledged, unstarted tasks are released, and Run returns.
+// are released with it. Different tenants run concurrently, in no order
+// relative to each other. Across batches the order holds while every poll's
+// answer arrives. When the server leased a batch whose answer was lost (a
+// connection reset after sending, a 500/502/504, a body cut short), the next
+// poll leases newer tasks and the lost batch comes back after its lease,
+// behind them, unless WithStrictOrder is set (the consumer then waits one
+// lease after such a poll). A crash, an acknowledgement that did not reach
+// the server within the lease, or a handler that outlived it, also bring a
+// task back late. docs/CONSUMER.md has the details and the fault-injection
+// figures.
+//
+// # Tracing
+//
+// WithTracerProvider turns on OpenTelemetry tracing (otelhttp): one client
+// span per request on the wire, each retry attempt included, as children of
+// the span in the call's context, with the trace context sent in the headers
+// of the global propagator. It is off without the option.
 //
 // # Delivery is at least once
 //

@@ -1,11 +1,13 @@
 package client
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/interop-data/interop/gen/models"
 )
@@ -14,7 +16,11 @@ import (
 // errors.Is, so callers can branch on the kind of failure without inspecting
 // status codes.
 var (
-	ErrBadRequest        = errors.New("interop: bad request")  // 400 (and 413, 415)
+	// ErrBadRequest: 400, 413, 415 and 422. The contract declares only 400;
+	// the kit answers 413 and 415 for bodies it will not read, and a gateway
+	// may answer 422. All four say the request itself must change before
+	// sending it again can succeed.
+	ErrBadRequest        = errors.New("interop: bad request")
 	ErrUnauthorized      = errors.New("interop: unauthorized") // 401, and a token endpoint refusal
 	ErrForbidden         = errors.New("interop: forbidden")    // 403
 	ErrNotFound          = errors.New("interop: not found")    // 404
@@ -48,8 +54,13 @@ type APIError struct {
 	Details    string // error.details
 	ExtMessage string // error.ext_message
 	RequestID  string // the X-Request-Id response header, to quote when reporting a failure
-	Operation  string // the spec's operationId, e.g. "findPerson"
+	Operation  string // the spec's operationId, e.g. "findPerson", or "token" for the token endpoint
 	Body       []byte // the raw response body (at most 64 KiB)
+	// RetryAfter is the pause the server asked for (Retry-After, seconds or
+	// an HTTP date), zero when it sent none: with a 429 or 503 that the
+	// client's retries did not outlast, wait at least this long.
+	RetryAfter time.Duration
+	Header     http.Header // the response headers
 }
 
 func (e *APIError) Error() string {
@@ -115,6 +126,10 @@ func newAPIError(op string, resp *http.Response, body []byte) *APIError {
 		Operation:  op,
 		RequestID:  resp.Header.Get("X-Request-Id"),
 		Body:       body,
+		Header:     resp.Header,
+	}
+	if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		e.RetryAfter = d
 	}
 	var env models.ErrorResponse
 	if json.Unmarshal(body, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
@@ -146,7 +161,12 @@ type ValidationError struct {
 	Field     string // JSON pointer or parameter naming the offending value, e.g. /data/0/$sys/person_type
 	Rule      string // the schema keyword or rule broken, e.g. "required", "format", "status"
 	Reason    string // human-readable reason
-	Err       error  // the underlying kin-openapi error
+	Err       error  // the underlying error (*contract.Violation for bodies, else kin-openapi's)
+	// Response is the server's answer when the violation is in a response
+	// of status 400 or more (an undeclared 413, say): the error then also
+	// matches that status's sentinel (ErrBadRequest, ...) and errors.As
+	// finds the *APIError, so callers branch on it as on any failed call.
+	Response *APIError
 }
 
 func (e *ValidationError) Error() string {
@@ -173,8 +193,51 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
-// Is makes a ValidationError match ErrContractViolation.
-func (e *ValidationError) Is(target error) bool { return target == ErrContractViolation }
+// Is makes a ValidationError match ErrContractViolation, and the sentinel of
+// the server's status when it answered 400 or more.
+func (e *ValidationError) Is(target error) bool {
+	return target == ErrContractViolation || e.Response != nil && e.Response.Is(target)
+}
 
-// Unwrap returns the underlying validator error.
-func (e *ValidationError) Unwrap() error { return e.Err }
+// Unwrap returns the underlying validator error and, for a response of
+// status 400 or more, the server's *APIError.
+func (e *ValidationError) Unwrap() []error {
+	var errs []error
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	if e.Response != nil {
+		errs = append(errs, e.Response)
+	}
+	return errs
+}
+
+// ResponseMeta describes the last HTTP response of a call made with a
+// context from CaptureResponse, successful or not.
+type ResponseMeta struct {
+	Operation  string      // operationId, e.g. "findPerson"
+	StatusCode int         // HTTP status
+	RequestID  string      // the X-Request-Id response header, to quote to the vendor
+	Header     http.Header // all response headers
+}
+
+type metaKey struct{}
+
+// CaptureResponse returns a context that makes the client's methods record
+// the metadata of their response in m. An iterator records each page's
+// response in turn, so m holds the last. m must not be read while a call
+// using the context runs.
+//
+//	var meta client.ResponseMeta
+//	org, err := c.FindOrg(client.CaptureResponse(ctx, &meta), id)
+//	log.Print("request id ", meta.RequestID)
+func CaptureResponse(ctx context.Context, m *ResponseMeta) context.Context {
+	return context.WithValue(ctx, metaKey{}, m)
+}
+
+// recordResponse fills the ResponseMeta of ctx, if any.
+func recordResponse(ctx context.Context, op string, resp *http.Response) {
+	if m, ok := ctx.Value(metaKey{}).(*ResponseMeta); ok && m != nil {
+		*m = ResponseMeta{Operation: op, StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id"), Header: resp.Header}
+	}
+}

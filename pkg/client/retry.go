@@ -1,8 +1,11 @@
 package client
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -24,15 +27,25 @@ import (
 // sleeps past its context's deadline nor past MaxElapsed since the first
 // attempt: when the next wait would cross either, it returns the last result.
 //
+// The response body of a safe request is read inside the attempt: a
+// connection closed mid-body, an attempt that outlives AttemptTimeout, or a
+// 2xx JSON body that is not complete JSON (cut by a proxy) is retried like a
+// network error, whatever the validation mode.
+//
 // A 401 is not retried here: the authentication layer below drops the cached
 // token and sends the request again with a new one, once per request (not
-// once per attempt), and that replay does not use up an attempt.
+// once per attempt), and that replay does not use up an attempt. Token
+// fetches are retried by the authentication layer with the same policy.
 type RetryPolicy struct {
 	MaxAttempts   int           // total attempts including the first; <= 1 disables retries
 	BaseDelay     time.Duration // first backoff ceiling
 	MaxDelay      time.Duration // cap of the backoff ceiling; 0 means no cap
 	MaxElapsed    time.Duration // total time budget across attempts; 0 means no budget
 	MaxRetryAfter time.Duration // cap on a server's Retry-After; a longer one is not waited for
+	// AttemptTimeout bounds one attempt of a safe request, reading its body
+	// included; an attempt cut by it is retried. 0 means no bound (the
+	// caller's context still applies).
+	AttemptTimeout time.Duration
 
 	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
 	// Nil means a timer; tests inject a fake.
@@ -51,6 +64,9 @@ func DefaultRetryPolicy() RetryPolicy {
 		MaxDelay:      8 * time.Second,
 		MaxElapsed:    30 * time.Second,
 		MaxRetryAfter: 30 * time.Second,
+		// Generous for a 2,000-item page on a slow link; it exists so that
+		// a stalled connection is abandoned rather than waited on forever.
+		AttemptTimeout: 60 * time.Second,
 	}
 }
 
@@ -150,6 +166,28 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
+// delay returns the pause before retry n (1-based) of a request first sent
+// at start, or false when the caller should have its last answer now: the
+// server asks for a longer pause than MaxRetryAfter, or the pause would cross
+// MaxElapsed or ctx's deadline. ra is the server's Retry-After when hasRA.
+func (p RetryPolicy) delay(ctx context.Context, start time.Time, n int, ra time.Duration, hasRA bool) (time.Duration, bool) {
+	now := p.now()
+	d := p.backoff(n)
+	if hasRA {
+		if p.MaxRetryAfter > 0 && ra > p.MaxRetryAfter {
+			return 0, false
+		}
+		d = ra
+	}
+	if p.MaxElapsed > 0 && now.Add(d).Sub(start) > p.MaxElapsed {
+		return 0, false
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		return 0, false
+	}
+	return d, true
+}
+
 // retrier is the http.RoundTripper that applies a RetryPolicy.
 type retrier struct {
 	next   http.RoundTripper
@@ -158,11 +196,14 @@ type retrier struct {
 
 func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	p := r.policy
-	if p.MaxAttempts <= 1 || !retryable(req) {
+	if !retryable(req) {
 		return r.next.RoundTrip(req)
 	}
 	req = withRefreshBudget(req)
 	ctx := req.Context()
+	if noRetry, _ := ctx.Value(noRetryKey{}).(bool); noRetry {
+		p.MaxAttempts = 1
+	}
 	start := p.now()
 	for attempt := 1; ; attempt++ {
 		try := req
@@ -176,26 +217,27 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 				try.Body = body
 			}
 		}
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if p.AttemptTimeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, p.AttemptTimeout)
+			try = try.WithContext(actx)
+		}
+		// The body of a safe request is read (by bodyReader, the innermost
+		// layer) before RoundTrip returns, so the attempt's context may end
+		// here.
 		resp, err := r.next.RoundTrip(try)
-		if !r.shouldRetry(ctx, resp, err) || attempt >= p.MaxAttempts {
+		timedOut := actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if attempt >= p.MaxAttempts || !(timedOut || r.shouldRetry(ctx, resp, err)) {
 			return resp, err
 		}
-		now := p.now()
-		delay := p.backoff(attempt)
+		var ra time.Duration
+		hasRA := false
 		if resp != nil {
-			if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
-				if p.MaxRetryAfter > 0 && d > p.MaxRetryAfter {
-					// The server asks for a longer pause than we are willing
-					// to wait: give the caller its answer now.
-					return resp, err
-				}
-				delay = d
-			}
+			ra, hasRA = retryAfter(resp.Header.Get("Retry-After"), p.now())
 		}
-		if p.MaxElapsed > 0 && now.Add(delay).Sub(start) > p.MaxElapsed {
-			return resp, err
-		}
-		if dl, ok := ctx.Deadline(); ok && now.Add(delay).After(dl) {
+		delay, ok := p.delay(ctx, start, attempt, ra, hasRA)
+		if !ok {
 			return resp, err
 		}
 		if resp != nil {
@@ -214,13 +256,75 @@ func (r *retrier) shouldRetry(ctx context.Context, resp *http.Response, err erro
 		return false
 	}
 	if err != nil {
-		// A contract violation or a refused token is not transient.
+		// A contract violation or a refused token is not transient, and a
+		// token fetch has had its own retries.
 		var verr *ValidationError
 		var aerr *APIError
-		if errors.As(err, &verr) || errors.As(err, &aerr) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		var terr *TokenError
+		if errors.As(err, &verr) || errors.As(err, &aerr) || errors.As(err, &terr) ||
+			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return false
 		}
 		return true
 	}
 	return retryableStatus(resp.StatusCode)
+}
+
+// noRetryKey marks a context whose requests are sent once: the consumer
+// polls this way when it handles a lost answer itself.
+type noRetryKey struct{}
+
+func withoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
+// BodyError is the error of a safe request whose response body could not be
+// read whole: the connection closed mid-body, or a 2xx JSON body is not
+// complete JSON. It is retried like a network error; after the last attempt
+// it reaches the caller (a cut JSON body matches ErrInvalidResponse).
+type BodyError struct {
+	StatusCode int
+	Err        error
+}
+
+func (e *BodyError) Error() string {
+	return fmt.Sprintf("interop: response %d cut short: %v", e.StatusCode, e.Err)
+}
+func (e *BodyError) Unwrap() error { return e.Err }
+
+var errCutJSON = fmt.Errorf("%w: not complete JSON", ErrInvalidResponse)
+
+// bodyReader is the innermost layer: it reads the whole response body of
+// every safe request before the layers above see it, so a failure while
+// reading is a failure of the attempt (and retried) rather than of the
+// caller's decoding, with or without validation.
+type bodyReader struct{ next http.RoundTripper }
+
+func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
+	if noRetry, _ := req.Context().Value(noRetryKey{}).(bool); noRetry && req.Method == http.MethodGet {
+		// net/http's Transport silently sends a GET again when a reused
+		// connection fails before the answer; a request with a body and no
+		// GetBody is documented as never replayed. The empty body is not
+		// sent (a GET with nothing to read goes out without one).
+		req = req.Clone(req.Context())
+		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
+	}
+	resp, err := b.next.RoundTrip(req)
+	if err != nil || !retryable(req) {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, &BodyError{StatusCode: resp.StatusCode, Err: err}
+	}
+	if resp.StatusCode/100 == 2 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead &&
+		strings.Contains(resp.Header.Get("Content-Type"), "json") && len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+		// An empty body is not a cut one: the vendor's 2022 acknowledgements
+		// answer 200 with nothing (normalize.go makes their receipt).
+		return nil, &BodyError{StatusCode: resp.StatusCode, Err: errCutJSON}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
 }

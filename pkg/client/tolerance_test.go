@@ -42,6 +42,7 @@ type wireCase struct {
 	canonical string
 	call      func(ctx context.Context, c *Client) (any, error)
 	check     func(t *testing.T, v any) // what a caller sees, asserted on the variant's value
+	jsonEmpty bool                      // label an empty body application/json, as some gateways do
 }
 
 func list[T any](seq func(ctx context.Context, c *Client) func(func(T, error) bool)) func(ctx context.Context, c *Client) (any, error) {
@@ -262,6 +263,19 @@ var wireCases = []wireCase{
 		},
 	},
 	{
+		name: "empty acknowledgeTask answer labelled JSON", method: "PUT", path: "/tasks/" + taskA + "/ack", status: 200, jsonEmpty: true,
+		variant:   ``,
+		canonical: `{"data":{"task_id":"` + taskA + `","status":"error","acknowledged_at":"2026-11-30T08:00:00Z"}}`,
+		call: func(ctx context.Context, c *Client) (any, error) {
+			return c.AcknowledgeTask(ctx, uuid.MustParse(taskA), models.TaskAck{Status: models.Error, Message: "bad row"})
+		},
+		check: func(t *testing.T, v any) {
+			if r := v.(*models.TaskAckReceipt); r.TaskID.String() != taskA || r.Status != models.Error {
+				t.Errorf("receipt = %+v", r)
+			}
+		},
+	},
+	{
 		name: "204 to acknowledgeAdminTask", method: "PUT", path: "/tasks/admin/" + taskA + "/ack", status: 204,
 		variant:   ``,
 		canonical: `{"data":{"task_id":"` + taskA + `","status":"retry","acknowledged_at":"2026-11-30T08:00:00Z"}}`,
@@ -340,7 +354,7 @@ func serveWire(t *testing.T, c wireCase, body string, opts ...Option) (*Client, 
 	f := newFakeAPI(t)
 	f.handle(c.method, c.path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", ackDate.Format(http.TimeFormat))
-		if body != "" {
+		if body != "" || c.jsonEmpty {
 			w.Header().Set("Content-Type", "application/json")
 		}
 		w.WriteHeader(c.status)

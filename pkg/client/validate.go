@@ -10,9 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/interop-data/interop/pkg/contract"
 )
@@ -36,37 +34,39 @@ const (
 )
 
 // validator is the http.RoundTripper that checks every request and response
-// against the embedded contract.
+// against the embedded contract: kin-openapi checks parameters, headers and
+// statuses, the contract's compiled schemas check bodies in one pass.
 type validator struct {
 	next     http.RoundTripper
 	mode     ValidationMode
-	router   routers.Router
-	opts     *openapi3filter.Options // for requests and responses alike
-	basePath string                  // the path prefix of the client's base URL, e.g. /mount/v2/interop/data
+	contract *contract.Compiled // shared by every client of the process
+	basePath string             // the path prefix of the client's base URL, e.g. /mount/v2/interop/data
 	report   func(*ValidationError)
 	logger   *slog.Logger
 }
 
 func newValidator(next http.RoundTripper, base *url.URL, mode ValidationMode, report func(*ValidationError), logger *slog.Logger) (*validator, error) {
-	_, router, err := contract.NewRouter()
+	c, err := contract.Shared()
 	if err != nil {
 		return nil, err
+	}
+	if fb := c.Fallbacks(); len(fb) > 0 {
+		logger.Warn("interop: some body schemas are validated by kin-openapi, not compiled", "schemas", fb)
 	}
 	return &validator{
 		next:     next,
 		mode:     mode,
-		router:   router,
-		opts:     contract.FilterOptions(nil),
+		contract: c,
 		basePath: strings.TrimSuffix(base.Path, "/"),
 		report:   report,
 		logger:   logger,
 	}, nil
 }
 
-// relPath returns the request path relative to the client's base URL, or
-// false when the request is not under it.
+// relPath returns the request path (escaped, as on the wire) relative to the
+// client's base URL, or false when the request is not under it.
 func (v *validator) relPath(u *url.URL) (string, bool) {
-	p := u.Path
+	p := u.EscapedPath()
 	if !strings.HasPrefix(p, v.basePath) {
 		return "", false
 	}
@@ -77,42 +77,29 @@ func (v *validator) relPath(u *url.URL) (string, bool) {
 	return rel, true
 }
 
-// route finds the operation of req. The router knows only contract.BasePath,
-// so the request path is re-rooted there: that makes validation independent
-// of the host and of the mount point the base URL names.
-func (v *validator) route(req *http.Request) (*routers.Route, map[string]string, *http.Request, string, error) {
-	rel, ok := v.relPath(req.URL)
-	if !ok {
-		return nil, nil, nil, req.URL.Path, fmt.Errorf("path %q is not under the base path %q", req.URL.Path, v.basePath)
-	}
-	u := *req.URL
-	u.Path = contract.BasePath + rel
-	u.RawPath = ""
-	rr := req.Clone(req.Context())
-	rr.URL = &u
-	route, params, err := v.router.FindRoute(rr)
-	if err != nil {
-		return nil, nil, nil, rel, err
-	}
-	return route, params, rr, rel, nil
-}
-
 func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	if v.mode == ValidationOff {
 		return v.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	route, params, routed, rel, err := v.route(req)
+	rel, ok := v.relPath(req.URL)
+	var op *contract.Operation
+	var params map[string]string
+	err := fmt.Errorf("path %q is not under the base path %q", contract.Bound(req.URL.Path, 256), v.basePath)
+	if ok {
+		op, params, err = v.contract.Find(req.Method, rel)
+	}
 	if err != nil {
-		verr := &ValidationError{Direction: "request", Method: req.Method, Path: rel, Rule: "operation", Reason: "no operation of the contract matches: " + err.Error(), Err: err}
+		verr := &ValidationError{Direction: "request", Method: req.Method, Path: contract.Bound(rel, 256), Rule: "operation",
+			Reason: "no operation of the contract matches: " + err.Error(), Err: err}
 		if ferr := v.fail(verr); ferr != nil {
 			return nil, ferr
 		}
 		return v.next.RoundTrip(req)
 	}
-	op := route.Operation.OperationID
 
-	// Request: validate a copy so the body can still be sent.
+	// Request: parameters and headers by kin-openapi, the body (read, then
+	// put back to be sent) by the compiled schema.
 	var reqBody []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		reqBody, err = io.ReadAll(req.Body)
@@ -121,11 +108,13 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
-		routed.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
-	in := &openapi3filter.RequestValidationInput{Request: routed, PathParams: params, Route: route, Options: v.opts}
-	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-		if ferr := v.fail(describe(err, op, "request", req.Method, rel, 0)); ferr != nil {
+	if err := v.contract.ValidateRequest(ctx, op, withoutBody(req), params); err != nil {
+		if ferr := v.fail(describe(err, op.ID, "request", req.Method, rel, 0)); ferr != nil {
+			return nil, ferr
+		}
+	} else if vio := op.ValidateRequestBody(req.Header.Get("Content-Type"), reqBody); vio != nil {
+		if ferr := v.fail(describe(vio, op.ID, "request", req.Method, rel, 0)); ferr != nil {
 			return nil, ferr
 		}
 	}
@@ -140,27 +129,31 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	rin := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in,
-		Status:                 resp.StatusCode,
-		Header:                 resp.Header,
-		Body:                   io.NopCloser(bytes.NewReader(body)),
-		Options:                v.opts,
+	if st, responses := resp.StatusCode, op.Route.Operation.Responses; st >= 500 && responses.Status(st) == nil && responses.Default() == nil {
+		// An undeclared 5xx is no violation: gateways and load balancers
+		// answer them for the API.
+		return resp, nil
 	}
-	if st := resp.StatusCode; st < 500 && route.Operation.Responses.Status(st) == nil && route.Operation.Responses.Default() == nil {
-		// A status the operation does not declare breaks the contract. 5xx
-		// are exempt: gateways and load balancers answer them for the API.
-		verr := &ValidationError{Operation: op, Direction: "response", Method: req.Method, Path: rel, Status: st,
-			Field: "status", Rule: "status", Reason: fmt.Sprintf("status %d is not declared for this operation", st)}
-		if ferr := v.fail(verr); ferr != nil {
-			return nil, ferr
+	if err := v.contract.ValidateResponse(ctx, op, req, resp.StatusCode, resp.Header, body); err != nil {
+		verr := describe(err, op.ID, "response", req.Method, rel, resp.StatusCode)
+		if resp.StatusCode >= 400 {
+			// The answer is still the server's: an undeclared 413 is a bad
+			// request as much as a contract violation.
+			verr.Response = newAPIError(op.ID, resp, body)
 		}
-	} else if err := openapi3filter.ValidateResponse(ctx, rin); err != nil {
-		if ferr := v.fail(describe(err, op, "response", req.Method, rel, resp.StatusCode)); ferr != nil {
+		if ferr := v.fail(verr); ferr != nil {
 			return nil, ferr
 		}
 	}
 	return resp, nil
+}
+
+// withoutBody is req as kin-openapi's parameter check sees it: it must not
+// read the body, which is checked apart.
+func withoutBody(req *http.Request) *http.Request {
+	r := *req
+	r.Body = http.NoBody
+	return &r
 }
 
 // fail reports a violation and, in enforce mode, returns it as the error of
@@ -180,56 +173,50 @@ func (v *validator) fail(e *ValidationError) error {
 	return nil
 }
 
-// describe turns a kin-openapi error into a ValidationError naming the
-// field and the rule.
+// describe turns a validation error (the compiled validator's
+// *contract.Violation or a kin-openapi error) into a ValidationError naming
+// the field and the rule, bounded in size.
 func describe(err error, op, dir, method, path string, status int) *ValidationError {
-	ve := &ValidationError{Operation: op, Direction: dir, Method: method, Path: path, Status: status, Err: err, Reason: err.Error()}
-	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
-		// Combinators (allOf, anyOf) wrap the error of the element that
-		// failed; its path continues the outer one. Descend to the
-		// innermost error, which names the actual field and rule.
-		path := se.JSONPointer()
-		for se.Origin != nil {
-			var inner *openapi3.SchemaError
-			if !errors.As(se.Origin, &inner) {
-				break
-			}
-			se = inner
-			path = append(path, se.JSONPointer()...)
+	ve := &ValidationError{Operation: op, Direction: dir, Method: method, Path: contract.Bound(path, 256), Status: status, Err: err,
+		Reason: contract.Bound(err.Error(), 512)}
+	var vio *contract.Violation
+	if errors.As(err, &vio) {
+		ve.Field, ve.Rule, ve.Reason = vio.Pointer, vio.Rule, vio.Reason
+		switch {
+		case vio.Rule == "contentType":
+			ve.Field = "header Content-Type"
+		case vio.Pointer == "":
+			ve.Field = "body"
 		}
-		ve.Field = "/" + strings.Join(path, "/")
+		return ve
+	}
+	if se, ptr := contract.FirstSchemaError(err); se != nil {
+		// The innermost first error: under allOf the outer one stops at
+		// the object, and each inner one already carries the whole pointer.
+		ve.Field = contract.PointerOf(ptr)
 		ve.Rule = se.SchemaField
-		ve.Reason = se.Reason
+		ve.Reason = contract.Bound(se.Reason, 512)
 	}
 	var reqErr *openapi3filter.RequestError
-	if errors.As(err, &reqErr) {
-		if reqErr.Parameter != nil {
-			ve.Field = reqErr.Parameter.In + " parameter " + reqErr.Parameter.Name
-			if ve.Rule == "" {
-				ve.Rule = "parameter"
-			}
-		} else if reqErr.RequestBody != nil && se == nil {
-			ve.Field = "body"
-			ve.Rule = "body"
-		}
-		if se == nil {
-			ve.Reason = reqErr.Error()
+	if errors.As(err, &reqErr) && reqErr.Parameter != nil {
+		ve.Field = reqErr.Parameter.In + " parameter " + contract.Bound(reqErr.Parameter.Name, 128)
+		if ve.Rule == "" {
+			ve.Rule = "parameter"
 		}
 	}
 	var respErr *openapi3filter.ResponseError
-	if errors.As(err, &respErr) && se == nil {
+	if errors.As(err, &respErr) && ve.Rule == "" {
 		switch {
+		case respErr.Reason == "status is not supported":
+			ve.Field, ve.Rule = "status", "status"
+			ve.Reason = fmt.Sprintf("status %d is not declared for this operation", status)
 		case strings.Contains(respErr.Reason, "header"):
-			ve.Field = "header"
-			ve.Rule = "header"
+			ve.Field, ve.Rule = "header", "header"
 		default:
-			ve.Field = "body"
-			ve.Rule = "body"
+			ve.Field, ve.Rule = "body", "body"
 		}
-		ve.Reason = strings.TrimSpace(ve.Reason)
 	}
-	if ve.Field == "/" {
+	if ve.Field == "" {
 		ve.Field = "body"
 	}
 	return ve

@@ -360,6 +360,11 @@ func (c *C) checkRedelivery(st *taskState) {
 	}
 	wait := c.r.cfg.LeaseWait + c.r.cfg.LeaseWait/10 + 100*time.Millisecond
 	c.notef("waited %s for the lease of task %s to expire", wait, t.id)
+	if p := c.r.cfg.Progress; p != nil {
+		// The one long pause of a run: say what it waits for.
+		fmt.Fprintf(p, "waiting %s (the lease given by --lease-wait, plus a margin) for the lease of task %s to expire, "+
+			"to check that an unacknowledged task is delivered again…\n", wait, t.id)
+	}
 	if err := c.r.cfg.Wait(c.ctx, wait); err != nil {
 		c.failf("waiting for the lease was interrupted: %v", err)
 	}

@@ -56,11 +56,17 @@ type Config struct {
 // Verdict is the outcome of one check.
 type Verdict string
 
-// The three verdicts.
+// The verdicts.
 const (
 	Pass Verdict = "pass"
 	Fail Verdict = "fail"
 	Skip Verdict = "skip"
+	// NotImplemented is a check that could not judge because an operation it
+	// called answered 501 Not Implemented (a server built on the kit's
+	// server.Unimplemented, say). The contract does not declare 501, but a
+	// server under construction is not breaking it: such checks are counted
+	// apart from passed, failed and skipped, and do not fail the run.
+	NotImplemented Verdict = "not_implemented"
 )
 
 // Result is the verdict of one named check, why it was reached and what the
@@ -81,7 +87,8 @@ type Report struct {
 	Results  []Result      `json:"results"`
 }
 
-// Counts returns how many checks passed, failed and were skipped.
+// Counts returns how many checks passed, failed and were skipped. Checks
+// that met an operation answering 501 are counted by NotImplemented instead.
 func (r *Report) Counts() (passed, failed, skipped int) {
 	for _, res := range r.Results {
 		switch res.Verdict {
@@ -89,11 +96,28 @@ func (r *Report) Counts() (passed, failed, skipped int) {
 			passed++
 		case Fail:
 			failed++
+		case NotImplemented:
 		default:
 			skipped++
 		}
 	}
 	return
+}
+
+// NotImplemented returns how many checks could not judge because an
+// operation answered 501 Not Implemented, and the operations of the contract
+// that never answered anything but 501 (in the order of the spec group).
+func (r *Report) NotImplemented() (checks int, operations []string) {
+	for _, res := range r.Results {
+		if res.Verdict != NotImplemented {
+			continue
+		}
+		checks++
+		if res.Group == "spec" {
+			operations = append(operations, strings.TrimSuffix(res.Name, specCheckSuffix))
+		}
+	}
+	return checks, operations
 }
 
 // OK reports whether no check failed.

@@ -16,4 +16,12 @@
 // the check that received it and the per-operation "spec" check of its
 // operation, so a broken server fails with a message that names the broken
 // promise rather than a generic decoding error.
+//
+// An operation of the contract that answers 501 Not Implemented (what the
+// kit's server.Unimplemented answers) is not a broken promise but a server
+// under construction: the check that met it ends with the verdict
+// NotImplemented, its spec check too, and Report.NotImplemented counts them
+// apart from passed, failed and skipped. They do not fail the run. Checks
+// that could not reach an operation because the operations leading to it are
+// not implemented are skipped, saying so.
 package conformance

@@ -27,12 +27,18 @@ type run struct {
 	queueEmpty bool
 	// roster caches the first tenant's list walks: several groups need them.
 	roster map[string][]object
+	// sawNotImplemented is set by the first 501 of an operation: from then
+	// on, operations may have gone uncalled because what leads to them is
+	// not implemented.
+	sawNotImplemented bool
 }
 
 type opLog struct {
 	statuses   map[int]int
 	violations []*exchange
 	success    bool
+	// notImplemented counts 501 answers: not violations (see NotImplemented).
+	notImplemented int
 }
 
 func newRun(cfg Config) (*run, error) {
@@ -84,6 +90,11 @@ func (r *run) record(ex *exchange) {
 		r.ops[ex.OpID] = l
 	}
 	l.statuses[ex.Status]++
+	if notImplemented(ex) {
+		l.notImplemented++
+		r.sawNotImplemented = true
+		return
+	}
 	if ex.Violation != nil {
 		l.violations = append(l.violations, ex)
 	}
@@ -143,8 +154,21 @@ func (c *C) send(q request) *exchange {
 		c.failf("%s %s: the server did not answer: %v", q.method, q.path+q.rawURL, err)
 	}
 	c.seen = append(c.seen, ex.String())
+	if notImplemented(ex) {
+		c.res.Verdict = NotImplemented
+		c.res.Reason = fmt.Sprintf("not implemented: %s (%s %s) answered 501 Not Implemented, so this check cannot judge it yet",
+			ex.OpID, ex.Method, ex.Rel)
+		panic(stop{})
+	}
 	c.pending = ex
 	return ex
+}
+
+// notImplemented reports whether ex is an operation of the contract
+// answering 501: a server that has not written it yet, not one that breaks
+// it. A 501 to a path the contract does not have is judged as any answer.
+func notImplemented(ex *exchange) bool {
+	return ex.Status == http.StatusNotImplemented && ex.OpID != ""
 }
 
 // conforms ends the check when the last answer breaks the contract. It runs

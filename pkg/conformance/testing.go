@@ -18,7 +18,7 @@ func RunT(t *testing.T, cfg Config) *Report {
 			switch res.Verdict {
 			case Fail:
 				t.Errorf("%s\nevidence:\n%s", res.Reason, res.Evidence)
-			case Skip:
+			case Skip, NotImplemented:
 				t.Skip(res.Reason)
 			default:
 				if res.Evidence != "" {

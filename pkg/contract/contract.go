@@ -2,14 +2,13 @@ package contract
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/interop-data/interop/gen/spec"
 )
@@ -34,25 +33,48 @@ func Load() (*openapi3.T, error) {
 }
 
 // NewRouter loads the spec and returns a router that finds the operation of a
-// request whatever its host.
+// request whatever its host: the contract's own path matcher (Compiled.Find)
+// behind kin-openapi's routers.Router interface, so that validating needs no
+// HTTP router library.
 func NewRouter() (*openapi3.T, routers.Router, error) {
 	doc, err := Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := gorillamux.NewRouter(doc)
+	c, err := Compile(doc)
 	if err != nil {
-		return nil, nil, fmt.Errorf("contract: build router: %w", err)
+		return nil, nil, err
 	}
-	return doc, r, nil
+	return doc, router{c}, nil
+}
+
+type router struct{ c *Compiled }
+
+func (r router) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	p := req.URL.EscapedPath()
+	rel, ok := strings.CutPrefix(p, BasePath)
+	if !ok || rel != "" && rel[0] != '/' {
+		return nil, nil, routers.ErrPathNotFound
+	}
+	o, params, err := r.c.Find(req.Method, rel)
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "method") {
+			return nil, nil, routers.ErrMethodNotAllowed
+		}
+		return nil, nil, routers.ErrPathNotFound
+	}
+	return o.Route, params, nil
 }
 
 // SchemaOptions are the schema-validation options every validator of this API
 // uses: the formats the spec names, checked per document.
 func SchemaOptions() []openapi3.SchemaValidationOption {
 	return []openapi3.SchemaValidationOption{
-		openapi3.WithStringFormatValidator("uuid", openapi3.NewCallbackValidator(checkUUID)),
-		openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
+		openapi3.WithStringFormatValidators(projectFormats),
+		// Errors name the rule and the JSON pointer, never the value: a
+		// pretty-printed value costs time and memory quadratic in its
+		// nesting, and may hold what a log should not.
+		openapi3.DisableSchemaErrorDetails(),
 	}
 }
 
@@ -109,39 +131,4 @@ func ParseMode(s string) (Mode, error) {
 		return ModeEnforce, nil
 	}
 	return 0, fmt.Errorf("contract: unknown validation mode %q (want off, report or enforce)", s)
-}
-
-var errNotUUID = errors.New("not a UUID (RFC 9562: 8-4-4-4-12 hex digits, version 1-8, variant 10xx, or the nil or max UUID)")
-
-// checkUUID accepts exactly what kin-openapi's FormatOfStringForUUIDOfRFC9562
-// pattern accepts. Every id of every object goes through it on each validated
-// response, and a hand check is several times cheaper than the regexp.
-func checkUUID(s string) error {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return errNotUUID
-	}
-	for i := 0; i < 36; i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			continue
-		}
-		if !isHex(s[i]) {
-			return errNotUUID
-		}
-	}
-	switch strings.ToLower(s) {
-	case "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff":
-		return nil
-	}
-	if v := s[14]; v < '1' || v > '8' {
-		return errNotUUID
-	}
-	switch s[19] {
-	case '8', '9', 'a', 'b', 'A', 'B':
-		return nil
-	}
-	return errNotUUID
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
@@ -131,6 +132,7 @@ func benchWalk(b *testing.B, opts ...referencetest.Option) {
 	total := n + len(env.Tenants[0].Roster.Persons)
 	token := env.Token(b, 0)
 	b.ResetTimer()
+	defer cputime.Measure(b)()
 	for range b.N {
 		seen, pages := 0, 0
 		next := env.URL + "/rostering/persons"

@@ -4,11 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/interop-data/interop/pkg/contract"
 	"github.com/labstack/echo/v4"
 
 	"github.com/interop-data/interop/gen/models"
@@ -27,8 +32,11 @@ const (
 	CodePayloadTooLarge      = "payload_too_large"
 	CodeUnsupportedMediaType = "unsupported_media_type"
 	CodeRateLimited          = "rate_limited"
-	CodeInternal             = "internal_error"
-	CodeNotImplemented       = "not_implemented"
+	// CodeRequestTimeout answers a request whose body did not arrive within
+	// the server's read timeout (Timeouts.Read).
+	CodeRequestTimeout = "request_timeout"
+	CodeInternal       = "internal_error"
+	CodeNotImplemented = "not_implemented"
 	// CodeUnavailable answers /readyz when the readiness check fails. It is
 	// not one of the spec's listed codes, which the spec allows (open vocabulary).
 	CodeUnavailable = "unavailable"
@@ -66,9 +74,29 @@ func (e *Error) WithDetails(format string, args ...any) *Error {
 	return &c
 }
 
-// Body returns e as the spec's error body.
+// MaxErrorText is the most bytes of Message, and of Details, an error body
+// carries: longer texts (a message quoting a huge key or value) are cut, so
+// no error costs more to send than this.
+const MaxErrorText = 1024
+
+// Body returns e as the spec's error body, Message and Details cut to
+// MaxErrorText bytes.
 func (e *Error) Body() models.ErrorResponse {
-	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code, Message: e.Message, Details: e.Details}}
+	return models.ErrorResponse{Error: models.ErrorType{Status: int32(e.Status), Code: e.Code,
+		Message: truncate(e.Message, MaxErrorText), Details: truncate(e.Details, MaxErrorText)}}
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "... (truncated)"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // marshal renders e as the JSON error body. Encoding a struct of strings
@@ -107,12 +135,35 @@ func codeForStatus(status int) string {
 		return CodeUnsupportedMediaType
 	case http.StatusTooManyRequests:
 		return CodeRateLimited
+	case http.StatusRequestTimeout:
+		return CodeRequestTimeout
+	case http.StatusRequestURITooLong:
+		return CodeURITooLong
 	case http.StatusNotImplemented:
 		return CodeNotImplemented
 	case http.StatusServiceUnavailable:
 		return CodeUnavailable
 	}
 	return CodeInternal
+}
+
+// errRequestTimeout answers a body that did not arrive within the read
+// timeout: a slow or stalled client, logged and counted as a 4xx.
+var errRequestTimeout = &Error{Status: http.StatusRequestTimeout, Code: CodeRequestTimeout,
+	Message: "request body was not received in time"}
+
+// errBodyIncomplete answers a body that ended before its declared length (a
+// client that gave up or lost its connection mid-upload).
+var errBodyIncomplete = &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody,
+	Message: "request body is incomplete", Details: "the connection ended before the whole body arrived"}
+
+// isTimeout reports a read deadline that passed (http.Server's ReadTimeout).
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // errTooLarge is the one answer to a body over the limit, wherever it is
@@ -133,6 +184,9 @@ func (s *Server) publicError(c echo.Context, err error) (*Error, bool) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errTooLarge(s.bodyLimit), true
+	}
+	if isTimeout(err) {
+		return errRequestTimeout, true
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -214,11 +268,50 @@ func (s *Server) requestValidationError(err error) *Error {
 	return &Error{Status: 400, Code: CodeInvalidParameter, Message: "request is invalid", Details: ruleOf(re.Err, re.Reason)}
 }
 
+// bodyViolation translates the compiled validator's verdict on a request
+// body into the error model: 415 for a media type the operation does not
+// take, else 400 naming the field (a JSON pointer) and the rule.
+func bodyViolation(v *contract.Violation, contentType string) *Error {
+	switch v.Rule {
+	case "contentType":
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
+			Message: "request body must be application/json",
+			Details: fmt.Sprintf("got Content-Type %q", contract.Bound(contentType, 128))}
+	case "body":
+		return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is required"}
+	case "json":
+		if v.Reason == "body is not valid JSON" {
+			return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is invalid", Details: "body is not valid JSON"}
+		}
+	}
+	msg := cutPattern(v.Reason)
+	if v.Pointer != "" {
+		msg = fmt.Sprintf("field %q: %s", v.Pointer, msg)
+	}
+	return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is invalid", Details: msg}
+}
+
+// cutPattern drops the regular expression a format check appends: the
+// format's name is what a client needs.
+func cutPattern(msg string) string {
+	for _, cut := range []string{" (string doesn't match pattern", " (regular expression"} {
+		if i := strings.Index(msg, cut); i > 0 {
+			msg = msg[:i]
+		}
+	}
+	return msg
+}
+
 // ruleOf says in one line which rule a value broke, and where, using only
 // the parts of kin-openapi's errors meant for people: SchemaError.Reason and
 // its JSON pointer, ParseError.Reason. Error() strings are avoided because
 // they carry the schema and the value.
 func ruleOf(err error, reason string) string {
+	// Bounded: a parameter's value or a key may be as long as the request.
+	return contract.Bound(ruleWords(err, reason), 512)
+}
+
+func ruleWords(err error, reason string) string {
 	if errors.Is(err, openapi3filter.ErrInvalidRequired) {
 		return "value is required but missing"
 	}
@@ -229,32 +322,27 @@ func ruleOf(err error, reason string) string {
 	if errors.As(err, &me) && len(me) > 0 {
 		parts := make([]string, 0, len(me))
 		for _, e := range me {
-			parts = append(parts, ruleOf(e, ""))
+			parts = append(parts, ruleWords(e, ""))
 		}
 		return strings.Join(parts, "; ")
 	}
-	var se *openapi3.SchemaError
-	if errors.As(err, &se) {
+	// The innermost first error names the field (under allOf the outer one
+	// stops at the object) and the rule.
+	if se, ptr := contract.FirstSchemaError(err); se != nil {
 		msg := se.Reason
 		if msg == "" {
 			msg = fmt.Sprintf("value does not match the schema's %q rule", se.SchemaField)
 		}
-		// The format validators append their regular expression; the format's
-		// name is what a client needs.
-		for _, cut := range []string{" (string doesn't match pattern", " (regular expression"} {
-			if i := strings.Index(msg, cut); i > 0 {
-				msg = msg[:i]
-			}
-		}
-		if ptr := se.JSONPointer(); len(ptr) > 0 {
-			return fmt.Sprintf("field %q: %s", "/"+strings.Join(ptr, "/"), msg)
+		msg = cutPattern(msg)
+		if len(ptr) > 0 {
+			return fmt.Sprintf("field %q: %s", contract.PointerOf(ptr), msg)
 		}
 		return msg
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
 		if pe.Value != nil {
-			return fmt.Sprintf("value %q is %s", fmt.Sprint(pe.Value), pe.Reason)
+			return fmt.Sprintf("value %q is %s", contract.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
 		}
 		if pe.Reason != "" {
 			return pe.Reason

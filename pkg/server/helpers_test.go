@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,7 +123,8 @@ func newEnv(t testing.TB, impl apiserver.StrictServerInterface, opts ...server.O
 
 // do sends a request through the whole handler. headers alternate name and
 // value; "Authorization" defaults to the env's valid token; the pseudo-headers
-// "Host" and "RemoteAddr" set the request's Host and client address.
+// "Host", "RemoteAddr" and "LocalAddr" set the request's Host, client address
+// and the server address its connection arrived on.
 func (e *env) do(method, path, body string, headers ...string) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var rd io.Reader
@@ -143,12 +145,33 @@ func (e *env) do(method, path, body string, headers ...string) *httptest.Respons
 			req.RemoteAddr = headers[i+1]
 			continue
 		}
+		if headers[i] == "LocalAddr" { // the address the connection arrived on
+			addr, err := net.ResolveTCPAddr("tcp", headers[i+1])
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey, addr))
+			continue
+		}
 		if headers[i+1] == "" {
 			req.Header.Del(headers[i])
 		} else {
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}
+	rec := httptest.NewRecorder()
+	e.srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// doBody sends a request whose body is body, declared as length bytes of
+// JSON, with the env's token.
+func (e *env) doBody(method, path string, body io.ReadCloser, length int64) *httptest.ResponseRecorder {
+	e.t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.Body, req.ContentLength = body, length
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(rec, req)
 	return rec

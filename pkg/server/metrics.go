@@ -75,3 +75,33 @@ func (m *metrics) validationFailure(op, direction string) {
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
+
+// WithMetricsEndpoint serves /metrics on the API handler (on, the default) or
+// not (off). The default keeps what scrapers of earlier versions read; the
+// series hold no tenant data (operation ids, methods, status codes, Go
+// runtime and process figures), but they do tell anyone who can reach the
+// API how busy it is and which Go it runs. In production, prefer
+// WithMetricsAddr (a listener only the scraper reaches), or turn it off and
+// mount MetricsHandler behind your own authentication.
+func WithMetricsEndpoint(on bool) Option { return func(s *Server) { s.metricsOn = on } }
+
+// WithMetricsAddr makes ListenAndServe serve /metrics on a listener of its
+// own at addr (for example "127.0.0.1:9090") instead of on the API handler.
+func WithMetricsAddr(addr string) Option { return func(s *Server) { s.metricsAdr = addr } }
+
+// WithMetricsMiddleware wraps /metrics, wherever it is served, in mw: the
+// operator's own authentication, for example.
+func WithMetricsMiddleware(mw func(http.Handler) http.Handler) Option {
+	return func(s *Server) { s.metricsMW = mw }
+}
+
+// MetricsHandler serves the server's Prometheus registry (wrapped in the
+// WithMetricsMiddleware middleware, if any), to mount wherever the operator
+// wants it.
+func (s *Server) MetricsHandler() http.Handler {
+	h := s.metrics.handler()
+	if s.metricsMW != nil {
+		h = s.metricsMW(h)
+	}
+	return h
+}

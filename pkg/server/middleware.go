@@ -5,9 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
+	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
@@ -34,6 +34,7 @@ type requestInfo struct {
 	id         string
 	r          *http.Request
 	trustProxy bool
+	links      *links
 }
 
 type requestInfoKey struct{}
@@ -50,29 +51,19 @@ func RequestID(ctx context.Context) string {
 }
 
 // RequestURL returns the absolute URL of the current request, for building
-// paging.next links, or nil outside the kit. The scheme is https when the
-// connection is TLS; with WithTrustProxyHeaders(true), X-Forwarded-Proto and
-// X-Forwarded-Host (their first values, when well formed) take precedence.
-// The result is a fresh copy the caller may modify.
+// paging.next links, or nil outside the kit. With WithPublicURL it is built on
+// that URL. Otherwise the scheme is https when the connection is TLS, and,
+// with WithTrustProxyHeaders(true), X-Forwarded-Proto and X-Forwarded-Host
+// (their first values, when well formed) take precedence over the connection
+// and the Host header. A host the operator did not allow (WithAllowedHosts)
+// is replaced by the address the connection arrived on, so a forged Host
+// never reaches a link. The result is a fresh copy the caller may modify.
 func RequestURL(ctx context.Context) *url.URL {
 	info, ok := ctx.Value(requestInfoKey{}).(*requestInfo)
 	if !ok {
 		return nil
 	}
-	r := info.r
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if info.trustProxy {
-		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
-			host = h
-		}
-	}
-	return &url.URL{Scheme: scheme, Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	return info.links.requestURL(info.r, info.trustProxy)
 }
 
 func firstValue(v string) string {
@@ -134,7 +125,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = newRequestID()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy}
+		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy, links: &s.links}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 		return next(c)
 	}
@@ -213,8 +204,8 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 // operation is the per-operation middleware: it authenticates, applies the
 // rate limit, validates the request, runs the handler and validates its response, all against the one
 // route Echo matched.
-func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFunc {
-	opID := route.Operation.OperationID
+func (s *Server) operation(op *contract.Operation, secured bool) echo.MiddlewareFunc {
+	route, opID := op.Route, op.ID
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			// Echo lets a trailing path parameter swallow the rest of the path
@@ -240,30 +231,38 @@ func (s *Server) operation(route *routers.Route, secured bool) echo.MiddlewareFu
 			if err := s.takeToken(c, rateLimitKey(c)); err != nil {
 				return err
 			}
+			// The body is read here, once, for every operation that takes one:
+			// its nesting depth is checked before any other parser sees it.
+			if route.Operation.RequestBody != nil {
+				body, err := s.readBody(r)
+				if err == nil {
+					err = s.checkJSONBody(r, body)
+				}
+				if err != nil && !errors.Is(err, errJSONSyntax) {
+					if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
+						s.metrics.validationFailure(opID, "request")
+					}
+					return err
+				}
+			}
 			if !s.reqValidation && s.respMode == ValidationOff {
 				return next(c)
 			}
 			in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams(c), Route: route, Options: s.reqOpts}
 			if s.reqValidation {
-				if route.Operation.RequestBody != nil {
-					if err := readStrictJSON(r); err != nil && !errors.Is(err, errJSONSyntax) {
-						s.metrics.validationFailure(opID, "request")
-						var mbe *http.MaxBytesError
-						if errors.As(err, &mbe) {
-							return errTooLarge(s.bodyLimit)
-						}
-						return err
-					}
-				}
 				if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
 					s.metrics.validationFailure(opID, "request")
 					return s.requestValidationError(err)
+				}
+				if err := s.validateRequestBody(op, r); err != nil {
+					s.metrics.validationFailure(opID, "request")
+					return err
 				}
 			}
 			if s.respMode == ValidationOff {
 				return next(c)
 			}
-			return s.validateResponse(c, next, in)
+			return s.validateResponse(c, next, op)
 		}
 	}
 }
@@ -362,7 +361,7 @@ func capture(c echo.Context, next echo.HandlerFunc, cw *captureWriter) error {
 // validateResponse runs the handler into a buffer, validates what it wrote
 // against the operation's declared responses, then sends it or, in enforce
 // mode, a 500 instead.
-func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, in *openapi3filter.RequestValidationInput) error {
+func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *contract.Operation) error {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer func() {
@@ -376,13 +375,13 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, in *ope
 		return err
 	}
 	ctx := c.Request().Context()
-	opID := in.Route.Operation.OperationID
+	opID := op.ID
 
 	var verr error
 	if cw.status == 0 {
 		verr = errors.New("the handler wrote no response")
 	} else {
-		verr = s.checkResponse(ctx, in, cw.status, cw.header, buf.Bytes())
+		verr = s.contract.ValidateResponse(ctx, op, c.Request(), cw.status, cw.header, buf.Bytes())
 	}
 	if verr != nil {
 		s.metrics.validationFailure(opID, "response")
@@ -403,41 +402,29 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, in *ope
 	return err
 }
 
-// checkResponse validates a buffered response. kin-openapi checks its status
-// and headers (respOpts excludes the body); the body is checked here,
-// decoded straight from the buffer, because ValidateResponse would copy it
-// twice more first (io.ReadAll, then a json.Decoder's buffer), about a third
-// of all the bytes response validation allocated. The check itself is
-// kin-openapi's: the same media-type lookup and schema visit with the same
-// options. Numbers decode to float64, which is what kin-openapi turns a
-// json.Number into before checking it. Every response the spec declares is
-// JSON (TestEveryResponseIsJSON), so JSON is the only decoder needed.
-func (s *Server) checkResponse(ctx context.Context, in *openapi3filter.RequestValidationInput, status int, h http.Header, body []byte) error {
-	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: h, Options: s.respOpts}
-	if err := openapi3filter.ValidateResponse(ctx, rin); err != nil {
-		return err
-	}
-	responses := in.Route.Operation.Responses
-	ref := responses.Status(status)
-	if ref == nil {
-		ref = responses.Default()
-	}
-	if ref == nil || ref.Value == nil || len(ref.Value.Content) == 0 {
-		return nil // no body declared (ValidateResponse has rejected undeclared statuses)
-	}
-	mt := ref.Value.Content.Get(h.Get("Content-Type"))
-	if mt == nil {
-		return fmt.Errorf("response Content-Type %q is not declared for status %d", h.Get("Content-Type"), status)
-	}
-	if mt.Schema == nil || mt.Schema.Value == nil {
+// validateRequestBody checks the body of an operation that takes one with
+// the compiled schema of its Content-Type, in one pass over its bytes, and
+// puts it back for the handler.
+func (s *Server) validateRequestBody(op *contract.Operation, r *http.Request) error {
+	if op.Route.Operation.RequestBody == nil {
 		return nil
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return fmt.Errorf("response body is not valid JSON: %w", err)
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		body, err = io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return errTooLarge(s.bodyLimit)
+			}
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body could not be read"}
+		}
 	}
-	if err := mt.Schema.Value.VisitJSON(v, s.respSchemaOpts...); err != nil {
-		return fmt.Errorf("response body does not match its schema: %w", err)
+	if v := op.ValidateRequestBody(r.Header.Get("Content-Type"), body); v != nil {
+		return bodyViolation(v, r.Header.Get("Content-Type"))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -191,13 +192,27 @@ func (s *Server) takeToken(c echo.Context, key string) error {
 		Details: fmt.Sprintf("retry after %d seconds", secs)}
 }
 
-// limitByIP is the rate-limiting middleware of the unauthenticated kit routes
-// that are limited (/oauth/token): their callers are told apart by IP.
-func (s *Server) limitByIP(next echo.HandlerFunc) echo.HandlerFunc {
+// limitTokenByIP is the rate-limiting middleware of POST /oauth/token: its
+// callers are told apart by IP (nobody is authenticated yet), and its 429
+// speaks the token endpoint's language, RFC 6749 §5.2 ({"error":
+// "temporarily_unavailable", "error_description": ...}, Cache-Control:
+// no-store), because OAuth2 libraries read "error" there as a string.
+func (s *Server) limitTokenByIP(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := s.takeToken(c, "ip:"+c.RealIP()); err != nil {
-			return err
+		err := s.takeToken(c, "ip:"+c.RealIP())
+		var e *Error
+		if !errors.As(err, &e) {
+			return next(c)
 		}
-		return next(c)
+		h := c.Response().Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		return c.JSON(e.Status, tokenRateLimited{Code: "temporarily_unavailable", Description: "too many token requests; " + e.Details})
 	}
+}
+
+// tokenRateLimited is the RFC 6749 §5.2 error body of a rate-limited token request.
+type tokenRateLimited struct {
+	Code        string `json:"error"`
+	Description string `json:"error_description"`
 }

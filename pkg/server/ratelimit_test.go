@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -43,6 +44,36 @@ func want429(t *testing.T, rec *httptest.ResponseRecorder, retryAfter int) {
 	wantError(t, rec, http.StatusTooManyRequests, server.CodeRateLimited)
 	if got := rec.Header().Get("Retry-After"); got != strconv.Itoa(retryAfter) {
 		t.Errorf("Retry-After = %q, want %d", got, retryAfter)
+	}
+}
+
+// want429Token checks a rate-limited token request: RFC 6749 §5.2's error
+// body ("error" a string, as OAuth2 libraries read it), no-store, Retry-After.
+func want429Token(t *testing.T, rec *httptest.ResponseRecorder, retryAfter int) {
+	t.Helper()
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("status = %d, want 429; body %s", rec.Code, rec.Body)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body is not JSON: %v: %s", err, rec.Body)
+	}
+	if code, ok := body["error"].(string); !ok || code != "temporarily_unavailable" {
+		t.Errorf("error = %#v, want the string temporarily_unavailable", body["error"])
+	}
+	if d, ok := body["error_description"].(string); !ok || d == "" {
+		t.Errorf("error_description = %#v, want a string", body["error_description"])
+	}
+	if len(body) != 2 {
+		t.Errorf("body has fields beyond error and error_description: %s", rec.Body)
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache", "Retry-After": strconv.Itoa(retryAfter)} {
+		if got := rec.Header().Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type = %q", ct)
 	}
 }
 
@@ -183,7 +214,7 @@ func TestRateLimitTokenEndpointPerIP(t *testing.T) {
 			t.Fatalf("token request within the burst: %d %s", rec.Code, rec.Body)
 		}
 	}
-	want429(t, tokenFrom(e, "198.51.100.1"), 1)
+	want429Token(t, tokenFrom(e, "198.51.100.1"), 1)
 	if rec := tokenFrom(e, "198.51.100.2"); rec.Code == http.StatusTooManyRequests {
 		t.Fatal("another IP shares the first one's bucket")
 	}
@@ -234,5 +265,5 @@ func TestRateLimitEvictsIdleKeys(t *testing.T) {
 			t.Fatal("kept bucket refused a request it had tokens for")
 		}
 	}
-	want429(t, tokenFrom(e, "10.0.0.1"), 1)
+	want429Token(t, tokenFrom(e, "10.0.0.1"), 1)
 }

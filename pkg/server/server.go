@@ -10,21 +10,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/netutil"
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
+	"github.com/interop-data/interop/pkg/server/docs"
 )
 
 // DefaultBodyLimit is the largest request body accepted unless WithBodyLimit
-// says otherwise. The largest legitimate body, a group acknowledgement of
-// 2000 tasks, fits with room to spare.
-const DefaultBodyLimit = 1 << 20
+// says otherwise: 10 MiB. The spec states it (info.x-request-body-limit and
+// each operation's 413). It admits the largest group acknowledgement of
+// plain text the spec allows, 2000 items each with a 4096-character message
+// (about 8.4 MB); a body that needs more (escaped or non-ASCII messages at
+// the maximum, long app ids) is split by the client.
+const DefaultBodyLimit = 10 << 20
 
 // ValidationMode says what the kit does with a handler response that breaks
 // the spec. It is the contract package's Mode, shared with the client.
@@ -63,6 +67,8 @@ type Server struct {
 	reqValidation bool
 	logger        *slog.Logger
 	bodyLimit     int64
+	maxDepth      int
+	maxElements   int
 	ready         func(context.Context) error
 	trustProxy    bool
 	extra         []echo.MiddlewareFunc
@@ -70,12 +76,20 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	noDocs        bool      // WithDocs(false)
+	tracer        trace.TracerProvider
+	limits        limits
+	links         links
 
+	metricsOn  bool   // serve /metrics on the API handler
+	metricsAdr string // serve /metrics on a listener of its own (ListenAndServe)
+	metricsMW  func(http.Handler) http.Handler
+
+	// contract is the spec compiled once per process: kin-openapi checks
+	// parameters, headers and statuses, the compiled schemas check bodies.
+	contract *contract.Compiled
 	reqOpts  *openapi3filter.Options
-	respOpts *openapi3filter.Options
-	// respSchemaOpts are the options response bodies are visited with.
-	respSchemaOpts []openapi3.SchemaValidationOption
-	metrics        *metrics
+	metrics  *metrics
 }
 
 // Option configures New.
@@ -147,6 +161,9 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		logger:        slog.Default(),
 		bodyLimit:     DefaultBodyLimit,
 		now:           time.Now,
+		maxDepth:      DefaultMaxJSONDepth,
+		maxElements:   DefaultMaxJSONElements,
+		metricsOn:     true,
 	}
 	for _, o := range opts {
 		o(s)
@@ -162,19 +179,26 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		return nil, errors.New("server: no authenticator: use WithAuthenticator or WithTokenEndpoint")
 	}
 	s.timeouts = s.timeouts.withDefaults()
+	s.limits = s.limits.withDefaults()
+	if err := s.links.init(); err != nil {
+		return nil, err
+	}
+	if s.metricsAdr != "" {
+		s.metricsOn = false
+	}
 
-	doc, err := contract.Load()
-	if err != nil {
+	if s.contract, err = contract.Shared(); err != nil {
 		return nil, err
 	}
 	// The kit authenticates before validating (a stranger learns nothing
 	// about parameters), so the filter's own security check is a no-op.
+	// Bodies are checked by the compiled schemas (validateRequestBody).
 	s.reqOpts = contract.FilterOptions(nil)
-	s.reqOpts.KeepValidatedValue = true // the generated binder reuses the validated body
-	s.respOpts = contract.FilterOptions(nil)
-	s.respOpts.IncludeResponseStatus = true
-	s.respOpts.ExcludeResponseBody = true // checkResponse checks bodies without copying them
-	s.respSchemaOpts = append(contract.SchemaOptions(), openapi3.VisitAsResponse())
+	s.reqOpts.ExcludeRequestBody = true
+	if fb := s.contract.Fallbacks(); len(fb) > 0 {
+		s.logger.Warn("contract: some body schemas are validated by kin-openapi, not compiled", "schemas", fb)
+	}
+	s.logger.Debug("contract: " + s.contract.Summary())
 
 	s.metrics = newMetrics()
 	if limited {
@@ -191,18 +215,27 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	}
 	s.echo = e
 
-	e.Use(s.requestID, s.observe, s.recover, s.limitBody)
+	e.Use(s.requestID)
+	e.Use(s.tracing()...)
+	e.Use(s.observe, s.recover, s.limitURL, s.limitBody)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	if s.metricsOn {
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	if s.token != nil {
 		// Any method: the token handler answers non-POST itself, in RFC 6749 form.
-		// With WithRateLimit, limited per client IP (nobody is authenticated yet).
-		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitByIP)
+		// With WithRateLimit, limited per client IP (nobody is authenticated
+		// yet), and its 429 is in RFC 6749 form too.
+		e.Any("/oauth/token", echo.WrapHandler(s.token.TokenHandler()), s.limitTokenByIP)
 	}
 
-	perOp, err := s.operationMiddlewares(doc)
+	if err := s.mountDocs(e); err != nil {
+		return nil, err
+	}
+
+	perOp, err := s.operationMiddlewares()
 	if err != nil {
 		return nil, err
 	}
@@ -213,25 +246,21 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	return s, nil
 }
 
-// operationMiddlewares binds each operation's kin-openapi route to the Echo
-// route the generated code registers for it. Echo's router then finds the
-// route once per request and the kit reuses that match for authentication,
-// request validation and response validation: no second router runs.
-func (s *Server) operationMiddlewares(doc *openapi3.T) (map[string][]echo.MiddlewareFunc, error) {
+// operationMiddlewares binds each operation of the compiled contract to the
+// Echo route the generated code registers for it. Echo's router then finds
+// the route once per request and the kit reuses that match for
+// authentication, request validation and response validation: no second
+// router runs.
+func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error) {
 	out := make(map[string][]echo.MiddlewareFunc)
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			if op.OperationID == "" {
-				return nil, fmt.Errorf("server: %s %s has no operationId", method, path)
-			}
-			route := &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: method, Operation: op}
-			sec := op.Security
-			if sec == nil {
-				sec = &doc.Security
-			}
-			mws := []echo.MiddlewareFunc{s.operation(route, len(*sec) > 0)}
-			out[op.OperationID] = append(mws, s.extra...)
+	doc := s.contract.Doc()
+	for _, op := range s.contract.Operations() {
+		sec := op.Route.Operation.Security
+		if sec == nil {
+			sec = &doc.Security
 		}
+		mws := []echo.MiddlewareFunc{s.operation(op, len(*sec) > 0)}
+		out[op.ID] = append(mws, s.extra...)
 	}
 	return out, nil
 }
@@ -274,37 +303,83 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return fmt.Errorf("server: listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: s.timeouts.ReadHeader,
-		ReadTimeout:       s.timeouts.Read,
-		WriteTimeout:      s.timeouts.Write,
-		IdleTimeout:       s.timeouts.Idle,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve is ListenAndServe on a listener the caller opened, for programs
+// that must know the address is theirs before they acquire anything else
+// (interop serve listens before it creates its database file). Serve closes
+// ln when it returns. It holds at most WithMaxConnections connections of ln
+// open at once, and with WithMetricsAddr it also serves /metrics on that
+// address, failing when it cannot listen there.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+	if s.limits.maxConns > 0 {
+		ln = netutil.LimitListener(ln, s.limits.maxConns)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	servers := []*http.Server{s.httpServer(s.echo)}
+	listeners := []net.Listener{ln}
+	if s.metricsAdr != "" {
+		var lc net.ListenConfig
+		mln, err := lc.Listen(ctx, "tcp", s.metricsAdr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.MetricsHandler())
+		servers = append(servers, s.httpServer(mux))
+		listeners = append(listeners, mln)
+		s.logger.Info("serving metrics", "addr", mln.Addr().String())
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	s.logger.Info("listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("server: serve: %w", err)
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.timeouts.Shutdown)
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
 	}
-	if err != nil {
+	remaining := len(servers)
+	if serveErr != nil {
+		remaining--
+	}
+	for range remaining {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if serveErr != nil {
+		return fmt.Errorf("server: serve: %w", serveErr)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	s.logger.Info("shut down")
 	return nil
+}
+
+// httpServer is the http.Server for h with the kit's timeouts and limits.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		MaxHeaderBytes:    s.limits.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // healthz says the process is up; it checks nothing else, so an orchestrator
@@ -369,6 +444,8 @@ func operationOf(c echo.Context) string {
 	switch p := c.Path(); p {
 	case "/healthz", "/readyz", "/metrics", "/oauth/token":
 		return strings.TrimPrefix(p, "/")
+	case "/", docs.PagePath, docs.PagePath + "/", docs.YAMLPath, docs.JSONPath, docs.ScriptPath, docs.LicensePath:
+		return "docs"
 	}
 	return "unmatched"
 }

@@ -391,7 +391,7 @@ func TestRequestValidationOff(t *testing.T) {
 
 func TestUnknownRouteIs404(t *testing.T) {
 	e := newEnv(t, &fake{})
-	for _, p := range []string{base + "/nope", base + "/rostering/persons/" + uuid.NewString() + "/x", "/v1/anything", "/"} {
+	for _, p := range []string{base + "/nope", base + "/rostering/persons/" + uuid.NewString() + "/x", "/v1/anything"} { // "/" redirects to /docs: TestDocsServedByTheKit
 		wantError(t, e.do("GET", p, ""), 404, "not_found")
 	}
 }
@@ -746,21 +746,44 @@ func TestRequestURL(t *testing.T) {
 		return personsPage(0), nil
 	}}
 	path := base + "/rostering/persons?page=2&page_size=5"
-	hdrs := []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}
-	newEnv(t, f).do("GET", path, "", hdrs...)
-	if got == nil || got.String() != "http://api.internal:8080"+path {
-		t.Errorf("untrusted: %v", got)
+	local := "10.0.0.5:8080"
+	for _, c := range []struct {
+		name string
+		opts []server.Option
+		hdrs []string
+		want string
+	}{
+		// Issue 9: an unknown Host never reaches a link; the address the
+		// connection arrived on does.
+		{"forged Host", nil, []string{"Host", "evil.example:443"}, "http://" + local},
+		{"Host is the local address", nil, []string{"Host", local}, "http://" + local},
+		{"proxy headers untrusted", nil, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "http://" + local},
+		{"allowed Host", []server.Option{server.WithAllowedHosts("API.internal:8080")}, []string{"Host", "api.internal:8080"}, "http://api.internal:8080"},
+		{"Host not on the allow list", []server.Option{server.WithAllowedHosts("api.internal:8080")}, []string{"Host", "api.internal:9999"}, "http://" + local},
+		{"public URL", []server.Option{server.WithPublicURL("https://api.example.org/interop/")}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org/interop"},
+		{"public URL beats trusted proxy", []server.Option{server.WithPublicURL("https://api.example.org"), server.WithTrustProxyHeaders(true)}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org"},
+		{"trusted proxy", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "https://api.example.org"},
+		{"trusted proxy, host not allowed", []server.Option{server.WithTrustProxyHeaders(true), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
+		{"forged proxy headers", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript"}, "http://" + local},
+	} {
+		got = nil
+		newEnv(t, f, c.opts...).do("GET", path, "", append([]string{"LocalAddr", local}, c.hdrs...)...)
+		if want := c.want + path; got == nil || got.String() != want {
+			t.Errorf("%s: %v, want %s", c.name, got, want)
+		}
 	}
-	newEnv(t, f, server.WithTrustProxyHeaders(true)).do("GET", path, "", hdrs...)
-	if got == nil || got.String() != "https://api.example.org"+path {
-		t.Errorf("trusted: %v", got)
-	}
-	newEnv(t, f, server.WithTrustProxyHeaders(true)).do("GET", path, "", "Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript")
-	if got == nil || got.String() != "http://h"+path {
-		t.Errorf("forged headers accepted: %v", got)
+	// localhost names a loopback listener as well as its address does.
+	newEnv(t, f).do("GET", path, "", "LocalAddr", "127.0.0.1:8080", "Host", "localhost:8080")
+	if got == nil || got.Host != "localhost:8080" {
+		t.Errorf("localhost on a loopback listener: %v", got)
 	}
 	if server.RequestURL(context.Background()) != nil {
 		t.Error("RequestURL outside a request is not nil")
+	}
+	for _, bad := range []string{"api.example.org", "ftp://x", "https://u:p@x", "https://x/?q=1", "https://"} {
+		if _, err := server.New(f, server.WithAuthenticator(auth.NewOAuth2(auth.NewMemoryClientStore(), auth.NewMemoryTokenStore())), server.WithPublicURL(bad)); err == nil {
+			t.Errorf("New accepted public URL %q", bad)
+		}
 	}
 }
 

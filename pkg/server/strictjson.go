@@ -8,27 +8,75 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
-// readStrictJSON reads a JSON request body and checks what kin-openapi and
-// the generated decoder let through: data after the first value (`{...} junk`
-// decodes as `{...}`) and an object naming a key twice (the last one wins, so
-// `{"status":"success","status":"error"}` would acknowledge with whichever the
-// decoder happened to keep). Both are ambiguous input, refused with 400. The
-// body is put back for the validator and the handler. Bodies that are empty or
-// not JSON are left to the validator, which names the rule they break.
-func readStrictJSON(r *http.Request) error {
+// DefaultMaxJSONDepth is the deepest nesting of arrays and objects a request
+// body may have unless WithMaxJSONDepth says otherwise. The deepest body the
+// spec describes (a group acknowledgement: array, item, error or params
+// object) is 3 levels; 64 leaves room for any extension while keeping every
+// later parser (the validator, the binder, the handler) far from the depth at
+// which their recursion costs more than the body is worth.
+const DefaultMaxJSONDepth = 64
+
+// DefaultMaxJSONElements is the most elements a JSON request body may hold
+// unless WithMaxJSONElements says otherwise: every string (object keys
+// included), number, true, false, null, array and object counts one. The
+// validator and the binder each build a value per element, so this bounds
+// their work where the byte limit alone does not (10 MiB of tiny object
+// members is 800,000 map entries to build twice). A group acknowledgement of
+// 2000 items with their five usual fields is about 22,000.
+const DefaultMaxJSONElements = 50_000
+
+// readBody reads the request body once (within the body limit) and puts it
+// back for the validator and the binder. A body the client stopped sending,
+// or sent too slowly for the server's read timeout, is the client's fault: it
+// answers 408 or 400, never a 500.
+func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return nil
+		return nil, nil
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return err // *http.MaxBytesError: 413 through the error model
+		return nil, s.bodyReadError(err)
+	}
+	return body, nil
+}
+
+// bodyReadError classifies an error met while reading a request body.
+func (s *Server) bodyReadError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge(s.bodyLimit)
+	case isTimeout(err):
+		return errRequestTimeout
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, http.ErrBodyReadAfterClose):
+		return errBodyIncomplete
+	}
+	// Any other read failure is the connection going away under the body
+	// (reset, malformed chunking): still nothing the server did wrong.
+	return errBodyIncomplete.WithDetails("the body could not be read")
+}
+
+// checkJSONBody runs the checks every JSON request body passes before any
+// other parser sees it: the nesting depth and the element count (always), then, with request
+// validation on, the checks for ambiguous JSON. Bodies that are empty or not
+// labelled JSON are left to the validator, which names the rule they break.
+func (s *Server) checkJSONBody(r *http.Request, body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := checkShape(body, s.maxDepth, s.maxElements); err != nil {
+		return err
+	}
+	if !s.reqValidation {
+		return nil
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -36,14 +84,78 @@ func readStrictJSON(r *http.Request) error {
 	return checkStrictJSON(body)
 }
 
+// checkShape refuses a body whose arrays and objects nest deeper than
+// maxDepth or that holds more than maxElements elements. It is one pass over
+// the bytes with two counters: no allocation, no recursion, so a body of a
+// million '[' costs what reading it costs. It does not validate the JSON;
+// brackets inside strings are skipped, unbalanced ones and stray bytes are
+// left to the parsers that run after it (which may count an element or two
+// differently in a body that is not JSON anyway).
+func checkShape(body []byte, maxDepth, maxElements int) error {
+	depth, elements := 0, 0
+	inString, escaped, inScalar := false, false, false
+	for _, c := range body {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"', '[', '{':
+			inScalar = false
+			if elements++; elements > maxElements {
+				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+					Details: fmt.Sprintf("JSON holds more than the limit of %d elements (values and keys)", maxElements)}
+			}
+			if c == '"' {
+				inString = true
+				continue
+			}
+			if depth++; depth > maxDepth {
+				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+					Details: fmt.Sprintf("JSON nesting is deeper than the limit of %d levels", maxDepth)}
+			}
+		case ']', '}':
+			inScalar = false
+			if depth > 0 {
+				depth--
+			}
+		case ',', ':', ' ', '\t', '\n', '\r':
+			inScalar = false
+		default: // a number or a literal: counted at its first byte
+			if !inScalar {
+				inScalar = true
+				if elements++; elements > maxElements {
+					return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+						Details: fmt.Sprintf("JSON holds more than the limit of %d elements (values and keys)", maxElements)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // errJSONSyntax marks a body that is not JSON at all: the validator's own
 // message for it is as good, so the caller lets the validator speak.
 var errJSONSyntax = errors.New("not JSON")
 
+// checkStrictJSON checks what kin-openapi and the generated decoder let
+// through: data after the first value (`{...} junk` decodes as `{...}`) and an
+// object naming a key twice (the last one wins, so
+// `{"status":"success","status":"error"}` would acknowledge with whichever the
+// decoder happened to keep). Both are ambiguous input, refused with 400. The
+// caller has bounded the depth (checkShape), which bounds the recursion.
 func checkStrictJSON(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	if err := walkValue(dec, ""); err != nil {
+	var path jsonPath
+	if err := walkValue(dec, &path); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -53,8 +165,33 @@ func checkStrictJSON(body []byte) error {
 	return nil
 }
 
+// jsonPath is the way from the root to the value being walked: a key or an
+// index per level. It is rendered as a JSON pointer only when an error names
+// it, so walking costs one slot per level, not a string per value.
+type jsonPath []pathStep
+
+type pathStep struct {
+	key   string
+	index int // used when isKey is false
+	isKey bool
+}
+
+// pointer renders the path as an RFC 6901 JSON pointer.
+func (p jsonPath) pointer() string {
+	var b strings.Builder
+	for _, s := range p {
+		b.WriteByte('/')
+		if s.isKey {
+			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s.key, "~", "~0"), "/", "~1"))
+		} else {
+			b.WriteString(strconv.Itoa(s.index))
+		}
+	}
+	return b.String()
+}
+
 // walkValue consumes one JSON value, checking every object for repeated keys.
-func walkValue(dec *json.Decoder, path string) error {
+func walkValue(dec *json.Decoder, path *jsonPath) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return errJSONSyntax
@@ -65,28 +202,31 @@ func walkValue(dec *json.Decoder, path string) error {
 	}
 	switch d {
 	case '{':
-		seen := map[string]bool{}
+		seen := map[string]struct{}{}
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
 				return errJSONSyntax
 			}
 			k, _ := kt.(string)
-			child := path + "/" + strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1") // RFC 6901
-			if seen[k] {
+			*path = append(*path, pathStep{key: k, isKey: true})
+			if _, dup := seen[k]; dup {
 				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
-					Details: fmt.Sprintf("field %q: key appears more than once", child)}
+					Details: fmt.Sprintf("field %q: key appears more than once", path.pointer())}
 			}
-			seen[k] = true
-			if err := walkValue(dec, child); err != nil {
+			seen[k] = struct{}{}
+			if err := walkValue(dec, path); err != nil {
 				return err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 	case '[':
 		for i := 0; dec.More(); i++ {
-			if err := walkValue(dec, fmt.Sprintf("%s/%d", path, i)); err != nil {
+			*path = append(*path, pathStep{index: i})
+			if err := walkValue(dec, path); err != nil {
 				return err
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing delimiter

@@ -281,7 +281,11 @@ type Store interface {
 	auth.ClientStore
 	auth.TokenStore
 
-	// Ping checks that the store answers (the readiness probe).
+	// Ping is the readiness probe: it answers nil only when the store answers
+	// and can commit a write right now (for example by updating a one-row
+	// probe table and committing), so that a store on a full disk, a
+	// read-only file or a replica that lost its primary is taken out of a
+	// load balancer. It must be cheap and change nothing readers can see.
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error

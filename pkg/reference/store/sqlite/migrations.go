@@ -103,6 +103,15 @@ UPDATE object_orgs SET
 CREATE INDEX object_orgs_by_kind ON object_orgs (tenant_id, org_id, kind, object_seq);
 CREATE INDEX object_orgs_by_subtype ON object_orgs (tenant_id, org_id, kind, subtype, object_seq);
 `,
+	// 3: the one row the readiness probe (Ping) updates, so that ready means
+	// a write just committed, not only that the file answers a SELECT.
+	`
+CREATE TABLE readiness_probe (
+	id        INTEGER PRIMARY KEY CHECK (id = 1),
+	pinged_at INTEGER NOT NULL
+);
+INSERT INTO readiness_probe (id, pinged_at) VALUES (1, 0);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

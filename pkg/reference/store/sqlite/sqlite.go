@@ -88,10 +88,42 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
-// Ping checks that the file answers; it serves the readiness probe.
+// MinHeadroom is the room, in bytes, Ping wants left under the database's
+// page cap (PRAGMA max_page_count) beyond the free pages the file already
+// holds: a store with less cannot take the next sync or acknowledgement, so
+// it is not ready.
+const MinHeadroom = 256 << 10
+
+// ErrFull is Ping's answer when the database has less than MinHeadroom of
+// room left under its page cap.
+var ErrFull = errors.New("sqlite: database is full")
+
+// Ping answers whether the store can commit a write, as store.Store requires
+// of it: it updates the one row of readiness_probe in an IMMEDIATE
+// transaction and commits, which fails when the file is read-only, locked
+// past the busy timeout, or on a disk too full for the write-ahead log to
+// grow; and, before committing, it checks that the file has MinHeadroom of
+// room under its page cap, since a row update rewrites a page the file
+// already has and would pass where a new task cannot.
 func (s *Store) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE readiness_probe SET pinged_at = ? WHERE id = 1`, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("sqlite: ping: %w", err)
+		}
+		var pageSize, pages, maxPages, free int64
+		for _, q := range []struct {
+			pragma string
+			v      *int64
+		}{{"page_size", &pageSize}, {"page_count", &pages}, {"max_page_count", &maxPages}, {"freelist_count", &free}} {
+			if err := tx.QueryRowContext(ctx, "PRAGMA "+q.pragma).Scan(q.v); err != nil {
+				return fmt.Errorf("sqlite: ping: %s: %w", q.pragma, err)
+			}
+		}
+		if room := (maxPages - pages + free) * pageSize; room < MinHeadroom {
+			return fmt.Errorf("%w: %d bytes left under the page cap, want %d", ErrFull, room, MinHeadroom)
+		}
+		return nil
+	})
 }
 
 // write runs fn in one IMMEDIATE transaction on the writer connection.

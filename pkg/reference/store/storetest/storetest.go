@@ -47,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"AckGroupAtomic", testAckGroup},
 		{"AdminListAndDelete", testAdmin},
 		{"ClientsAndTokens", testAuth},
+		{"PingCommitsAWrite", testPing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1012,5 +1013,41 @@ func testAuth(t *testing.T, s store.Store) {
 		if _, _, err := s.LookupToken(ctx(), h); err != nil {
 			t.Errorf("live token %s dropped: %v", h, err)
 		}
+	}
+}
+
+// testPing: Ping answers nil on a healthy store, also while writers run
+// beside it (it takes the write path, so it must wait its turn, not fail),
+// and changes nothing a reader sees.
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(ctx()); err != nil {
+		t.Fatalf("Ping on a fresh store: %v", err)
+	}
+	tn := NewTenant(t, s, "ping")
+	before := allTasks(t, s, tn.ID)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 4 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Enqueue(ctx(), tn.ID, []store.NewTask{Lifecycle("TENANT_INSTALLED", fmt.Sprint(i))}, t0); err != nil {
+				errs <- fmt.Errorf("enqueue: %w", err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			if err := s.Ping(ctx()); err != nil {
+				errs <- fmt.Errorf("ping beside writers: %w", err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := allTasks(t, s, tn.ID); len(got) != len(before)+4 {
+		t.Errorf("%d tasks after 4 enqueues and 4 pings, want %d", len(got), len(before)+4)
 	}
 }

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/oneroster"
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+func init() {
+	commands["load"] = command{summary: "load a OneRoster 1.1 CSV export (directory or .zip) into a tenant as one sync", run: runLoad}
+}
+
+const loadUsage = "usage: interop load --db PATH --tenant ID|CLIENT_ID [--json] [--max-errors N] EXPORT_DIR_OR_ZIP"
+
+// runLoad loads an export. Bad input is listed (file, line, column, rule)
+// and exits 1 with the tenant unchanged. On a terminal a progress bar per
+// file shows rows per second; otherwise a plain summary is printed at the
+// end, or with --json one JSON document for programs.
+func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "./interop.db", "the reference server's database (it must exist)")
+	tenantFlag := fs.String("tenant", "", "the tenant to load into: its id or its client id (required)")
+	asJSON := fs.Bool("json", false, "print the summary (or the errors) as JSON on stdout")
+	maxErrors := fs.Int("max-errors", oneroster.DefaultErrorCap, "errors listed per file before they are only counted")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, loadUsage)
+		fs.PrintDefaults()
+	}
+	path, err := parseWithOneArg(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if *tenantFlag == "" || path == "" {
+		fmt.Fprintln(stderr, loadUsage)
+		return exitError(2)
+	}
+	st, err := openExisting(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tenant, err := findTenant(ctx, st, *tenantFlag)
+	if err != nil {
+		return err
+	}
+	src, err := oneroster.Open(path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+
+	var prog *loadProgress
+	opts := []oneroster.Option{oneroster.WithErrorCap(*maxErrors)}
+	if f, ok := stderr.(*os.File); ok && !*asJSON && term.IsTerminal(int(f.Fd())) {
+		prog = &loadProgress{w: stderr}
+		opts = append(opts, oneroster.WithProgress(prog.report))
+	}
+	started := time.Now()
+	res, err := oneroster.Load(ctx, st, tenant.ID, src, opts...)
+	prog.finish()
+	if v, ok := oneroster.AsValidation(err); ok {
+		if *asJSON {
+			writeJSON(stdout, validationJSON(v))
+		} else {
+			fmt.Fprintf(stderr, "interop load: %s: %v\n", src.Name(), v)
+		}
+		return exitError(1)
+	}
+	if err != nil {
+		return err
+	}
+	sum := summarize(tenant, src.Name(), res, time.Since(started))
+	if *asJSON {
+		writeJSON(stdout, sum)
+		return nil
+	}
+	sum.print(stdout)
+	return nil
+}
+
+// parseWithOneArg parses flags given before or after the one positional
+// argument, which it returns ("" when absent). More than one is status 2.
+func parseWithOneArg(fs *flag.FlagSet, args []string, stderr io.Writer) (string, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", exitError(0)
+		}
+		return "", exitError(2)
+	}
+	if fs.NArg() == 0 {
+		return "", nil
+	}
+	arg := fs.Arg(0)
+	if err := parseFlags(fs, fs.Args()[1:], stderr); err != nil {
+		return "", err
+	}
+	return arg, nil
+}
+
+// openExisting opens the store at dsn, refusing a SQLite file that does not
+// exist: opening would create an empty database no server serves.
+func openExisting(ctx context.Context, dsn string) (store.Store, error) {
+	if p, ok := sqlitePath(dsn); ok {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("database %s: %w", p, err)
+		}
+	}
+	return reference.OpenStore(ctx, dsn)
+}
+
+// sqlitePath is the file a --db value names, unless it is a server URL.
+func sqlitePath(dsn string) (string, bool) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", false
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return strings.TrimPrefix(dsn, "sqlite://"), true
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return strings.TrimPrefix(dsn, "sqlite:"), true
+	}
+	return dsn, true
+}
+
+// findTenant resolves --tenant: a tenant id, else a client id. Tenant names
+// are not unique, so they do not name a tenant.
+func findTenant(ctx context.Context, st store.Store, s string) (store.Tenant, error) {
+	if id, err := uuid.Parse(s); err == nil {
+		t, err := st.FindTenant(ctx, id)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return t, err
+		}
+	}
+	t, err := st.FindTenantByClientID(ctx, s)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, fmt.Errorf("no tenant has the id or client id %q", s)
+	}
+	return t, err
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+type errorJSON struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+func validationJSON(v *oneroster.ValidationError) any {
+	out := struct {
+		Errors  []errorJSON    `json:"errors"`
+		Omitted map[string]int `json:"omitted,omitempty"`
+	}{Omitted: v.Omitted}
+	for _, e := range v.Errors {
+		out.Errors = append(out.Errors, errorJSON{e.File, e.Line, e.Column, e.Field, e.Rule, e.Msg})
+	}
+	return out
+}
+
+type fileJSON struct {
+	File       string  `json:"file"`
+	Mode       string  `json:"mode"`
+	Rows       int     `json:"rows"`
+	Seconds    float64 `json:"seconds"`
+	RowsPerSec float64 `json:"rows_per_second"`
+}
+
+type loadSummary struct {
+	TenantID  uuid.UUID         `json:"tenant_id"`
+	Export    string            `json:"export"`
+	Modes     map[string]string `json:"modes"`
+	Files     []fileJSON        `json:"files"`
+	Skipped   map[string]int    `json:"skipped,omitempty"`
+	Warnings  []string          `json:"warnings,omitempty"`
+	GroupID   uuid.UUID         `json:"group_id"`
+	Added     int               `json:"added"`
+	Changed   int               `json:"changed"`
+	Deleted   int               `json:"deleted"`
+	Unchanged int               `json:"unchanged"`
+	ReadSec   float64           `json:"read_seconds"`
+	ApplySec  float64           `json:"apply_seconds"`
+	TotalSec  float64           `json:"total_seconds"`
+	PeakRSS   int64             `json:"peak_rss_bytes,omitempty"`
+}
+
+func summarize(t store.Tenant, export string, res oneroster.Result, total time.Duration) loadSummary {
+	s := loadSummary{TenantID: t.ID, Export: export, Modes: map[string]string{}, Skipped: res.Skipped, Warnings: res.Warnings,
+		GroupID: res.Sync.GroupID, Added: res.Sync.Added, Changed: res.Sync.Changed, Deleted: res.Sync.Deleted, Unchanged: res.Sync.Unchanged,
+		ReadSec: res.Read.Seconds(), ApplySec: res.Applied.Seconds(), TotalSec: total.Seconds(), PeakRSS: peakRSS()}
+	for _, f := range oneroster.Files {
+		s.Modes[f] = string(res.Manifest.Mode(f))
+	}
+	for _, f := range res.Files {
+		fj := fileJSON{File: f.File + ".csv", Mode: string(f.Mode), Rows: f.Rows, Seconds: f.Elapsed.Seconds()}
+		if f.Elapsed > 0 {
+			fj.RowsPerSec = float64(f.Rows) / f.Elapsed.Seconds()
+		}
+		s.Files = append(s.Files, fj)
+	}
+	return s
+}
+
+func (s loadSummary) print(w io.Writer) {
+	fmt.Fprintf(w, "loaded %s into tenant %s (sync %s)\n", s.Export, s.TenantID, s.GroupID)
+	for _, f := range s.Files {
+		fmt.Fprintf(w, "  %-22s %-6s %9d rows %10.0f rows/s\n", f.File, f.Mode, f.Rows, f.RowsPerSec)
+	}
+	fmt.Fprintf(w, "  objects: %d added, %d changed, %d deleted, %d unchanged\n", s.Added, s.Changed, s.Deleted, s.Unchanged)
+	keys := make([]string, 0, len(s.Skipped))
+	for k := range s.Skipped {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  not loaded: %d %s\n", s.Skipped[k], k)
+	}
+	for _, x := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
+	}
+	fmt.Fprintf(w, "  time: %.2fs reading and checking, %.2fs applying", s.ReadSec, s.ApplySec)
+	if s.PeakRSS > 0 {
+		fmt.Fprintf(w, "; peak RSS %.1f MiB", float64(s.PeakRSS)/(1<<20))
+	}
+	fmt.Fprintln(w)
+}
+
+// loadProgress draws a bar per file on a terminal: bytes while a file is
+// read and checked, objects while they are applied, each with its rate.
+// A nil *loadProgress draws nothing.
+type loadProgress struct {
+	w       io.Writer
+	bar     *progressbar.ProgressBar
+	key     string
+	started time.Time
+}
+
+func (p *loadProgress) report(pr oneroster.Progress) {
+	key := pr.Phase + "/" + pr.File
+	if pr.Done && (p.bar == nil || key != p.key) {
+		p.finish() // the end of a phase: nothing new to draw
+		return
+	}
+	if p.bar == nil || key != p.key {
+		p.finish()
+		p.key, p.started = key, time.Now()
+		spinner := func(desc string) *progressbar.ProgressBar {
+			return progressbar.NewOptions64(-1, progressbar.OptionSetWriter(p.w), progressbar.OptionSetItsString("rows"),
+				progressbar.OptionShowIts(), progressbar.OptionShowCount(),
+				progressbar.OptionSetDescription(fmt.Sprintf("%-22s", desc)), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		switch pr.Phase {
+		case "read":
+			p.bar = progressbar.NewOptions64(max(pr.Size, 1), progressbar.OptionSetWriter(p.w), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetDescription(fmt.Sprintf("%-22s", pr.File+".csv")), progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionSetWidth(30))
+		case "check":
+			p.bar = spinner("checking references")
+		default:
+			p.bar = spinner("applying " + pr.File)
+		}
+	}
+	if pr.Phase == "read" {
+		rate := float64(pr.Rows) / max(time.Since(p.started).Seconds(), 1e-3)
+		p.bar.Describe(fmt.Sprintf("%-22s %9d rows %8.0f rows/s", pr.File+".csv", pr.Rows, rate))
+		_ = p.bar.Set64(pr.Bytes)
+	} else {
+		_ = p.bar.Set64(pr.Rows)
+	}
+	if pr.Done {
+		p.finish()
+	}
+}
+
+func (p *loadProgress) finish() {
+	if p == nil || p.bar == nil {
+		return
+	}
+	_ = p.bar.Finish()
+	fmt.Fprintln(p.w)
+	p.bar = nil
+}

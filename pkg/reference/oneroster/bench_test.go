@@ -1,0 +1,112 @@
+package oneroster
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
+)
+
+// benchUsers sizes BenchmarkLoad's export; the 1,000,000-user run of
+// docs/PERFORMANCE.md is `go test -run '^$' -bench BenchmarkLoad -benchtime 1x
+// ./pkg/reference/oneroster -oneroster.users 1000000` (minutes, GBs of disk).
+var benchUsers = flag.Int("oneroster.users", 10000, "users in BenchmarkLoad's synthetic export")
+
+// BenchmarkLoad loads a synthetic export into an empty tenant of a fresh
+// SQLite store. rows/s counts the rows of every file; peak-RSS-MiB is the
+// process's high-water mark (the generator streams, so it is the load's).
+// The baseline beside it, BenchmarkLoadBaseline, puts a district of as many
+// persons in through reference.Load, which holds the whole roster in memory.
+func BenchmarkLoad(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	export := filepath.Join(dir, "export")
+	if err := os.Mkdir(export, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	rows := writeExport(b, export, *benchUsers)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "load"+strconv.Itoa(i)+".db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		creds, err := reference.CreateTenant(ctx, st, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := Open(export)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		res, err := Load(ctx, st, creds.TenantID, src, WithTempDir(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(rows)/(res.Read+res.Applied).Seconds(), "rows/s")
+		b.ReportMetric(float64(rows)/res.Read.Seconds(), "read-rows/s")
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+}
+
+// BenchmarkLoadBaseline is the path a tenant was filled by before: the demo
+// generator's roster, in memory, through reference.Load, sized to about
+// as many persons as BenchmarkLoad's export.
+func BenchmarkLoadBaseline(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	schools := max(1, *benchUsers/2000)
+	per := *benchUsers / schools
+	size := reference.DemoSize{Schools: schools, StudentsPerSchool: per - per/20, TeachersPerSchool: per / 20,
+		CoursesPerSchool: 10, SectionsPerCourse: per / 20 * 4 / 10, StudentsPerSection: 24}
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "base"+strconv.Itoa(i)+".db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		creds, err := reference.CreateTenant(ctx, st, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		r := reference.Demo(size)
+		if _, err := reference.Load(ctx, st, creds.TenantID, r, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+}
+
+// peakRSS is VmHWM of /proc/self/status in bytes (0 elsewhere).
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

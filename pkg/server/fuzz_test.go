@@ -1,0 +1,154 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// FuzzStrictJSON feeds the strict JSON reader (the depth pass, then the walk
+// for repeated keys and trailing data) arbitrary bytes. Properties: it never
+// panics; a body it accepts is valid JSON no deeper than the limit; a valid
+// body within the limit and without repeated keys is accepted; its refusals
+// are 400s with a bounded message.
+func FuzzStrictJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"status":"success"}`, `[{"task_id":"0b6b1f5e-2d0c-4c59-9d43-1f4e8a3d9c01","status":"retry"}]`,
+		`{"status":"success","status":"error"}`, `{"a":{"b/c~":{"x":1,"x":2}}}`, `{"a":1} junk`, `[[[[[[]]]]]]`,
+		`"[[[[\"{{{"`, `{"a":"\\"}`, `{"\u0061":1,"a":2}`, strings.Repeat("[", 65) + strings.Repeat("]", 65), `[1,2,`, ``, `  `,
+	} {
+		f.Add([]byte(s))
+	}
+	const depth, elements = 8, 40 // small, so the fuzzer reaches them easily
+	f.Fuzz(func(t *testing.T, body []byte) {
+		derr := checkShape(body, depth, elements)
+		var err error
+		if derr == nil {
+			err = checkStrictJSON(body)
+		} else {
+			err = derr
+		}
+		var e *Error
+		switch {
+		case err == nil:
+			if !json.Valid(body) {
+				t.Fatalf("accepted invalid JSON %q", body)
+			}
+			if d := maxDepth(body); d > depth {
+				t.Fatalf("accepted depth %d > %d: %q", d, depth, body)
+			}
+			if n := countElements(body); n > elements {
+				t.Fatalf("accepted %d elements > %d: %q", n, elements, body)
+			}
+		case errors.Is(err, errJSONSyntax):
+			if json.Valid(body) && derr == nil {
+				t.Fatalf("valid JSON %q reported as a syntax error", body)
+			}
+		case errors.As(err, &e):
+			if e.Status != 400 || e.Code != CodeInvalidBody {
+				t.Fatalf("refusal %d %s", e.Status, e.Code)
+			}
+			if len(e.Body().Error.Message) > MaxErrorText || len(e.Body().Error.Details) > MaxErrorText {
+				t.Fatalf("unbounded error text")
+			}
+			if json.Valid(body) && derr == nil && !hasDuplicateKey(body) && !strings.Contains(e.Details, "after the JSON value") {
+				t.Fatalf("valid JSON %q refused: %v", body, err)
+			}
+		default:
+			t.Fatalf("unexpected error %T %v", err, err)
+		}
+	})
+}
+
+// maxDepth is a slow, obviously right depth of a valid JSON document.
+func maxDepth(body []byte) int {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if dec.Decode(&v) != nil {
+		return 0
+	}
+	var walk func(any) int
+	walk = func(v any) int {
+		d := 0
+		switch x := v.(type) {
+		case []any:
+			for _, c := range x {
+				d = max(d, walk(c))
+			}
+			return d + 1
+		case map[string]any:
+			for _, c := range x {
+				d = max(d, walk(c))
+			}
+			return d + 1
+		}
+		return 0
+	}
+	return walk(v)
+}
+
+// countElements counts the opening tokens of a valid document: every string
+// (keys included), number, literal, array and object.
+func countElements(body []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	n := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return n
+		}
+		if d, ok := tok.(json.Delim); ok && (d == ']' || d == '}') {
+			continue
+		}
+		n++
+	}
+}
+
+// hasDuplicateKey reports whether any object of a valid document names a key
+// twice, by comparing the key count of each object with its decoded size.
+func hasDuplicateKey(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		obj  bool
+		keys map[string]bool
+		key  bool // next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch v := tok.(type) {
+		case json.Delim:
+			switch v {
+			case '{':
+				stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
+				continue
+			case '[':
+				stack = append(stack, &frame{})
+				continue
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			if top != nil && top.obj && top.key {
+				if top.keys[v] {
+					return true
+				}
+				top.keys[v] = true
+				top.key = false
+				continue
+			}
+		}
+		if len(stack) > 0 && stack[len(stack)-1].obj {
+			stack[len(stack)-1].key = true
+		}
+	}
+}
