@@ -36,7 +36,7 @@ lint: spec-lint
 
 ## test: every test, with the race detector
 test:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 ## test-short: skips the slow load and restart tests
 test-short:

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -186,37 +187,45 @@ func TestTenantReset(t *testing.T) {
 	}
 }
 
-// serve --demo on a database it filled before leaves it alone and says how
-// to start over; after tenant reset the next serve --demo fills it again.
+// serve --demo on a database holding the demo leaves it alone and says how
+// to start over; after tenant reset, serve --demo's rule (no demo org: load
+// the district) fills it again.
 func TestServeDemoAgainAndReset(t *testing.T) {
-	if testing.Short() {
-		t.Skip("loads the demo district three times")
-	}
+	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "interop.db")
-	first := startServe(t, "--db", db, "--demo")
-	if strings.Contains(first.Out.String(), "already there") {
-		t.Errorf("a fresh database is not an old demo:\n%s", first.Out.String())
-	}
-	if err := first.Stop(); err != nil {
+	st, err := reference.OpenStore(ctx, db)
+	if err != nil {
 		t.Fatal(err)
 	}
-	second := startServe(t, "--db", db, "--demo")
-	if !strings.Contains(second.Out.String(), "tenant reset --db "+db+" --tenant demo --yes") {
-		t.Errorf("serve --demo on an old demo does not say how to reset it:\n%s", second.Out.String())
+	small := reference.DemoSize{Schools: 1, StudentsPerSchool: 4, TeachersPerSchool: 1, CoursesPerSchool: 1, SectionsPerCourse: 1, StudentsPerSection: 2}
+	if _, err := reference.EnsureDemo(ctx, st, small, time.Now()); err != nil {
+		t.Fatal(err)
 	}
-	if err := second.Stop(); err != nil {
+	st.Close()
+
+	srv := startServe(t, "--db", db, "--demo")
+	if !strings.Contains(srv.Out.String(), "tenant reset --db "+db+" --tenant demo --yes") {
+		t.Errorf("serve --demo on an old demo does not say how to reset it:\n%s", srv.Out.String())
+	}
+	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := cli(t, "tenant", "reset", "--db", db, "--tenant", "demo", "--yes"); code != 0 || !strings.Contains(out, "serve --demo loads the demo district") {
 		t.Fatalf("reset: %d %s %s", code, out, errOut)
 	}
-	third := startServe(t, "--db", db, "--demo")
-	if strings.Contains(third.Out.String(), "already there") {
-		t.Errorf("after a reset the demo is loaded again:\n%s", third.Out.String())
+	st, err = reference.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	tok := token(t, third.TokenURL, "demo", "demo-secret")
-	var tasks struct{ Data []map[string]any }
-	if code := getJSON(t, third.Base+"/tasks?page_size=5", tok, &tasks); code != 200 || len(tasks.Data) != 5 {
-		t.Errorf("tasks after reset and serve --demo: %d, %d", code, len(tasks.Data))
+	defer st.Close()
+	if demoLoaded(ctx, st) {
+		t.Error("after a reset the demo still holds its district")
+	}
+	demo, err := st.FindTenantByClientID(ctx, reference.DemoClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tasks, _, err := st.ListTasks(ctx, store.TaskQuery{Tenants: []uuid.UUID{demo.ID}, Limit: 1}); err != nil || len(tasks) != 0 {
+		t.Errorf("tasks after reset: %d %v", len(tasks), err)
 	}
 }

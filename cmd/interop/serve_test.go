@@ -68,6 +68,9 @@ func TestServeDemoAndTenantCreate(t *testing.T) {
 	if !strings.Contains(out.String(), "client_id=demo client_secret=demo-secret") || !strings.Contains(out.String(), "token URL:") {
 		t.Fatalf("serve output lacks the demo credentials:\n%s", out.String())
 	}
+	if strings.Contains(out.String(), "already there") {
+		t.Errorf("a new database's demo is not an old one:\n%s", out.String())
+	}
 	tok := token(t, srv.TokenURL, "demo", "demo-secret")
 
 	var students struct {

@@ -355,7 +355,9 @@ type OrgsResponse struct {
 
 // Paging Paging state of a list response (PagedDataResponseType.paging of the vendor's file).
 type Paging struct {
-	// Next The absolute URL of the next page, or null on the last page.
+	// Next The absolute URL of the next page, or null on the last page. It carries `page`,
+	// `page_size` and, on the lists that have one, an opaque `cursor` that makes following it
+	// as cheap at any depth as the first page.
 	Next *string `json:"next"`
 }
 
@@ -824,6 +826,9 @@ type TermsResponse struct {
 	Paging Paging `json:"paging"`
 }
 
+// CursorParam defines model for CursorParam.
+type CursorParam = string
+
 // DriverParam defines model for DriverParam.
 type DriverParam = string
 
@@ -915,6 +920,15 @@ type ListGradingCategoriesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesParams defines parameters for ListCourses.
@@ -924,6 +938,15 @@ type ListCoursesParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListLEAsParams defines parameters for ListLEAs.
@@ -933,6 +956,15 @@ type ListLEAsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListOrgsParams defines parameters for ListOrgs.
@@ -942,6 +974,15 @@ type ListOrgsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListCoursesForOrgParams defines parameters for ListCoursesForOrg.
@@ -951,6 +992,15 @@ type ListCoursesForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsForOrgParams defines parameters for ListSectionsForOrg.
@@ -960,6 +1010,15 @@ type ListSectionsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsForOrgParams defines parameters for ListStudentsForOrg.
@@ -969,6 +1028,15 @@ type ListStudentsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersForOrgParams defines parameters for ListTeachersForOrg.
@@ -978,6 +1046,15 @@ type ListTeachersForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsForOrgParams defines parameters for ListTermsForOrg.
@@ -987,6 +1064,15 @@ type ListTermsForOrgParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListPersonsParams defines parameters for ListPersons.
@@ -996,6 +1082,15 @@ type ListPersonsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSchoolsParams defines parameters for ListSchools.
@@ -1005,6 +1100,15 @@ type ListSchoolsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListSectionsParams defines parameters for ListSections.
@@ -1014,6 +1118,15 @@ type ListSectionsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListStudentsParams defines parameters for ListStudents.
@@ -1023,6 +1136,15 @@ type ListStudentsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTeachersParams defines parameters for ListTeachers.
@@ -1032,6 +1154,15 @@ type ListTeachersParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTermsParams defines parameters for ListTerms.
@@ -1041,6 +1172,15 @@ type ListTermsParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListTasksParams defines parameters for ListTasks.
@@ -1080,6 +1220,15 @@ type ListAdminTasksParams struct {
 
 	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
 	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // FindAdminTaskParams defines parameters for FindAdminTask.

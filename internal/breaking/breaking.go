@@ -63,11 +63,14 @@ func (e *UnrecordedError) Error() string {
 // at the levels error (Breaking) and warning, ordered by operation.
 func Diff(base, revision []byte) ([]Change, error) {
 	loader := openapi3.NewLoader()
-	s1, err := load.NewSpecInfoFromData(loader, base, "base/openapi.yaml")
+	// allOf is merged first (oasdiff --flatten-allof): wrapping a $ref in a
+	// one-element allOf, as the spec does to steer the Go generator, changes
+	// no message on the wire and must not read as a removed schema.
+	s1, err := load.NewSpecInfoFromData(loader, base, "base/openapi.yaml", load.WithFlattenAllOf())
 	if err != nil {
 		return nil, fmt.Errorf("breaking: load the base spec: %w", err)
 	}
-	s2, err := load.NewSpecInfoFromData(openapi3.NewLoader(), revision, "api/openapi.yaml")
+	s2, err := load.NewSpecInfoFromData(openapi3.NewLoader(), revision, "api/openapi.yaml", load.WithFlattenAllOf())
 	if err != nil {
 		return nil, fmt.Errorf("breaking: load the revised spec: %w", err)
 	}

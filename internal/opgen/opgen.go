@@ -7,8 +7,8 @@
 //
 // What it derives from the spec, per operation:
 //   - a list: a GET whose 200 body has data (an array) and paging; an
-//     iterator is generated when its only query parameters are page and
-//     page_size and its only path parameter is id;
+//     iterator is generated when its only query parameters are page,
+//     page_size and cursor and its only path parameter is id;
 //   - a find: a GET with an id path parameter whose 200 body's data is one
 //     object;
 //   - an acknowledgement: a PUT whose body is a TaskAck or a TaskAckGroup.
@@ -54,7 +54,7 @@ type Operation struct {
 	Object   string // the schema of data (its items for a list), e.g. Person; "" when none
 	Group    bool   // an acknowledgement of a group (TaskAckGroup body)
 	HasID    bool   // takes the {id} path parameter
-	Pageable bool   // its query parameters are page and page_size only
+	Pageable bool   // its query parameters are page, page_size and cursor only
 	// Filter is the x-object-filter of a list: the $sys field every object
 	// it lists must have one of the values of (org_type, person_type).
 	FilterField  string
@@ -125,7 +125,8 @@ func classify(o *Operation, item *openapi3.PathItem, op *openapi3.Operation) {
 		switch {
 		case p.Value.In == openapi3.ParameterInPath && p.Value.Name == "id":
 			o.HasID = true
-		case p.Value.In == openapi3.ParameterInQuery && (p.Value.Name == "page" || p.Value.Name == "page_size"):
+		case p.Value.In == openapi3.ParameterInQuery && (p.Value.Name == "page" || p.Value.Name == "page_size" || p.Value.Name == "cursor"):
+			// cursor travels in paging.next, which the iterator follows.
 		default:
 			o.Pageable = false
 		}

@@ -154,6 +154,11 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 		if secs < 0 {
 			return 0, false
 		}
+		if int64(secs) > math.MaxInt64/int64(time.Second) {
+			// Beyond what a Duration holds: as good as forever (and never
+			// a negative pause from the overflow).
+			return time.Duration(math.MaxInt64), true
+		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {

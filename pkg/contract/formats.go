@@ -62,8 +62,6 @@ func checkUUID[T string | []byte](s T) error {
 	return errNotUUID
 }
 
-func isHex(c byte) bool { return hexDigit[c] }
-
 var hexDigit = func() (t [256]bool) {
 	for _, c := range []byte("0123456789abcdefABCDEF") {
 		t[c] = true

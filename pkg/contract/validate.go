@@ -432,8 +432,6 @@ func (r *run) skipAt(level int) bool {
 	return r.syntax()
 }
 
-var skipSet = &set{skip: true}
-
 // parseNumber reads a JSON number as encoding/json does into a float64:
 // one out of its range makes the document invalid.
 func parseNumber(raw []byte) (float64, bool) {

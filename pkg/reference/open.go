@@ -2,10 +2,10 @@ package reference
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/postgres"
 	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
@@ -19,15 +19,11 @@ import (
 func OpenStore(ctx context.Context, dsn string) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
+		return postgres.Open(ctx, dsn)
 	case strings.HasPrefix(dsn, "sqlite://"):
 		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite://"))
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	}
 	return sqlite.Open(ctx, dsn)
-}
-
-func openPostgres(ctx context.Context, dsn string) (store.Store, error) {
-	return nil, fmt.Errorf("%w: this build has no PostgreSQL store yet", store.ErrInvalid)
 }

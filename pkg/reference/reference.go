@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,9 @@ type Handler struct {
 	lease  time.Duration
 	batch  int
 	logger *slog.Logger
+
+	keyMu sync.Mutex
+	key   []byte // the store's cursor key, once read
 }
 
 var _ apiserver.StrictServerInterface = (*Handler)(nil)
@@ -125,16 +129,17 @@ func pageOf(page, size *int32) (offset, limit int) {
 	return p * limit, limit
 }
 
-// nextLink is the absolute URL of the page after the current one: the
-// request's own URL with page+1 and the page size made explicit.
-func nextLink(ctx context.Context, offset, limit int) *string {
+// nextLink is the absolute URL of the next page: the request's own URL
+// with its page number, the page size made explicit, and its cursor.
+func nextLink(ctx context.Context, page int32, limit int, cursor string) *string {
 	u := server.RequestURL(ctx)
 	if u == nil {
 		u = &url.URL{}
 	}
 	q := u.Query()
-	q.Set("page", strconv.Itoa(offset/limit+1))
+	q.Set("page", strconv.Itoa(int(page)))
 	q.Set("page_size", strconv.Itoa(limit))
+	q.Set("cursor", cursor)
 	u.RawQuery = q.Encode()
 	s := u.String()
 	return &s
@@ -142,27 +147,34 @@ func nextLink(ctx context.Context, offset, limit int) *string {
 
 // list reads one page of a list. The page is answered from the stored JSON
 // as is (see rawPage).
-func (h *Handler) list(ctx context.Context, q store.ObjectQuery, page, size *int32) (rawPage, error) {
+func (h *Handler) list(ctx context.Context, q store.ObjectQuery, page, size *int32, cursor *string) (rawPage, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
 		return rawPage{}, err
 	}
 	q.Tenants = tenants
-	q.Offset, q.Limit = pageOf(page, size)
+	id := listID(q)
+	pos, err := h.positionOf(ctx, id, page, size, cursor)
+	if err != nil {
+		return rawPage{}, err
+	}
+	q.After, q.Offset, q.Limit = pos.after, pos.offset, pos.limit
 	objs, more, err := h.st.ListObjects(ctx, q)
 	if err != nil {
 		return rawPage{}, storeError(err)
 	}
 	p := rawPage{objs: objs}
 	if more {
-		p.next = nextLink(ctx, q.Offset, q.Limit)
+		if p.next, err = h.next(ctx, id, pos, objs[len(objs)-1].Pos); err != nil {
+			return rawPage{}, err
+		}
 	}
 	return p, nil
 }
 
 // listForOrg is list under an org that must exist: an unknown org is 404,
 // not an empty list.
-func (h *Handler) listForOrg(ctx context.Context, org uuid.UUID, q store.ObjectQuery, page, size *int32) (rawPage, error) {
+func (h *Handler) listForOrg(ctx context.Context, org uuid.UUID, q store.ObjectQuery, page, size *int32, cursor *string) (rawPage, error) {
 	tenants, err := scope(ctx)
 	if err != nil {
 		return rawPage{}, err
@@ -174,7 +186,7 @@ func (h *Handler) listForOrg(ctx context.Context, org uuid.UUID, q store.ObjectQ
 		return rawPage{}, storeError(err)
 	}
 	q.Org = &org
-	return h.list(ctx, q, page, size)
+	return h.list(ctx, q, page, size, cursor)
 }
 
 // find reads one object; subtype, when not empty, must match (findLEA of a

@@ -103,77 +103,77 @@ func (f rawFound) VisitFindTermResponse(w http.ResponseWriter) error    { return
 
 // ListOrgs implements apiserver.StrictServerInterface.
 func (h *Handler) ListOrgs(ctx context.Context, r apiserver.ListOrgsRequestObject) (apiserver.ListOrgsResponseObject, error) {
-	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qOrgs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListLEAs implements apiserver.StrictServerInterface.
 func (h *Handler) ListLEAs(ctx context.Context, r apiserver.ListLEAsRequestObject) (apiserver.ListLEAsResponseObject, error) {
-	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qLEAs, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSchools implements apiserver.StrictServerInterface.
 func (h *Handler) ListSchools(ctx context.Context, r apiserver.ListSchoolsRequestObject) (apiserver.ListSchoolsResponseObject, error) {
-	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qSchools, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListStudentsForOrg implements apiserver.StrictServerInterface.
 func (h *Handler) ListStudentsForOrg(ctx context.Context, r apiserver.ListStudentsForOrgRequestObject) (apiserver.ListStudentsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.ID, qStudents, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.ID, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTeachersForOrg implements apiserver.StrictServerInterface.
 func (h *Handler) ListTeachersForOrg(ctx context.Context, r apiserver.ListTeachersForOrgRequestObject) (apiserver.ListTeachersForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.ID, qTeachers, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.ID, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListCoursesForOrg implements apiserver.StrictServerInterface.
 func (h *Handler) ListCoursesForOrg(ctx context.Context, r apiserver.ListCoursesForOrgRequestObject) (apiserver.ListCoursesForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.ID, qCourses, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.ID, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSectionsForOrg implements apiserver.StrictServerInterface.
 func (h *Handler) ListSectionsForOrg(ctx context.Context, r apiserver.ListSectionsForOrgRequestObject) (apiserver.ListSectionsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.ID, qSections, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.ID, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTermsForOrg implements apiserver.StrictServerInterface.
 func (h *Handler) ListTermsForOrg(ctx context.Context, r apiserver.ListTermsForOrgRequestObject) (apiserver.ListTermsForOrgResponseObject, error) {
-	return h.listForOrg(ctx, r.ID, qTerms, r.Params.Page, r.Params.PageSize)
+	return h.listForOrg(ctx, r.ID, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListPersons implements apiserver.StrictServerInterface.
 func (h *Handler) ListPersons(ctx context.Context, r apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
-	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qPersons, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListStudents implements apiserver.StrictServerInterface.
 func (h *Handler) ListStudents(ctx context.Context, r apiserver.ListStudentsRequestObject) (apiserver.ListStudentsResponseObject, error) {
-	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qStudents, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTeachers implements apiserver.StrictServerInterface.
 func (h *Handler) ListTeachers(ctx context.Context, r apiserver.ListTeachersRequestObject) (apiserver.ListTeachersResponseObject, error) {
-	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qTeachers, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListCourses implements apiserver.StrictServerInterface.
 func (h *Handler) ListCourses(ctx context.Context, r apiserver.ListCoursesRequestObject) (apiserver.ListCoursesResponseObject, error) {
-	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qCourses, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListSections implements apiserver.StrictServerInterface.
 func (h *Handler) ListSections(ctx context.Context, r apiserver.ListSectionsRequestObject) (apiserver.ListSectionsResponseObject, error) {
-	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qSections, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListTerms implements apiserver.StrictServerInterface.
 func (h *Handler) ListTerms(ctx context.Context, r apiserver.ListTermsRequestObject) (apiserver.ListTermsResponseObject, error) {
-	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qTerms, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // ListGradingCategories implements apiserver.StrictServerInterface.
 func (h *Handler) ListGradingCategories(ctx context.Context, r apiserver.ListGradingCategoriesRequestObject) (apiserver.ListGradingCategoriesResponseObject, error) {
-	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize)
+	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 
 // FindOrg implements apiserver.StrictServerInterface.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -142,10 +143,72 @@ func TestListsWalkEveryObjectOnce(t *testing.T) {
 	if len(p.Data) != n || p.Paging.Next != nil {
 		t.Fatalf("exact single page: %d, next %v", len(p.Data), p.Paging.Next)
 	}
-	// next keeps the page size and advances the page.
+	// next keeps the page size, advances the page and carries a cursor.
 	a.get("/rostering/students?page=2&page_size=3", &p)
-	if p.Paging.Next == nil || !strings.HasSuffix(*p.Paging.Next, "/rostering/students?page=3&page_size=3") {
-		t.Fatalf("next = %v", p.Paging.Next)
+	if p.Paging.Next == nil {
+		t.Fatal("next = null")
+	}
+	u, err := url.Parse(*p.Paging.Next)
+	if err != nil || !strings.HasSuffix(u.Path, "/rostering/students") || u.Query().Get("page") != "3" || u.Query().Get("page_size") != "3" || u.Query().Get("cursor") == "" {
+		t.Fatalf("next = %s", *p.Paging.Next)
+	}
+	// Following it answers what page=3 answers.
+	var byCursor, byPage page
+	a.get(*p.Paging.Next, &byCursor)
+	a.get("/rostering/students?page=3&page_size=3", &byPage)
+	if len(byCursor.Data) != 3 || string(must(json.Marshal(byCursor.Data))) != string(must(json.Marshal(byPage.Data))) {
+		t.Fatalf("next page by cursor %d objects, by page %d differ", len(byCursor.Data), len(byPage.Data))
+	}
+}
+
+// A cursor is good only on its list, for its tenant, unaltered; anything
+// else is a 400 (and page/page_size keep their meaning without one).
+func TestCursorRefusedElsewhere(t *testing.T) {
+	env := referencetest.Start(t)
+	a, b := newAPI(t, env, 0), newAPI(t, env, 1)
+	next := func(a *api, path string) string {
+		var p page
+		a.get(path, &p)
+		if p.Paging.Next == nil {
+			t.Fatalf("%s: no next", path)
+		}
+		u, _ := url.Parse(*p.Paging.Next)
+		return u.Query().Get("cursor")
+	}
+	cur := next(a, "/rostering/students?page_size=2")
+	var ok page
+	a.get("/rostering/students?page_size=2&cursor="+cur, &ok)
+	if len(ok.Data) != 2 {
+		t.Fatalf("own cursor: %d students", len(ok.Data))
+	}
+	org := env.Tenants[0].Roster.Orgs[1].Sys.ID
+	orgCur := next(a, "/rostering/orgs/"+org.String()+"/students?page_size=1")
+	adminCur := next(a, "/tasks/admin?page_size=2")
+	tampered := []byte(cur)
+	tampered[5] ^= 1 // still base64url
+	for name, req := range map[string]struct {
+		who  *api
+		path string
+	}{
+		"altered":                 {a, "/rostering/students?cursor=" + string(tampered)},
+		"truncated":               {a, "/rostering/students?cursor=" + cur[:len(cur)-2]},
+		"not base64":              {a, "/rostering/students?cursor=" + strings.Repeat("A", 43) + "_x"},
+		"another list":            {a, "/rostering/teachers?cursor=" + cur},
+		"another org's list":      {a, "/rostering/orgs/" + env.Tenants[0].Roster.Orgs[2].Sys.ID.String() + "/students?cursor=" + orgCur},
+		"another subtype's list":  {a, "/rostering/orgs/" + org.String() + "/teachers?cursor=" + orgCur},
+		"another tenant":          {b, "/rostering/students?cursor=" + cur},
+		"a task cursor on a list": {a, "/rostering/students?cursor=" + adminCur},
+		"another driver":          {a, "/tasks/admin?driver=x&cursor=" + adminCur},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req.who.wantError(http.MethodGet, req.path, nil, 400, "invalid_parameter")
+		})
+	}
+	// The admin queue walks by cursor too.
+	var tp page
+	a.get("/tasks/admin?page_size=2&cursor="+adminCur, &tp)
+	if len(tp.Data) != 2 {
+		t.Fatalf("admin tasks by cursor: %d", len(tp.Data))
 	}
 }
 
@@ -249,12 +312,12 @@ func TestNextLinkProxyHeaders(t *testing.T) {
 		}
 		var p page
 		_ = jsonDecode(resp, &p)
-		want := env.URL + "/rostering/persons?page=1&page_size=1"
+		want := env.URL + "/rostering/persons?cursor="
 		if trust {
-			want = "https://api.example.org/v2/interop/data/rostering/persons?page=1&page_size=1"
+			want = "https://api.example.org/v2/interop/data/rostering/persons?cursor="
 		}
-		if p.Paging.Next == nil || *p.Paging.Next != want {
-			t.Errorf("trust=%v: next = %v, want %s", trust, p.Paging.Next, want)
+		if p.Paging.Next == nil || !strings.HasPrefix(*p.Paging.Next, want) || !strings.HasSuffix(*p.Paging.Next, "&page=1&page_size=1") {
+			t.Errorf("trust=%v: next = %v, want %s…&page=1&page_size=1", trust, p.Paging.Next, want)
 		}
 	}
 }

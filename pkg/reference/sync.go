@@ -41,9 +41,12 @@ type SyncResult struct {
 }
 
 // SyncWriter is what the fill function of ApplySync writes a sync through.
-// Each call is applied to the store at once (inside the sync's transaction),
-// so a sync of any size holds no more than a small buffer of tasks in
-// memory. A SyncWriter is valid only during the fill function.
+// Calls reach the store inside the sync's transaction, upserts in batches
+// of a few hundred, so a sync of any size holds no more than small buffers
+// of objects and tasks in memory. An invalid object is refused at its
+// Upsert; an error of the store may surface at a later call or from
+// ApplySync (either way nothing is kept). A SyncWriter is valid only during
+// the fill function.
 type SyncWriter interface {
 	// Upsert stores obj: an ADD when it is new, a CHANGE carrying the prior
 	// values of the attributes that differ when its Data differs from what
@@ -62,6 +65,10 @@ type SyncWriter interface {
 
 // flushEvery is how many data events a sync buffers before enqueueing them.
 const flushEvery = 512
+
+// putEvery is how many upserts a sync buffers before putting them in one
+// SyncTx.PutAll (a few statements for all on PostgreSQL).
+const putEvery = 256
 
 // deleteBatch is how many absent objects DeleteAbsent removes per store call.
 const deleteBatch = 1000
@@ -89,6 +96,9 @@ func ApplySync(ctx context.Context, st store.Store, tenant uuid.UUID, now time.T
 		if err := fill(w); err != nil {
 			return err
 		}
+		if err := w.putPending(ctx); err != nil {
+			return err
+		}
 		if !opts.Silent {
 			w.pending = append(w.pending, SyncTask(ActionSyncEnd, opts.GroupID, opts.Origin, opts.Driver))
 		}
@@ -105,7 +115,9 @@ type syncWriter struct {
 	opts    SyncOptions
 	now     time.Time
 	res     *SyncResult
-	pending []store.NewTask
+	pending []store.NewTask // events not yet enqueued
+	puts    []store.Object  // upserts not yet put, ids distinct
+	putIDs  map[uuid.UUID]bool
 }
 
 func (w *syncWriter) event(ctx context.Context, t store.NewTask) error {
@@ -139,10 +151,44 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 	if err := store.CheckObject(o); err != nil {
 		return err
 	}
-	prior, err := w.tx.Put(ctx, o)
+	if w.putIDs[o.ID] {
+		// The same object twice: the second must see the first stored.
+		if err := w.putPending(ctx); err != nil {
+			return err
+		}
+	}
+	if w.putIDs == nil {
+		w.putIDs = map[uuid.UUID]bool{}
+	}
+	w.puts = append(w.puts, o)
+	w.putIDs[o.ID] = true
+	if len(w.puts) >= putEvery {
+		return w.putPending(ctx)
+	}
+	return nil
+}
+
+// putPending puts the buffered upserts and turns what each replaced into
+// its event, in order.
+func (w *syncWriter) putPending(ctx context.Context) error {
+	if len(w.puts) == 0 {
+		return nil
+	}
+	priors, err := w.tx.PutAll(ctx, w.puts)
 	if err != nil {
 		return err
 	}
+	for i, o := range w.puts {
+		if err := w.upserted(ctx, o, priors[i]); err != nil {
+			return err
+		}
+	}
+	w.puts = w.puts[:0]
+	clear(w.putIDs)
+	return nil
+}
+
+func (w *syncWriter) upserted(ctx context.Context, o store.Object, prior *store.Object) error {
 	if prior == nil {
 		w.res.Added++
 		return w.event(ctx, DataTask(ActionAdd, o, o.Data, nil, w.opts.GroupID, w.opts.Driver))
@@ -165,6 +211,9 @@ func (w *syncWriter) deleted(ctx context.Context, o store.Object) error {
 }
 
 func (w *syncWriter) Delete(ctx context.Context, kind store.Kind, id uuid.UUID) error {
+	if err := w.putPending(ctx); err != nil {
+		return err
+	}
 	o, err := w.tx.Remove(ctx, kind, id)
 	if err != nil || o == nil {
 		return err
@@ -173,6 +222,9 @@ func (w *syncWriter) Delete(ctx context.Context, kind store.Kind, id uuid.UUID) 
 }
 
 func (w *syncWriter) DeleteAbsent(ctx context.Context, kind store.Kind, subtype string) error {
+	if err := w.putPending(ctx); err != nil {
+		return err
+	}
 	for {
 		objs, err := w.tx.RemoveUnput(ctx, kind, subtype, deleteBatch)
 		if err != nil {

@@ -1,11 +1,13 @@
 package reference
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,55 +54,102 @@ func parseSchema(s *string) (rendering, error) {
 		WithDetails("unknown task schema %q; known: 2.0.0, 3.0.0", *s)
 }
 
-// render turns a stored task into the API's Task in the chosen form.
-func (rd rendering) render(t store.Task) (models.Task, error) {
-	fields := map[string]json.RawMessage{}
-	if len(t.Payload) > 0 {
-		if err := json.Unmarshal(t.Payload, &fields); err != nil {
-			return models.Task{}, fmt.Errorf("task %s: payload: %w", t.ID, err)
-		}
+// appendTask appends a stored task in the chosen form to b. The payload is
+// spliced in as stored, not decoded and encoded again: the store keeps the
+// event's fields other than id, tenant_id, sequence and created_at (the
+// store.NewTask contract), so those four, and the type and schema of the
+// 3.x form, are written beside them.
+func (rd rendering) appendTask(b []byte, t store.Task) ([]byte, error) {
+	p := bytes.TrimSpace(t.Payload)
+	if len(p) == 0 {
+		p = []byte("{}")
 	}
-	put := func(k string, v any) {
-		b, _ := json.Marshal(v)
-		fields[k] = b
+	if p[0] != '{' || !json.Valid(p) {
+		return nil, fmt.Errorf("task %s: payload is not a JSON object", t.ID)
 	}
-	put("id", t.ID)
-	put("tenant_id", t.TenantID)
-	put("sequence", t.Sequence)
-	put("created_at", t.CreatedAt.UTC().Format(time.RFC3339Nano))
-	var doc []byte
-	var err error
+	inner := bytes.TrimSpace(p[1 : len(p)-1])
 	if rd.major == 3 {
-		put("type", string(t.Kind))
-		put("schema", "3.0.0")
-		doc, err = json.Marshal(fields)
+		b = append(b, '{')
 	} else {
-		wrapped := map[string]any{string(t.Kind): fields}
+		b = append(b, `{"`...)
+		b = append(b, t.Kind...) // a TaskKind: a plain identifier
+		b = append(b, `":{`...)
+	}
+	b = append(b, `"id":"`...)
+	b = append(b, t.ID.String()...)
+	b = append(b, `","tenant_id":"`...)
+	b = append(b, t.TenantID.String()...)
+	b = append(b, `","sequence":`...)
+	b = strconv.AppendInt(b, t.Sequence, 10)
+	b = append(b, `,"created_at":"`...)
+	b = t.CreatedAt.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if rd.major == 3 {
+		b = append(b, `,"type":"`...)
+		b = append(b, t.Kind...)
+		b = append(b, `","schema":"3.0.0"`...)
+	}
+	if len(inner) > 0 {
+		b = append(b, ',')
+		b = append(b, inner...)
+	}
+	b = append(b, '}')
+	if rd.major != 3 {
 		if rd.explicit {
-			wrapped["schema"] = "2.0.0"
+			b = append(b, `,"schema":"2.0.0"`...)
 		}
-		doc, err = json.Marshal(wrapped)
+		b = append(b, '}')
 	}
-	if err != nil {
-		return models.Task{}, err
-	}
-	var out models.Task
-	if err := json.Unmarshal(doc, &out); err != nil {
-		return models.Task{}, fmt.Errorf("task %s: render: %w", t.ID, err)
-	}
-	return out, nil
+	return b, nil
 }
 
-func (rd rendering) renderAll(ts []store.Task) ([]models.Task, error) {
-	out := make([]models.Task, len(ts))
+// rawTasks is a task answer written by appendTask: {"data": [...], "paging"}
+// for the lists, {"data": task} for one task.
+type rawTasks struct {
+	b []byte
+}
+
+func (rd rendering) list(ts []store.Task, next *string) (rawTasks, error) {
+	n := 64
+	for _, t := range ts {
+		n += len(t.Payload) + 200
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"data":[`...)
 	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
 		var err error
-		if out[i], err = rd.render(t); err != nil {
-			return nil, err
+		if b, err = rd.appendTask(b, t); err != nil {
+			return rawTasks{}, err
 		}
 	}
-	return out, nil
+	b = append(b, `],"paging":`...)
+	paging, err := json.Marshal(models.Paging{Next: next})
+	if err != nil {
+		return rawTasks{}, err
+	}
+	b = append(b, paging...)
+	b = append(b, "}\n"...)
+	return rawTasks{b}, nil
 }
+
+func (rd rendering) one(t store.Task) (rawTasks, error) {
+	b := make([]byte, 0, len(t.Payload)+256)
+	b = append(b, `{"data":`...)
+	b, err := rd.appendTask(b, t)
+	if err != nil {
+		return rawTasks{}, err
+	}
+	b = append(b, "}\n"...)
+	return rawTasks{b}, nil
+}
+
+func (r rawTasks) VisitListTasksResponse(w http.ResponseWriter) error       { return writeJSON(w, r.b) }
+func (r rawTasks) VisitListAdminTasksResponse(w http.ResponseWriter) error  { return writeJSON(w, r.b) }
+func (r rawTasks) VisitFindAdminTaskResponse(w http.ResponseWriter) error   { return writeJSON(w, r.b) }
+func (r rawTasks) VisitDeleteAdminTaskResponse(w http.ResponseWriter) error { return writeJSON(w, r.b) }
 
 // ListTasks implements apiserver.StrictServerInterface: it leases the next batch.
 func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObject) (apiserver.ListTasksResponseObject, error) {
@@ -127,14 +176,14 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 	if err != nil {
 		return nil, storeError(err)
 	}
-	data, err := rd.renderAll(ts)
+	out, err := rd.list(ts, nil)
 	if err != nil {
 		// Hand the batch back rather than hide it for a whole lease from
 		// every consumer: a plain retry releases a lease and records nothing.
 		h.release(ctx, tenants, ts)
 		return nil, err
 	}
-	return apiserver.ListTasks200JSONResponse{Data: data, Paging: models.Paging{}}, nil
+	return out, nil
 }
 
 // release gives leased tasks back at once. It runs on a context of its own:
@@ -159,23 +208,26 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r apiserver.ListAdminTasks
 		return nil, err
 	}
 	q := store.TaskQuery{Tenants: tenants}
-	q.Offset, q.Limit = pageOf(r.Params.Page, r.Params.PageSize)
 	if r.Params.Driver != nil {
 		q.Driver = *r.Params.Driver
 	}
+	id := taskListID(q)
+	pos, err := h.positionOf(ctx, id, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	q.After, q.Offset, q.Limit = pos.after, pos.offset, pos.limit
 	ts, more, err := h.st.ListTasks(ctx, q)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	data, err := rd.renderAll(ts)
-	if err != nil {
-		return nil, err
-	}
-	var paging models.Paging
+	var next *string
 	if more {
-		paging.Next = nextLink(ctx, q.Offset, q.Limit)
+		if next, err = h.next(ctx, id, pos, ts[len(ts)-1].Pos); err != nil {
+			return nil, err
+		}
 	}
-	return apiserver.ListAdminTasks200JSONResponse{Data: data, Paging: paging}, nil
+	return rd.list(ts, next)
 }
 
 // FindAdminTask implements apiserver.StrictServerInterface.
@@ -188,11 +240,7 @@ func (h *Handler) FindAdminTask(ctx context.Context, r apiserver.FindAdminTaskRe
 	if err != nil {
 		return nil, storeError(err)
 	}
-	data, err := rd.render(t)
-	if err != nil {
-		return nil, err
-	}
-	return apiserver.FindAdminTask200JSONResponse{Data: data}, nil
+	return rd.one(t)
 }
 
 // DeleteAdminTask implements apiserver.StrictServerInterface.
@@ -205,11 +253,7 @@ func (h *Handler) DeleteAdminTask(ctx context.Context, r apiserver.DeleteAdminTa
 	if err != nil {
 		return nil, storeError(err)
 	}
-	data, err := rendering{major: 2}.render(t)
-	if err != nil {
-		return nil, err
-	}
-	return apiserver.DeleteAdminTask200JSONResponse{Data: data}, nil
+	return rendering{major: 2}.one(t)
 }
 
 // ackOf checks one acknowledgement. pathID is the id in the URL, when there

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -233,8 +232,10 @@ func (s *Server) operation(op *contract.Operation, secured bool) echo.Middleware
 			}
 			// The body is read here, once, for every operation that takes one:
 			// its nesting depth is checked before any other parser sees it.
+			var body []byte
 			if route.Operation.RequestBody != nil {
-				body, err := s.readBody(r)
+				var err error
+				body, err = s.readBody(r)
 				if err == nil {
 					err = s.checkJSONBody(r, body)
 				}
@@ -254,7 +255,7 @@ func (s *Server) operation(op *contract.Operation, secured bool) echo.Middleware
 					s.metrics.validationFailure(opID, "request")
 					return s.requestValidationError(err)
 				}
-				if err := s.validateRequestBody(op, r); err != nil {
+				if err := s.validateRequestBody(op, r, body); err != nil {
 					s.metrics.validationFailure(opID, "request")
 					return err
 				}
@@ -402,26 +403,12 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *con
 	return err
 }
 
-// validateRequestBody checks the body of an operation that takes one with
-// the compiled schema of its Content-Type, in one pass over its bytes, and
-// puts it back for the handler.
-func (s *Server) validateRequestBody(op *contract.Operation, r *http.Request) error {
+// validateRequestBody checks the body of an operation that takes one (read
+// once, above, for the depth check) with the compiled schema of its
+// Content-Type, in one pass over its bytes.
+func (s *Server) validateRequestBody(op *contract.Operation, r *http.Request, body []byte) error {
 	if op.Route.Operation.RequestBody == nil {
 		return nil
-	}
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		var err error
-		body, err = io.ReadAll(r.Body)
-		_ = r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return errTooLarge(s.bodyLimit)
-			}
-			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body could not be read"}
-		}
 	}
 	if v := op.ValidateRequestBody(r.Header.Get("Content-Type"), body); v != nil {
 		return bodyViolation(v, r.Header.Get("Content-Type"))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DefaultMaxJSONDepth is the deepest nesting of arrays and objects a request
@@ -145,92 +146,135 @@ func checkShape(body []byte, maxDepth, maxElements int) error {
 // message for it is as good, so the caller lets the validator speak.
 var errJSONSyntax = errors.New("not JSON")
 
-// checkStrictJSON checks what kin-openapi and the generated decoder let
-// through: data after the first value (`{...} junk` decodes as `{...}`) and an
-// object naming a key twice (the last one wins, so
-// `{"status":"success","status":"error"}` would acknowledge with whichever the
-// decoder happened to keep). Both are ambiguous input, refused with 400. The
-// caller has bounded the depth (checkShape), which bounds the recursion.
+// checkStrictJSON checks what a JSON decoder lets through: data after the
+// first value (`{...} junk` decodes as `{...}`) and an object naming a key
+// twice (the last one wins, so `{"status":"success","status":"error"}` would
+// acknowledge with whichever the decoder happened to keep). Both are
+// ambiguous input, refused with 400. It is one pass over the bytes that
+// allocates only for object keys (a set per object, the path only when an
+// error names it); it checks structure only as far as it needs to, and
+// leaves a body that is not JSON (errJSONSyntax, or nil for a fault it does
+// not notice) to the validator, which names the rule it breaks. Keys compare
+// as a decoder reads them: escapes resolved, invalid UTF-8 replaced.
 func checkStrictJSON(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var path jsonPath
-	if err := walkValue(dec, &path); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
-			Details: "data after the JSON value"}
-	}
-	return nil
-}
-
-// jsonPath is the way from the root to the value being walked: a key or an
-// index per level. It is rendered as a JSON pointer only when an error names
-// it, so walking costs one slot per level, not a string per value.
-type jsonPath []pathStep
-
-type pathStep struct {
-	key   string
-	index int // used when isKey is false
-	isKey bool
-}
-
-// pointer renders the path as an RFC 6901 JSON pointer.
-func (p jsonPath) pointer() string {
-	var b strings.Builder
-	for _, s := range p {
-		b.WriteByte('/')
-		if s.isKey {
-			b.WriteString(strings.ReplaceAll(strings.ReplaceAll(s.key, "~", "~0"), "/", "~1"))
-		} else {
-			b.WriteString(strconv.Itoa(s.index))
+	var stack []jsonFrame
+	expectKey, done := false, false
+	for i, n := 0, len(body); i < n; {
+		c := body[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			i++
+			continue
 		}
-	}
-	return b.String()
-}
-
-// walkValue consumes one JSON value, checking every object for repeated keys.
-func walkValue(dec *json.Decoder, path *jsonPath) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errJSONSyntax
-	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
-	}
-	switch d {
-	case '{':
-		seen := map[string]struct{}{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
+		if done {
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+				Details: "data after the JSON value"}
+		}
+		switch c {
+		case '"':
+			j := i + 1
+			for j < n && body[j] != '"' {
+				if body[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= n {
 				return errJSONSyntax
 			}
-			k, _ := kt.(string)
-			*path = append(*path, pathStep{key: k, isKey: true})
-			if _, dup := seen[k]; dup {
-				return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
-					Details: fmt.Sprintf("field %q: key appears more than once", path.pointer())}
+			if len(stack) > 0 && expectKey {
+				f := &stack[len(stack)-1]
+				f.keyStart, f.keyEnd = i+1, j
+				key, err := jsonKey(body[i+1 : j])
+				if err != nil {
+					return errJSONSyntax
+				}
+				if _, dup := f.keys[key]; dup {
+					return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+						Details: fmt.Sprintf("field %q: key appears more than once", pointerOf(body, stack))}
+				}
+				if f.keys == nil {
+					f.keys = make(map[string]struct{})
+				}
+				f.keys[key] = struct{}{}
+				expectKey = false
+			} else if len(stack) == 0 {
+				done = true
 			}
-			seen[k] = struct{}{}
-			if err := walkValue(dec, path); err != nil {
-				return err
+			i = j + 1
+		case '{', '[':
+			stack = append(stack, jsonFrame{obj: c == '{'})
+			expectKey = c == '{'
+			i++
+		case '}', ']':
+			if len(stack) == 0 || stack[len(stack)-1].obj != (c == '}') {
+				return errJSONSyntax
 			}
-			*path = (*path)[:len(*path)-1]
-		}
-	case '[':
-		for i := 0; dec.More(); i++ {
-			*path = append(*path, pathStep{index: i})
-			if err := walkValue(dec, path); err != nil {
-				return err
+			stack = stack[:len(stack)-1]
+			expectKey = false
+			done = len(stack) == 0
+			i++
+		case ',':
+			if len(stack) == 0 {
+				return errJSONSyntax
 			}
-			*path = (*path)[:len(*path)-1]
+			if f := &stack[len(stack)-1]; f.obj {
+				expectKey = true
+			} else {
+				f.index++
+			}
+			i++
+		case ':':
+			i++
+		default: // a number or a literal
+			for i < n && !strings.ContainsRune(" \t\n\r,:[]{}\"", rune(body[i])) {
+				i++
+			}
+			done = len(stack) == 0
 		}
 	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
+	if len(stack) > 0 {
 		return errJSONSyntax
 	}
 	return nil
+}
+
+// jsonFrame is an open array or object of checkStrictJSON's pass.
+type jsonFrame struct {
+	obj              bool
+	keys             map[string]struct{} // the object's keys so far
+	keyStart, keyEnd int                 // the raw bytes of the object's current key
+	index            int                 // the array's current element
+}
+
+// jsonKey is a raw key (the bytes between its quotes) as a decoder reads it.
+func jsonKey(raw []byte) (string, error) {
+	plain := true
+	for _, c := range raw {
+		if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(raw), nil
+	}
+	var k string
+	err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &k)
+	return k, err
+}
+
+// pointerOf renders the way to the current key of the innermost object on
+// the stack as an RFC 6901 JSON pointer.
+func pointerOf(body []byte, stack []jsonFrame) string {
+	var b strings.Builder
+	for _, f := range stack {
+		b.WriteByte('/')
+		if !f.obj {
+			b.WriteString(strconv.Itoa(f.index))
+			continue
+		}
+		k, _ := jsonKey(body[f.keyStart:f.keyEnd])
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
 }

@@ -6,8 +6,9 @@
 // meaning lives above it in package reference (as River keeps its drivers to
 // thin primitives tested by one shared suite). A sync, for one, is
 // Store.Sync running a function in one transaction over the SyncTx
-// primitives (Put answers what it replaced, Remove, RemoveUnput, Enqueue);
-// reference.ApplySync decides the SYNC_START/SYNC_END framing, the origin
+// primitives (Put and PutAll answer what they replaced; Remove,
+// RemoveUnput, Enqueue); reference.ApplySync decides the SYNC_START and
+// SYNC_END framing, the origin
 // and the diff into ADD, CHANGE and DELETE events. Every method takes the
 // tenant scope and the current time explicitly, so a store holds no clock
 // and no session state, and every method that changes data does so

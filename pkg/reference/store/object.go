@@ -24,3 +24,19 @@ func CheckObject(o Object) error {
 	}
 	return nil
 }
+
+// CheckDistinct validates a batch of objects for SyncTx.PutAll: each valid,
+// no id twice.
+func CheckDistinct(objs []Object) error {
+	seen := make(map[uuid.UUID]bool, len(objs))
+	for _, o := range objs {
+		if err := CheckObject(o); err != nil {
+			return err
+		}
+		if seen[o.ID] {
+			return fmt.Errorf("%w: object %s twice in one batch", ErrInvalid, o.ID)
+		}
+		seen[o.ID] = true
+	}
+	return nil
+}

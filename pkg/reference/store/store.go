@@ -82,6 +82,9 @@ type Object struct {
 	Orgs []uuid.UUID
 	// Sections are a person's section memberships.
 	Sections []uuid.UUID
+	// Pos is the object's place in list order, set by ListObjects: pass
+	// the last one of a page as ObjectQuery.After for the next.
+	Pos int64
 }
 
 // ObjectQuery selects a page of objects, ordered by the order in which they
@@ -91,8 +94,12 @@ type ObjectQuery struct {
 	Kind    Kind
 	Subtype string     // when not empty, only objects of this subtype
 	Org     *uuid.UUID // when set, only objects linked to this org
-	Offset  int
-	Limit   int
+	// After, when not zero, starts the list after the object at this Pos
+	// (keyset paging: the store seeks to it instead of counting rows);
+	// Offset then counts from there.
+	After  int64
+	Offset int
+	Limit  int
 }
 
 // SyncTx is one write transaction on one tenant's roster and queue, the
@@ -108,6 +115,10 @@ type SyncTx interface {
 	// the object as it was stored before (its links not filled in), or nil
 	// when o is new. An object that fails CheckObject is ErrInvalid.
 	Put(ctx context.Context, o Object) (prior *Object, err error)
+	// PutAll is Put of each object in order, as one step (a store may send
+	// them in a few statements for all): priors[i] is what objs[i]
+	// replaced. An id may appear once only: a repeated id is ErrInvalid.
+	PutAll(ctx context.Context, objs []Object) (priors []*Object, err error)
 	// Remove deletes the object with this id, of this kind unless kind is
 	// empty, with its links, and returns it; nil when there is none.
 	Remove(ctx context.Context, kind Kind, id uuid.UUID) (*Object, error)
@@ -152,6 +163,7 @@ type Task struct {
 	Payload     json.RawMessage
 	LeasedUntil time.Time // zero when never leased; visible again once passed
 	Deliveries  int       // how many times a lease handed it out
+	Pos         int64     // its place in queue order, set by ListTasks (see TaskQuery.After)
 }
 
 // LeaseQuery asks for the next visible tasks: the oldest tasks of Tenants not
@@ -168,8 +180,10 @@ type LeaseQuery struct {
 type TaskQuery struct {
 	Tenants []uuid.UUID
 	Driver  string
-	Offset  int
-	Limit   int
+	// After, when not zero, starts the page after the task at this Pos.
+	After  int64
+	Offset int
+	Limit  int
 }
 
 // AckStatus is the outcome of a task.
@@ -280,6 +294,11 @@ type Store interface {
 	// tokens issued to them, so that tokens survive a restart.
 	auth.ClientStore
 	auth.TokenStore
+
+	// Secret returns 32 random bytes kept under name, made on first use,
+	// the same for every process on the store (replicas sign paging
+	// cursors with it).
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	// Ping is the readiness probe: it answers nil only when the store answers
 	// and can commit a write right now (for example by updating a one-row

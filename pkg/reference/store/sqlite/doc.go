@@ -9,5 +9,9 @@
 // is what makes concurrent GET /tasks safe.
 //
 // The schema is versioned: Open applies the migrations the file lacks, each
-// in its own transaction, and records them in schema_migrations.
+// in its own IMMEDIATE transaction that re-reads the version first (two
+// processes opening a new file at once apply each once), records them in
+// schema_migrations, and refuses a file newer than the program. A file that
+// is up to date is only read. The runner is our own, not goose: see the
+// postgres package's documentation for why.
 package sqlite

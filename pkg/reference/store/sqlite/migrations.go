@@ -112,6 +112,14 @@ CREATE TABLE readiness_probe (
 );
 INSERT INTO readiness_probe (id, pinged_at) VALUES (1, 0);
 `,
+	// 4: random keys shared by every process on the file (paging cursors
+	// are signed with one).
+	`
+CREATE TABLE secrets (
+	name  TEXT PRIMARY KEY,
+	value BLOB NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

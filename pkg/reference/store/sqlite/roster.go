@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -45,6 +47,10 @@ type syncTx struct {
 	tx     *sql.Tx
 	st     *syncStmts
 	tenant uuid.UUID
+	// removedTo is, per kind and subtype, the last seq RemoveUnput got
+	// to: the next call starts after it instead of stepping over every
+	// put object before it again.
+	removedTo map[string]int64
 }
 
 // Put implements store.SyncTx.
@@ -96,6 +102,22 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	return prior, nil
 }
 
+// PutAll implements store.SyncTx: SQLite answers in-process, so one Put
+// after the other is as fast as anything set-based.
+func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Object, error) {
+	if err := store.CheckDistinct(objs); err != nil {
+		return nil, err
+	}
+	out := make([]*store.Object, len(objs))
+	for i, o := range objs {
+		var err error
+		if out[i], err = x.Put(ctx, o); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
 	o := &store.Object{ID: id}
@@ -119,9 +141,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		return nil, nil
 	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
-			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?)
+			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
 			AND seq NOT IN (SELECT seq FROM temp.put) ORDER BY seq LIMIT ?)
-		RETURNING id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, limit)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}
@@ -131,7 +153,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		var o store.Object
 		var id, k string
 		var data []byte
-		if err := rows.Scan(&id, &k, &o.Subtype, &o.Label, &data); err != nil {
+		if err := rows.Scan(&o.Pos, &id, &k, &o.Subtype, &o.Label, &data); err != nil {
 			return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 		}
 		o.ID, o.Kind, o.Data = uuid.MustParse(id), store.Kind(k), data
@@ -139,6 +161,17 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(out, func(a, b store.Object) int { return cmp.Compare(a.Pos, b.Pos) })
+	if len(out) > 0 {
+		if x.removedTo == nil {
+			x.removedTo = map[string]int64{}
+		}
+		x.removedTo[string(kind)+"\x00"+subtype] = out[len(out)-1].Pos
+	}
+	for i := range out {
+		out[i].Pos = 0
 	}
 	return out, nil
 }
@@ -252,13 +285,21 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 			query += ` AND subtype = ?`
 			args = append(args, q.Subtype)
 		}
-		query = `SELECT id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
+		if q.After != 0 {
+			query += ` AND object_seq > ?`
+			args = append(args, q.After)
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
 	} else {
-		query = `SELECT id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
 		args = append(targs, string(q.Kind))
 		if q.Subtype != "" {
 			query += ` AND subtype = ?`
 			args = append(args, q.Subtype)
+		}
+		if q.After != 0 {
+			query += ` AND seq > ?`
+			args = append(args, q.After)
 		}
 		query += ` ORDER BY seq LIMIT ? OFFSET ?`
 	}
@@ -273,7 +314,7 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 		o := store.Object{Kind: q.Kind}
 		var id string
 		var data []byte
-		if err := rows.Scan(&id, &o.Subtype, &o.Label, &data); err != nil {
+		if err := rows.Scan(&o.Pos, &id, &o.Subtype, &o.Label, &data); err != nil {
 			return nil, false, fmt.Errorf("sqlite: list %s: %w", q.Kind, err)
 		}
 		o.ID, o.Data = uuid.MustParse(id), data

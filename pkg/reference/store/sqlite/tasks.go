@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -129,22 +131,6 @@ func scanTask(sc scanner, extra ...any) (store.Task, error) {
 	return t, nil
 }
 
-func collectTasks(rows *sql.Rows) ([]store.Task, error) {
-	defer rows.Close()
-	var out []store.Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: tasks: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: tasks: %w", err)
-	}
-	return out, nil
-}
-
 // LeaseTasks implements store.Store. The select and the lease are one
 // UPDATE ... RETURNING inside an IMMEDIATE transaction: no other writer can
 // run between choosing a task and marking it.
@@ -203,10 +189,14 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 		return nil, false, nil
 	}
 	in, args := inClause(q.Tenants)
-	query := `SELECT ` + taskCols + ` FROM tasks WHERE tenant_id IN ` + in
+	query := `SELECT ` + taskCols + `, pos FROM tasks WHERE tenant_id IN ` + in
 	if q.Driver != "" {
 		query += ` AND driver = ?`
 		args = append(args, q.Driver)
+	}
+	if q.After != 0 {
+		query += ` AND pos > ?`
+		args = append(args, q.After)
 	}
 	query += ` ORDER BY pos LIMIT ? OFFSET ?`
 	args = append(args, q.Limit+1, q.Offset)
@@ -214,9 +204,19 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 	if err != nil {
 		return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
 	}
-	out, err := collectTasks(rows)
-	if err != nil {
-		return nil, false, err
+	defer rows.Close()
+	var out []store.Task
+	for rows.Next() {
+		var pos int64
+		t, err := scanTask(rows, &pos)
+		if err != nil {
+			return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
+		}
+		t.Pos = pos
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("sqlite: list tasks: %w", err)
 	}
 	if len(out) > q.Limit {
 		return out[:q.Limit], true, nil
@@ -257,51 +257,104 @@ func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUI
 	return t, err
 }
 
-// AckTasks implements store.Store: one IMMEDIATE transaction for the whole
-// group, rolled back on the first unknown or conflicting task.
+// AckTasks implements store.Store, set-based: whatever the size of the
+// group, one IMMEDIATE transaction reads the queued tasks in one statement
+// and the recorded outcomes of the others in another, then removes,
+// releases and records with one statement each. Id lists travel as one
+// JSON array parameter (json_each), so the statements stay the same text
+// whatever the group's size.
 func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.Ack, now time.Time) ([]store.Receipt, error) {
+	ids := make([]string, len(acks))
+	for i, a := range acks {
+		if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
+			return nil, fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
+		}
+		ids[i] = a.TaskID.String()
+	}
+	idList, _ := json.Marshal(ids)
 	in, targs := inClause(tenants)
+	type queued struct {
+		tenant, kind string
+		seq          int64
+	}
+	type recorded struct {
+		status store.AckStatus
+		at     int64
+	}
 	out := make([]store.Receipt, len(acks))
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		for i, a := range acks {
-			if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
-				return fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
+		rows, err := tx.QueryContext(ctx, `SELECT id, tenant_id, sequence, kind FROM tasks
+			WHERE id IN (SELECT value FROM json_each(?)) AND tenant_id IN `+in, append([]any{string(idList)}, targs...)...)
+		if err != nil {
+			return fmt.Errorf("sqlite: ack: %w", err)
+		}
+		inQueue := make(map[string]queued, len(acks))
+		for rows.Next() {
+			var id string
+			var q queued
+			if err := rows.Scan(&id, &q.tenant, &q.seq, &q.kind); err != nil {
+				rows.Close()
+				return fmt.Errorf("sqlite: ack: %w", err)
 			}
-			var tenant, kind string
-			var seq int64
-			err := tx.QueryRowContext(ctx, `SELECT tenant_id, sequence, kind FROM tasks WHERE id = ? AND tenant_id IN `+in,
-				append([]any{a.TaskID.String()}, targs...)...).Scan(&tenant, &seq, &kind)
-			if errors.Is(err, sql.ErrNoRows) {
-				// Not queued: acknowledged before (answer the recorded
-				// receipt when the outcome matches) or unknown.
-				var status string
+			inQueue[id] = q
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sqlite: ack: %w", err)
+		}
+		var gone []string
+		for _, id := range ids {
+			if _, ok := inQueue[id]; !ok {
+				gone = append(gone, id)
+			}
+		}
+		history := map[string]recorded{}
+		if len(gone) > 0 {
+			goneList, _ := json.Marshal(gone)
+			rows, err := tx.QueryContext(ctx, `SELECT task_id, status, acknowledged_at FROM task_history
+				WHERE task_id IN (SELECT value FROM json_each(?)) AND terminal = 1 AND tenant_id IN `+in+` ORDER BY pos`,
+				append([]any{string(goneList)}, targs...)...)
+			if err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+			for rows.Next() {
+				var id, status string
 				var at int64
-				err := tx.QueryRowContext(ctx, `SELECT status, acknowledged_at FROM task_history
-					WHERE task_id = ? AND terminal = 1 AND tenant_id IN `+in+` ORDER BY pos LIMIT 1`,
-					append([]any{a.TaskID.String()}, targs...)...).Scan(&status, &at)
-				if errors.Is(err, sql.ErrNoRows) {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
-				}
-				if err != nil {
+				if err := rows.Scan(&id, &status, &at); err != nil {
+					rows.Close()
 					return fmt.Errorf("sqlite: ack: %w", err)
 				}
-				if store.AckStatus(status) != a.Status {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: store.AckStatus(status)}
+				if _, seen := history[id]; !seen { // the first outcome recorded
+					history[id] = recorded{store.AckStatus(status), at}
 				}
-				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(at)}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+		}
+		var remove, release []string
+		var hist []any
+		for i, a := range acks {
+			id := ids[i]
+			q, ok := inQueue[id]
+			if !ok {
+				// Not queued: acknowledged before (answer the recorded
+				// receipt when the outcome matches) or unknown.
+				r, ok := history[id]
+				if !ok {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
+				}
+				if r.status != a.Status {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: r.status}
+				}
+				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(r.at)}
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("sqlite: ack: %w", err)
-			}
 			if a.Status.Terminal() {
-				_, err = tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, a.TaskID.String())
+				remove = append(remove, id)
 			} else {
-				// retry and reauthenticate: visible again at once.
-				_, err = tx.ExecContext(ctx, `UPDATE tasks SET leased_until = 0 WHERE id = ?`, a.TaskID.String())
-			}
-			if err != nil {
-				return fmt.Errorf("sqlite: ack: %w", err)
+				release = append(release, id) // retry and reauthenticate: visible again at once
 			}
 			// A plain retry leaves no trace; every other outcome is history.
 			if a.Status != store.AckRetry {
@@ -309,14 +362,33 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 				if a.Status.Terminal() {
 					terminal = 1
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO task_history
-					(tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					tenant, a.TaskID.String(), seq, kind, string(a.Status), terminal, a.Message, a.AppID, nanos(now)); err != nil {
-					return fmt.Errorf("sqlite: ack: %w", err)
-				}
+				hist = append(hist, q.tenant, id, q.seq, q.kind, string(a.Status), terminal, a.Message, a.AppID, nanos(now))
 			}
 			out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(nanos(now))}
+		}
+		if len(remove) > 0 {
+			list, _ := json.Marshal(remove)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+		}
+		if len(release) > 0 {
+			list, _ := json.Marshal(release)
+			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET leased_until = 0 WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+		}
+		// History rows in acknowledgement order, in chunks well under
+		// SQLite's limit on parameters.
+		const cols, chunk = 9, 500
+		for len(hist) > 0 {
+			n := min(len(hist), cols*chunk)
+			rowsSQL := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?),", n/cols), ",")
+			if _, err := tx.ExecContext(ctx, `INSERT INTO task_history
+				(tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at) VALUES `+rowsSQL, hist[:n]...); err != nil {
+				return fmt.Errorf("sqlite: ack: %w", err)
+			}
+			hist = hist[n:]
 		}
 		return nil
 	})

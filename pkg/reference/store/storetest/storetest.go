@@ -33,12 +33,15 @@ func Run(t *testing.T, open Open) {
 	}{
 		{"Tenants", testTenants},
 		{"SyncPutAndRemove", testSyncPut},
+		{"SyncPutAll", testSyncPutAll},
 		{"SyncRemoveUnput", testSyncRemoveUnput},
 		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
 		{"SyncSerialized", testSyncSerialized},
 		{"ResetTenant", testReset},
 		{"ListPaging", testListPaging},
+		{"ListKeyset", testListKeyset},
+		{"Secret", testSecret},
 		{"Isolation", testIsolation},
 		{"LeaseHidesAndExpires", testLease},
 		{"LeaseDriverAndLimit", testLeaseDriver},
@@ -308,6 +311,71 @@ func testSyncPut(t *testing.T, s store.Store) {
 	})
 	if ts := allTasks(t, s, tn.ID); fmt.Sprint(seqs(ts)) != "[1 2 3 4]" || action(t, ts[3]) != "C" {
 		t.Errorf("queue after sync = %v", seqs(ts))
+	}
+}
+
+// PutAll is Put of each object in order: priors line up with the input,
+// new objects take their list places in input order, links are replaced,
+// and everything counts as put for RemoveUnput.
+func testSyncPutAll(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "putall")
+	scope := []uuid.UUID{tn.ID}
+	school, other := Org(store.SubtypeSchool, "A"), Org(store.SubtypeSchool, "B")
+	old1, old2 := Person(store.SubtypeStudent, "old1", school.ID), Person(store.SubtypeStudent, "old2", school.ID)
+	gone := Person(store.SubtypeStudent, "gone")
+	Put(t, s, tn.ID, school, other, old1, old2, gone)
+	changed := old2
+	changed.Data, changed.Label, changed.Orgs = []byte(`{"changed":1}`), "old2b", []uuid.UUID{other.ID}
+	changed.Sections = []uuid.UUID{uuid.New()}
+	var fresh []store.Object
+	for i := range 300 {
+		fresh = append(fresh, Person(store.SubtypeTeacher, fmt.Sprint("new", i), school.ID, other.ID))
+	}
+	batch := append([]store.Object{fresh[0], changed, old1}, fresh[1:]...)
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		priors, err := tx.PutAll(ctx(), batch)
+		if err != nil {
+			return err
+		}
+		if len(priors) != len(batch) || priors[0] != nil || priors[3] != nil {
+			t.Fatalf("priors of new objects: %d priors, %v %v", len(priors), priors[0], priors[3])
+		}
+		if p := priors[1]; p == nil || p.ID != old2.ID || p.Label != "old2" || string(p.Data) != string(old2.Data) || p.Kind != store.KindPerson || p.Subtype != store.SubtypeStudent {
+			t.Errorf("prior of the changed object = %+v", p)
+		}
+		if p := priors[2]; p == nil || string(p.Data) != string(old1.Data) {
+			t.Errorf("prior of the unchanged object = %+v", p)
+		}
+		if _, err := tx.PutAll(ctx(), []store.Object{fresh[0], fresh[0]}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PutAll with an id twice: %v, want ErrInvalid", err)
+		}
+		if _, err := tx.PutAll(ctx(), []store.Object{{ID: uuid.New(), Kind: store.KindPerson, Data: []byte("[]")}}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("PutAll of a bad object: %v, want ErrInvalid", err)
+		}
+		removed, err := tx.RemoveUnput(ctx(), store.KindPerson, "", 100)
+		if err == nil && (len(removed) != 1 || removed[0].ID != gone.ID) {
+			t.Errorf("RemoveUnput after PutAll removed %v, want only %s", ids(removed), gone.ID)
+		}
+		return err
+	})
+	want := []uuid.UUID{old1.ID, old2.ID}
+	for _, o := range append([]store.Object{fresh[0]}, fresh[1:]...) {
+		want = append(want, o.ID)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("list order after PutAll: new objects not in input order")
+	}
+	if got, err := s.FindObject(ctx(), scope, store.KindPerson, old2.ID); err != nil || string(got.Data) != `{"changed":1}` || got.Label != "old2b" {
+		t.Errorf("changed object = %+v, %v", got, err)
+	}
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &school.ID}); len(got) != 301 {
+		t.Errorf("school lists %d persons, want old1 and the 300 new", len(got))
+	}
+	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &other.ID}); len(got) != 300 {
+		t.Errorf("other school lists %d teachers, want 300", len(got))
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Org: &other.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{old2.ID}) {
+		t.Errorf("other school's students = %v, want the moved one", got)
 	}
 }
 
@@ -649,6 +717,98 @@ func testListPaging(t *testing.T, s store.Store) {
 	te := walk(store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID, Limit: 100})
 	if len(st) != len(students)-1 || slices.Contains(st, moved.ID) || !slices.Contains(te, moved.ID) {
 		t.Errorf("after a student became a teacher: students %v, teachers %v", st, te)
+	}
+}
+
+// Keyset paging (After the last Pos of a page) walks every list in the same
+// order as offsets, and an object keeps its Pos when it changes.
+func testListKeyset(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "keyset")
+	school := Org(store.SubtypeSchool, "School")
+	objs := []store.Object{school}
+	for i := range 17 {
+		sub := store.SubtypeStudent
+		if i%3 == 0 {
+			sub = store.SubtypeTeacher
+		}
+		p := Person(sub, fmt.Sprintf("p%02d", i))
+		if i%2 == 0 {
+			p.Orgs = []uuid.UUID{school.ID}
+		}
+		objs = append(objs, p)
+	}
+	Put(t, s, tn.ID, objs...)
+	scope := []uuid.UUID{tn.ID}
+	for _, q := range []store.ObjectQuery{
+		{Tenants: scope, Kind: store.KindPerson},
+		{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeStudent},
+		{Tenants: scope, Kind: store.KindPerson, Org: &school.ID},
+		{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &school.ID},
+	} {
+		want := ids(listAll(t, s, q))
+		for _, size := range []int{1, 4, 100} {
+			var got []uuid.UUID
+			kq := q
+			kq.Limit = size
+			for {
+				page, more, err := s.ListObjects(ctx(), kq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, o := range page {
+					if o.Pos <= kq.After || (i > 0 && o.Pos <= page[i-1].Pos) {
+						t.Fatalf("Pos %d after %d", o.Pos, kq.After)
+					}
+				}
+				got = append(got, ids(page)...)
+				if !more {
+					break
+				}
+				kq.After = page[len(page)-1].Pos
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("keyset walk of %+v by %d = %v, want %v", q, size, got, want)
+			}
+		}
+	}
+	all := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})
+	changed := objs[5]
+	changed.Data = []byte(`{"changed":true}`)
+	Put(t, s, tn.ID, changed)
+	page, _, err := s.ListObjects(ctx(), store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, After: all[3].Pos, Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != changed.ID || page[0].Pos != all[4].Pos || string(page[0].Data) != `{"changed":true}` {
+		t.Errorf("after a change, the object at its place = %+v, %v", page, err)
+	}
+	// Tasks page by Pos too.
+	mustEnqueue(t, s, tn.ID, 6)
+	var seen []int64
+	tq := store.TaskQuery{Tenants: scope, Limit: 3}
+	for {
+		page, more, err := s.ListTasks(ctx(), tq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, seqs(page)...)
+		if !more {
+			break
+		}
+		tq.After = page[len(page)-1].Pos
+	}
+	if fmt.Sprint(seen) != "[1 2 3 4 5 6 7]" {
+		t.Errorf("keyset walk of the queue = %v", seen)
+	}
+}
+
+func testSecret(t *testing.T, s store.Store) {
+	a, err := s.Secret(ctx(), "cursor")
+	if err != nil || len(a) != 32 {
+		t.Fatalf("Secret = %x, %v", a, err)
+	}
+	if again, err := s.Secret(ctx(), "cursor"); err != nil || string(again) != string(a) {
+		t.Errorf("second Secret = %x, %v; want the first", again, err)
+	}
+	if other, err := s.Secret(ctx(), "other"); err != nil || string(other) == string(a) {
+		t.Errorf("another name's Secret = %x, %v", other, err)
 	}
 }
 

@@ -1,0 +1,393 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// lockTenant locks the tenant's row for the transaction (syncs and resets
+// of one tenant run one after the other); an unknown tenant is ErrNotFound.
+func lockTenant(ctx context.Context, tx pgx.Tx, tenant uuid.UUID) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, tenant).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: lock tenant: %w", err)
+	}
+	return nil
+}
+
+// Sync implements store.Store.
+func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		// put records the seqs Put wrote, for RemoveUnput. A temporary
+		// table belongs to this connection; its rows go at commit.
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS put (seq bigint PRIMARY KEY) ON COMMIT DELETE ROWS`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `TRUNCATE pg_temp.put`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		return fn(&syncTx{tx: tx, tenant: tenant})
+	})
+}
+
+type syncTx struct {
+	tx     pgx.Tx
+	tenant uuid.UUID
+	// removedTo is, per kind and subtype, the last seq RemoveUnput got
+	// to: the next call starts after it instead of stepping over every
+	// put object (and every dead index entry) before it again.
+	removedTo map[string]int64
+}
+
+// putObject inserts the object or updates it in place (keeping its seq),
+// writing nothing when nothing differs, and answers the prior row. The
+// row lock of FOR UPDATE holds until commit.
+const putObject = `
+WITH prior AS (
+	SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = $1 AND id = $2 FOR UPDATE
+), ins AS (
+	INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+	SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM prior)
+	RETURNING seq
+), upd AS (
+	UPDATE objects o SET kind = $3, subtype = $4, label = $5, data = $6
+	FROM prior WHERE o.seq = prior.seq
+		AND (prior.kind, prior.subtype, prior.label, prior.data) IS DISTINCT FROM ($3::text, $4::text, $5::text, $6::bytea)
+	RETURNING o.seq
+)
+SELECT COALESCE((SELECT seq FROM prior), (SELECT seq FROM ins)),
+	(SELECT seq FROM prior) IS NOT NULL,
+	COALESCE((SELECT kind FROM prior), ''), COALESCE((SELECT subtype FROM prior), ''),
+	COALESCE((SELECT label FROM prior), ''), (SELECT data FROM prior),
+	(SELECT count(*) FROM upd)`
+
+// Put implements store.SyncTx in two round trips: the object, then its
+// links and mark in one pipelined batch.
+func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
+	if err := store.CheckObject(o); err != nil {
+		return nil, err
+	}
+	var seq, updated int64
+	var existed bool
+	prior := &store.Object{ID: o.ID}
+	var kind string
+	var data []byte
+	if err := x.tx.QueryRow(ctx, putObject, x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).
+		Scan(&seq, &existed, &kind, &prior.Subtype, &prior.Label, &data, &updated); err != nil {
+		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
+	}
+	if existed {
+		prior.Kind, prior.Data = store.Kind(kind), data
+	} else {
+		prior = nil
+	}
+	b := &pgx.Batch{}
+	if existed {
+		// Links are replaced even when the data is unchanged: they are
+		// the caller's statement of the memberships.
+		b.Queue(`DELETE FROM object_orgs WHERE object_seq = $1`, seq)
+		b.Queue(`DELETE FROM person_sections WHERE person_seq = $1`, seq)
+	}
+	if len(o.Orgs) > 0 {
+		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT $1, org, $2, $3, $4 FROM unnest($5::uuid[]) AS org ON CONFLICT DO NOTHING`, x.tenant, seq, string(o.Kind), o.Subtype, o.Orgs)
+	}
+	if len(o.Sections) > 0 {
+		b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
+			SELECT $1, sec, $2 FROM unnest($3::uuid[]) AS sec ON CONFLICT DO NOTHING`, x.tenant, seq, o.Sections)
+	}
+	b.Queue(`INSERT INTO pg_temp.put (seq) VALUES ($1) ON CONFLICT DO NOTHING`, seq)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
+	}
+	return prior, nil
+}
+
+// PutAll implements store.SyncTx in three round trips whatever the number
+// of objects: read (and lock) the priors, insert the new objects in order
+// (their seqs follow the input order), then one pipelined batch updates
+// the changed, replaces every link and marks all as put.
+func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Object, error) {
+	if err := store.CheckDistinct(objs); err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, nil
+	}
+	ids := make([]uuid.UUID, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	type stored struct {
+		seq int64
+		o   store.Object
+	}
+	rows, err := x.tx.Query(ctx, `SELECT seq, id, kind, subtype, label, data FROM objects
+		WHERE tenant_id = $1 AND id = ANY($2) ORDER BY seq FOR UPDATE`, x.tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	prior := make(map[uuid.UUID]stored, len(objs))
+	var st stored
+	var kind string
+	var data []byte
+	if _, err := pgx.ForEachRow(rows, []any{&st.seq, &st.o.ID, &kind, &st.o.Subtype, &st.o.Label, &data}, func() error {
+		st.o.Kind, st.o.Data = store.Kind(kind), data
+		prior[st.o.ID] = st
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	// New objects, inserted in input order.
+	var nIDs []uuid.UUID
+	var nKinds, nSubs, nLabels []string
+	var nData [][]byte
+	for _, o := range objs {
+		if _, ok := prior[o.ID]; !ok {
+			nIDs, nKinds, nSubs, nLabels, nData = append(nIDs, o.ID), append(nKinds, string(o.Kind)), append(nSubs, o.Subtype), append(nLabels, o.Label), append(nData, o.Data)
+		}
+	}
+	seqOf := make(map[uuid.UUID]int64, len(objs))
+	for id, p := range prior {
+		seqOf[id] = p.seq
+	}
+	if len(nIDs) > 0 {
+		rows, err := x.tx.Query(ctx, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+			SELECT $1, id, kind, subtype, label, data
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS u (id, kind, subtype, label, data, ord)
+			ORDER BY ord
+			RETURNING id, seq`, x.tenant, nIDs, nKinds, nSubs, nLabels, nData)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: put: %w", err)
+		}
+		var id uuid.UUID
+		var seq int64
+		if _, err := pgx.ForEachRow(rows, []any{&id, &seq}, func() error { seqOf[id] = seq; return nil }); err != nil {
+			return nil, fmt.Errorf("postgres: put: %w", err)
+		}
+	}
+	var uSeqs, existing, allSeqs, oSeqs, sSeqs []int64
+	var uKinds, uSubs, uLabels, oKinds, oSubs []string
+	var uData [][]byte
+	var oOrgs, sSecs []uuid.UUID
+	out := make([]*store.Object, len(objs))
+	for i, o := range objs {
+		seq := seqOf[o.ID]
+		allSeqs = append(allSeqs, seq)
+		if p, ok := prior[o.ID]; ok {
+			po := p.o
+			out[i] = &po
+			existing = append(existing, seq)
+			if po.Kind != o.Kind || po.Subtype != o.Subtype || po.Label != o.Label || !bytes.Equal(po.Data, o.Data) {
+				uSeqs, uKinds, uSubs, uLabels, uData = append(uSeqs, seq), append(uKinds, string(o.Kind)), append(uSubs, o.Subtype), append(uLabels, o.Label), append(uData, o.Data)
+			}
+		}
+		for _, org := range o.Orgs {
+			oOrgs, oSeqs, oKinds, oSubs = append(oOrgs, org), append(oSeqs, seq), append(oKinds, string(o.Kind)), append(oSubs, o.Subtype)
+		}
+		for _, sec := range o.Sections {
+			sSecs, sSeqs = append(sSecs, sec), append(sSeqs, seq)
+		}
+	}
+	b := &pgx.Batch{}
+	if len(uSeqs) > 0 {
+		b.Queue(`UPDATE objects o SET kind = u.kind, subtype = u.subtype, label = u.label, data = u.data
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u (seq, kind, subtype, label, data)
+			WHERE o.seq = u.seq`, uSeqs, uKinds, uSubs, uLabels, uData)
+	}
+	if len(existing) > 0 {
+		// Links are replaced even when the data is unchanged: they are
+		// the caller's statement of the memberships.
+		b.Queue(`DELETE FROM object_orgs WHERE object_seq = ANY($1)`, existing)
+		b.Queue(`DELETE FROM person_sections WHERE person_seq = ANY($1)`, existing)
+	}
+	if len(oOrgs) > 0 {
+		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT $1, org, seq, kind, subtype FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::text[]) AS l (org, seq, kind, subtype)
+			ON CONFLICT DO NOTHING`, x.tenant, oOrgs, oSeqs, oKinds, oSubs)
+	}
+	if len(sSecs) > 0 {
+		b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
+			SELECT $1, sec, seq FROM unnest($2::uuid[], $3::bigint[]) AS l (sec, seq) ON CONFLICT DO NOTHING`, x.tenant, sSecs, sSeqs)
+	}
+	b.Queue(`INSERT INTO pg_temp.put (seq) SELECT unnest($1::bigint[]) ON CONFLICT DO NOTHING`, allSeqs)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("postgres: put: %w", err)
+	}
+	return out, nil
+}
+
+// Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
+func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	o := &store.Object{ID: id}
+	var k string
+	var data []byte
+	err := x.tx.QueryRow(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND id = $2 AND ($3 = '' OR kind = $3)
+		RETURNING kind, subtype, label, data`, x.tenant, id, string(kind)).Scan(&k, &o.Subtype, &o.Label, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove %s: %w", id, err)
+	}
+	o.Kind, o.Data = store.Kind(k), data
+	return o, nil
+}
+
+// RemoveUnput implements store.SyncTx.
+func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := x.tx.Query(ctx, `DELETE FROM objects WHERE seq IN (
+			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3) AND seq > $5
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq) ORDER BY seq LIMIT $4)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant, string(kind), subtype, limit, x.removedTo[string(kind)+"\x00"+subtype])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
+	}
+	type seqObject struct {
+		seq int64
+		o   store.Object
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seqObject, error) {
+		var so seqObject
+		var k string
+		var data []byte
+		err := r.Scan(&so.seq, &so.o.ID, &k, &so.o.Subtype, &so.o.Label, &data)
+		so.o.Kind, so.o.Data = store.Kind(k), data
+		return so, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(got, func(a, b seqObject) int { return int(a.seq - b.seq) })
+	if len(got) > 0 {
+		if x.removedTo == nil {
+			x.removedTo = map[string]int64{}
+		}
+		x.removedTo[string(kind)+"\x00"+subtype] = got[len(got)-1].seq
+	}
+	out := make([]store.Object, len(got))
+	for i := range got {
+		out[i] = got[i].o
+	}
+	return out, nil
+}
+
+// Enqueue implements store.SyncTx.
+func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	return enqueue(ctx, x.tx, x.tenant, tasks, now)
+}
+
+// ResetTenant implements store.Store.
+func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if err := lockTenant(ctx, tx, tenant); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, q := range []string{
+			`DELETE FROM object_orgs WHERE tenant_id = $1`,
+			`DELETE FROM person_sections WHERE tenant_id = $1`,
+			`DELETE FROM objects WHERE tenant_id = $1`,
+			`DELETE FROM tasks WHERE tenant_id = $1`,
+			`DELETE FROM task_history WHERE tenant_id = $1`,
+		} {
+			b.Queue(q, tenant)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("postgres: reset tenant: %w", err)
+		}
+		return nil
+	})
+}
+
+// FindObject implements store.Store.
+func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.Kind, id uuid.UUID) (store.Object, error) {
+	o := store.Object{ID: id, Kind: kind}
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT subtype, label, data FROM objects WHERE id = $1 AND kind = $2 AND tenant_id = ANY($3)`,
+		id, string(kind), tenants).Scan(&o.Subtype, &o.Label, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, fmt.Errorf("%s %s %w", kind, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("postgres: find %s: %w", kind, err)
+	}
+	o.Data = data
+	return o, nil
+}
+
+// ListObjects implements store.Store: one query per page in seq order; an
+// org's lists take the page's seqs from the link index alone.
+func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.Object, bool, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, false, nil
+	}
+	// Distinct statements with and without a subtype, rather than one with
+	// "$3 = '' OR subtype = $3": a cached generic plan of the latter
+	// cannot use the subtype indexes.
+	args := []any{q.Tenants, string(q.Kind), q.Limit + 1, q.Offset}
+	sub := ""
+	if q.Subtype != "" {
+		sub = ` AND subtype = $5`
+		args = append(args, q.Subtype)
+	}
+	var query string
+	if q.Org != nil {
+		args = append(args, *q.Org)
+		org := ` AND org_id = $` + fmt.Sprint(len(args))
+		after := ""
+		if q.After != 0 {
+			args = append(args, q.After)
+			after = ` AND object_seq > $` + fmt.Sprint(len(args))
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (
+			SELECT object_seq FROM object_orgs WHERE tenant_id = ANY($1)` + org + ` AND kind = $2` + sub + after + `
+			ORDER BY object_seq LIMIT $3 OFFSET $4) ORDER BY seq`
+	} else {
+		after := ""
+		if q.After != 0 {
+			args = append(args, q.After)
+			after = ` AND seq > $` + fmt.Sprint(len(args))
+		}
+		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id = ANY($1) AND kind = $2` + sub + after + `
+			ORDER BY seq LIMIT $3 OFFSET $4`
+	}
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list %s: %w", q.Kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Object, error) {
+		o := store.Object{Kind: q.Kind}
+		var data []byte
+		err := r.Scan(&o.Pos, &o.ID, &o.Subtype, &o.Label, &data)
+		o.Data = data
+		return o, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list %s: %w", q.Kind, err)
+	}
+	if len(out) > q.Limit {
+		return out[:q.Limit], true, nil
+	}
+	return out, false, nil
+}

@@ -1,0 +1,373 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// CreateTenant implements store.Store.
+func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if t.ID == uuid.Nil || t.ClientID == "" || t.SecretHash == "" {
+		return nil, fmt.Errorf("%w: tenant needs an id, a client id and a secret hash", store.ErrInvalid)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	var out []store.Task
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			t.ID, t.Name, t.ClientID, t.SecretHash, nanos(t.CreatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("%w: tenant %s or client id %q exists", store.ErrConflict, t.ID, t.ClientID)
+		}
+		if err != nil {
+			return fmt.Errorf("postgres: create tenant: %w", err)
+		}
+		out, err = enqueue(ctx, tx, t.ID, tasks, now)
+		return err
+	})
+	return out, err
+}
+
+const tenantCols = `id, name, client_id, secret_hash, created_at`
+
+func scanTenant(row pgx.Row) (store.Tenant, error) {
+	var t store.Tenant
+	var created int64
+	if err := row.Scan(&t.ID, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return t, fmt.Errorf("tenant %w", store.ErrNotFound)
+		}
+		return t, fmt.Errorf("postgres: tenant: %w", err)
+	}
+	t.CreatedAt = fromNanos(created)
+	return t, nil
+}
+
+// FindTenant implements store.Store.
+func (s *Store) FindTenant(ctx context.Context, id uuid.UUID) (store.Tenant, error) {
+	return scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+}
+
+// FindTenantByClientID implements store.Store.
+func (s *Store) FindTenantByClientID(ctx context.Context, clientID string) (store.Tenant, error) {
+	return scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE client_id = $1`, clientID))
+}
+
+// Enqueue implements store.Store.
+func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	var out []store.Task
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = enqueue(ctx, tx, tenant, tasks, now)
+		return err
+	})
+	return out, err
+}
+
+// enqueue appends tasks inside tx, numbering them from the tenant's
+// counter; the counter's row lock orders concurrent enqueues of a tenant.
+// The rows go in as one INSERT of arrays, whatever their number.
+func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if len(tasks) == 0 {
+		return nil, nil
+	}
+	var last int64
+	err := tx.QueryRow(ctx, `UPDATE tenants SET last_sequence = last_sequence + $1 WHERE id = $2 RETURNING last_sequence`,
+		len(tasks), tenant).Scan(&last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: enqueue: %w", err)
+	}
+	first := last - int64(len(tasks)) + 1
+	out := make([]store.Task, len(tasks))
+	ids := make([]uuid.UUID, len(tasks))
+	seqs := make([]int64, len(tasks))
+	kinds := make([]string, len(tasks))
+	drivers := make([]string, len(tasks))
+	payloads := make([][]byte, len(tasks))
+	created := time.Unix(0, now.UnixNano()).UTC()
+	for i, nt := range tasks {
+		payload := nt.Payload
+		if len(payload) == 0 {
+			payload = []byte("{}")
+		}
+		out[i] = store.Task{ID: uuid.New(), TenantID: tenant, Sequence: first + int64(i), Kind: nt.Kind,
+			Driver: nt.Driver, CreatedAt: created, Payload: payload}
+		ids[i], seqs[i], kinds[i], drivers[i], payloads[i] = out[i].ID, out[i].Sequence, string(nt.Kind), nt.Driver, payload
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
+		SELECT id, $1, seq, kind, driver, $2, payload
+		FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bytea[]) AS t (id, seq, kind, driver, payload)`,
+		tenant, nanos(now), ids, seqs, kinds, drivers, payloads); err != nil {
+		return nil, fmt.Errorf("postgres: enqueue: %w", err)
+	}
+	return out, nil
+}
+
+const taskCols = `id, tenant_id, sequence, kind, driver, created_at, payload, leased_until, deliveries`
+
+// scanTask reads the taskCols of a row, and extra columns after them.
+func scanTask(row pgx.Row, extra ...any) (store.Task, error) {
+	var t store.Task
+	var kind string
+	var created, leased int64
+	var payload []byte
+	if err := row.Scan(append([]any{&t.ID, &t.TenantID, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries}, extra...)...); err != nil {
+		return t, err
+	}
+	t.Kind, t.CreatedAt, t.LeasedUntil, t.Payload = store.TaskKind(kind), fromNanos(created), fromNanos(leased), payload
+	return t, nil
+}
+
+// LeaseTasks implements store.Store: one statement selects the next visible
+// tasks FOR UPDATE SKIP LOCKED and leases them. A task another transaction
+// is leasing is skipped, not waited for; one whose lease that transaction
+// has just committed is re-checked against leased_until and left alone.
+func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Task, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, nil
+	}
+	args := []any{q.Tenants, nanos(q.Now), q.Limit, nanos(q.Now.Add(q.Lease))}
+	driver := ""
+	if q.Driver != "" {
+		driver = ` AND driver = $5`
+		args = append(args, q.Driver)
+	}
+	rows, err := s.pool.Query(ctx, `WITH next AS (
+			SELECT pos FROM tasks WHERE tenant_id = ANY($1) AND leased_until <= $2`+driver+`
+			ORDER BY pos LIMIT $3 FOR UPDATE SKIP LOCKED)
+		UPDATE tasks t SET leased_until = $4, deliveries = t.deliveries + 1
+		FROM next WHERE t.pos = next.pos
+		RETURNING t.id, t.tenant_id, t.sequence, t.kind, t.driver, t.created_at, t.payload, t.leased_until, t.deliveries, t.pos`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lease: %w", err)
+	}
+	type posTask struct {
+		pos int64
+		t   store.Task
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (posTask, error) {
+		var pt posTask
+		var err error
+		pt.t, err = scanTask(r, &pt.pos)
+		return pt, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lease: %w", err)
+	}
+	// RETURNING has no defined order.
+	slices.SortFunc(got, func(a, b posTask) int { return int(a.pos - b.pos) })
+	out := make([]store.Task, len(got))
+	for i := range got {
+		out[i] = got[i].t
+	}
+	return out, nil
+}
+
+// ListTasks implements store.Store.
+func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task, bool, error) {
+	if q.Limit <= 0 || len(q.Tenants) == 0 {
+		return nil, false, nil
+	}
+	args := []any{q.Tenants, q.Limit + 1, q.Offset}
+	where := ""
+	if q.Driver != "" {
+		args = append(args, q.Driver)
+		where += ` AND driver = $` + fmt.Sprint(len(args))
+	}
+	if q.After != 0 {
+		args = append(args, q.After)
+		where += ` AND pos > $` + fmt.Sprint(len(args))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+taskCols+`, pos FROM tasks WHERE tenant_id = ANY($1)`+where+` ORDER BY pos LIMIT $2 OFFSET $3`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list tasks: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Task, error) {
+		var pos int64
+		t, err := scanTask(r, &pos)
+		t.Pos = pos
+		return t, err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("postgres: list tasks: %w", err)
+	}
+	if len(out) > q.Limit {
+		return out[:q.Limit], true, nil
+	}
+	return out, false, nil
+}
+
+// FindTask implements store.Store.
+func (s *Store) FindTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (store.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1 AND tenant_id = ANY($2)`, id, tenants))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, &store.TaskError{ID: id, Err: store.ErrNotFound}
+	}
+	if err != nil {
+		return t, fmt.Errorf("postgres: find task: %w", err)
+	}
+	return t, nil
+}
+
+// DeleteTask implements store.Store.
+func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (store.Task, error) {
+	t, err := scanTask(s.pool.QueryRow(ctx, `DELETE FROM tasks WHERE id = $1 AND tenant_id = ANY($2) RETURNING `+taskCols, id, tenants))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, &store.TaskError{ID: id, Err: store.ErrNotFound}
+	}
+	if err != nil {
+		return t, fmt.Errorf("postgres: delete task: %w", err)
+	}
+	return t, nil
+}
+
+// AckTasks implements store.Store, set-based: whatever the size of the
+// group, one statement locks the queued tasks, one reads the recorded
+// outcomes of the others, and one pipelined batch removes, releases and
+// records. The row locks make two replicas acknowledging the same task
+// take turns: the second finds it gone and answers from the history.
+func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.Ack, now time.Time) ([]store.Receipt, error) {
+	ids := make([]uuid.UUID, len(acks))
+	for i, a := range acks {
+		if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
+			return nil, fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
+		}
+		ids[i] = a.TaskID
+	}
+	type queued struct {
+		tenant uuid.UUID
+		seq    int64
+		kind   string
+	}
+	type recorded struct {
+		status store.AckStatus
+		at     int64
+	}
+	out := make([]store.Receipt, len(acks))
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, tenant_id, sequence, kind FROM tasks WHERE id = ANY($1) AND tenant_id = ANY($2) ORDER BY pos FOR UPDATE`, ids, tenants)
+		if err != nil {
+			return fmt.Errorf("postgres: ack: %w", err)
+		}
+		inQueue := map[uuid.UUID]queued{}
+		var id uuid.UUID
+		var q queued
+		if _, err := pgx.ForEachRow(rows, []any{&id, &q.tenant, &q.seq, &q.kind}, func() error { inQueue[id] = q; return nil }); err != nil {
+			return fmt.Errorf("postgres: ack: %w", err)
+		}
+		var gone []uuid.UUID
+		for _, a := range acks {
+			if _, ok := inQueue[a.TaskID]; !ok {
+				gone = append(gone, a.TaskID)
+			}
+		}
+		history := map[uuid.UUID]recorded{}
+		if len(gone) > 0 {
+			rows, err := tx.Query(ctx, `SELECT DISTINCT ON (task_id) task_id, status, acknowledged_at FROM task_history
+				WHERE task_id = ANY($1) AND terminal AND tenant_id = ANY($2) ORDER BY task_id, pos`, gone, tenants)
+			if err != nil {
+				return fmt.Errorf("postgres: ack: %w", err)
+			}
+			var r recorded
+			var status string
+			if _, err := pgx.ForEachRow(rows, []any{&id, &status, &r.at}, func() error {
+				r.status = store.AckStatus(status)
+				history[id] = r
+				return nil
+			}); err != nil {
+				return fmt.Errorf("postgres: ack: %w", err)
+			}
+		}
+		var remove, release, hTask, hTenant []uuid.UUID
+		var hSeq []int64
+		var hKind, hStatus, hMessage, hApp []string
+		var hTerminal []bool
+		for i, a := range acks {
+			q, ok := inQueue[a.TaskID]
+			if !ok {
+				// Not queued: acknowledged before (answer the recorded
+				// receipt when the outcome matches) or unknown.
+				r, ok := history[a.TaskID]
+				if !ok {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
+				}
+				if r.status != a.Status {
+					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: r.status}
+				}
+				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(r.at)}
+				continue
+			}
+			if a.Status.Terminal() {
+				remove = append(remove, a.TaskID)
+			} else {
+				release = append(release, a.TaskID) // retry and reauthenticate: visible again at once
+			}
+			// A plain retry leaves no trace; every other outcome is history.
+			if a.Status != store.AckRetry {
+				hTask, hTenant, hSeq, hKind = append(hTask, a.TaskID), append(hTenant, q.tenant), append(hSeq, q.seq), append(hKind, q.kind)
+				hStatus, hTerminal = append(hStatus, string(a.Status)), append(hTerminal, a.Status.Terminal())
+				hMessage, hApp = append(hMessage, a.Message), append(hApp, a.AppID)
+			}
+			out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(nanos(now))}
+		}
+		b := &pgx.Batch{}
+		if len(remove) > 0 {
+			b.Queue(`DELETE FROM tasks WHERE id = ANY($1)`, remove)
+		}
+		if len(release) > 0 {
+			b.Queue(`UPDATE tasks SET leased_until = 0 WHERE id = ANY($1)`, release)
+		}
+		if len(hTask) > 0 {
+			// unnest keeps the arrays' order, and pos numbers the rows in it.
+			b.Queue(`INSERT INTO task_history (tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at)
+				SELECT tenant_id, task_id, seq, kind, status, terminal, message, app_id, $1
+				FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[])
+					AS h (tenant_id, task_id, seq, kind, status, terminal, message, app_id)`,
+				nanos(now), hTenant, hTask, hSeq, hKind, hStatus, hTerminal, hMessage, hApp)
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("postgres: ack: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// History implements store.Store.
+func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryEntry, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, task_id, sequence, kind, status, message, app_id, acknowledged_at
+		FROM task_history WHERE tenant_id = $1 ORDER BY pos`, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: history: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.HistoryEntry, error) {
+		var h store.HistoryEntry
+		var kind, status string
+		var at int64
+		err := r.Scan(&h.TenantID, &h.TaskID, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at)
+		h.Kind, h.Status, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), fromNanos(at)
+		return h, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: history: %w", err)
+	}
+	return out, nil
+}
