@@ -10,6 +10,7 @@ import (
 // program: a web framework, an HTTP router, the server kit.
 var forbiddenDeps = []string{
 	"github.com/labstack/echo",
+	"github.com/gorilla/mux",
 	"github.com/interop-data/interop/pkg/server",
 	"github.com/interop-data/interop/gen/apiserver",
 }
