@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -41,7 +42,7 @@ func (sc *Schema) Name() string { return sc.name }
 func (sc *Schema) Validate(body []byte) *Violation {
 	r := runPool.Get().(*run)
 	r.reset(sc, body)
-	if r.value(sc.root) {
+	if r.value(sc.root, nil, -1) {
 		// Only whitespace may follow the value.
 		if err := r.d.Skip(); err != io.EOF {
 			r.fatalf("json", "data after the JSON value")
@@ -80,7 +81,6 @@ type run struct {
 	sc     *Schema
 	d      *jx.Decoder
 	frames []frame  // the arrays and objects being read, outermost first
-	cur    frame    // the value being read: pushed only if it is an array or object
 	seen   []uint64 // per open object, one bit per declared key
 
 	scratch  []rankElem
@@ -156,7 +156,6 @@ func (r *run) reset(sc *Schema, body []byte) {
 	r.sc = sc
 	r.d.ResetBytes(body)
 	r.frames = r.frames[:0]
-	r.cur = frame{s: sc.root, idx: -1}
 	r.seen = r.seen[:0]
 	r.hasBest, r.fatal, r.bestPtr = false, nil, ""
 }
@@ -194,8 +193,8 @@ func (r *run) syntax() bool {
 
 // failScalar records a violation of the current (scalar) value, whose frame
 // is not on the stack.
-func (r *run) failScalar(mi int, s site) {
-	r.frames = append(r.frames, r.cur)
+func (r *run) failScalar(at *frame, mi int, s site) {
+	r.frames = append(r.frames, *at)
 	r.fail(mi, 0, nil, -1, nil, false, s)
 	r.frames = r.frames[:len(r.frames)-1]
 }
@@ -311,7 +310,7 @@ func (r *run) deep() bool {
 func (r *run) pop() { r.frames = r.frames[:len(r.frames)-1] }
 
 // value validates the next value against s.
-func (r *run) value(s *set) bool {
+func (r *run) value(s *set, key []byte, idx int) bool {
 	if s.skip {
 		return r.skip()
 	}
@@ -320,7 +319,7 @@ func (r *run) value(s *set) bool {
 		if r.d.Null() != nil {
 			return r.syntax()
 		}
-		r.null(s)
+		r.null(&frame{s: s, key: key, idx: idx})
 		return true
 	case jx.String:
 		if s.plainStr {
@@ -333,7 +332,7 @@ func (r *run) value(s *set) bool {
 		if err != nil {
 			return r.syntax()
 		}
-		r.str(s, b)
+		r.str(&frame{s: s, key: key, idx: idx}, b)
 		return true
 	case jx.Number:
 		raw, err := r.d.Num()
@@ -344,17 +343,17 @@ func (r *run) value(s *set) bool {
 		if !ok {
 			return r.syntax()
 		}
-		r.number(s, f)
+		r.number(&frame{s: s, key: key, idx: idx}, f)
 		return true
 	case jx.Bool:
 		b, err := r.d.Bool()
 		if err != nil {
 			return r.syntax()
 		}
-		r.boolean(s, b)
+		r.boolean(&frame{s: s, key: key, idx: idx}, b)
 		return true
 	case jx.Array, jx.Object:
-		r.frames = append(r.frames, r.cur)
+		r.frames = append(r.frames, frame{s: s, key: key, idx: idx})
 		var ok bool
 		switch {
 		case s.hasFall:
@@ -462,10 +461,11 @@ func parseNumber(raw []byte) (float64, bool) {
 
 // null judges null on the roots' allOf trees, as kin-openapi does: a
 // nullable schema accepts it without looking at its branches.
-func (r *run) null(s *set) {
+func (r *run) null(at *frame) {
+	s := at.s
 	for _, rt := range s.roots {
 		if st, ok := r.nullCheck(rt.n, nil); !ok {
-			r.failScalar(rt.lo, st)
+			r.failScalar(at, rt.lo, st)
 			return
 		}
 	}
@@ -530,7 +530,8 @@ func (r *run) fallbackCheck(n *node, v any) (site, bool) {
 	return st, false
 }
 
-func (r *run) str(s *set, b []byte) {
+func (r *run) str(at *frame, b []byte) {
+	s := at.s
 	for mi := range s.members {
 		n := s.members[mi].n
 		if n.empty {
@@ -538,13 +539,13 @@ func (r *run) str(s *set, b []byte) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, decodedString(b)); !ok {
-				r.failScalar(mi, st)
+				r.failScalar(at, mi, st)
 				return
 			}
 			continue
 		}
 		if k, ok := n.checkString(b); !ok {
-			r.failScalar(mi, site{kind: k, n: n, value: b})
+			r.failScalar(at, mi, site{kind: k, n: n, value: b})
 			return
 		}
 	}
@@ -595,7 +596,8 @@ func (n *node) checkString(b []byte) (kind, bool) {
 	return 0, true
 }
 
-func (r *run) number(s *set, f float64) {
+func (r *run) number(at *frame, f float64) {
+	s := at.s
 	for mi := range s.members {
 		n := s.members[mi].n
 		if n.empty {
@@ -603,13 +605,13 @@ func (r *run) number(s *set, f float64) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, f); !ok {
-				r.failScalar(mi, st)
+				r.failScalar(at, mi, st)
 				return
 			}
 			continue
 		}
 		if k, ok := n.checkNumber(f); !ok {
-			r.failScalar(mi, site{kind: k, n: n, num: f})
+			r.failScalar(at, mi, site{kind: k, n: n, num: f})
 			return
 		}
 	}
@@ -649,7 +651,8 @@ func (n *node) checkNumber(f float64) (kind, bool) {
 	return 0, true
 }
 
-func (r *run) boolean(s *set, v bool) {
+func (r *run) boolean(at *frame, v bool) {
+	s := at.s
 	for mi := range s.members {
 		n := s.members[mi].n
 		if n.empty {
@@ -657,17 +660,17 @@ func (r *run) boolean(s *set, v bool) {
 		}
 		if n.fallback {
 			if st, ok := r.fallbackCheck(n, v); !ok {
-				r.failScalar(mi, st)
+				r.failScalar(at, mi, st)
 				return
 			}
 			continue
 		}
 		if len(n.enum) > 0 && !enumHas(n.enum, v) {
-			r.failScalar(mi, site{kind: kEnum, n: n})
+			r.failScalar(at, mi, site{kind: kEnum, n: n})
 			return
 		}
 		if n.types&tBool == 0 {
-			r.failScalar(mi, site{kind: kType, n: n})
+			r.failScalar(at, mi, site{kind: kType, n: n})
 			return
 		}
 	}
@@ -743,8 +746,7 @@ func (r *run) array(s *set) bool {
 	}
 	count := 0
 	for ; it.Next(); count++ {
-		r.cur = frame{s: s.items, idx: count}
-		if !r.value(s.items) {
+		if !r.value(s.items, nil, count) {
 			return false
 		}
 	}
@@ -768,22 +770,22 @@ func (r *run) object(s *set) bool {
 		return r.deep()
 	}
 	r.compoundStart(s, tObject)
-	it, err := r.d.ObjIter()
-	if err != nil {
-		return r.syntax()
-	}
 	base := len(r.seen)
 	for i := 0; i < (s.nkeys+63)/64; i++ {
 		r.seen = append(r.seen, 0)
 	}
 	var others map[string]struct{} // undeclared keys, when their values are validated
-	for it.Next() {
-		key := it.Key()
+	// ObjBytes, not ObjIter: the iterator stores each key in itself, a
+	// pointer write with a GC write barrier per property; the callback gets
+	// the key as an argument. A callback that stops returns errStop with
+	// r.fatal set; any other error is jx's, a syntax error.
+	err := r.d.ObjBytes(func(_ *jx.Decoder, key []byte) error {
 		ki := s.lookup(key)
 		if ki != nil {
 			w, bit := base+ki.idx/64, uint64(1)<<(ki.idx%64)
 			if r.seen[w]&bit != 0 {
-				return r.duplicate(key)
+				r.duplicate(key)
+				return errStop
 			}
 			r.seen[w] |= bit
 		} else {
@@ -793,7 +795,8 @@ func (r *run) object(s *set) bool {
 					others = map[string]struct{}{}
 				}
 				if _, dup := others[string(key)]; dup {
-					return r.duplicate(key)
+					r.duplicate(key)
+					return errStop
 				}
 				others[string(key)] = struct{}{}
 			}
@@ -806,12 +809,15 @@ func (r *run) object(s *set) bool {
 		for _, mi := range ki.denied {
 			r.fail(mi, phaseChildren, key, -1, nil, false, site{kind: kUnsupported, n: s.members[mi].n, key: key})
 		}
-		r.cur = frame{s: ki.child, key: key, idx: -1}
-		if !r.value(ki.child) {
+		if !r.value(ki.child, key, -1) {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil {
+		if r.fatal != nil {
 			return false
 		}
-	}
-	if it.Err() != nil {
 		return r.syntax()
 	}
 	for _, mi := range s.objMem {
@@ -828,6 +834,9 @@ func (r *run) object(s *set) bool {
 	r.seen = r.seen[:base]
 	return true
 }
+
+// errStop ends an ObjBytes callback once the run has a fatal violation.
+var errStop = errors.New("contract: stop")
 
 func (r *run) duplicate(key []byte) bool {
 	var b strings.Builder
