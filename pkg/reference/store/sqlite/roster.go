@@ -67,7 +67,13 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		prior = nil
-		if err := st.insert.QueryRowContext(ctx, tenant, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).Scan(&seq); err != nil {
+		// Exec and LastInsertId, not RETURNING: no result set to open,
+		// step and close per object (seq is the rowid).
+		r, err := st.insert.ExecContext(ctx, tenant, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
+		if err == nil {
+			seq, err = r.LastInsertId()
+		}
+		if err != nil {
 			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 	case err != nil:
@@ -218,7 +224,7 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 		sql string
 	}{
 		{&st.find, `SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = ? AND id = ?`},
-		{&st.insert, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`},
+		{&st.insert, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&st.update, `UPDATE objects SET kind = ?, subtype = ?, label = ?, data = ? WHERE seq = ?`},
 		{&st.dropOrgs, `DELETE FROM object_orgs WHERE object_seq = ?`},
 		{&st.dropSections, `DELETE FROM person_sections WHERE person_seq = ?`},
