@@ -12,15 +12,16 @@ FUZZTIME ?= 30s
 
 all: lint test
 
-## generate: regenerate gen/ from api/openapi.yaml
+## generate: regenerate gen/ and the per-operation layers (*.gen.go in pkg/) from api/openapi.yaml
 generate:
 	$(GO) generate ./gen/...
+	$(GO) run ./internal/cmd/opgen
 
 ## check-generate: regenerate and fail if gen/ differs from what is committed
 check-generate: generate
-	@if ! git diff --quiet -- gen/ || [ -n "$$(git ls-files --others --exclude-standard gen/)" ]; then \
+	@if ! git diff --quiet -- gen/ '*.gen.go' || [ -n "$$(git ls-files --others --exclude-standard gen/ '*.gen.go')" ]; then \
 		echo "gen/ is out of date with api/openapi.yaml: run 'make generate' and commit the result"; \
-		git --no-pager diff --stat -- gen/; git ls-files --others --exclude-standard gen/; exit 1; \
+		git --no-pager diff --stat -- gen/ '*.gen.go'; git ls-files --others --exclude-standard gen/ '*.gen.go'; exit 1; \
 	fi
 
 ## spec-lint: validate api/openapi.yaml (examples included)

@@ -1,8 +1,10 @@
 // Command roster-export writes every student of every school to CSV on
 // standard output, one row per school membership.
 //
-//	INTEROP_URL=http://localhost:8080/v2/interop/data \
-//	INTEROP_CLIENT_ID=demo INTEROP_CLIENT_SECRET=demo-secret \
+// It reads INTEROP_URL, INTEROP_CLIENT_ID, INTEROP_CLIENT_SECRET and
+// INTEROP_TOKEN_URL, whose defaults match make run (roster-export -h):
+//
+//	make run &
 //	go run ./examples/roster-export > students.csv
 package main
 
@@ -17,11 +19,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/examples/internal/exampleenv"
 	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/client"
 )
 
 func main() {
+	exampleenv.Parse("roster-export > students.csv", "Writes every student of every school to CSV on standard output, one row per\nschool membership.")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx)
 	stop()
@@ -31,8 +35,7 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	c, err := client.New(env("INTEROP_URL", "http://localhost:8080/v2/interop/data"),
-		client.WithClientCredentials(env("INTEROP_CLIENT_ID", "demo"), env("INTEROP_CLIENT_SECRET", "demo-secret"), os.Getenv("INTEROP_TOKEN_URL")))
+	c, err := exampleenv.Client()
 	if err != nil {
 		return err
 	}
@@ -72,13 +75,6 @@ func export(ctx context.Context, c *client.Client, out io.Writer) error {
 	}
 	w.Flush()
 	return w.Error()
-}
-
-func env(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // id is the person's $sys.id, empty when the server sent none.

@@ -3,8 +3,10 @@
 // acknowledgements, and a clean shutdown on Ctrl-C or SIGTERM that finishes
 // the task in hand and acknowledges everything it handled.
 //
-//	INTEROP_URL=http://localhost:8080/v2/interop/data \
-//	INTEROP_CLIENT_ID=demo INTEROP_CLIENT_SECRET=demo-secret \
+// It reads INTEROP_URL, INTEROP_CLIENT_ID, INTEROP_CLIENT_SECRET and
+// INTEROP_TOKEN_URL, whose defaults match make run (task-worker -h):
+//
+//	make run &
 //	go run ./examples/task-worker
 package main
 
@@ -16,11 +18,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/interop-data/interop/examples/internal/exampleenv"
 	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/client"
 )
 
 func main() {
+	exampleenv.Parse("task-worker", "Consumes the task queue and logs each task until Ctrl-C or SIGTERM, then\nacknowledges everything it handled and exits.")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	err := run(ctx, logger)
@@ -33,9 +37,7 @@ func main() {
 }
 
 func run(ctx context.Context, logger *slog.Logger) error {
-	c, err := client.New(env("INTEROP_URL", "http://localhost:8080/v2/interop/data"),
-		client.WithClientCredentials(env("INTEROP_CLIENT_ID", "demo"), env("INTEROP_CLIENT_SECRET", "demo-secret"), os.Getenv("INTEROP_TOKEN_URL")),
-		client.WithLogger(logger))
+	c, err := exampleenv.Client(client.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -78,11 +80,4 @@ func work(ctx context.Context, c *client.Client, logger *slog.Logger, opts ...cl
 			}
 		})}, opts...)
 	return client.NewConsumer(c, h, all...).Run(ctx)
-}
-
-func env(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

@@ -713,9 +713,7 @@ type TaskAckGroupItem struct {
 type TaskAckReceipt struct {
 	AcknowledgedAt time.Time `json:"acknowledged_at"`
 
-	// Status Outcome of a task. success: processed. error: processed with errors (send a message).
-	// retry: not processed; deliver again. reauthenticate: not processed because the tenant must
-	// authenticate again; the task is delivered again.
+	// Status The outcome recorded; one of the TaskAckStatus values.
 	Status TaskAckStatus      `json:"status"`
 	TaskID openapi_types.UUID `json:"task_id"`
 }

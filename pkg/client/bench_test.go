@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/internal/cputime"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
@@ -102,6 +103,48 @@ func BenchmarkIterate100kPersons(b *testing.B) {
 				}
 				if n < 100000 {
 					b.Fatalf("%d students", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNormalize is the wire tolerance's cost on one page of 100
+// persons: the canonical page (the common case: a scan, no rewrite), the
+// same page with flat references (decoded, rewritten, encoded again), and
+// beside them the decoding every page pays anyway, as the baseline.
+func BenchmarkNormalize(b *testing.B) {
+	page := personsPage(0, 100, nil)
+	canonical, err := json.Marshal(page)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range page["data"].([]any) {
+		p.(map[string]any)["$schools"] = []any{map[string]any{"id": "8d4f0f4a-1c1b-4b7a-9a43-2f1d6b2c9e11", "org_type": "School"}}
+	}
+	flat, err := json.Marshal(page)
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := operationOf("GET", "/rostering/persons")
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{{"canonical", canonical}, {"flat-refs", flat}} {
+		b.Run("normalize/"+bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				normalizeBody(op, bc.body, nil, "", nil, time.Now)
+			}
+		})
+		b.Run("baseline-decode/"+bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var p pageBody[models.Person]
+				if err := json.Unmarshal(bc.body, &p); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

@@ -159,10 +159,12 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 
 	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger}
 
-	// Innermost first: validation sees exactly what goes on the wire,
+	// Innermost first: the normalizer rewrites the documented variants of
+	// the vendor's wire into the contract's shape (normalize.go), validation
+	// sees exactly what goes on the wire after that,
 	// authentication retries a 401 once with a new token, and retries wrap
 	// both so every attempt is validated and authenticated afresh.
-	var rt http.RoundTripper = bodyReader{next: baseRT}
+	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT}, basePath: strings.TrimSuffix(base.Path, "/"), now: time.Now}
 	if cfg.validation != ValidationOff {
 		v, err := newValidator(rt, base, cfg.validation, cfg.reporter, cfg.logger)
 		if err != nil {

@@ -96,4 +96,31 @@
 // ones, and make side effects outside your store (emails, provisioning calls)
 // check whether they already happened. Never assume that a task seen once will
 // not be seen again.
+//
+// # The vendor's wire variants
+//
+// DataSync deployments do not all answer in one shape, and a client cannot
+// tell which one it talks to. The client accepts each documented variant and
+// hands the caller the same typed value as for the contract's own shape
+// (x-decision wire-tolerance in api/openapi.yaml):
+//
+//   - flat references ({"id", "type", "label", "org_type"}, the 2022 RefType)
+//     where the contract has {"$sys": {...}};
+//   - finds answering the bare object instead of {"data": {...}};
+//   - lists without paging, or with next absent, empty or null: the last page;
+//   - acknowledgements answered 200 or 204 with an empty body: the receipt is
+//     made from the acknowledgement sent (task id, status) and the answer's
+//     Date header;
+//   - unknown values of open vocabularies and of TaskAckReceipt.status, and
+//     unknown fields.
+//
+// Each variant is rewritten into the contract's shape before validation, so
+// in ValidationEnforce it is not a violation; anything else still is. The
+// rewrite costs nothing on canonical answers beyond a scan of the body.
+//
+// # Generated methods
+//
+// The list iterators and Find methods of the roster (operations.gen.go) are
+// generated from the spec by internal/cmd/opgen: an operation added to the
+// spec gets its method from make generate.
 package client

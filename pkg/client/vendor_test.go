@@ -86,8 +86,8 @@ func TestVendorOrgsExampleDecodes(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(vendorOrgs))
 	})
-	// The example omits paging (the spec requires it): report mode notes the
-	// break and the client still reads the page as the last one.
+	// The example omits paging (the spec requires it): a documented variant
+	// (x-decision wire-tolerance), read as the last page and not reported.
 	var mu sync.Mutex
 	var reports []*ValidationError
 	c := f.client(t, nil, WithValidation(ValidationReport), WithValidationReporter(func(e *ValidationError) {
@@ -105,8 +105,8 @@ func TestVendorOrgsExampleDecodes(t *testing.T) {
 	if _, ok := (orgs[0].Ext)["ANY_ADDITIONAL_PROPERTY"]; !ok {
 		t.Fatal("$ext lost")
 	}
-	if len(reports) != 1 || reports[0].Rule != "required" {
-		t.Fatalf("reports %+v", reports)
+	if len(reports) != 0 {
+		t.Fatalf("a documented variant was reported: %+v", reports[0])
 	}
 }
 

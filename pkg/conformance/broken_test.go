@@ -573,7 +573,7 @@ var breakages = []breakage{
 					}
 				})
 		},
-		check: "finds/unknown ids get 404", reason: "findOrg with an id that does not exist must get 404",
+		check: "finds/unknown ids get 404", reason: "findLEA with an id that does not exist must get 404",
 	},
 	{
 		name: "answers an unknown org's members with an empty list",

@@ -55,21 +55,8 @@ func (c *C) checkFound(as *tenant, l list) {
 	c.notef("%d objects found", len(objs))
 }
 
-// idFinds are the operations that take an id, as path prefix and suffix.
-var idFinds = []struct{ op, prefix, suffix string }{
-	{"findOrg", "/rostering/orgs/", ""},
-	{"findLEA", "/rostering/leas/", ""},
-	{"findPerson", "/rostering/persons/", ""},
-	{"findCourse", "/rostering/courses/", ""},
-	{"findSection", "/rostering/sections/", ""},
-	{"findTerm", "/rostering/terms/", ""},
-	{"findAdminTask", "/tasks/admin/", ""},
-	{"listStudentsForOrg", "/rostering/orgs/", "/students"},
-	{"listTeachersForOrg", "/rostering/orgs/", "/teachers"},
-	{"listCoursesForOrg", "/rostering/orgs/", "/courses"},
-	{"listSectionsForOrg", "/rostering/orgs/", "/sections"},
-	{"listTermsForOrg", "/rostering/orgs/", "/terms"},
-}
+// idFinds, the operations that take an id, are generated from the spec
+// (operations.gen.go).
 
 func checkUnknownIDs(c *C) {
 	for _, f := range idFinds {

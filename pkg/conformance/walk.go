@@ -25,34 +25,7 @@ type list struct {
 	orgType    string
 }
 
-var rosterLists = []list{
-	{op: "listOrgs", path: "/rostering/orgs", find: "/rostering/orgs/", findOp: "findOrg"},
-	{op: "listLEAs", path: "/rostering/leas", find: "/rostering/leas/", findOp: "findLEA", orgType: "LEA"},
-	{op: "listSchools", path: "/rostering/schools", find: "/rostering/orgs/", findOp: "findOrg", orgType: "School"},
-	{op: "listPersons", path: "/rostering/persons", find: "/rostering/persons/", findOp: "findPerson"},
-	{op: "listStudents", path: "/rostering/students", find: "/rostering/persons/", findOp: "findPerson", personType: studentTypes},
-	{op: "listTeachers", path: "/rostering/teachers", find: "/rostering/persons/", findOp: "findPerson", personType: teacherTypes},
-	{op: "listCourses", path: "/rostering/courses", find: "/rostering/courses/", findOp: "findCourse"},
-	{op: "listSections", path: "/rostering/sections", find: "/rostering/sections/", findOp: "findSection"},
-	{op: "listTerms", path: "/rostering/terms", find: "/rostering/terms/", findOp: "findTerm"},
-	{op: "listGradingCategories", path: "/grades/gradingCategories"},
-}
-
-// The contract's x-decision type-case: compare case-insensitively, and Staff
-// is the data-model name of Teacher.
-var (
-	studentTypes = []string{"Student"}
-	teacherTypes = []string{"Teacher", "Staff"}
-)
-
-// orgLists are the lists under one org; path is appended to /rostering/orgs/{id}.
-var orgLists = []list{
-	{op: "listStudentsForOrg", path: "/students", find: "/rostering/persons/", findOp: "findPerson", personType: studentTypes},
-	{op: "listTeachersForOrg", path: "/teachers", find: "/rostering/persons/", findOp: "findPerson", personType: teacherTypes},
-	{op: "listCoursesForOrg", path: "/courses", find: "/rostering/courses/", findOp: "findCourse"},
-	{op: "listSectionsForOrg", path: "/sections", find: "/rostering/sections/", findOp: "findSection"},
-	{op: "listTermsForOrg", path: "/terms", find: "/rostering/terms/", findOp: "findTerm"},
-}
+// rosterLists and orgLists are generated from the spec (operations.gen.go).
 
 func (l list) under(orgID string) list {
 	l.path = "/rostering/orgs/" + orgID + l.path

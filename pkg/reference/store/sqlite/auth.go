@@ -3,12 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -22,38 +19,18 @@ var (
 // FindClient implements auth.ClientStore over the tenants table: each tenant
 // is one OAuth2 client.
 func (s *Store) FindClient(ctx context.Context, clientID string) (auth.Client, error) {
-	t, err := s.FindTenantByClientID(ctx, clientID)
-	if errors.Is(err, store.ErrNotFound) {
-		return auth.Client{}, fmt.Errorf("client %q: %w", clientID, auth.ErrUnknownClient)
-	}
-	if err != nil {
-		return auth.Client{}, err
-	}
-	return auth.Client{ID: t.ClientID, TenantID: t.ID, SecretHash: t.SecretHash}, nil
-}
-
-// tokenRetention is how long past its expiry a token row is kept. Saving a
-// token drops rows that expired this long before the new token expires: no
-// clock is needed, and as long as token lifetimes are shorter than this, only
-// tokens that have certainly expired are dropped.
-const tokenRetention = 24 * time.Hour
-
-type principalJSON struct {
-	TenantIDs []uuid.UUID `json:"tenant_ids"`
-	ClientID  string      `json:"client_id"`
-	Subject   string      `json:"subject"`
-	Method    string      `json:"method"`
+	return store.FindClient(ctx, s, clientID)
 }
 
 // SaveToken implements auth.TokenStore: tokens survive a restart, so
 // clients keep their tokens across one.
 func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principal, expires time.Time) error {
-	b, err := json.Marshal(principalJSON{p.TenantIDs, p.ClientID, p.Subject, p.Method})
+	b, err := store.EncodePrincipal(p)
 	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, nanos(expires.Add(-tokenRetention))); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, nanos(expires.Add(-store.TokenRetention))); err != nil {
 			return fmt.Errorf("sqlite: save token: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tokens (hash, principal, expires_at) VALUES (?, ?, ?)`,
@@ -75,9 +52,9 @@ func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Princip
 	if err != nil {
 		return auth.Principal{}, time.Time{}, fmt.Errorf("sqlite: lookup token: %w", err)
 	}
-	var pj principalJSON
-	if err := json.Unmarshal(b, &pj); err != nil {
+	p, err := store.DecodePrincipal(b)
+	if err != nil {
 		return auth.Principal{}, time.Time{}, fmt.Errorf("sqlite: lookup token: %w", err)
 	}
-	return auth.Principal{TenantIDs: pj.TenantIDs, ClientID: pj.ClientID, Subject: pj.Subject, Method: pj.Method}, fromNanos(exp), nil
+	return p, fromNanos(exp), nil
 }
