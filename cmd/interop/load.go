@@ -25,7 +25,7 @@ func init() {
 	commands["load"] = command{summary: "load a OneRoster 1.1 CSV export (directory or .zip) into a tenant as one sync", run: runLoad}
 }
 
-const loadUsage = "usage: interop load --db PATH --tenant ID|CLIENT_ID [--json] [--max-errors N] EXPORT_DIR_OR_ZIP"
+const loadUsage = "usage: interop load --db PATH --tenant ID|CLIENT_ID|NAME [--json] [--max-errors N] EXPORT_DIR_OR_ZIP"
 
 // runLoad loads an export. Bad input is listed (file, line, column, rule)
 // and exits 1 with the tenant unchanged. On a terminal a progress bar per
@@ -35,7 +35,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "./interop.db", "the reference server's database (it must exist)")
-	tenantFlag := fs.String("tenant", "", "the tenant to load into: its id or its client id (required)")
+	tenantFlag := fs.String("tenant", "", "the tenant to load into: its id, client id or name (required; a name several tenants share is refused)")
 	asJSON := fs.Bool("json", false, "print the summary (or the errors) as JSON on stdout")
 	maxErrors := fs.Int("max-errors", oneroster.DefaultErrorCap, "errors listed per file before they are only counted")
 	fs.Usage = func() {
@@ -137,8 +137,9 @@ func sqlitePath(dsn string) (string, bool) {
 	return dsn, true
 }
 
-// findTenant resolves --tenant: a tenant id, else a client id. Tenant names
-// are not unique, so they do not name a tenant.
+// findTenant resolves --tenant: a tenant id, else a client id, else a
+// tenant name. Names are not unique: a name several tenants share is an
+// error that lists their ids, so a command never picks one by chance.
 func findTenant(ctx context.Context, st store.Store, s string) (store.Tenant, error) {
 	if id, err := uuid.Parse(s); err == nil {
 		t, err := st.FindTenant(ctx, id)
@@ -147,10 +148,24 @@ func findTenant(ctx context.Context, st store.Store, s string) (store.Tenant, er
 		}
 	}
 	t, err := st.FindTenantByClientID(ctx, s)
-	if errors.Is(err, store.ErrNotFound) {
-		return t, fmt.Errorf("no tenant has the id or client id %q", s)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return t, err
 	}
-	return t, err
+	named, err := st.FindTenantsByName(ctx, s)
+	if err != nil {
+		return store.Tenant{}, err
+	}
+	switch len(named) {
+	case 0:
+		return store.Tenant{}, fmt.Errorf("no tenant has the id, client id or name %q", s)
+	case 1:
+		return named[0], nil
+	}
+	ids := make([]string, len(named))
+	for i, t := range named {
+		ids[i] = t.ID.String()
+	}
+	return store.Tenant{}, fmt.Errorf("ambiguous: %d tenants are named %q, give the id (one of %s)", len(named), s, strings.Join(ids, ", "))
 }
 
 func writeJSON(w io.Writer, v any) {

@@ -229,3 +229,48 @@ func TestServeDemoAgainAndReset(t *testing.T) {
 		t.Errorf("tasks after reset: %d %v", len(tasks), err)
 	}
 }
+
+// --tenant takes a name too: a unique name loads and resets that tenant, a
+// name two tenants share is refused (status 1, listing both ids, nothing
+// loaded), and an unknown name says so.
+func TestTenantByName(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "interop.db")
+	district := newTenant(t, db) // named "District"
+	code, out, errOut := cli(t, "tenant", "create", "--db", db, "--name", "Other school")
+	if code != 0 {
+		t.Fatalf("tenant create: %d %s", code, errOut)
+	}
+	var other reference.TenantCredentials
+	if err := json.Unmarshal([]byte(out), &other); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := cli(t, "load", "--db", db, "--tenant", "Other school", samples+"recommended"); code != 0 {
+		t.Fatalf("load by unique name: %d %s", code, errOut)
+	}
+	if objectCount(t, db, other.TenantID) == 0 || objectCount(t, db, district.TenantID) != 0 {
+		t.Fatal("load by name filled the wrong tenant")
+	}
+
+	twin := newTenant(t, db) // a second "District"
+	code, _, errOut = cli(t, "load", "--db", db, "--tenant", "District", samples+"recommended")
+	if code != 1 || !strings.Contains(errOut, `ambiguous: 2 tenants are named "District", give the id`) ||
+		!strings.Contains(errOut, district.TenantID.String()) || !strings.Contains(errOut, twin.TenantID.String()) {
+		t.Errorf("load by a shared name: %d %s", code, errOut)
+	}
+	if objectCount(t, db, district.TenantID) != 0 || objectCount(t, db, twin.TenantID) != 0 {
+		t.Error("an ambiguous name loaded into a tenant")
+	}
+	if code, _, errOut := cli(t, "tenant", "reset", "--db", db, "--tenant", "District", "--yes"); code != 1 || !strings.Contains(errOut, "ambiguous") {
+		t.Errorf("reset by a shared name: %d %s", code, errOut)
+	}
+	code, _, errOut = cli(t, "load", "--db", db, "--tenant", "Nobody", samples+"recommended")
+	if code != 1 || !strings.Contains(errOut, `no tenant has the id, client id or name "Nobody"`) {
+		t.Errorf("load by an unknown name: %d %s", code, errOut)
+	}
+	if code, out, errOut := cli(t, "tenant", "reset", "--db", db, "--tenant", "Other school", "--yes"); code != 0 || !strings.Contains(out, other.TenantID.String()) {
+		t.Fatalf("reset by unique name: %d %s", code, errOut)
+	}
+	if n := objectCount(t, db, other.TenantID); n != 0 {
+		t.Errorf("%d objects after reset by name", n)
+	}
+}

@@ -17,7 +17,7 @@ func init() {
 }
 
 const tenantUsage = `usage: interop tenant create --db PATH [--create] --name NAME
-       interop tenant reset --db PATH --tenant ID|CLIENT_ID --yes`
+       interop tenant reset --db PATH --tenant ID|CLIENT_ID|NAME --yes`
 
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
@@ -42,7 +42,7 @@ func runTenantReset(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("tenant reset", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "./interop.db", "the reference server's database: a SQLite file or a postgres:// URL")
-	tenantFlag := fs.String("tenant", "", "the tenant: its id or its client id (demo for the demo tenant)")
+	tenantFlag := fs.String("tenant", "", "the tenant: its id, client id or name (demo for the demo tenant; a name several tenants share is refused)")
 	yes := fs.Bool("yes", false, "confirm: every roster object, task and acknowledgement of the tenant is deleted")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err

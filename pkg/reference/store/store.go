@@ -248,6 +248,10 @@ type Store interface {
 	FindTenant(ctx context.Context, id uuid.UUID) (Tenant, error)
 	// FindTenantByClientID returns the tenant whose client id this is.
 	FindTenantByClientID(ctx context.Context, clientID string) (Tenant, error)
+	// FindTenantsByName returns the tenants named exactly name, oldest
+	// first (then by id); none is an empty slice, not an error. Names are
+	// not unique, so callers that need one tenant must handle several.
+	FindTenantsByName(ctx context.Context, name string) ([]Tenant, error)
 
 	// Sync runs fn once, in one write transaction on tenant: everything fn does
 	// through tx is committed when fn returns nil, and nothing when it

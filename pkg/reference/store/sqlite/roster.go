@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,64 +59,130 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	if err := store.CheckObject(o); err != nil {
 		return nil, err
 	}
-	st, tenant := x.st, x.tenant.String()
 	var seq int64
 	prior := &store.Object{ID: o.ID}
 	var kind string
 	var data []byte
-	err := st.find.QueryRowContext(ctx, tenant, o.ID.String()).Scan(&seq, &kind, &prior.Subtype, &prior.Label, &data)
+	err := x.st.find.QueryRowContext(ctx, x.tenant.String(), o.ID.String()).Scan(&seq, &kind, &prior.Subtype, &prior.Label, &data)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		prior = nil
-		if err := st.insert.QueryRowContext(ctx, tenant, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).Scan(&seq); err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-		}
+		return nil, x.write(ctx, o, nil, 0)
 	case err != nil:
 		return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
-	default:
-		prior.Kind, prior.Data = store.Kind(kind), data
-		if prior.Kind != o.Kind || prior.Subtype != o.Subtype || prior.Label != o.Label || string(data) != string(o.Data) {
+	}
+	prior.Kind, prior.Data = store.Kind(kind), data
+	return prior, x.write(ctx, o, prior, seq)
+}
+
+// write stores o given what the tenant held under its id: prior (nil for
+// none) at seq.
+func (x *syncTx) write(ctx context.Context, o store.Object, prior *store.Object, seq int64) error {
+	st, tenant := x.st, x.tenant.String()
+	if prior == nil {
+		// Exec and LastInsertId, not RETURNING: no result set to open,
+		// step and close per object (seq is the rowid).
+		r, err := st.insert.ExecContext(ctx, tenant, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
+		if err == nil {
+			seq, err = r.LastInsertId()
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		}
+	} else {
+		if prior.Kind != o.Kind || prior.Subtype != o.Subtype || prior.Label != o.Label || string(prior.Data) != string(o.Data) {
 			if _, err := st.update.ExecContext(ctx, string(o.Kind), o.Subtype, o.Label, []byte(o.Data), seq); err != nil {
-				return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+				return fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 			}
 		}
 		if _, err := st.dropOrgs.ExecContext(ctx, seq); err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			return fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 		if _, err := st.dropSections.ExecContext(ctx, seq); err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+			return fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 		}
 	}
 	for _, org := range o.Orgs {
 		if _, err := st.linkOrg.ExecContext(ctx, tenant, org.String(), seq, string(o.Kind), o.Subtype); err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
+			return fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
 		}
 	}
 	for _, sec := range o.Sections {
 		if _, err := st.linkSection.ExecContext(ctx, tenant, sec.String(), seq); err != nil {
-			return nil, fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
+			return fmt.Errorf("sqlite: put %s: link: %w", o.ID, err)
 		}
 	}
 	if _, err := st.markPut.ExecContext(ctx, seq); err != nil {
-		return nil, fmt.Errorf("sqlite: put %s: %w", o.ID, err)
+		return fmt.Errorf("sqlite: put %s: %w", o.ID, err)
 	}
-	return prior, nil
+	return nil
 }
 
-// PutAll implements store.SyncTx: SQLite answers in-process, so one Put
-// after the other is as fast as anything set-based.
+// findBatch is how many ids PutAll looks up per query (well under
+// SQLite's limit on bound parameters).
+const findBatch = 256
+
+type found struct {
+	seq   int64
+	prior *store.Object
+}
+
+// PutAll implements store.SyncTx. The ids are distinct, so what the tenant
+// held under each is looked up first, findBatch ids per query instead of
+// one query per object; then each object is written in order.
 func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Object, error) {
 	if err := store.CheckDistinct(objs); err != nil {
 		return nil, err
 	}
-	out := make([]*store.Object, len(objs))
-	for i, o := range objs {
-		var err error
-		if out[i], err = x.Put(ctx, o); err != nil {
+	for _, o := range objs {
+		if err := store.CheckObject(o); err != nil {
 			return nil, err
 		}
 	}
+	held := make(map[uuid.UUID]found, len(objs))
+	for start := 0; start < len(objs); start += findBatch {
+		if err := x.findAll(ctx, objs[start:min(start+findBatch, len(objs))], held); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*store.Object, len(objs))
+	for i, o := range objs {
+		f := held[o.ID]
+		if err := x.write(ctx, o, f.prior, f.seq); err != nil {
+			return nil, err
+		}
+		out[i] = f.prior
+	}
 	return out, nil
+}
+
+// findAll adds to held what the tenant holds under the ids of objs.
+func (x *syncTx) findAll(ctx context.Context, objs []store.Object, held map[uuid.UUID]found) error {
+	args := make([]any, 0, len(objs)+1)
+	args = append(args, x.tenant.String())
+	for _, o := range objs {
+		args = append(args, o.ID.String())
+	}
+	q := `SELECT id, seq, kind, subtype, label, data FROM objects WHERE tenant_id = ? AND id IN (?` + strings.Repeat(", ?", len(objs)-1) + `)`
+	rows, err := x.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: put: find: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, kind string
+		p := &store.Object{}
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&id, &seq, &kind, &p.Subtype, &p.Label, &data); err != nil {
+			return fmt.Errorf("sqlite: put: find: %w", err)
+		}
+		p.ID, p.Kind, p.Data = uuid.MustParse(id), store.Kind(kind), data
+		held[p.ID] = found{seq: seq, prior: p}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: put: find: %w", err)
+	}
+	return nil
 }
 
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
@@ -218,7 +285,7 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 		sql string
 	}{
 		{&st.find, `SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = ? AND id = ?`},
-		{&st.insert, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`},
+		{&st.insert, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&st.update, `UPDATE objects SET kind = ?, subtype = ?, label = ?, data = ? WHERE seq = ?`},
 		{&st.dropOrgs, `DELETE FROM object_orgs WHERE object_seq = ?`},
 		{&st.dropSections, `DELETE FROM person_sections WHERE person_seq = ?`},

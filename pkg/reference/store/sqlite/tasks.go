@@ -66,6 +66,32 @@ func (s *Store) FindTenantByClientID(ctx context.Context, clientID string) (stor
 	return scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE client_id = ?`, clientID))
 }
 
+// FindTenantsByName implements store.Store. The tenants table is small
+// (one row per installed integration), so a scan needs no index.
+func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Tenant, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE name = ? ORDER BY created_at, id`, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Tenant{}
+	for rows.Next() {
+		var t store.Tenant
+		var id string
+		var created int64
+		if err := rows.Scan(&id, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
+			return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
+		}
+		t.ID = uuid.MustParse(id)
+		t.CreatedAt = fromNanos(created)
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
+	}
+	return out, nil
+}
+
 // Enqueue implements store.Store.
 func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
 	var out []store.Task

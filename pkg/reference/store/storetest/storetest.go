@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,6 +165,22 @@ func testTenants(t *testing.T, s store.Store) {
 	if _, err := s.FindTenantByClientID(ctx(), "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("FindTenantByClientID(unknown) err = %v, want ErrNotFound", err)
 	}
+	// A name no other test uses: stores may be shared between tests.
+	name := "named " + uuid.NewString()
+	first := NewTenant(t, s, name)
+	if got, err := s.FindTenantsByName(ctx(), name); err != nil || len(got) != 1 || got[0].ID != first.ID || got[0].ClientID != first.ClientID || !got[0].CreatedAt.Equal(t0) {
+		t.Fatalf("FindTenantsByName(unique) = %+v, %v", got, err)
+	}
+	if got, err := s.FindTenantsByName(ctx(), "no "+name); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("FindTenantsByName(unknown) = %#v, %v; want an empty slice", got, err)
+	}
+	twin := NewTenant(t, s, name)
+	if got, err := s.FindTenantsByName(ctx(), name); err != nil || len(got) != 2 || !slices.Contains(ids2(got), first.ID) || !slices.Contains(ids2(got), twin.ID) {
+		t.Fatalf("FindTenantsByName(repeated) = %+v, %v; want both tenants", got, err)
+	}
+	if got, err := s.FindTenantsByName(ctx(), strings.ToUpper(name)); err != nil || len(got) != 0 {
+		t.Fatalf("FindTenantsByName is not exact: %+v, %v", got, err)
+	}
 	dup := store.Tenant{ID: uuid.New(), Name: "again", ClientID: tn.ClientID, SecretHash: "h"}
 	if _, err := s.CreateTenant(ctx(), dup, nil, t0); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateTenant(taken client id) err = %v, want ErrConflict", err)
@@ -186,6 +203,14 @@ func syncDo(t *testing.T, s store.Store, tenant uuid.UUID, fn func(tx store.Sync
 	if err := s.Sync(ctx(), tenant, fn); err != nil {
 		t.Fatalf("Sync: %v", err)
 	}
+}
+
+func ids2(ts []store.Tenant) []uuid.UUID {
+	out := make([]uuid.UUID, len(ts))
+	for i, t := range ts {
+		out[i] = t.ID
+	}
+	return out
 }
 
 func ids(objs []store.Object) []uuid.UUID {
