@@ -263,97 +263,70 @@ func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUI
 // records. The row locks make two replicas acknowledging the same task
 // take turns: the second finds it gone and answers from the history.
 func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.Ack, now time.Time) ([]store.Receipt, error) {
+	if err := store.CheckAcks(acks); err != nil {
+		return nil, err
+	}
 	ids := make([]uuid.UUID, len(acks))
 	for i, a := range acks {
-		if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
-			return nil, fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
-		}
 		ids[i] = a.TaskID
 	}
-	type queued struct {
-		tenant uuid.UUID
-		seq    int64
-		kind   string
-	}
-	type recorded struct {
-		status store.AckStatus
-		at     int64
-	}
-	out := make([]store.Receipt, len(acks))
+	var plan store.AckPlan
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, tenant_id, sequence, kind FROM tasks WHERE id = ANY($1) AND tenant_id = ANY($2) ORDER BY pos FOR UPDATE`, ids, tenants)
 		if err != nil {
 			return fmt.Errorf("postgres: ack: %w", err)
 		}
-		inQueue := map[uuid.UUID]queued{}
+		queued := map[uuid.UUID]store.Queued{}
 		var id uuid.UUID
-		var q queued
-		if _, err := pgx.ForEachRow(rows, []any{&id, &q.tenant, &q.seq, &q.kind}, func() error { inQueue[id] = q; return nil }); err != nil {
+		var q store.Queued
+		var kind string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &q.TenantID, &q.Sequence, &kind}, func() error {
+			q.Kind = store.TaskKind(kind)
+			queued[id] = q
+			return nil
+		}); err != nil {
 			return fmt.Errorf("postgres: ack: %w", err)
 		}
 		var gone []uuid.UUID
-		for _, a := range acks {
-			if _, ok := inQueue[a.TaskID]; !ok {
-				gone = append(gone, a.TaskID)
+		for _, id := range ids {
+			if _, ok := queued[id]; !ok {
+				gone = append(gone, id)
 			}
 		}
-		history := map[uuid.UUID]recorded{}
+		recorded := map[uuid.UUID]store.Recorded{}
 		if len(gone) > 0 {
 			rows, err := tx.Query(ctx, `SELECT DISTINCT ON (task_id) task_id, status, acknowledged_at FROM task_history
 				WHERE task_id = ANY($1) AND terminal AND tenant_id = ANY($2) ORDER BY task_id, pos`, gone, tenants)
 			if err != nil {
 				return fmt.Errorf("postgres: ack: %w", err)
 			}
-			var r recorded
 			var status string
-			if _, err := pgx.ForEachRow(rows, []any{&id, &status, &r.at}, func() error {
-				r.status = store.AckStatus(status)
-				history[id] = r
+			var at int64
+			if _, err := pgx.ForEachRow(rows, []any{&id, &status, &at}, func() error {
+				recorded[id] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: fromNanos(at)}
 				return nil
 			}); err != nil {
 				return fmt.Errorf("postgres: ack: %w", err)
 			}
 		}
-		var remove, release, hTask, hTenant []uuid.UUID
-		var hSeq []int64
-		var hKind, hStatus, hMessage, hApp []string
-		var hTerminal []bool
-		for i, a := range acks {
-			q, ok := inQueue[a.TaskID]
-			if !ok {
-				// Not queued: acknowledged before (answer the recorded
-				// receipt when the outcome matches) or unknown.
-				r, ok := history[a.TaskID]
-				if !ok {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
-				}
-				if r.status != a.Status {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: r.status}
-				}
-				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(r.at)}
-				continue
-			}
-			if a.Status.Terminal() {
-				remove = append(remove, a.TaskID)
-			} else {
-				release = append(release, a.TaskID) // retry and reauthenticate: visible again at once
-			}
-			// A plain retry leaves no trace; every other outcome is history.
-			if a.Status != store.AckRetry {
-				hTask, hTenant, hSeq, hKind = append(hTask, a.TaskID), append(hTenant, q.tenant), append(hSeq, q.seq), append(hKind, q.kind)
-				hStatus, hTerminal = append(hStatus, string(a.Status)), append(hTerminal, a.Status.Terminal())
-				hMessage, hApp = append(hMessage, a.Message), append(hApp, a.AppID)
-			}
-			out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(nanos(now))}
+		if plan, err = store.PlanAcks(acks, queued, recorded, now); err != nil {
+			return err
 		}
 		b := &pgx.Batch{}
-		if len(remove) > 0 {
-			b.Queue(`DELETE FROM tasks WHERE id = ANY($1)`, remove)
+		if len(plan.Remove) > 0 {
+			b.Queue(`DELETE FROM tasks WHERE id = ANY($1)`, plan.Remove)
 		}
-		if len(release) > 0 {
-			b.Queue(`UPDATE tasks SET leased_until = 0 WHERE id = ANY($1)`, release)
+		if len(plan.Release) > 0 {
+			b.Queue(`UPDATE tasks SET leased_until = 0 WHERE id = ANY($1)`, plan.Release)
 		}
-		if len(hTask) > 0 {
+		if n := len(plan.History); n > 0 {
+			hTask, hTenant, hSeq := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]int64, n)
+			hKind, hStatus, hMessage, hApp := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			hTerminal := make([]bool, n)
+			for i, h := range plan.History {
+				hTask[i], hTenant[i], hSeq[i], hKind[i] = h.TaskID, h.TenantID, h.Sequence, string(h.Kind)
+				hStatus[i], hTerminal[i], hMessage[i], hApp[i] = string(h.Status), h.Status.Terminal(), h.Message, h.AppID
+			}
 			// unnest keeps the arrays' order, and pos numbers the rows in it.
 			b.Queue(`INSERT INTO task_history (tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at)
 				SELECT tenant_id, task_id, seq, kind, status, terminal, message, app_id, $1
@@ -372,7 +345,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return plan.Receipts, nil
 }
 
 // History implements store.Store.

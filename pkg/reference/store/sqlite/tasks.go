@@ -290,51 +290,43 @@ func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUI
 // JSON array parameter (json_each), so the statements stay the same text
 // whatever the group's size.
 func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.Ack, now time.Time) ([]store.Receipt, error) {
+	if err := store.CheckAcks(acks); err != nil {
+		return nil, err
+	}
 	ids := make([]string, len(acks))
 	for i, a := range acks {
-		if !a.Status.Terminal() && a.Status != store.AckRetry && a.Status != store.AckReauthenticate {
-			return nil, fmt.Errorf("%w: unknown status %q", store.ErrInvalid, a.Status)
-		}
 		ids[i] = a.TaskID.String()
 	}
 	idList, _ := json.Marshal(ids)
 	in, targs := inClause(tenants)
-	type queued struct {
-		tenant, kind string
-		seq          int64
-	}
-	type recorded struct {
-		status store.AckStatus
-		at     int64
-	}
-	out := make([]store.Receipt, len(acks))
+	var plan store.AckPlan
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, tenant_id, sequence, kind FROM tasks
 			WHERE id IN (SELECT value FROM json_each(?)) AND tenant_id IN `+in, append([]any{string(idList)}, targs...)...)
 		if err != nil {
 			return fmt.Errorf("sqlite: ack: %w", err)
 		}
-		inQueue := make(map[string]queued, len(acks))
+		queued := make(map[uuid.UUID]store.Queued, len(acks))
 		for rows.Next() {
-			var id string
-			var q queued
-			if err := rows.Scan(&id, &q.tenant, &q.seq, &q.kind); err != nil {
+			var id, tenant, kind string
+			var seq int64
+			if err := rows.Scan(&id, &tenant, &seq, &kind); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
-			inQueue[id] = q
+			queued[uuid.MustParse(id)] = store.Queued{TenantID: uuid.MustParse(tenant), Sequence: seq, Kind: store.TaskKind(kind)}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("sqlite: ack: %w", err)
 		}
 		var gone []string
-		for _, id := range ids {
-			if _, ok := inQueue[id]; !ok {
-				gone = append(gone, id)
+		for i, a := range acks {
+			if _, ok := queued[a.TaskID]; !ok {
+				gone = append(gone, ids[i])
 			}
 		}
-		history := map[string]recorded{}
+		recorded := map[uuid.UUID]store.Recorded{}
 		if len(gone) > 0 {
 			goneList, _ := json.Marshal(gone)
 			rows, err := tx.QueryContext(ctx, `SELECT task_id, status, acknowledged_at FROM task_history
@@ -350,8 +342,9 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 					rows.Close()
 					return fmt.Errorf("sqlite: ack: %w", err)
 				}
-				if _, seen := history[id]; !seen { // the first outcome recorded
-					history[id] = recorded{store.AckStatus(status), at}
+				tid := uuid.MustParse(id)
+				if _, seen := recorded[tid]; !seen { // the first outcome recorded
+					recorded[tid] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: fromNanos(at)}
 				}
 			}
 			rows.Close()
@@ -359,53 +352,34 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
 		}
-		var remove, release []string
-		var hist []any
-		for i, a := range acks {
-			id := ids[i]
-			q, ok := inQueue[id]
-			if !ok {
-				// Not queued: acknowledged before (answer the recorded
-				// receipt when the outcome matches) or unknown.
-				r, ok := history[id]
-				if !ok {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrNotFound}
-				}
-				if r.status != a.Status {
-					return &store.TaskError{ID: a.TaskID, Err: store.ErrConflict, Status: r.status}
-				}
-				out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(r.at)}
+		if plan, err = store.PlanAcks(acks, queued, recorded, now); err != nil {
+			return err
+		}
+		for _, set := range []struct {
+			ids []uuid.UUID
+			sql string
+		}{
+			{plan.Remove, `DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))`},
+			{plan.Release, `UPDATE tasks SET leased_until = 0 WHERE id IN (SELECT value FROM json_each(?))`},
+		} {
+			if len(set.ids) == 0 {
 				continue
 			}
-			if a.Status.Terminal() {
-				remove = append(remove, id)
-			} else {
-				release = append(release, id) // retry and reauthenticate: visible again at once
-			}
-			// A plain retry leaves no trace; every other outcome is history.
-			if a.Status != store.AckRetry {
-				terminal := 0
-				if a.Status.Terminal() {
-					terminal = 1
-				}
-				hist = append(hist, q.tenant, id, q.seq, q.kind, string(a.Status), terminal, a.Message, a.AppID, nanos(now))
-			}
-			out[i] = store.Receipt{TaskID: a.TaskID, Status: a.Status, AcknowledgedAt: fromNanos(nanos(now))}
-		}
-		if len(remove) > 0 {
-			list, _ := json.Marshal(remove)
-			if _, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
-				return fmt.Errorf("sqlite: ack: %w", err)
-			}
-		}
-		if len(release) > 0 {
-			list, _ := json.Marshal(release)
-			if _, err := tx.ExecContext(ctx, `UPDATE tasks SET leased_until = 0 WHERE id IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
+			list, _ := json.Marshal(set.ids) // uuid.UUID marshals as its string form
+			if _, err := tx.ExecContext(ctx, set.sql, string(list)); err != nil {
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
 		}
 		// History rows in acknowledgement order, in chunks well under
 		// SQLite's limit on parameters.
+		hist := make([]any, 0, 9*len(plan.History))
+		for _, h := range plan.History {
+			terminal := 0
+			if h.Status.Terminal() {
+				terminal = 1
+			}
+			hist = append(hist, h.TenantID.String(), h.TaskID.String(), h.Sequence, string(h.Kind), string(h.Status), terminal, h.Message, h.AppID, nanos(now))
+		}
 		const cols, chunk = 9, 500
 		for len(hist) > 0 {
 			n := min(len(hist), cols*chunk)
@@ -421,7 +395,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return plan.Receipts, nil
 }
 
 // History implements store.Store.
