@@ -236,6 +236,18 @@ type Tenant struct {
 	CreatedAt  time.Time
 }
 
+// Prepare checks what CreateTenant needs of t (an id, a client id and a
+// secret hash: ErrInvalid otherwise) and dates it now when it has no date.
+func (t Tenant) Prepare(now time.Time) (Tenant, error) {
+	if t.ID == uuid.Nil || t.ClientID == "" || t.SecretHash == "" {
+		return t, fmt.Errorf("%w: tenant needs an id, a client id and a secret hash", ErrInvalid)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	return t, nil
+}
+
 // Store keeps tenants, rosters and task queues. Every method is safe for
 // concurrent use; every method that changes data is atomic. Tenants scope
 // every read and write: an id outside the scope is ErrNotFound, exactly like

@@ -15,14 +15,12 @@ import (
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
-	if t.ID == uuid.Nil || t.ClientID == "" || t.SecretHash == "" {
-		return nil, fmt.Errorf("%w: tenant needs an id, a client id and a secret hash", store.ErrInvalid)
-	}
-	if t.CreatedAt.IsZero() {
-		t.CreatedAt = now
+	t, err := t.Prepare(now)
+	if err != nil {
+		return nil, err
 	}
 	var out []store.Task
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			t.ID, t.Name, t.ClientID, t.SecretHash, nanos(t.CreatedAt))
 		if isUnique(err) {
