@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/oneroster"
 	"github.com/interop-data/interop/pkg/reference/store"
@@ -223,7 +224,7 @@ type loadSummary struct {
 func summarize(t store.Tenant, export string, res oneroster.Result, total time.Duration) loadSummary {
 	s := loadSummary{TenantID: t.ID, Export: export, Modes: map[string]string{}, Skipped: res.Skipped, Warnings: res.Warnings,
 		GroupID: res.Sync.GroupID, Added: res.Sync.Added, Changed: res.Sync.Changed, Deleted: res.Sync.Deleted, Unchanged: res.Sync.Unchanged,
-		ReadSec: res.Read.Seconds(), ApplySec: res.Applied.Seconds(), TotalSec: total.Seconds(), PeakRSS: peakRSS()}
+		ReadSec: res.Read.Seconds(), ApplySec: res.Applied.Seconds(), TotalSec: total.Seconds(), PeakRSS: peakrss.Bytes()}
 	for _, f := range oneroster.Files {
 		s.Modes[f] = string(res.Manifest.Mode(f))
 	}

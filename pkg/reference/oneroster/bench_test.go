@@ -1,16 +1,15 @@
 package oneroster
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
@@ -59,7 +58,7 @@ func BenchmarkLoad(b *testing.B) {
 		st.Close()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 }
 
 // BenchmarkLoadBaseline is the path a tenant was filled by before: the demo
@@ -91,22 +90,5 @@ func BenchmarkLoadBaseline(b *testing.B) {
 		st.Close()
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
-}
-
-// peakRSS is VmHWM of /proc/self/status in bytes (0 elsewhere).
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 }

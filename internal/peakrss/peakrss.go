@@ -1,4 +1,6 @@
-package main
+// Package peakrss reads the process's peak resident set size, which the
+// loader reports in its summary and the loader's benchmarks as a metric.
+package peakrss
 
 import (
 	"bufio"
@@ -7,9 +9,9 @@ import (
 	"strings"
 )
 
-// peakRSS is the process's peak resident set size in bytes (VmHWM of
+// Bytes is the process's peak resident set size in bytes (VmHWM of
 // /proc/self/status), 0 where that is not available.
-func peakRSS() int64 {
+func Bytes() int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
