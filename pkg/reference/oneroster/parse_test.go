@@ -158,27 +158,11 @@ func FuzzParse(f *testing.F) {
 			n := 0
 			_, err := readFile(file, bytes.NewReader(data), errs, func(v any) error {
 				n++
-				var r row
-				switch x := v.(type) {
-				case *orgRow:
-					r = x.row
-				case *userRow:
-					r = x.row
-				case *courseRow:
-					r = x.row
-				case *classRow:
-					r = x.row
-				case *sessionRow:
-					r = x.row
-				case *enrollmentRow:
-					r = x.row
-				case *demographicRow:
-					r = x.row
-				case *categoryRow:
-					r = x.row
-				default:
+				x, ok := v.(baseRow)
+				if !ok {
 					t.Fatalf("unexpected row %T", v)
 				}
+				r := x.base()
 				if r.SID == "" || !utf8.ValidString(r.SID) || r.Line < 2 || r.Line > lines {
 					t.Fatalf("bad row %+v (%d lines)", r, lines)
 				}

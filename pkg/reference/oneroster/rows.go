@@ -53,6 +53,12 @@ type row struct {
 	Delete bool // status tobedeleted
 }
 
+// base is the columns every file shares; every *xxxRow has it through the
+// embedded row, so a row read from any file is a baseRow.
+func (r *row) base() row { return *r }
+
+type baseRow interface{ base() row }
+
 type orgRow struct {
 	row
 	Name, Type, Identifier, Parent string

@@ -173,23 +173,8 @@ func (s *stage) exec(ctx context.Context, table string, args ...any) error {
 // deletes the object.
 func (s *stage) add(ctx context.Context, file string, v any) error {
 	var r row
-	switch x := v.(type) {
-	case *orgRow:
-		r = x.row
-	case *userRow:
-		r = x.row
-	case *courseRow:
-		r = x.row
-	case *classRow:
-		r = x.row
-	case *sessionRow:
-		r = x.row
-	case *enrollmentRow:
-		r = x.row
-	case *demographicRow:
-		r = x.row
-	case *categoryRow:
-		r = x.row
+	if x, ok := v.(baseRow); ok {
+		r = x.base()
 	}
 	idFile := file
 	if file == FileDemographics {
