@@ -118,6 +118,17 @@ func (b *builder) termRef(id uuid.UUID) (models.TermSys, bool) {
 	return models.TermSys{Sys: models.TermRefType{ID: id, Type: typ(store.KindTerm), TermType: apiTermType[t.typ], Label: t.title}}, true
 }
 
+// refs renders the references of ids (an org's or a term's children), nil
+// when there are none.
+func refs[T any](ids []uuid.UUID, ref func(uuid.UUID) (T, bool)) []T {
+	var out []T
+	for _, id := range ids {
+		r, _ := ref(id)
+		out = append(out, r)
+	}
+	return out
+}
+
 // loadSmall reads the orgs, terms and courses into memory.
 func (b *builder) loadSmall(ctx context.Context) error {
 	b.orgs, b.sessions, b.courses = map[uuid.UUID]*orgInfo{}, map[uuid.UUID]*sessionInfo{}, map[uuid.UUID]string{}
@@ -193,14 +204,7 @@ func (b *builder) orgsOut(ctx context.Context) error {
 		if ref, ok := b.orgRef(o.parent); ok {
 			org.Parent = ref
 		}
-		if len(o.children) > 0 {
-			var ch []models.OrgSys
-			for _, c := range o.children {
-				ref, _ := b.orgRef(c)
-				ch = append(ch, ref)
-			}
-			org.Children = ch
-		}
+		org.Children = refs(o.children, b.orgRef)
 		if err := b.upsert(ctx, store.KindOrg, id, ot, o.name, org, nil, nil); err != nil {
 			return err
 		}
@@ -229,14 +233,7 @@ func (b *builder) termsOut(ctx context.Context) error {
 		if ref, ok := b.termRef(t.parent); ok {
 			term.Parent = ref
 		}
-		if len(t.children) > 0 {
-			var ch []models.TermSys
-			for _, c := range t.children {
-				ref, _ := b.termRef(c)
-				ch = append(ch, ref)
-			}
-			term.Children = ch
-		}
+		term.Children = refs(t.children, b.termRef)
 		schools, err := queryIDs(ctx, orgsOf, id[:])
 		if err != nil {
 			return err
