@@ -51,15 +51,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, loadUsage)
 		return exitError(2)
 	}
-	st, err := openExisting(ctx, *db)
+	st, tenant, err := openTenant(ctx, *db, *tenantFlag)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	tenant, err := findTenant(ctx, st, *tenantFlag)
-	if err != nil {
-		return err
-	}
 	src, err := oneroster.Open(path)
 	if err != nil {
 		return err
@@ -136,6 +132,21 @@ func sqlitePath(dsn string) (string, bool) {
 		return strings.TrimPrefix(dsn, "sqlite:"), true
 	}
 	return dsn, true
+}
+
+// openTenant opens an existing database and resolves --tenant in it (see
+// findTenant); the caller closes the store.
+func openTenant(ctx context.Context, db, tenant string) (store.Store, store.Tenant, error) {
+	st, err := openExisting(ctx, db)
+	if err != nil {
+		return nil, store.Tenant{}, err
+	}
+	t, err := findTenant(ctx, st, tenant)
+	if err != nil {
+		st.Close()
+		return nil, store.Tenant{}, err
+	}
+	return st, t, nil
 }
 
 // findTenant resolves --tenant: a tenant id, else a client id, else a

@@ -51,15 +51,11 @@ func runTenantReset(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
-	st, err := openExisting(ctx, *db)
+	st, t, err := openTenant(ctx, *db, *tenantFlag)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	t, err := findTenant(ctx, st, *tenantFlag)
-	if err != nil {
-		return err
-	}
 	if !*yes {
 		fmt.Fprintf(stderr, "interop tenant reset: this deletes every roster object, task and acknowledgement of tenant %s (%s); add --yes to do it\n", t.ID, t.Name)
 		return exitError(2)
