@@ -67,18 +67,7 @@ func benchQueue(b *testing.B, db string, replicas int, path string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	person := store.Object{ID: uuid.New(), Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: "Zoë Núñez",
-		Data: []byte(`{"$sys":{"id":"` + uuid.NewString() + `","type":"Person","person_type":"Student","label":"Zoë Núñez"},"name":{"first":"Zoë","last":"Núñez"},"email":"zoe@example.org","grad_year":"2032"}`)}
-	group := uuid.New()
-	for left := b.N; left > 0; left -= 5000 {
-		nts := make([]store.NewTask, min(left, 5000))
-		for i := range nts {
-			nts[i] = reference.DataTask(reference.ActionAdd, person, person.Data, nil, group, "")
-		}
-		if _, err := st.Enqueue(ctx, tn.TenantID, nts, time.Now()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	enqueueDataEvents(b, st, tn.TenantID, b.N)
 	total := int64(b.N + 1) // and TENANT_INSTALLED
 	var done atomic.Int64
 	var consume func(c int) error

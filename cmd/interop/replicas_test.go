@@ -115,20 +115,8 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	enqueued := map[uuid.UUID]bool{}
-	person := store.Object{ID: uuid.New(), Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: "Zoë Núñez",
-		Data: []byte(`{"$sys":{"id":"` + uuid.NewString() + `","type":"Person","person_type":"Student"},"name":{"first":"Zoë","last":"Núñez"}}`)}
-	for left := total; left > 0; left -= 2000 {
-		nts := make([]store.NewTask, min(left, 2000))
-		for i := range nts {
-			nts[i] = reference.DataTask(reference.ActionAdd, person, person.Data, nil, uuid.New(), "")
-		}
-		ts, err := st.Enqueue(ctx, loadTenant.TenantID, nts, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, task := range ts {
-			enqueued[task.ID] = true
-		}
+	for _, task := range enqueueDataEvents(t, st, loadTenant.TenantID, total) {
+		enqueued[task.ID] = true
 	}
 	// TENANT_INSTALLED is in the queue too.
 	if ts, _, err := st.ListTasks(ctx, store.TaskQuery{Tenants: []uuid.UUID{loadTenant.TenantID}, Limit: 1}); err != nil || len(ts) != 1 {
@@ -367,6 +355,28 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 }
 
 // isDown reports an error of a replica that does not answer.
+// enqueueDataEvents puts n ADD events of one person (non-ASCII name) in the
+// tenant's queue, in chunks of 2000, and returns the tasks.
+func enqueueDataEvents(tb testing.TB, st store.Store, tenant uuid.UUID, n int) []store.Task {
+	tb.Helper()
+	person := store.Object{ID: uuid.New(), Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: "Zoë Núñez",
+		Data: []byte(`{"$sys":{"id":"` + uuid.NewString() + `","type":"Person","person_type":"Student","label":"Zoë Núñez"},"name":{"first":"Zoë","last":"Núñez"},"email":"zoe@example.org","grad_year":"2032"}`)}
+	group := uuid.New()
+	var out []store.Task
+	for left := n; left > 0; left -= 2000 {
+		nts := make([]store.NewTask, min(left, 2000))
+		for i := range nts {
+			nts[i] = reference.DataTask(reference.ActionAdd, person, person.Data, nil, group, "")
+		}
+		ts, err := st.Enqueue(context.Background(), tenant, nts, time.Now())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, ts...)
+	}
+	return out
+}
+
 func isDown(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
