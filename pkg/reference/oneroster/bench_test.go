@@ -11,6 +11,9 @@ import (
 
 	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/postgres"
+	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
@@ -19,13 +22,40 @@ import (
 // ./pkg/reference/oneroster -oneroster.users 1000000` (minutes, GBs of disk).
 var benchUsers = flag.Int("oneroster.users", 10000, "users in BenchmarkLoad's synthetic export")
 
+// benchStore picks BenchmarkLoad's store: "postgres" makes a fresh schema
+// in the server INTEROP_TEST_POSTGRES names (and skips without it).
+var benchStore = flag.String("oneroster.store", "sqlite", "BenchmarkLoad's store: sqlite or postgres")
+
+// openBenchStore opens an empty store of the kind -oneroster.store names.
+func openBenchStore(b *testing.B, dir, name string) store.Store {
+	b.Helper()
+	ctx := context.Background()
+	var st store.Store
+	var err error
+	switch *benchStore {
+	case "sqlite":
+		st, err = sqlite.Open(ctx, filepath.Join(dir, name+".db"))
+	case "postgres":
+		st, err = postgres.Open(ctx, pgtest.Schema(b))
+	default:
+		b.Fatalf("-oneroster.store %q: want sqlite or postgres", *benchStore)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
 // BenchmarkLoad loads a synthetic export into an empty tenant of a fresh
-// SQLite store. rows/s counts the rows of every file; peak-RSS-MiB is the
+// store (SQLite, or PostgreSQL with -oneroster.store postgres). rows/s counts the rows of every file; peak-RSS-MiB is the
 // process's high-water mark (the generator streams, so it is the load's).
 // The baseline beside it, BenchmarkLoadBaseline, puts a district of as many
 // persons in through reference.Load, which holds the whole roster in memory.
 func BenchmarkLoad(b *testing.B) {
 	ctx := context.Background()
+	if *benchStore == "postgres" {
+		pgtest.URL(b) // skip before writing the export
+	}
 	dir := b.TempDir()
 	export := filepath.Join(dir, "export")
 	if err := os.Mkdir(export, 0o755); err != nil {
@@ -35,10 +65,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		st, err := sqlite.Open(ctx, filepath.Join(dir, "load"+strconv.Itoa(i)+".db"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := openBenchStore(b, dir, "load"+strconv.Itoa(i))
 		creds, err := reference.CreateTenant(ctx, st, "bench")
 		if err != nil {
 			b.Fatal(err)
