@@ -138,8 +138,15 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 		seq int64
 		o   store.Object
 	}
-	rows, err := x.tx.Query(ctx, `SELECT seq, id, kind, subtype, label, data FROM objects
-		WHERE tenant_id = $1 AND id = ANY($2) ORDER BY seq FOR UPDATE`, x.tenant, ids)
+	// One unique-index probe per id, whatever the planner thinks of the
+	// table: the sync's own inserts are not in its statistics, and pgx's
+	// cached statement soon runs a generic plan, which for "id = ANY($2)"
+	// scanned every object of the tenant per batch (quadratic in a load).
+	// OFFSET 0 keeps the lateral subquery from being flattened into a join
+	// the planner could turn into that scan again.
+	rows, err := x.tx.Query(ctx, `SELECT o.seq, o.id, o.kind, o.subtype, o.label, o.data
+		FROM unnest($2::uuid[]) AS u (id), LATERAL (
+			SELECT seq, id, kind, subtype, label, data FROM objects WHERE tenant_id = $1 AND id = u.id FOR UPDATE OFFSET 0) AS o`, x.tenant, ids)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: put: %w", err)
 	}
