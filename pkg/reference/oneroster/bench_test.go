@@ -3,6 +3,7 @@ package oneroster
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,6 +26,27 @@ var benchUsers = flag.Int("oneroster.users", 10000, "users in BenchmarkLoad's sy
 // benchStore picks BenchmarkLoad's store: "postgres" makes a fresh schema
 // in the server INTEROP_TEST_POSTGRES names (and skips without it).
 var benchStore = flag.String("oneroster.store", "sqlite", "BenchmarkLoad's store: sqlite or postgres")
+
+// benchProgress, when set, prints the load's progress to stderr every so
+// often: a long run that is stopped still says how far it got.
+var benchProgress = flag.Duration("oneroster.progress", 0, "print BenchmarkLoad's progress at this interval (0: never)")
+
+// progressPrinter prints the latest progress report at most once per
+// interval, with the time since the load started.
+func progressPrinter(every time.Duration) func(Progress) {
+	if every <= 0 {
+		return func(Progress) {}
+	}
+	start := time.Now()
+	next := start.Add(every)
+	return func(p Progress) {
+		if now := time.Now(); now.After(next) || (p.Done && p.File == "") {
+			next = now.Add(every)
+			fmt.Fprintf(os.Stderr, "%s %s %s rows=%d bytes=%d/%d done=%v\n",
+				now.Sub(start).Round(time.Second), p.Phase, p.File, p.Rows, p.Bytes, p.Size, p.Done)
+		}
+	}
+}
 
 // openBenchStore opens an empty store of the kind -oneroster.store names.
 func openBenchStore(b *testing.B, dir, name string) store.Store {
@@ -75,7 +97,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		res, err := Load(ctx, st, creds.TenantID, src, WithTempDir(dir))
+		res, err := Load(ctx, st, creds.TenantID, src, WithTempDir(dir), WithProgress(progressPrinter(*benchProgress)))
 		if err != nil {
 			b.Fatal(err)
 		}
