@@ -25,8 +25,8 @@ const DefaultMaxJSONDepth = 64
 // unless WithMaxJSONElements says otherwise: every string (object keys
 // included), number, true, false, null, array and object counts one. The
 // validator and the binder each build a value per element, so this bounds
-// their work where the byte limit alone does not (10 MiB of tiny object
-// members is 800,000 map entries to build twice). A group acknowledgement of
+// their work where the byte limit alone does not (4 MiB of tiny object
+// members is 330,000 map entries to build twice). A group acknowledgement of
 // 2000 items with their five usual fields is about 22,000.
 const DefaultMaxJSONElements = 50_000
 
@@ -39,7 +39,7 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 		return nil, nil
 	}
 	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.Body = newBufferedBody(body)
 	if err != nil {
 		return nil, s.bodyReadError(err)
 	}
