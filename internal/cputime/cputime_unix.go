@@ -8,9 +8,7 @@ import (
 	"time"
 )
 
-// Now is the process's CPU time so far (user and system, every thread), and
-// whether the platform reports it.
-func Now() (time.Duration, bool) {
+func now() (time.Duration, bool) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0, false
@@ -21,9 +19,9 @@ func Now() (time.Duration, bool) {
 // Measure starts measuring; call the function it returns after the loop to
 // report "cpu-ns/op".
 func Measure(b *testing.B) func() {
-	start, ok := Now()
+	start, ok := now()
 	return func() {
-		end, ok2 := Now()
+		end, ok2 := now()
 		if ok && ok2 && b.N > 0 {
 			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}

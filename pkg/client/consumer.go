@@ -643,7 +643,7 @@ const maxGroup = 2000
 // punctuation. 2000 acknowledgements with long messages do not fit in one
 // body; a group cut by count alone would be refused with a 413 and then sent
 // one task at a time.
-const maxGroupBytes = 4<<20 - 4<<10
+const maxGroupBytes = 2<<20 - 4<<10
 
 // encodedSize is at least the bytes an acknowledgement the consumer builds
 // (task id, status, message, app id) takes in a group's JSON: encoding/json

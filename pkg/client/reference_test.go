@@ -565,8 +565,8 @@ func taskIDs(ts []*Task) []uuid.UUID {
 }
 
 // TestReferenceConsumerGroupsFitTheBodyLimit: 2000 tasks that fail with
-// 4,000-character messages are 8 MB of acknowledgements, twice the spec's
-// body limit. The consumer sends them in groups that fit (no group is
+// 4,000-character messages are 8 MB of acknowledgements, four times the
+// spec's body limit. The consumer sends them in groups that fit (no group is
 // refused with a 413 and no task falls back to a single acknowledgement)
 // and every message arrives whole.
 func TestReferenceConsumerGroupsFitTheBodyLimit(t *testing.T) {

@@ -15,7 +15,9 @@ type bufferedBody struct {
 	buf []byte
 }
 
-func newBufferedBody(b []byte) *bufferedBody { return &bufferedBody{Reader: bytes.NewReader(b), buf: b} }
+func newBufferedBody(b []byte) *bufferedBody {
+	return &bufferedBody{Reader: bytes.NewReader(b), buf: b}
+}
 
 func (*bufferedBody) Close() error { return nil }
 

@@ -25,8 +25,8 @@ const DefaultMaxJSONDepth = 64
 // unless WithMaxJSONElements says otherwise: every string (object keys
 // included), number, true, false, null, array and object counts one. The
 // validator and the binder each build a value per element, so this bounds
-// their work where the byte limit alone does not (4 MiB of tiny object
-// members is 330,000 map entries to build twice). A group acknowledgement of
+// their work where the byte limit alone does not (2 MiB of tiny object
+// members is 165,000 map entries to build twice). A group acknowledgement of
 // 2000 items with their five usual fields is about 22,000.
 const DefaultMaxJSONElements = 50_000
 
@@ -38,7 +38,20 @@ func (s *Server) readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	body, err := io.ReadAll(r.Body)
+	var body []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= s.bodyLimit {
+		// The declared length within the limit: one allocation instead of
+		// ReadAll's growing copies (a sixth of a 2 MiB body's CPU went to
+		// growing and zeroing). A body shorter than declared is cut short;
+		// a longer one net/http does not deliver.
+		body = make([]byte, n)
+		var got int
+		got, err = io.ReadFull(r.Body, body)
+		body = body[:got]
+	} else {
+		body, err = io.ReadAll(r.Body)
+	}
 	r.Body = newBufferedBody(body)
 	if err != nil {
 		return nil, s.bodyReadError(err)
