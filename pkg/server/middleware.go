@@ -143,7 +143,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		op := operationOf(c)
 		s.metrics.observe(op, r.Method, resp.Status, elapsed)
 		level := slog.LevelInfo
-		if resp.Status >= 500 {
+		// 501 is a server that says what it does not do (Unimplemented),
+		// not a failure to alert on.
+		if resp.Status >= 500 && resp.Status != http.StatusNotImplemented {
 			level = slog.LevelError
 		}
 		s.logger.LogAttrs(r.Context(), level, "request",

@@ -414,7 +414,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	e, public := s.publicError(c, err)
-	if !public || e.Status >= 500 {
+	if !public || (e.Status >= 500 && e.Status != http.StatusNotImplemented) {
 		s.logger.ErrorContext(ctx, "request failed", "request_id", RequestID(ctx), "operation", operationOf(c),
 			"method", r.Method, "path", r.URL.Path, "err", err)
 	}
