@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"maps"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/pkg/contract"
-	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
@@ -573,20 +571,8 @@ func TestReferenceConsumerGroupsFitTheBodyLimit(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithDistrict(referencetest.SmallDistrict), referencetest.WithBatchSize(2000))
 	ctx := context.Background()
 	tn := env.Tenants[0].ID
-	if _, err := env.Store.LeaseTasks(ctx, store.LeaseQuery{Tenants: []uuid.UUID{tn}, Limit: 1 << 20, Now: env.Clock.Now(), Lease: 1 << 62}); err != nil {
-		t.Fatal(err)
-	}
-	person := env.Tenants[0].Roster.Persons[0]
-	data, _ := json.Marshal(person)
-	obj := store.Object{ID: person.Sys.ID, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
 	const total = 700
-	batch := make([]store.NewTask, total)
-	for i := range batch {
-		batch[i] = reference.DataTask(reference.ActionAdd, obj, data, nil, uuid.New(), "")
-	}
-	if _, err := env.Store.Enqueue(ctx, tn, batch, env.Clock.Now()); err != nil {
-		t.Fatal(err)
-	}
+	env.QueueDataEvents(t, 0, total)
 	c, ct := refClient(t, env, 0)
 	message := strings.Repeat("<", 10) + strings.Repeat("m", 3990) // escapes count too
 	h := HandlerFuncs{Default: func(context.Context, *Task) error { return errors.New(message) }}
