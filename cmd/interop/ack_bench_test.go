@@ -24,11 +24,11 @@ import (
 // BenchmarkServeLargestGroupAck measures what issue 9 bounds, the server's
 // own CPU and memory for one request, on a real `interop serve` process
 // (SQLite): the largest group acknowledgement its body limit admits (2 MiB
-// by default), leased
-// tasks acknowledged as errors with 4096-character messages. The server's
-// CPU over each PUT is read from /proc (user + system ticks) and reported as
-// server-cpu-ms; server-extra-MiB is its peak resident set (VmHWM) less its
-// resident set before the first acknowledgement. limit=10MiB runs the same
+// by default), leased tasks acknowledged as errors with 4096-character
+// messages. The server's CPU over each PUT is read from /proc (user + system
+// ticks) and reported as server-cpu-ms; server-extra-MiB is its peak
+// resident set (VmHWM) less its resident set before the first
+// acknowledgement. limit=10MiB runs the same
 // under `--body-limit` 10 MiB, the limit first chosen, for comparison.
 func BenchmarkServeLargestGroupAck(b *testing.B) {
 	if testing.Short() {
