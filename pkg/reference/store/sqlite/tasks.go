@@ -299,12 +299,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 	in, targs := inClause(tenants)
 	var plan store.AckPlan
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		// The unary + keeps the planner off the tenant index: without
-		// statistics it chose to scan the tenant's whole queue (and below,
-		// its whole history) for every acknowledgement, a cost that grew
-		// with the queue instead of with the acknowledgement.
-		rows, err := tx.QueryContext(ctx, `SELECT id, tenant_id, sequence, kind FROM tasks
-			WHERE id IN (SELECT value FROM json_each(?)) AND +tenant_id IN `+in, append([]any{string(idList)}, targs...)...)
+		rows, err := tx.QueryContext(ctx, ackQueuedSQL+in, append([]any{string(idList)}, targs...)...)
 		if err != nil {
 			return fmt.Errorf("sqlite: ack: %w", err)
 		}
@@ -331,9 +326,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 		recorded := map[uuid.UUID]store.Recorded{}
 		if len(gone) > 0 {
 			goneList, _ := json.Marshal(gone)
-			rows, err := tx.QueryContext(ctx, `SELECT task_id, status, acknowledged_at FROM task_history
-				WHERE task_id IN (SELECT value FROM json_each(?)) AND terminal = 1 AND +tenant_id IN `+in+` ORDER BY pos`,
-				append([]any{string(goneList)}, targs...)...)
+			rows, err := tx.QueryContext(ctx, ackRecordedSQL+in+` ORDER BY pos`, append([]any{string(goneList)}, targs...)...)
 			if err != nil {
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
@@ -404,6 +397,16 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 	}
 	return plan.Receipts, nil
 }
+
+// The lookups of an acknowledgement, each followed by the tenants' IN list.
+// The unary + keeps the planner off the tenant indexes: without statistics
+// it chose to scan the tenant's whole queue (or history) for every
+// acknowledgement, a cost that grew with the queue instead of with the
+// acknowledgement. TestAckLookupsUseTheIDIndexes holds the plans.
+const (
+	ackQueuedSQL   = `SELECT id, tenant_id, sequence, kind FROM tasks WHERE id IN (SELECT value FROM json_each(?)) AND +tenant_id IN `
+	ackRecordedSQL = `SELECT task_id, status, acknowledged_at FROM task_history WHERE task_id IN (SELECT value FROM json_each(?)) AND terminal = 1 AND +tenant_id IN `
+)
 
 // History implements store.Store.
 func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryEntry, error) {
