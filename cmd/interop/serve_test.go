@@ -23,7 +23,7 @@ import (
 // syncBuffer is a log and output sink safe for the goroutines a test starts.
 type syncBuffer = syncbuf.Buffer
 
-func token(t *testing.T, tokenURL, id, secret string) string {
+func token(t testing.TB, tokenURL, id, secret string) string {
 	t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
 	resp, err := http.Post(tokenURL, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
@@ -40,7 +40,7 @@ func token(t *testing.T, tokenURL, id, secret string) string {
 	return body.AccessToken
 }
 
-func getJSON(t *testing.T, u, tok string, v any) int {
+func getJSON(t testing.TB, u, tok string, v any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)

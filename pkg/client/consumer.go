@@ -638,6 +638,38 @@ func truncate(s string) string {
 // maxGroup is TaskAckGroup's maxItems in the spec.
 const maxGroup = 2000
 
+// maxGroupBytes bounds the encoded size of one group acknowledgement: the
+// spec's body limit (info.x-request-body-limit) less room for the array's
+// punctuation. 2000 acknowledgements with long messages do not fit in one
+// body; a group cut by count alone would be refused with a 413 and then sent
+// one task at a time.
+const maxGroupBytes = 2<<20 - 4<<10
+
+// encodedSize is at least the bytes an acknowledgement the consumer builds
+// (task id, status, message, app id) takes in a group's JSON: encoding/json
+// escapes <, > and & as six bytes, as it does control characters, invalid
+// UTF-8 and U+2028/U+2029.
+func encodedSize(a models.TaskAckGroupItem) int {
+	return 128 + len(a.Status) + jsonStringSize(a.Message) + jsonStringSize(a.SysAppID)
+}
+
+func jsonStringSize(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' || (r == utf8.RuneError && size == 1):
+			n += 6
+		case r == '"' || r == '\\':
+			n += 2
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
 // errNotDelivered is the AckResult error of an acknowledgement still
 // undelivered when Run returned.
 var errNotDelivered = errors.New("interop: acknowledgement not delivered before the consumer stopped")
@@ -686,7 +718,14 @@ func (k *completer) signal() {
 func (k *completer) take() []pending {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	n := min(len(k.queue), maxGroup)
+	n, size := 0, 0
+	for n < min(len(k.queue), maxGroup) {
+		size += encodedSize(k.queue[n].ack)
+		if n > 0 && size > maxGroupBytes {
+			break
+		}
+		n++
+	}
 	batch := slices.Clone(k.queue[:n])
 	k.queue = k.queue[n:]
 	k.inflight += n

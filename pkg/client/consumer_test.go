@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"runtime"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/pkg/contract"
 )
 
 // runUntil runs the consumer until stop reports true after an ack, then
@@ -374,5 +377,39 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 	}
 	if truncate("short") != "short" {
 		t.Fatal("short message changed")
+	}
+}
+
+// The consumer's size estimate never undercounts what encoding/json writes
+// (an undercount would send a group over the body limit), and its budget is
+// the spec's stated body limit.
+func TestEncodedSizeIsAnUpperBound(t *testing.T) {
+	parts := []string{"a", "é", "😀", "<", ">", "&", `"`, `\`, "\n", "\x00", "\x7f", "\u2028", "\u2029", "\xff", "\xe2\x80", "m m"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		var sb strings.Builder
+		for range rng.IntN(64) {
+			sb.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := sb.String()
+		if i == 0 {
+			s = strings.Repeat("<", maxMessage)
+		}
+		a := models.TaskAckGroupItem{TaskID: uuid.New(), Status: models.Error, Message: s, SysAppID: s}
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodedSize(a); got < len(b)+1 { // +1: the comma between items
+			t.Fatalf("encodedSize(%q) = %d, encoded %d bytes", s, got, len(b))
+		}
+	}
+	spec, err := contract.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, _ := spec.Doc().Info.Extensions["x-request-body-limit"].(float64)
+	if maxGroupBytes >= int(limit) || maxGroupBytes < int(limit)-64<<10 {
+		t.Fatalf("maxGroupBytes %d is not just under the spec's body limit %v", maxGroupBytes, limit)
 	}
 }

@@ -54,7 +54,7 @@
 // status the handler's result implies: nil is success, Retry(err) is retry,
 // Reauthenticate(err) is reauthenticate, any other error is error with the
 // error's text. Acknowledgements are sent in groups (PUT /tasks/ack) as tasks
-// finish; one the server did not receive is kept and sent again with
+// finish, each group within the spec's item and body limits; one the server did not receive is kept and sent again with
 // backoff, and no new batch is leased until every acknowledgement is
 // delivered. Handlers' contexts end with the batch's lease (WithLease). When
 // the queue is empty the consumer backs off (capped, jittered). When Run's

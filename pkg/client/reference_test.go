@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,7 +15,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -32,6 +35,12 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.paths[r.URL.Path]++
 	c.mu.Unlock()
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.paths)
 }
 
 func (c *countingTransport) count(path string) int {
@@ -551,4 +560,55 @@ func taskIDs(ts []*Task) []uuid.UUID {
 		out[i] = t.ID
 	}
 	return out
+}
+
+// TestReferenceConsumerGroupsFitTheBodyLimit: 700 tasks that fail with
+// 4,000-character messages are 2.8 MB of acknowledgements, over the spec's
+// 2 MiB body limit. The consumer sends them in groups that fit (no group is
+// refused with a 413 and no task falls back to a single acknowledgement)
+// and every message arrives whole.
+func TestReferenceConsumerGroupsFitTheBodyLimit(t *testing.T) {
+	env := referencetest.Start(t, referencetest.WithTenants(1), referencetest.WithDistrict(referencetest.SmallDistrict), referencetest.WithBatchSize(2000))
+	ctx := context.Background()
+	tn := env.Tenants[0].ID
+	const total = 700
+	env.QueueDataEvents(t, 0, total)
+	c, ct := refClient(t, env, 0)
+	message := strings.Repeat("<", 10) + strings.Repeat("m", 3990) // escapes count too
+	h := HandlerFuncs{Default: func(context.Context, *Task) error { return errors.New(message) }}
+	var acked, ackErrs atomic.Int32
+	err := runUntil(t, c, h, func(r AckResult) bool {
+		if r.Err != nil {
+			ackErrs.Add(1)
+		}
+		return int(acked.Add(1)) == total
+	}, WithBatchSize(total), WithAckFlush(total, time.Hour), WithIdleBackoff(time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ackErrs.Load() != 0 {
+		t.Fatalf("%d acknowledgements failed", ackErrs.Load())
+	}
+	groups := ct.count(contract.BasePath + "/tasks/ack")
+	single := 0
+	for p, n := range ct.snapshot() {
+		if strings.HasSuffix(p, "/ack") && p != contract.BasePath+"/tasks/ack" {
+			single += n
+		}
+	}
+	if groups < 2 || single != 0 {
+		t.Fatalf("%d group and %d single acknowledgements for %d tasks with long messages", groups, single, total)
+	}
+	hist, err := env.Store.History(ctx, tn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != total {
+		t.Fatalf("history has %d entries, want %d", len(hist), total)
+	}
+	for _, e := range hist {
+		if e.Status != store.AckError || e.Message != message {
+			t.Fatalf("history entry %+v", e)
+		}
+	}
 }

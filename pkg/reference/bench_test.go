@@ -2,7 +2,6 @@ package reference_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/internal/cputime"
-	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
@@ -42,25 +40,7 @@ func benchGet(b *testing.B, url, token string, v any) {
 // iteration is one task; tasks/s is the throughput.
 func BenchmarkTaskLeaseAck(b *testing.B) {
 	env := referencetest.Start(b, referencetest.WithTenants(1), referencetest.WithDistrict(referencetest.SmallDistrict))
-	ctx := context.Background()
-	tn := env.Tenants[0].ID
-	// Drain the fixture's own tasks, then enqueue b.N realistic data events.
-	if _, err := env.Store.LeaseTasks(ctx, store.LeaseQuery{Tenants: []uuid.UUID{tn}, Limit: 1 << 20, Now: env.Clock.Now(), Lease: 1 << 62}); err != nil {
-		b.Fatal(err)
-	}
-	person := env.Tenants[0].Roster.Persons[0]
-	data, _ := json.Marshal(person)
-	obj := store.Object{ID: person.Sys.ID, Kind: store.KindPerson, Subtype: "Student", Label: "Zoë Núñez", Data: data}
-	group := uuid.New()
-	for left := b.N; left > 0; left -= 5000 {
-		batch := make([]store.NewTask, min(left, 5000))
-		for i := range batch {
-			batch[i] = reference.DataTask(reference.ActionAdd, obj, data, nil, group, "")
-		}
-		if _, err := env.Store.Enqueue(ctx, tn, batch, env.Clock.Now()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	env.QueueDataEvents(b, 0, b.N)
 	token := env.Token(b, 0)
 	b.ResetTimer()
 	done := 0

@@ -86,28 +86,37 @@ func groupAck(items, messageLen int) string {
 }
 
 // The issue's spec-valid group acknowledgement (300 items of 4,000
-// characters, 1.2 MB) and the largest plain-text one the schemas allow (2000
-// of 4096) are admitted; one byte over the stated limit is a declared 413,
-// and a wrong Content-Type a declared 415.
+// characters, 1.2 MB) and a full group of 2000 with 950-character messages
+// (2.05 MB) are admitted; the largest plain-text group the schemas allow (2000
+// of 4096, 8.4 MB) and one byte over the stated limit are a declared 413 (the
+// decision request-body-limit), and a wrong Content-Type a declared 415.
 func TestBodyLimitAdmitsTheLargestSpecBody(t *testing.T) {
 	var got int
 	e := newEnv(t, &groupFake{ack: func(_ context.Context, r apiserver.AcknowledgeTasksRequestObject) {
 		got = len(*r.Body)
 	}})
 	path := base + "/tasks/ack"
-	for _, c := range []struct{ items, msg int }{{300, 4000}, {2000, 4096}} {
+	for _, c := range []struct{ items, msg int }{{300, 4000}, {2000, 950}} {
 		body := groupAck(c.items, c.msg)
 		rec := e.do("PUT", path, body)
 		if rec.Code != 200 || got != c.items {
 			t.Fatalf("%d items of %d characters (%d bytes): %d, handler saw %d: %.300s", c.items, c.msg, len(body), rec.Code, got, rec.Body)
 		}
 	}
-	over := `[{"task_id":"` + uuid.NewString() + `","status":"error","message":"` + strings.Repeat("m", server.DefaultBodyLimit) + `"}]`
-	rec := e.do("PUT", path, over)
-	if got := wantError(t, rec, http.StatusRequestEntityTooLarge, server.CodePayloadTooLarge); details(got) != fmt.Sprintf("the limit is %d bytes", server.DefaultBodyLimit) {
-		t.Errorf("413 details %q", details(got))
+	got = 0
+	oneOver := `[{"task_id":"` + uuid.NewString() + `","status":"error","message":"`
+	oneOver += strings.Repeat("m", server.DefaultBodyLimit+1-len(oneOver)-len(`"}]`)) + `"}]`
+	for _, over := range []string{groupAck(2000, 4096), oneOver} {
+		rec := e.do("PUT", path, over)
+		if got := wantError(t, rec, http.StatusRequestEntityTooLarge, server.CodePayloadTooLarge); details(got) != fmt.Sprintf("the limit is %d bytes", server.DefaultBodyLimit) {
+			t.Errorf("413 details %q", details(got))
+		}
+		wantDeclared(t, "PUT", path, rec)
 	}
-	wantDeclared(t, "PUT", path, rec)
+	if got != 0 {
+		t.Errorf("the handler saw a body over the limit (%d items)", got)
+	}
+	var rec *httptest.ResponseRecorder
 
 	rec = e.do("PUT", path, groupAck(1, 1), "Content-Type", "text/plain")
 	wantError(t, rec, http.StatusUnsupportedMediaType, server.CodeUnsupportedMediaType)

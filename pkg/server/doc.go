@@ -67,7 +67,7 @@
 //     interop.request_id.
 //
 //   - Limits, each with a default and an option: the body (WithBodyLimit,
-//     10 MiB), the JSON nesting depth and element count (WithMaxJSONDepth,
+//     2 MiB), the JSON nesting depth and element count (WithMaxJSONDepth,
 //     64; WithMaxJSONElements, 50,000: one pass over the bytes before any
 //     parser sees the body), the request line and headers
 //     (WithMaxHeaderBytes), the URL (WithMaxURLLength, 414), open

@@ -8,12 +8,13 @@ import (
 	"testing"
 )
 
-// FuzzStrictJSON feeds the strict JSON reader (the shape pass, then the
-// pass for repeated keys and trailing data) arbitrary bytes. Properties: it
-// never panics; on valid JSON it refuses exactly the bodies over a limit or
-// with a repeated key (as encoding/json reads keys), and accepts the rest;
-// on anything else it may leave the verdict to the validator (nil or
-// errJSONSyntax); every refusal is a 400 with a bounded message.
+// FuzzStrictJSON feeds the strict JSON reader (one pass for the depth and
+// element limits, repeated keys and trailing data) arbitrary bytes, with and
+// without the strict checks. Properties: it never panics; on valid JSON it
+// refuses exactly the bodies over a limit or (strict) with a repeated key (as
+// encoding/json reads keys), and accepts the rest; on anything else it may
+// leave the verdict to the validator (nil or errJSONSyntax); every refusal is
+// a 400 with a bounded message.
 func FuzzStrictJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"status":"success"}`, `[{"task_id":"0b6b1f5e-2d0c-4c59-9d43-1f4e8a3d9c01","status":"retry"}]`,
@@ -25,31 +26,34 @@ func FuzzStrictJSON(f *testing.F) {
 	}
 	const depth, elements = 8, 40 // small, so the fuzzer reaches them easily
 	f.Fuzz(func(t *testing.T, body []byte) {
-		derr := checkShape(body, depth, elements)
-		err := derr
-		if derr == nil {
-			err = checkStrictJSON(body)
-		}
+		derr := checkJSON(body, depth, elements, false)
+		err := checkJSON(body, depth, elements, true)
 		var e *Error
-		if errors.As(err, &e) {
-			if e.Status != 400 || e.Code != CodeInvalidBody {
-				t.Fatalf("refusal %d %s", e.Status, e.Code)
+		for _, err := range []error{derr, err} {
+			if errors.As(err, &e) {
+				if e.Status != 400 || e.Code != CodeInvalidBody {
+					t.Fatalf("refusal %d %s", e.Status, e.Code)
+				}
+				if len(e.Body().Error.Message) > MaxErrorText || len(e.Body().Error.Details) > MaxErrorText {
+					t.Fatalf("unbounded error text")
+				}
+			} else if err != nil && (err == derr || !errors.Is(err, errJSONSyntax)) {
+				t.Fatalf("unexpected error %T %v", err, err)
 			}
-			if len(e.Body().Error.Message) > MaxErrorText || len(e.Body().Error.Details) > MaxErrorText {
-				t.Fatalf("unbounded error text")
-			}
-		} else if err != nil && !errors.Is(err, errJSONSyntax) {
-			t.Fatalf("unexpected error %T %v", err, err)
 		}
+		e = nil
+		errors.As(err, &e)
 		if !json.Valid(body) {
 			return
 		}
 		over := maxDepth(body) > depth || countElements(body) > elements
 		switch {
 		case over:
-			if derr == nil {
-				t.Fatalf("over a limit but passed the shape check: %q", body)
+			if derr == nil || e == nil {
+				t.Fatalf("over a limit but passed (limits alone: %v; strict: %v): %q", derr, err, body)
 			}
+		case derr != nil:
+			t.Fatalf("within the limits but refused by them: %v: %q", derr, body)
 		case hasDuplicateKey(body):
 			if e == nil || !strings.Contains(e.Details, "key appears more than once") {
 				t.Fatalf("repeated key not refused (%v): %q", err, body)

@@ -100,9 +100,9 @@ func TestMaxJSONDepthBoundary(t *testing.T) {
 	wantError(t, e.do("PUT", url, nested("[", "]", 100_000)), 400, server.CodeInvalidBody)
 }
 
-// The same pass bounds the element count: 10 MiB of tiny object members
-// (815,000 map entries for the validator and the binder to build, 19 s and
-// 130 MB before the limit) is refused at the 50,001st element.
+// The same pass bounds the element count: megabytes of tiny object members
+// (10 MiB was 815,000 map entries for the validator and the binder to build,
+// 19 s and 130 MB, before the limit) are refused at the 50,001st element.
 func TestMaxJSONElements(t *testing.T) {
 	members := func(n int) string {
 		var b strings.Builder

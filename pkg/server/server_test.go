@@ -883,3 +883,26 @@ func TestAmbiguousJSONBodyIs400(t *testing.T) {
 		t.Fatalf("a plain body with surrounding whitespace: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// A 501 from Unimplemented is the server saying what it does not do: logged
+// at INFO, while a handler's failure (500) is logged at ERROR.
+func TestNotImplementedIsNotAnError(t *testing.T) {
+	e := newEnv(t, &fake{})
+	rec := e.do("GET", base+"/rostering/persons", "")
+	if rec.Code != http.StatusNotImplemented {
+		t.Fatalf("status %d", rec.Code)
+	}
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"status":501`) || strings.Contains(logs, `"level":"ERROR"`) {
+		t.Fatalf("501 logged as an error:\n%s", logs)
+	}
+	e = newEnv(t, &fake{listPersons: func(context.Context, apiserver.ListPersonsRequestObject) (apiserver.ListPersonsResponseObject, error) {
+		return nil, errors.New("store down")
+	}})
+	if rec := e.do("GET", base+"/rostering/persons", ""); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"level":"ERROR","msg":"request"`) {
+		t.Fatalf("500 not logged as an error:\n%s", logs)
+	}
+}

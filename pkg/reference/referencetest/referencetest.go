@@ -202,3 +202,29 @@ func (e *Env) Token(t testing.TB, i int) string {
 	}
 	return body.AccessToken
 }
+
+// QueueDataEvents leaves tenant i's queue holding n ADD events of its first
+// person and nothing else: what the district's load queued is leased for
+// good (never delivered again), so a test or benchmark of the queue sees
+// exactly the tasks it asked for.
+func (e *Env) QueueDataEvents(t testing.TB, i, n int) {
+	t.Helper()
+	ctx := context.Background()
+	tn := e.Tenants[i].ID
+	if _, err := e.Store.LeaseTasks(ctx, store.LeaseQuery{Tenants: []uuid.UUID{tn}, Limit: 1 << 20, Now: e.Clock.Now(), Lease: 1 << 62}); err != nil {
+		t.Fatalf("referencetest: clear the queue: %v", err)
+	}
+	person := e.Tenants[i].Roster.Persons[0]
+	data, _ := json.Marshal(person)
+	obj := store.Object{ID: person.Sys.ID, Kind: store.KindPerson, Subtype: string(person.Sys.PersonType), Label: person.Sys.Label, Data: data}
+	group := uuid.New()
+	for left := n; left > 0; left -= 5000 {
+		batch := make([]store.NewTask, min(left, 5000))
+		for j := range batch {
+			batch[j] = reference.DataTask(reference.ActionAdd, obj, data, nil, group, "")
+		}
+		if _, err := e.Store.Enqueue(ctx, tn, batch, e.Clock.Now()); err != nil {
+			t.Fatalf("referencetest: enqueue: %v", err)
+		}
+	}
+}
