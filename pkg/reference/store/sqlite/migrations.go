@@ -120,6 +120,14 @@ CREATE TABLE secrets (
 	value BLOB NOT NULL
 );
 `,
+	// 5: the objects a sync wrote, for RemoveUnput. It was a TEMP table,
+	// which the writer keeps in memory (temp_store=MEMORY, for the statement
+	// journals): about 30 bytes of RSS per object written, 200 MB in a
+	// 1M-user load. In the file its pages go through the page cache like any
+	// other, and it is empty outside a sync (a sync holds the write lock).
+	`
+CREATE TABLE sync_put (seq INTEGER PRIMARY KEY);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

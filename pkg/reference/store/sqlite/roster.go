@@ -27,20 +27,20 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		if exists == 0 {
 			return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
 		}
-		// put records the seqs Put wrote, for RemoveUnput. A temporary
-		// table lives on this (the only writer) connection alone.
-		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS put (seq INTEGER PRIMARY KEY)`); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.put`); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
+		// sync_put records the seqs Put wrote, for RemoveUnput; it is
+		// emptied before the sync commits, so it is empty at the start.
 		st, err := prepareSync(ctx, tx)
 		if err != nil {
 			return err
 		}
 		defer st.close()
-		return fn(&syncTx{tx: tx, st: st, tenant: tenant})
+		if err := fn(&syncTx{tx: tx, st: st, tenant: tenant}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		return nil
 	})
 }
 
@@ -209,7 +209,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-			AND seq NOT IN (SELECT seq FROM temp.put) ORDER BY seq LIMIT ?)
+			AND seq NOT IN (SELECT seq FROM sync_put) ORDER BY seq LIMIT ?)
 		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
@@ -291,7 +291,7 @@ func prepareSync(ctx context.Context, tx *sql.Tx) (*syncStmts, error) {
 		{&st.dropSections, `DELETE FROM person_sections WHERE person_seq = ?`},
 		{&st.linkOrg, `INSERT OR IGNORE INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype) VALUES (?, ?, ?, ?, ?)`},
 		{&st.linkSection, `INSERT OR IGNORE INTO person_sections (tenant_id, section_id, person_seq) VALUES (?, ?, ?)`},
-		{&st.markPut, `INSERT OR IGNORE INTO temp.put (seq) VALUES (?)`},
+		{&st.markPut, `INSERT OR IGNORE INTO sync_put (seq) VALUES (?)`},
 	} {
 		stmt, err := tx.PrepareContext(ctx, p.sql)
 		if err != nil {
