@@ -26,9 +26,9 @@ func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principa
 		return err
 	}
 	batch := &pgx.Batch{}
-	batch.Queue(`DELETE FROM tokens WHERE expires_at < $1`, nanos(expires.Add(-store.TokenRetention)))
+	batch.Queue(`DELETE FROM tokens WHERE expires_at < $1`, store.UnixNanos(expires.Add(-store.TokenRetention)))
 	batch.Queue(`INSERT INTO tokens (hash, principal, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (hash) DO UPDATE SET principal = excluded.principal, expires_at = excluded.expires_at`, tokenHash, b, nanos(expires))
+		ON CONFLICT (hash) DO UPDATE SET principal = excluded.principal, expires_at = excluded.expires_at`, tokenHash, b, store.UnixNanos(expires))
 	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
 		return fmt.Errorf("postgres: save token: %w", err)
 	}
@@ -50,5 +50,5 @@ func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Princip
 	if err != nil {
 		return auth.Principal{}, time.Time{}, fmt.Errorf("postgres: lookup token: %w", err)
 	}
-	return p, fromNanos(exp), nil
+	return p, store.FromUnixNanos(exp), nil
 }

@@ -22,7 +22,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.
 	var out []store.Task
 	err = s.write(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, name, client_id, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			t.ID, t.Name, t.ClientID, t.SecretHash, nanos(t.CreatedAt))
+			t.ID, t.Name, t.ClientID, t.SecretHash, store.UnixNanos(t.CreatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("%w: tenant %s or client id %q exists", store.ErrConflict, t.ID, t.ClientID)
 		}
@@ -46,7 +46,7 @@ func scanTenant(row pgx.Row) (store.Tenant, error) {
 		}
 		return t, fmt.Errorf("postgres: tenant: %w", err)
 	}
-	t.CreatedAt = fromNanos(created)
+	t.CreatedAt = store.FromUnixNanos(created)
 	return t, nil
 }
 
@@ -75,7 +75,7 @@ func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Ten
 		if err := rows.Scan(&t.ID, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
 			return nil, fmt.Errorf("postgres: tenants by name: %w", err)
 		}
-		t.CreatedAt = fromNanos(created)
+		t.CreatedAt = store.FromUnixNanos(created)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
@@ -131,7 +131,7 @@ func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.New
 	if _, err := tx.Exec(ctx, `INSERT INTO tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
 		SELECT id, $1, seq, kind, driver, $2, payload
 		FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bytea[]) AS t (id, seq, kind, driver, payload)`,
-		tenant, nanos(now), ids, seqs, kinds, drivers, payloads); err != nil {
+		tenant, store.UnixNanos(now), ids, seqs, kinds, drivers, payloads); err != nil {
 		return nil, fmt.Errorf("postgres: enqueue: %w", err)
 	}
 	return out, nil
@@ -148,7 +148,7 @@ func scanTask(row pgx.Row, extra ...any) (store.Task, error) {
 	if err := row.Scan(append([]any{&t.ID, &t.TenantID, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries}, extra...)...); err != nil {
 		return t, err
 	}
-	t.Kind, t.CreatedAt, t.LeasedUntil, t.Payload = store.TaskKind(kind), fromNanos(created), fromNanos(leased), payload
+	t.Kind, t.CreatedAt, t.LeasedUntil, t.Payload = store.TaskKind(kind), store.FromUnixNanos(created), store.FromUnixNanos(leased), payload
 	return t, nil
 }
 
@@ -160,7 +160,7 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	if q.Limit <= 0 || len(q.Tenants) == 0 {
 		return nil, nil
 	}
-	args := []any{q.Tenants, nanos(q.Now), q.Limit, nanos(q.Now.Add(q.Lease))}
+	args := []any{q.Tenants, store.UnixNanos(q.Now), q.Limit, store.UnixNanos(q.Now.Add(q.Lease))}
 	driver := ""
 	if q.Driver != "" {
 		driver = ` AND driver = $5`
@@ -301,7 +301,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 			var status string
 			var at int64
 			if _, err := pgx.ForEachRow(rows, []any{&id, &status, &at}, func() error {
-				recorded[id] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: fromNanos(at)}
+				recorded[id] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: store.FromUnixNanos(at)}
 				return nil
 			}); err != nil {
 				return fmt.Errorf("postgres: ack: %w", err)
@@ -330,7 +330,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 				SELECT tenant_id, task_id, seq, kind, status, terminal, message, app_id, $1
 				FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[])
 					AS h (tenant_id, task_id, seq, kind, status, terminal, message, app_id)`,
-				nanos(now), hTenant, hTask, hSeq, hKind, hStatus, hTerminal, hMessage, hApp)
+				store.UnixNanos(now), hTenant, hTask, hSeq, hKind, hStatus, hTerminal, hMessage, hApp)
 		}
 		if b.Len() == 0 {
 			return nil
@@ -358,7 +358,7 @@ func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryE
 		var kind, status string
 		var at int64
 		err := r.Scan(&h.TenantID, &h.TaskID, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at)
-		h.Kind, h.Status, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), fromNanos(at)
+		h.Kind, h.Status, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), store.FromUnixNanos(at)
 		return h, err
 	})
 	if err != nil {

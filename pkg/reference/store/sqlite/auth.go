@@ -30,11 +30,11 @@ func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principa
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, nanos(expires.Add(-store.TokenRetention))); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, store.UnixNanos(expires.Add(-store.TokenRetention))); err != nil {
 			return fmt.Errorf("sqlite: save token: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO tokens (hash, principal, expires_at) VALUES (?, ?, ?)`,
-			tokenHash, b, nanos(expires)); err != nil {
+			tokenHash, b, store.UnixNanos(expires)); err != nil {
 			return fmt.Errorf("sqlite: save token: %w", err)
 		}
 		return nil
@@ -56,5 +56,5 @@ func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Princip
 	if err != nil {
 		return auth.Principal{}, time.Time{}, fmt.Errorf("sqlite: lookup token: %w", err)
 	}
-	return p, fromNanos(exp), nil
+	return p, store.FromUnixNanos(exp), nil
 }

@@ -187,21 +187,6 @@ func isUnique(err error) bool {
 	return false
 }
 
-// Times are kept as Unix nanoseconds: exact, ordered, and cheap to compare in SQL.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
 // inClause renders "(?,?,?)" for n values and the ids as arguments.
 func inClause(ids []uuid.UUID) (string, []any) {
 	if len(ids) == 0 {

@@ -24,7 +24,7 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.
 	var out []store.Task
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, client_id, secret_hash, created_at) VALUES (?, ?, ?, ?, ?)`,
-			t.ID.String(), t.Name, t.ClientID, t.SecretHash, nanos(t.CreatedAt))
+			t.ID.String(), t.Name, t.ClientID, t.SecretHash, store.UnixNanos(t.CreatedAt))
 		if isUnique(err) {
 			return fmt.Errorf("%w: tenant %s or client id %q exists", store.ErrConflict, t.ID, t.ClientID)
 		}
@@ -50,7 +50,7 @@ func scanTenant(row *sql.Row) (store.Tenant, error) {
 		return t, fmt.Errorf("sqlite: tenant: %w", err)
 	}
 	t.ID = uuid.MustParse(id)
-	t.CreatedAt = fromNanos(created)
+	t.CreatedAt = store.FromUnixNanos(created)
 	return t, nil
 }
 
@@ -81,7 +81,7 @@ func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Ten
 			return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
 		}
 		t.ID = uuid.MustParse(id)
-		t.CreatedAt = fromNanos(created)
+		t.CreatedAt = store.FromUnixNanos(created)
 		out = append(out, t)
 	}
 	if err := rows.Err(); err != nil {
@@ -129,7 +129,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, tasks []store.Ne
 		}
 		t := store.Task{ID: uuid.New(), TenantID: tenant, Sequence: first + int64(i), Kind: nt.Kind,
 			Driver: nt.Driver, CreatedAt: time.Unix(0, now.UnixNano()).UTC(), Payload: payload}
-		if _, err := stmt.ExecContext(ctx, t.ID.String(), tenant.String(), t.Sequence, string(t.Kind), t.Driver, nanos(now), []byte(payload)); err != nil {
+		if _, err := stmt.ExecContext(ctx, t.ID.String(), tenant.String(), t.Sequence, string(t.Kind), t.Driver, store.UnixNanos(now), []byte(payload)); err != nil {
 			return nil, fmt.Errorf("sqlite: enqueue: %w", err)
 		}
 		out[i] = t
@@ -151,7 +151,7 @@ func scanTask(sc scanner, extra ...any) (store.Task, error) {
 		return t, err
 	}
 	t.ID, t.TenantID, t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
-	t.CreatedAt, t.LeasedUntil, t.Payload = fromNanos(created), fromNanos(leased), payload
+	t.CreatedAt, t.LeasedUntil, t.Payload = store.FromUnixNanos(created), store.FromUnixNanos(leased), payload
 	return t, nil
 }
 
@@ -163,7 +163,7 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 		return nil, nil
 	}
 	in, args := inClause(q.Tenants)
-	now := nanos(q.Now)
+	now := store.UnixNanos(q.Now)
 	query := `SELECT pos FROM tasks WHERE tenant_id IN ` + in + ` AND leased_until <= ?`
 	args = append(args, now)
 	if q.Driver != "" {
@@ -172,7 +172,7 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	}
 	query += ` ORDER BY pos LIMIT ?`
 	args = append(args, q.Limit)
-	until := nanos(q.Now.Add(q.Lease))
+	until := store.UnixNanos(q.Now.Add(q.Lease))
 	var out []store.Task
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
@@ -339,7 +339,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 				}
 				tid := uuid.MustParse(id)
 				if _, seen := recorded[tid]; !seen { // the first outcome recorded
-					recorded[tid] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: fromNanos(at)}
+					recorded[tid] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: store.FromUnixNanos(at)}
 				}
 			}
 			rows.Close()
@@ -378,7 +378,7 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 			if h.Status.Terminal() {
 				terminal = 1
 			}
-			hist = append(hist, h.TenantID.String(), h.TaskID.String(), h.Sequence, string(h.Kind), string(h.Status), terminal, h.Message, h.AppID, nanos(now))
+			hist = append(hist, h.TenantID.String(), h.TaskID.String(), h.Sequence, string(h.Kind), string(h.Status), terminal, h.Message, h.AppID, store.UnixNanos(now))
 		}
 		const cols, chunk = 9, 64
 		for len(hist) > 0 {
@@ -424,7 +424,7 @@ func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryE
 		if err := rows.Scan(&tid, &id, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at); err != nil {
 			return nil, fmt.Errorf("sqlite: history: %w", err)
 		}
-		h.TenantID, h.TaskID, h.Kind, h.Status, h.AcknowledgedAt = uuid.MustParse(tid), uuid.MustParse(id), store.TaskKind(kind), store.AckStatus(status), fromNanos(at)
+		h.TenantID, h.TaskID, h.Kind, h.Status, h.AcknowledgedAt = uuid.MustParse(tid), uuid.MustParse(id), store.TaskKind(kind), store.AckStatus(status), store.FromUnixNanos(at)
 		out = append(out, h)
 	}
 	return out, rows.Err()
