@@ -116,9 +116,7 @@ func TestBodyLimitAdmitsTheLargestSpecBody(t *testing.T) {
 	if got != 0 {
 		t.Errorf("the handler saw a body over the limit (%d items)", got)
 	}
-	var rec *httptest.ResponseRecorder
-
-	rec = e.do("PUT", path, groupAck(1, 1), "Content-Type", "text/plain")
+	rec := e.do("PUT", path, groupAck(1, 1), "Content-Type", "text/plain")
 	wantError(t, rec, http.StatusUnsupportedMediaType, server.CodeUnsupportedMediaType)
 	wantDeclared(t, "PUT", path, rec)
 }
