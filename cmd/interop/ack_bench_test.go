@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
@@ -98,7 +99,7 @@ func benchServeAck(b *testing.B, limit int64, message string) {
 		}
 		return ids
 	}
-	rss0 := procStatus(b, pid, "VmRSS:")
+	rss0 := peakrss.ResidentOf(pid)
 	var ticks int64
 	var size int
 	b.ResetTimer()
@@ -131,7 +132,7 @@ func benchServeAck(b *testing.B, limit int64, message string) {
 	b.StopTimer()
 	// Linux counts process CPU in USER_HZ ticks, 100 per second.
 	b.ReportMetric(float64(ticks)*10/float64(b.N), "server-cpu-ms")
-	b.ReportMetric(float64(procStatus(b, pid, "VmHWM:")-rss0)/1024, "server-extra-MiB")
+	b.ReportMetric(float64(peakrss.PeakOf(pid)-rss0)/(1<<20), "server-extra-MiB")
 	b.ReportMetric(float64(size)/(1<<20), "body-MiB")
 	b.ReportMetric(float64(n), "items")
 }
@@ -164,21 +165,4 @@ func procTicks(tb testing.TB, pid int) int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return u + s
-}
-
-// procStatus is a field of /proc/PID/status in kB.
-func procStatus(tb testing.TB, pid int, field string) int64 {
-	tb.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb
-		}
-	}
-	tb.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
 }

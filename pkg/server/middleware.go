@@ -143,9 +143,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		op := operationOf(c)
 		s.metrics.observe(op, r.Method, resp.Status, elapsed)
 		level := slog.LevelInfo
-		// 501 is a server that says what it does not do (Unimplemented),
-		// not a failure to alert on.
-		if resp.Status >= 500 && resp.Status != http.StatusNotImplemented {
+		if serverFailure(resp.Status) {
 			level = slog.LevelError
 		}
 		s.logger.LogAttrs(r.Context(), level, "request",

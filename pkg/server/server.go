@@ -414,11 +414,18 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	e, public := s.publicError(c, err)
-	if !public || (e.Status >= 500 && e.Status != http.StatusNotImplemented) {
+	if !public || serverFailure(e.Status) {
 		s.logger.ErrorContext(ctx, "request failed", "request_id", RequestID(ctx), "operation", operationOf(c),
 			"method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	s.writeError(c, e)
+}
+
+// serverFailure reports whether a status is the server's failure, logged at
+// ERROR: a 5xx, except 501, a server saying what it does not do
+// (Unimplemented).
+func serverFailure(status int) bool {
+	return status >= 500 && status != http.StatusNotImplemented
 }
 
 func (s *Server) writeError(c echo.Context, e *Error) {
