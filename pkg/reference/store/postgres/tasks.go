@@ -29,6 +29,9 @@ func (s *Store) CreateTenant(ctx context.Context, t store.Tenant, tasks []store.
 		if err != nil {
 			return fmt.Errorf("postgres: create tenant: %w", err)
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO tenant_counters (tenant_id) VALUES ($1)`, t.ID); err != nil {
+			return fmt.Errorf("postgres: create tenant: %w", err)
+		}
 		out, err = enqueue(ctx, tx, t.ID, tasks, now)
 		return err
 	})
@@ -97,13 +100,15 @@ func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.New
 
 // enqueue appends tasks inside tx, numbering them from the tenant's
 // counter; the counter's row lock orders concurrent enqueues of a tenant.
-// The rows go in as one INSERT of arrays, whatever their number.
+// The rows go in as one INSERT of arrays, whatever their number. The
+// counter is a row of its own (migration 3): a row the transaction updates
+// again and again must not be one its inserts' foreign keys check.
 func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
 	if len(tasks) == 0 {
 		return nil, nil
 	}
 	var last int64
-	err := tx.QueryRow(ctx, `UPDATE tenants SET last_sequence = last_sequence + $1 WHERE id = $2 RETURNING last_sequence`,
+	err := tx.QueryRow(ctx, `UPDATE tenant_counters SET last_sequence = last_sequence + $1 WHERE tenant_id = $2 RETURNING last_sequence`,
 		len(tasks), tenant).Scan(&last)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
