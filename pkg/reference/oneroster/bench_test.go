@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,10 +44,39 @@ func progressPrinter(every time.Duration) func(Progress) {
 	return func(p Progress) {
 		if now := time.Now(); now.After(next) || (p.Done && p.File == "") {
 			next = now.Add(every)
-			fmt.Fprintf(os.Stderr, "%s %s %s rows=%d bytes=%d/%d done=%v\n",
-				now.Sub(start).Round(time.Second), p.Phase, p.File, p.Rows, p.Bytes, p.Size, p.Done)
+			fmt.Fprintf(os.Stderr, "%s %s %s rows=%d bytes=%d/%d done=%v %s\n",
+				now.Sub(start).Round(time.Second), p.Phase, p.File, p.Rows, p.Bytes, p.Size, p.Done, memoryNow())
 		}
 	}
+}
+
+// memoryNow says where the process's memory is, so that a long run's
+// growth can be told apart: Go's heap and runtime (go=), and the resident
+// anonymous, file and shared memory of /proc/self/status, which hold SQLite's
+// C allocations (anon, outside Go's heap), its mapped files and its WAL
+// index (shmem).
+func memoryNow() string {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	mib := func(n uint64) string { return strconv.FormatUint(n>>20, 10) + "MiB" }
+	status, _ := os.ReadFile("/proc/self/status")
+	var anon, file, shmem string
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "RssAnon:":
+			anon = f[1] + "kB"
+		case "RssFile:":
+			file = f[1] + "kB"
+		case "RssShmem:":
+			shmem = f[1] + "kB"
+		}
+	}
+	return fmt.Sprintf("go=%s(heap %s) anon=%s file=%s shmem=%s",
+		mib(sample[0].Value.Uint64()), mib(sample[1].Value.Uint64()), anon, file, shmem)
 }
 
 // openBenchStore opens an empty store of the kind -oneroster.store names.
