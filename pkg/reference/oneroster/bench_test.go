@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime/metrics"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,32 +50,16 @@ func progressPrinter(every time.Duration) func(Progress) {
 }
 
 // memoryNow says where the process's memory is, so that a long run's
-// growth can be told apart: Go's heap and runtime (go=), and the resident
-// anonymous, file and shared memory of /proc/self/status, which hold SQLite's
-// C allocations (anon, outside Go's heap), its mapped files and its WAL
-// index (shmem).
+// growth can be told apart: Go's runtime and heap (go=), and the resident
+// anonymous memory (Go's and SQLite's C allocations), file-mapped memory
+// (the binary, and SQLite's WAL index, mapped from its -shm file) and
+// shared memory.
 func memoryNow() string {
 	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(sample)
-	mib := func(n uint64) string { return strconv.FormatUint(n>>20, 10) + "MiB" }
-	status, _ := os.ReadFile("/proc/self/status")
-	var anon, file, shmem string
-	for _, line := range strings.Split(string(status), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "RssAnon:":
-			anon = f[1] + "kB"
-		case "RssFile:":
-			file = f[1] + "kB"
-		case "RssShmem:":
-			shmem = f[1] + "kB"
-		}
-	}
-	return fmt.Sprintf("go=%s(heap %s) anon=%s file=%s shmem=%s",
-		mib(sample[0].Value.Uint64()), mib(sample[1].Value.Uint64()), anon, file, shmem)
+	anon, file, shmem := peakrss.Resident()
+	return fmt.Sprintf("go=%dMiB(heap %dMiB) anon=%dMiB file=%dMiB shmem=%dMiB",
+		sample[0].Value.Uint64()>>20, sample[1].Value.Uint64()>>20, anon>>20, file>>20, shmem>>20)
 }
 
 // openBenchStore opens an empty store of the kind -oneroster.store names.
@@ -100,8 +83,9 @@ func openBenchStore(b *testing.B, dir, name string) store.Store {
 }
 
 // BenchmarkLoad loads a synthetic export into an empty tenant of a fresh
-// store (SQLite, or PostgreSQL with -oneroster.store postgres). rows/s counts the rows of every file; peak-RSS-MiB is the
-// process's high-water mark (the generator streams, so it is the load's).
+// store (SQLite, or PostgreSQL with -oneroster.store postgres). rows/s
+// counts the rows of every file; peak-RSS-MiB is the process's high-water
+// mark (the generator streams, so it is the load's).
 // The baseline beside it, BenchmarkLoadBaseline, puts a district of as many
 // persons in through reference.Load, which holds the whole roster in memory.
 func BenchmarkLoad(b *testing.B) {
