@@ -150,9 +150,9 @@ func answers(m map[string]answer) http.Handler {
 var vendor2022 = map[string]answer{
 	"GET /rostering/schools": {200, "application/json", `{"data":[{"$sys":{"id":"` + lincolnID + `","org_type":"School"},"name":"Lincoln",
 		"$parent":{"id":"` + districtID + `","type":"Org","org_type":"LEA","label":"Kimono"}}]}`},
-	"GET /rostering/orgs/" + districtID: {200, "application/json", `{"$sys":{"id":"` + districtID + `","org_type":"LEA"},"name":"Kimono"}`},
-	"GET /rostering/persons": {200, "application/json", `{"data":[{"$sys":{"id":"` + zoeID + `","person_type":"Guardian"},"pronouns":"they"}],"paging":{"next":""}}`},
-	"GET /rostering/students": {200, "application/json", `{"data":[{"$sys":{"id":"` + zoeID + `","person_type":"Student"}}],"paging":{}}`},
+	"GET /rostering/orgs/" + districtID:  {200, "application/json", `{"$sys":{"id":"` + districtID + `","org_type":"LEA"},"name":"Kimono"}`},
+	"GET /rostering/persons":             {200, "application/json", `{"data":[{"$sys":{"id":"` + zoeID + `","person_type":"Guardian"},"pronouns":"they"}],"paging":{"next":""}}`},
+	"GET /rostering/students":            {200, "application/json", `{"data":[{"$sys":{"id":"` + zoeID + `","person_type":"Student"}}],"paging":{}}`},
 	"PUT /tasks/" + taskA + "/ack":       {200, "", ``},
 	"PUT /tasks/admin/" + taskA + "/ack": {204, "", ``},
 	"PUT /tasks/ack":                     {200, "", ``},
