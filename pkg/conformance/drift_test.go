@@ -1,7 +1,12 @@
 package conformance_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -31,7 +36,8 @@ func driftRun(t *testing.T, upstream string, clients []conformance.Credentials, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(p)
+	rec2 := &harRecorder{next: p}
+	srv := httptest.NewServer(rec2)
 	t.Cleanup(srv.Close)
 	rep, err := conformance.Run(t.Context(), conformance.Config{
 		BaseURL:   srv.URL + contract.BasePath,
@@ -45,7 +51,76 @@ func driftRun(t *testing.T, upstream string, clients []conformance.Credentials, 
 		t.Fatal(err)
 	}
 	p.Wait()
-	return rep, rec.Report()
+	d := rec.Report()
+
+	// The same traffic, recorded as HAR and checked offline (interop
+	// check), gives the same report.
+	offline, err := drift.NewRecorder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := offline.RecordHAR(bytes.NewReader(rec2.har(t))); err != nil || n == 0 {
+		t.Fatalf("RecordHAR: %d entries, %v", n, err)
+	}
+	if a, b := reportJSON(t, d), reportJSON(t, offline.Report()); a != b {
+		t.Fatalf("the HAR of the traffic gives another report:\nproxy:\n%s\nHAR:\n%s", a, b)
+	}
+	return rep, d
+}
+
+func reportJSON(t *testing.T, r *drift.Report) string {
+	t.Helper()
+	var b strings.Builder
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// harRecorder records every exchange through it as HAR 1.2 entries, as a
+// browser's developer tools would.
+type harRecorder struct {
+	next    http.Handler
+	mu      sync.Mutex
+	entries []map[string]any
+}
+
+func (h *harRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	h.next.ServeHTTP(rec, r)
+	reply(w, rec)
+	pairs := func(hd http.Header) []map[string]string {
+		var out []map[string]string
+		for k, vs := range hd {
+			for _, v := range vs {
+				out = append(out, map[string]string{"name": k, "value": v})
+			}
+		}
+		return out
+	}
+	u := "http://" + r.Host + r.URL.RequestURI()
+	req := map[string]any{"method": r.Method, "url": u, "httpVersion": "HTTP/1.1", "headers": pairs(r.Header)}
+	if len(body) > 0 {
+		req["postData"] = map[string]any{"mimeType": r.Header.Get("Content-Type"), "text": string(body)}
+	}
+	text := rec.Body.String()
+	resp := map[string]any{"status": rec.Code, "headers": pairs(rec.Header()),
+		"content": map[string]any{"size": len(text), "mimeType": rec.Header().Get("Content-Type"), "text": text}}
+	h.mu.Lock()
+	h.entries = append(h.entries, map[string]any{"request": req, "response": resp})
+	h.mu.Unlock()
+}
+
+func (h *harRecorder) har(t *testing.T) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, err := json.Marshal(map[string]any{"log": map[string]any{"version": "1.2", "creator": map[string]string{"name": "test"}, "entries": h.entries}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // The proxy in front of the reference server, on the traffic of a whole

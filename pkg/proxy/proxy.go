@@ -127,7 +127,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		URL:           &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
 		RequestHeader: r.Header.Clone(),
 	}}
-	if r.Body != nil && r.Body != http.NoBody {
+	// A body of length 0 is never read (the reverse proxy sends none).
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		x.req = &capture{rc: r.Body, max: p.maxBody}
 		r.Body = x.req
 	} else {
