@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
