@@ -3,6 +3,8 @@ package drift
 import (
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 )
@@ -149,3 +151,25 @@ func cmpString(a, b string) int {
 }
 
 func statusKey(s int) string { return strconv.Itoa(s) }
+
+// WriteFile writes the report as JSON to path, whole or not at all: a
+// temporary file in the same directory renamed over path.
+func (r *Report) WriteFile(path string) error {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // a no-op once renamed
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
