@@ -24,7 +24,9 @@ func TestProxyCommandWritesTheReportWhenStopped(t *testing.T) {
 	defer cancel()
 	var out, errs syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"proxy", "--upstream", env.Root, "--addr", "127.0.0.1:0", "--report", file}, &out, &errs) }()
+	go func() {
+		done <- run(ctx, []string{"proxy", "--upstream", env.Root, "--addr", "127.0.0.1:0", "--report", file}, &out, &errs)
+	}()
 	addr := regexp.MustCompile(`base URL: (http://\S+)`)
 	var base string
 	for deadline := time.Now().Add(30 * time.Second); base == ""; {
