@@ -7,12 +7,13 @@
 //
 //   - 2xx: success; a JSON object body may carry "message" and "app_id",
 //     sent with the acknowledgement (app_id as $sys.app_id);
-//   - 4xx (but 408 and 429): error, with the answer's text as the message
-//     (its "message" member when it is a JSON object that has one);
-//   - 5xx, 408, 429, 3xx, a time-out, a refused or reset connection: not
-//     acknowledged; delivered again with growing pauses for as long as the
-//     task's lease lasts (then the task is released with retry and comes
-//     back);
+//   - 4xx (but 401, 403, 408 and 429): error, with the answer's text as the
+//     message (its "message" member when it is a JSON object that has one);
+//   - 5xx, 401, 403, 408, 429, 3xx, a time-out, a refused or reset
+//     connection: not acknowledged; delivered again with growing pauses for
+//     as long as the task's lease lasts (then the task is released with
+//     retry and comes back). 401 and 403 say the endpoint refused the
+//     listener (a secret that differs): nothing was processed;
 //   - a response header Interop-Ack: success|error|retry|reauthenticate
 //     names the outcome whatever the status (retry and reauthenticate put
 //     the task back in the queue).

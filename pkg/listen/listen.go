@@ -263,7 +263,11 @@ func (f *Forwarder) attempt(ctx context.Context, t *client.Task, body []byte, n 
 	switch {
 	case st >= 200 && st <= 299:
 		return done, "", f.success(t, text)
-	case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500 || st < 200 || (st >= 300 && st <= 399):
+	case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500 || st < 200 || (st >= 300 && st <= 399),
+		// The endpoint refused the listener itself (a secret that differs,
+		// say): nothing was processed, and an error acknowledgement would
+		// drop every task until the configuration is fixed.
+		st == http.StatusUnauthorized || st == http.StatusForbidden:
 		return again, "HTTP " + strconv.Itoa(st), nil
 	default: // 4xx
 		return done, "", errors.New(orStatus(msg, resp))

@@ -311,8 +311,8 @@ func TestListenAcknowledgesByTheAnswer(t *testing.T) {
 }
 
 // Faults of the endpoint, decided by a seed per task and attempt: a 500, a
-// 429, a time-out after the endpoint processed the task, a refused
-// connection, a connection reset; and 20% of the API's requests answered
+// 429, a 401 (the endpoint refusing the listener), a time-out after the
+// endpoint processed the task, a refused connection, a connection reset; and 20% of the API's requests answered
 // 503. Every task is delivered, in its tenant's order, none is lost (one
 // outcome each, the queue empty), and the duplicates are the deliveries
 // whose answer timed out after the endpoint took them, no more.
@@ -347,7 +347,7 @@ func TestListenThroughEndpointAndAPIOutages(t *testing.T) {
 		}
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(strconv.Itoa(seed) + id + strconv.Itoa(attempt)))
-		return [...]string{"ok", "ok", "ok", "500", "429", "timeout", "refused", "reset"}[h.Sum32()%8]
+		return [...]string{"ok", "ok", "ok", "500", "429", "401", "timeout", "refused", "reset"}[h.Sum32()%9]
 	}
 	var fmu sync.Mutex
 	faults := map[string]int{}
@@ -364,6 +364,9 @@ func TestListenThroughEndpointAndAPIOutages(t *testing.T) {
 			w.WriteHeader(http.StatusInternalServerError)
 		case "429":
 			w.WriteHeader(http.StatusTooManyRequests)
+		case "401": // the endpoint refuses the listener: nothing processed
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, "bad signature")
 		case "timeout": // processed, but the answer never comes in time
 			take()
 			<-r.Context().Done()
@@ -430,7 +433,7 @@ func TestListenThroughEndpointAndAPIOutages(t *testing.T) {
 	if dups > faults["timeout"] {
 		t.Fatalf("%d duplicates, more than the %d deliveries that timed out after being taken", dups, faults["timeout"])
 	}
-	for _, f := range []string{"500", "429", "timeout", "refused", "reset"} {
+	for _, f := range []string{"500", "429", "401", "timeout", "refused", "reset"} {
 		if faults[f] == 0 {
 			t.Errorf("the seed injected no %s: the test proves less than it says", f)
 		}
