@@ -99,9 +99,6 @@ func (r *Recorder) check(ctx context.Context, op *contract.Operation, params map
 	} else if status2 >= 200 && status2 <= 299 {
 		res.variants = append(res.variants, r.vocab.tolerated(op, status2, h.Get("Content-Type"), canonical)...)
 	}
-	if status == http.StatusMethodNotAllowed {
-		res.refutes = true
-	}
 	return res
 }
 

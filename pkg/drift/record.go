@@ -44,6 +44,9 @@ type Exchange struct {
 	// Cut: a body ended early (the caller or the upstream hung up); the
 	// bodies are not checked.
 	Cut bool
+	// Busy: there was no capacity to check the exchange; only its call
+	// and status are counted.
+	Busy bool
 }
 
 // Recorder checks exchanges and keeps the drift report. It is safe for
@@ -143,7 +146,12 @@ func (r *Recorder) Record(ex *Exchange) {
 		r.addUnmatched(ex.Method, rel)
 		return
 	}
-	res := r.check(context.Background(), op, params, rel, ex)
+	var res result
+	if ex.Busy {
+		res.notChecked = []string{"busy"}
+	} else {
+		res = r.check(context.Background(), op, params, rel, ex)
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -167,7 +175,9 @@ func (r *Recorder) Record(ex *Exchange) {
 		st.confirmed = true
 		r.routed = true
 	}
-	if res.refutes {
+	// A 405 says the method is not served there, whatever its body; a
+	// 404 only when its body is not the API's own error (res.refutes).
+	if res.refutes || ex.Status == http.StatusMethodNotAllowed {
 		st.refuted = true
 	}
 }

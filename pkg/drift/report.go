@@ -44,7 +44,7 @@ type Operation struct {
 	Variants map[string]int `json:"variants"`
 	// NotChecked counts the messages that could not be checked, by reason
 	// ("too large: request", "too large: response", "content-encoding",
-	// "no body recorded", "cut short").
+	// "no body recorded", "cut short", "busy").
 	NotChecked map[string]int `json:"not_checked,omitempty"`
 }
 

@@ -58,9 +58,10 @@ func WithLogger(l *slog.Logger) Option { return func(p *Proxy) { p.logger = l } 
 // ResponseHeaderTimeout is then the transport's business).
 func WithTransport(rt http.RoundTripper) Option { return func(p *Proxy) { p.rt = rt } }
 
-// WithCheckers sets how many exchanges are checked at the same time (4 by
-// default); past that, a request's handler checks its own exchange after
-// the answer went out, which slows that connection only.
+// WithCheckers sets how many exchanges may be checked at the same time (16
+// by default). Checking runs after the answer went out; when every checker
+// is busy an exchange is counted "not checked: busy" (its call and status
+// still are) rather than delay traffic or hold its bodies.
 func WithCheckers(n int) Option {
 	return func(p *Proxy) {
 		if n > 0 {
@@ -79,7 +80,7 @@ func New(upstream string, rec *drift.Recorder, opts ...Option) (*Proxy, error) {
 	p := &Proxy{
 		rec: rec, maxBody: drift.DefaultMaxBody, timeout: 60 * time.Second,
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		checkers: make(chan struct{}, 4),
+		checkers: make(chan struct{}, 16),
 	}
 	for _, o := range opts {
 		o(p)
@@ -102,7 +103,6 @@ func New(upstream string, rec *drift.Recorder, opts ...Option) (*Proxy, error) {
 		FlushInterval:  -1, // pass bytes on as they come
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.upstreamError,
-		ErrorLog:       nil,
 	}
 	return p, nil
 }
@@ -139,19 +139,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !x.answered {
 		return
 	}
-	p.pending.Add(1)
-	check := func() {
-		defer p.pending.Done()
-		p.record(x)
-	}
 	select {
 	case p.checkers <- struct{}{}:
+		p.pending.Add(1)
 		go func() {
-			defer func() { <-p.checkers }()
-			check()
+			defer func() { <-p.checkers; p.pending.Done() }()
+			p.record(x)
 		}()
 	default:
-		check()
+		// Every checker is busy: count the exchange unchecked rather than
+		// delay this answer's end or hold its bodies.
+		x.ex.RequestBody, x.ex.ResponseBody = nil, nil
+		x.ex.Busy = true
+		p.rec.Record(&x.ex)
 	}
 }
 
