@@ -148,3 +148,38 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%+v", o)
 	}
 }
+
+// Open vocabularies: a value the spec does not list is a tolerated
+// variant, not a violation; a vocabulary compared case-insensitively (a
+// sync's origin) takes any case; unknown members are counted too.
+func TestUnknownValuesAndFields(t *testing.T) {
+	t.Parallel()
+	task := func(action, origin, extra string) string {
+		return `{"data":[{"sync_event":{"id":"0b6b1f5e-2d0c-4c59-9d43-1f4e8a3d9c01","tenant_id":"2a4a2e06-7755-43bb-9766-4f398079ef8c",` +
+			`"sequence":1,"created_at":"2025-11-16T12:17:04Z","action":"` + action + `","origin":"` + origin + `"` + extra + `}}],"paging":{"next":null}}`
+	}
+	for _, c := range []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"known", task("SYNC_START", "initial", ""), nil},
+		{"origin in another case", task("SYNC_END", "Resend", ""), nil},
+		{"unknown action", task("SYNC_PAUSE", "initial", ""), []string{"unknown-value"}},
+		{"unknown origin", task("SYNC_START", "replay", ""), []string{"unknown-value"}},
+		{"unknown member", task("SYNC_START", "initial", `,"priority":"high"`), []string{"unknown-field"}},
+	} {
+		r := newRecorder(t)
+		r.Record(get(contract.BasePath+"/tasks", 200, nil, c.body))
+		o := r.Report().Operations["listTasks"]
+		if len(o.Violations) != 0 || len(o.Variants) != len(c.want) {
+			t.Errorf("%s: violations %+v, variants %v, want %v", c.name, o.Violations, o.Variants, c.want)
+			continue
+		}
+		for _, w := range c.want {
+			if o.Variants[w] != 1 {
+				t.Errorf("%s: variants %v, want %v", c.name, o.Variants, c.want)
+			}
+		}
+	}
+}

@@ -2,10 +2,11 @@ package drift
 
 import (
 	"bytes"
-	"encoding/json"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/go-faster/jx"
 
 	"github.com/interop-data/interop/pkg/contract"
 )
@@ -17,6 +18,7 @@ import (
 type vocabulary struct {
 	names    map[string]bool
 	segments map[string]bool
+	nodes    sync.Map // *openapi3.Schema -> *node
 }
 
 func newVocabulary(c *contract.Compiled) *vocabulary {
@@ -155,7 +157,8 @@ func (v *vocabulary) path(rel string) string {
 
 // tolerated walks a valid success answer with its schema and names the
 // tolerated variants it holds beyond the client's: unknown fields and
-// unknown values of open vocabularies.
+// unknown values of open vocabularies. It streams over the bytes (jx), so
+// its memory does not grow with the body.
 func (v *vocabulary) tolerated(op *contract.Operation, status int, contentType string, body []byte) []string {
 	responses := op.Route.Operation.Responses
 	ref := responses.Status(status)
@@ -169,14 +172,10 @@ func (v *vocabulary) tolerated(op *contract.Operation, status int, contentType s
 	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	var doc any
-	if d.Decode(&doc) != nil {
-		return nil
+	w := toleranceWalk{v: v}
+	if w.walk(jx.DecodeBytes(body), v.node(mt.Schema.Value), 0) != nil {
+		return nil // a valid body is JSON; this one is not: judged elsewhere
 	}
-	var w toleranceWalk
-	w.walk(doc, mt.Schema.Value, 0)
 	var out []string
 	if w.unknownField {
 		out = append(out, VariantUnknownField)
@@ -187,8 +186,52 @@ func (v *vocabulary) tolerated(op *contract.Operation, status int, contentType s
 	return out
 }
 
-type toleranceWalk struct {
-	unknownField, unknownValue bool
+// node is a schema with its allOf branches merged, as the walk needs it.
+type node struct {
+	props      map[string][]*openapi3.Schema
+	additional []*openapi3.Schema
+	items      []*openapi3.Schema
+	declares   bool // some branch names properties: other members are unknown
+	known      map[string]bool
+	fold       bool // the vocabulary compares case-insensitively
+}
+
+// node returns the merged form of s, built once.
+func (v *vocabulary) node(s *openapi3.Schema) *node {
+	if n, ok := v.nodes.Load(s); ok {
+		return n.(*node)
+	}
+	n := &node{props: map[string][]*openapi3.Schema{}}
+	for _, b := range branches(s, nil, 0) {
+		for name, p := range b.Properties {
+			if p != nil && p.Value != nil {
+				n.props[name] = append(n.props[name], p.Value)
+				n.declares = true
+			}
+		}
+		if ap := b.AdditionalProperties.Schema; ap != nil && ap.Value != nil {
+			n.additional = append(n.additional, ap.Value)
+		}
+		if b.Items != nil && b.Items.Value != nil {
+			n.items = append(n.items, b.Items.Value)
+		}
+		if known, ok := b.Extensions["x-known-values"].([]any); ok {
+			if n.known == nil {
+				n.known = map[string]bool{}
+			}
+			n.fold = n.fold || strings.Contains(b.Description, "case-insensitive")
+			for _, k := range known {
+				if ks, ok := k.(string); ok {
+					n.known[ks] = true
+					if n.fold {
+						n.known[strings.ToLower(ks)] = true
+					}
+				}
+			}
+		}
+	}
+	v.nodes.Store(s, n)
+	return n
 }
 
 // branches is s with its allOf branches, flattened.
@@ -205,65 +248,64 @@ func branches(s *openapi3.Schema, into []*openapi3.Schema, depth int) []*openapi
 	return into
 }
 
-func (w *toleranceWalk) walk(doc any, s *openapi3.Schema, depth int) {
-	if depth > 128 || (w.unknownField && w.unknownValue) {
-		return
+type toleranceWalk struct {
+	v                          *vocabulary
+	unknownField, unknownValue bool
+}
+
+// walkAll walks one value with each of several schemas (allOf branches
+// that each declare it): it is read once, then walked from its bytes.
+func (w *toleranceWalk) walkAll(d *jx.Decoder, schemas []*openapi3.Schema, depth int) error {
+	if len(schemas) == 1 {
+		return w.walk(d, w.v.node(schemas[0]), depth)
 	}
-	bs := branches(s, nil, 0)
-	switch x := doc.(type) {
-	case map[string]any:
-		declares := false
-		for _, b := range bs {
-			if len(b.Properties) > 0 {
-				declares = true
-			}
+	raw, err := d.Raw()
+	if err != nil {
+		return err
+	}
+	for _, s := range schemas {
+		if err := w.walk(jx.DecodeBytes(raw), w.v.node(s), depth); err != nil {
+			return err
 		}
-		for k, val := range x {
-			found := false
-			for _, b := range bs {
-				if p := b.Properties[k]; p != nil && p.Value != nil {
-					found = true
-					w.walk(val, p.Value, depth+1)
-				}
+	}
+	return nil
+}
+
+func (w *toleranceWalk) walk(d *jx.Decoder, n *node, depth int) error {
+	if depth > 128 {
+		return d.Skip()
+	}
+	switch d.Next() {
+	case jx.Object:
+		return d.ObjBytes(func(d *jx.Decoder, key []byte) error {
+			if subs := n.props[string(key)]; len(subs) > 0 {
+				return w.walkAll(d, subs, depth+1)
 			}
-			if found {
-				continue
+			if len(n.additional) > 0 {
+				return w.walkAll(d, n.additional, depth+1)
 			}
-			for _, b := range bs {
-				if ap := b.AdditionalProperties.Schema; ap != nil && ap.Value != nil {
-					found = true
-					w.walk(val, ap.Value, depth+1)
-				}
-			}
-			if !found && declares {
+			if n.declares {
 				w.unknownField = true
 			}
+			return d.Skip()
+		})
+	case jx.Array:
+		if len(n.items) == 0 {
+			return d.Skip()
 		}
-	case []any:
-		for _, b := range bs {
-			if b.Items != nil && b.Items.Value != nil {
-				for _, e := range x {
-					w.walk(e, b.Items.Value, depth+1)
-				}
-			}
+		return d.Arr(func(d *jx.Decoder) error { return w.walkAll(d, n.items, depth+1) })
+	case jx.String:
+		if n.known == nil {
+			return d.Skip()
 		}
-	case string:
-		for _, b := range bs {
-			known, ok := b.Extensions["x-known-values"].([]any)
-			if !ok {
-				continue
-			}
-			fold := strings.Contains(b.Description, "case-insensitive")
-			hit := false
-			for _, k := range known {
-				if ks, ok := k.(string); ok && (ks == x || fold && strings.EqualFold(ks, x)) {
-					hit = true
-					break
-				}
-			}
-			if !hit {
-				w.unknownValue = true
-			}
+		b, err := d.StrBytes()
+		if err != nil {
+			return err
 		}
+		if !n.known[string(b)] && !(n.fold && n.known[strings.ToLower(string(b))]) {
+			w.unknownValue = true
+		}
+		return nil
 	}
+	return d.Skip()
 }

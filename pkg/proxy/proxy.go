@@ -129,7 +129,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}}
 	// A body of length 0 is never read (the reverse proxy sends none).
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		x.req = &capture{rc: r.Body, max: p.maxBody}
+		x.req = &capture{rc: r.Body, max: p.maxBody, over: r.ContentLength > p.maxBody}
 		r.Body = x.req
 	} else {
 		x.req = &capture{done: true}
@@ -163,7 +163,8 @@ func (p *Proxy) modifyResponse(resp *http.Response) error {
 	x.answered = true
 	x.ex.Status = resp.StatusCode
 	x.ex.ResponseHeader = resp.Header.Clone()
-	x.resp = &capture{rc: resp.Body, max: p.maxBody}
+	// A body announced larger than the bound is not buffered at all.
+	x.resp = &capture{rc: resp.Body, max: p.maxBody, over: resp.ContentLength > p.maxBody}
 	if resp.Body == nil || resp.Body == http.NoBody {
 		x.resp = &capture{done: true}
 		return nil
