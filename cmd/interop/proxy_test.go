@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,5 +155,71 @@ func TestCheckCommand(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// The real process: on SIGINT or SIGTERM interop proxy stops, exits 0 and
+// leaves its report in --report.
+func TestProxyProcessWritesTheReportOnSignal(t *testing.T) {
+	t.Parallel()
+	env := referencetest.Start(t, referencetest.WithTenants(1))
+	for _, sig := range []os.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "drift.json")
+			cmd := exec.Command(os.Args[0], "proxy", "--upstream", env.Root, "--addr", "127.0.0.1:0", "--report", file)
+			cmd.Env = append(os.Environ(), runMainEnv+"=1")
+			var errs syncBuffer
+			cmd.Stderr = &errs
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if cmd.ProcessState == nil {
+					_ = cmd.Process.Kill()
+					_ = cmd.Wait()
+				}
+			}()
+			bases := make(chan string, 1)
+			go func() {
+				sc := bufio.NewScanner(out)
+				for sc.Scan() {
+					if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "base URL: "); ok {
+						bases <- strings.TrimSpace(rest)
+					}
+				}
+			}()
+			var base string
+			select {
+			case base = <-bases:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the proxy did not start:\n%s", errs.String())
+			}
+			tok := env.Token(t, 0)
+			if code := getJSON(t, base+"/rostering/schools", tok, nil); code != 200 {
+				t.Fatalf("GET /rostering/schools through the proxy: %d", code)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("%v after %v:\n%s", err, sig, errs.String())
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatalf("no report after %v: %v\n%s", sig, err, errs.String())
+			}
+			defer f.Close()
+			rep, err := drift.ReadReport(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := rep.Operations["listSchools"]; o == nil || o.Calls != 1 {
+				t.Fatalf("listSchools %+v", o)
+			}
+		})
 	}
 }
