@@ -34,16 +34,17 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	basePath := fs.String("base-path", contract.BasePath, "path under which the API is served")
 	maxBody := fs.Int64("max-body", drift.DefaultMaxBody, "bytes of each body kept for checking; a larger one is forwarded whole and counted 'too large'")
 	timeout := fs.Duration("timeout", 60*time.Second, "how long the upstream may take to start answering (then: 504)")
+	checkers := fs.Int("checkers", 16, "exchanges checked at the same time; past that one is counted 'not checked: busy'")
 	xfwd := fs.Bool("x-forwarded", false, "add X-Forwarded-For/-Host/-Proto, so that an upstream honouring them links pages through the proxy")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop proxy --upstream URL [--addr HOST:PORT] [--report FILE] [--base-path PATH] [--max-body BYTES] [--timeout D] [--x-forwarded]")
+		fmt.Fprintln(stderr, "usage: interop proxy --upstream URL [--addr HOST:PORT] [--report FILE] [--base-path PATH] [--max-body BYTES] [--timeout D] [--checkers N] [--x-forwarded]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	if *upstream == "" || *maxBody <= 0 || *timeout <= 0 {
-		fmt.Fprintln(stderr, "interop proxy: --upstream is required; --max-body and --timeout must be positive")
+	if *upstream == "" || *maxBody <= 0 || *timeout <= 0 || *checkers <= 0 {
+		fmt.Fprintln(stderr, "interop proxy: --upstream is required; --max-body, --timeout and --checkers must be positive")
 		fs.Usage()
 		return exitError(2)
 	}
@@ -52,7 +53,7 @@ func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := []proxy.Option{proxy.WithMaxBody(*maxBody), proxy.WithTimeout(*timeout), proxy.WithLogger(logger)}
+	opts := []proxy.Option{proxy.WithMaxBody(*maxBody), proxy.WithTimeout(*timeout), proxy.WithLogger(logger), proxy.WithCheckers(*checkers)}
 	if *xfwd {
 		opts = append(opts, proxy.WithXForwarded())
 	}

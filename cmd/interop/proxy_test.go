@@ -95,6 +95,7 @@ func TestProxyCommandFlags(t *testing.T) {
 		{"proxy"},
 		{"proxy", "--upstream", "ftp://x"},
 		{"proxy", "--upstream", "http://127.0.0.1:1", "--max-body", "0"},
+		{"proxy", "--upstream", "http://127.0.0.1:1", "--checkers", "0"},
 		{"proxy", "--upstream", "http://127.0.0.1:1", "extra"},
 	} {
 		var out, errs syncBuffer
