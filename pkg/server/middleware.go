@@ -378,8 +378,15 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *con
 		}
 	}()
 	resp := c.Response()
-	cw := &captureWriter{header: resp.Header(), buf: buf}
+	// The handler writes headers into a copy: a response replaced by a 500
+	// must not carry what the handler meant for the one it wrote (a
+	// Location, a Set-Cookie, a Content-Type of its own).
+	sent := resp.Header()
+	cw := &captureWriter{header: sent.Clone(), buf: buf}
 	if err := capture(c, next, cw); err != nil {
+		// An error is rendered by the error handler, with what the handler
+		// set on the way (a Retry-After, a challenge), as before.
+		replaceHeader(sent, cw.header)
 		return err
 	}
 	ctx := c.Request().Context()
@@ -405,9 +412,22 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *con
 	if cw.status == 0 {
 		cw.status = http.StatusOK
 	}
+	replaceHeader(sent, cw.header)
 	resp.WriteHeader(cw.status)
 	_, err := resp.Write(buf.Bytes())
 	return err
+}
+
+// replaceHeader makes dst hold exactly what src holds.
+func replaceHeader(dst, src http.Header) {
+	for k := range dst {
+		if _, ok := src[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
 }
 
 // validateRequestBody checks the body of an operation that takes one (read

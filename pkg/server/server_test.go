@@ -906,3 +906,41 @@ func TestNotImplementedIsNotAnError(t *testing.T) {
 		t.Fatalf("500 not logged as an error:\n%s", logs)
 	}
 }
+
+// withHeaders is a response object that sets headers of its own before
+// writing an off-contract body.
+type withHeaders struct{ raw }
+
+func (w withHeaders) VisitFindPersonResponse(rw http.ResponseWriter) error {
+	rw.Header().Set("Location", "https://evil.example/")
+	rw.Header().Set("Set-Cookie", "session=handler")
+	rw.Header().Set("Cache-Control", "public, max-age=86400")
+	return w.raw.write(rw)
+}
+
+// Issue 20: the 500 that replaces an invalid response in enforce mode
+// carries none of the headers the handler had set for the response it
+// replaces; report mode sends them with that response.
+func TestInvalidResponseEnforceDropsHandlerHeaders(t *testing.T) {
+	t.Parallel()
+	impl := &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
+		return withHeaders{raw{status: 200, body: `{"data":{"local_id":"S1"}}`}}, nil
+	}}
+	e := newEnv(t, impl, server.WithResponseValidation(server.ValidationEnforce))
+	rec := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "", "X-Request-Id", "enf-2")
+	wantError(t, rec, 500, "internal_error")
+	for _, h := range []string{"Location", "Set-Cookie", "Cache-Control"} {
+		if v := rec.Header().Get(h); v != "" {
+			t.Errorf("the replacement 500 carries the handler's %s: %q", h, v)
+		}
+	}
+	if got := rec.Header().Get(server.HeaderRequestID); got != "enf-2" {
+		t.Errorf("X-Request-Id = %q, want the kit's own header kept", got)
+	}
+
+	e = newEnv(t, impl, server.WithResponseValidation(server.ValidationReport))
+	rec = e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+	if rec.Code != 200 || rec.Header().Get("Set-Cookie") != "session=handler" {
+		t.Errorf("report mode: %d, Set-Cookie %q", rec.Code, rec.Header().Get("Set-Cookie"))
+	}
+}
