@@ -18,6 +18,7 @@ type metrics struct {
 	duration   *prometheus.HistogramVec
 	validation *prometheus.CounterVec
 	panics     prometheus.Counter
+	connsShed  prometheus.Counter
 	// rateLimited is registered only with WithRateLimit.
 	rateLimited *prometheus.CounterVec
 }
@@ -43,7 +44,11 @@ func newMetrics() *metrics {
 			Help: "Handler panics recovered and answered with 500.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics,
+	m.connsShed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "interop_connections_shed_total",
+		Help: "Idle or silent connections closed to make room for a new one at the connection limit.",
+	})
+	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics, m.connsShed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

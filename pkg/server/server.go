@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/net/netutil"
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
@@ -51,7 +50,7 @@ type Timeouts struct {
 	ReadHeader time.Duration // default 10s: bounds slow-loris clients
 	Read       time.Duration // default 30s
 	Write      time.Duration // default 60s: a 2000-item page takes well under it
-	Idle       time.Duration // default 120s
+	Idle       time.Duration // default 30s: an idle keep-alive connection holds one of WithMaxConnections' slots
 	Shutdown   time.Duration // default 15s: how long in-flight requests get to finish
 }
 
@@ -290,7 +289,7 @@ func (t Timeouts) withDefaults() Timeouts {
 	def(&t.ReadHeader, 10*time.Second)
 	def(&t.Read, 30*time.Second)
 	def(&t.Write, 60*time.Second)
-	def(&t.Idle, 120*time.Second)
+	def(&t.Idle, DefaultIdleTimeout)
 	def(&t.Shutdown, 15*time.Second)
 	return t
 }
@@ -312,13 +311,19 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // that must know the address is theirs before they acquire anything else
 // (interop serve listens before it creates its database file). Serve closes
 // ln when it returns. It holds at most WithMaxConnections connections of ln
-// open at once, and with WithMetricsAddr it also serves /metrics on that
-// address, failing when it cannot listen there.
+// open at once; at the limit, a new client gets the slot of the connection
+// idle longest between requests (or of one that has sent nothing for two
+// seconds), closed for it, and waits only while every connection is busy.
+// With WithMetricsAddr it also serves /metrics on that address, failing when
+// it cannot listen there.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+	api := s.httpServer(s.echo)
 	if s.limits.maxConns > 0 {
-		ln = netutil.LimitListener(ln, s.limits.maxConns)
+		cl := newConnLimiter(ln, s.limits.maxConns, s.metrics.connsShed.Inc)
+		api.ConnState = cl.trackState
+		ln = cl
 	}
-	servers := []*http.Server{s.httpServer(s.echo)}
+	servers := []*http.Server{api}
 	listeners := []net.Listener{ln}
 	if s.metricsAdr != "" {
 		var lc net.ListenConfig
