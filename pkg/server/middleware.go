@@ -124,7 +124,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = newRequestID()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy, links: &s.links}
+		info := &requestInfo{id: id, r: r, trustProxy: s.fromTrustedProxy(r), links: &s.links}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 		return next(c)
 	}

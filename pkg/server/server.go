@@ -71,6 +71,7 @@ type Server struct {
 	maxElements   int
 	ready         func(context.Context) error
 	trustProxy    bool
+	proxies       proxies
 	extra         []echo.MiddlewareFunc
 	timeouts      Timeouts
 	now           func() time.Time
@@ -135,9 +136,13 @@ func WithBodyLimit(n int64) Option {
 // ping). Without it /readyz answers like /healthz.
 func WithReadiness(f func(context.Context) error) Option { return func(s *Server) { s.ready = f } }
 
-// WithTrustProxyHeaders makes RequestURL and the logged client address honour
-// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-For. Enable it only
-// behind a proxy that sets them, or clients can forge paging links.
+// WithTrustProxyHeaders makes RequestURL, the logged client address and the
+// token endpoint's rate limit honour X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-For on requests from the proxies WithTrustedProxies names (New
+// fails when it names none: trusting every peer let any client choose its
+// address, and so its rate-limit bucket). X-Forwarded-Host is taken only
+// when WithAllowedHosts lists it. WithTrustedProxies turns this on by
+// itself; WithTrustProxyHeaders(false) turns it off.
 func WithTrustProxyHeaders(on bool) Option { return func(s *Server) { s.trustProxy = on } }
 
 // WithMiddleware adds Echo middleware to every API operation. It runs after
@@ -183,6 +188,12 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	if err := s.links.init(); err != nil {
 		return nil, err
 	}
+	if err := s.proxies.init(); err != nil {
+		return nil, err
+	}
+	if s.trustProxy && len(s.proxies.prefixes) == 0 {
+		return nil, &ConfigError{Option: "WithTrustProxyHeaders", Reason: "name the proxies to trust with WithTrustedProxies"}
+	}
 	if s.metricsAdr != "" {
 		s.metricsOn = false
 	}
@@ -209,11 +220,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.JSONSerializer = jsonSerializer{}
-	if s.trustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = s.clientIP
 	s.echo = e
 
 	e.Use(s.requestID)

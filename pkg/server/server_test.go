@@ -747,6 +747,7 @@ func TestRequestURL(t *testing.T) {
 	}}
 	path := base + "/rostering/persons?page=2&page_size=5"
 	local := "10.0.0.5:8080"
+	const proxy = "192.0.2.0/24" // httptest's client address
 	for _, c := range []struct {
 		name string
 		opts []server.Option
@@ -761,10 +762,13 @@ func TestRequestURL(t *testing.T) {
 		{"allowed Host", []server.Option{server.WithAllowedHosts("API.internal:8080")}, []string{"Host", "api.internal:8080"}, "http://api.internal:8080"},
 		{"Host not on the allow list", []server.Option{server.WithAllowedHosts("api.internal:8080")}, []string{"Host", "api.internal:9999"}, "http://" + local},
 		{"public URL", []server.Option{server.WithPublicURL("https://api.example.org/interop/")}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org/interop"},
-		{"public URL beats trusted proxy", []server.Option{server.WithPublicURL("https://api.example.org"), server.WithTrustProxyHeaders(true)}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org"},
-		{"trusted proxy", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "https://api.example.org"},
-		{"trusted proxy, host not allowed", []server.Option{server.WithTrustProxyHeaders(true), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
-		{"forged proxy headers", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript"}, "http://" + local},
+		{"public URL beats trusted proxy", []server.Option{server.WithPublicURL("https://api.example.org"), server.WithTrustedProxies(proxy)}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org"},
+		{"trusted proxy", []server.Option{server.WithTrustedProxies(proxy), server.WithAllowedHosts("api.example.org")}, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "https://api.example.org"},
+		{"trusted proxy, host not allowed", []server.Option{server.WithTrustedProxies(proxy), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
+		// Issue 20, item 7: without an allow list no forwarded host is taken.
+		{"trusted proxy, no allow list", []server.Option{server.WithTrustedProxies(proxy)}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
+		{"peer is not a named proxy", []server.Option{server.WithTrustedProxies("10.0.0.0/8"), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "http://" + local},
+		{"forged proxy headers", []server.Option{server.WithTrustedProxies(proxy)}, []string{"Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript"}, "http://" + local},
 	} {
 		got = nil
 		newEnv(t, f, c.opts...).do("GET", path, "", append([]string{"LocalAddr", local}, c.hdrs...)...)
