@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -305,6 +307,11 @@ func (s *Server) unauthorized(c echo.Context, err error) error {
 	ctx := c.Request().Context()
 	if errors.Is(err, auth.ErrUnavailable) {
 		s.logger.ErrorContext(ctx, "authentication unavailable", "request_id", RequestID(ctx), "operation", operationOf(c), "err", err)
+		// A 500 (the spec declares no 503), which clients retry and which
+		// keeps their token; with the authenticator's hint, when to retry.
+		if ue := (*auth.UnavailableError)(nil); errors.As(err, &ue) && ue.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(ue.RetryAfter.Seconds())), 10))
+		}
 		return internalError(RequestID(ctx))
 	}
 	e := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized}
