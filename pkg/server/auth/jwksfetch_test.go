@@ -199,8 +199,8 @@ func TestLTIJWKSBackoffBetweenFailedFetches(t *testing.T) {
 		fetches int32
 		retry   time.Duration
 	}{
-		{0, 1, time.Second},                       // the first fetch fails: back off 1 s
-		{0, 1, time.Second},                       // within it: no fetch
+		{0, 1, time.Second}, // the first fetch fails: back off 1 s
+		{0, 1, time.Second}, // within it: no fetch
 		{500 * time.Millisecond, 1, 500 * time.Millisecond},
 		{500 * time.Millisecond, 2, 2 * time.Second}, // due: the second fails, 2 s
 		{time.Second, 2, time.Second},

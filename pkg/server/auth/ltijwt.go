@@ -23,9 +23,9 @@ import (
 
 // Defaults of LTIJWTConfig.
 const (
-	DefaultTenantClaim   = "tenant_id"
-	DefaultLeeway        = 30 * time.Second
-	DefaultJWKSCacheTTL  = 10 * time.Minute
+	DefaultTenantClaim  = "tenant_id"
+	DefaultLeeway       = 30 * time.Second
+	DefaultJWKSCacheTTL = 10 * time.Minute
 	// DefaultJWKSFetchWait is how long a request waits for a JWKS fetch it
 	// needs before it is answered as an outage (ErrUnavailable).
 	DefaultJWKSFetchWait = 2 * time.Second
