@@ -12,7 +12,7 @@ import (
 // sends its request as soon as it has connected; one that has sent nothing
 // after this long is probably holding a slot on purpose (ReadHeader closes
 // it anyway, later).
-const quietGrace = 2 * time.Second
+const quietGrace = time.Second
 
 // connLimiter holds at most max connections of a listener open at once, like
 // netutil.LimitListener, with one difference that matters under attack:

@@ -22,8 +22,8 @@ const (
 	// DefaultMaxConnections bounds the connections ListenAndServe holds open
 	// at once (keep-alive ones included). At the limit, a new client takes
 	// the slot of an idle keep-alive connection (the one idle longest, which
-	// the server closes), or of a connection that has sent nothing for two
-	// seconds; only when every connection is busy with a request does it
+	// the server closes), or of a connection that has sent no full request for a
+	// second; only when every connection is busy with a request does it
 	// wait in the kernel's accept queue.
 	DefaultMaxConnections = 1024
 	// DefaultIdleTimeout is how long a keep-alive connection may wait for

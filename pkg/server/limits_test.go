@@ -480,7 +480,7 @@ func TestMaxConnectionsShedsIdleKeepAlives(t *testing.T) {
 	}
 }
 
-// A connection that has sent nothing for two seconds is given up for a
+// A connection that has sent nothing for a second is given up for a
 // newcomer too, long before the header timeout (a minute here) ends it.
 func TestMaxConnectionsShedsSilentConnections(t *testing.T) {
 	t.Parallel()

@@ -319,8 +319,8 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // (interop serve listens before it creates its database file). Serve closes
 // ln when it returns. It holds at most WithMaxConnections connections of ln
 // open at once; at the limit, a new client gets the slot of the connection
-// idle longest between requests (or of one that has sent nothing for two
-// seconds), closed for it, and waits only while every connection is busy.
+// idle longest between requests (or of one that has sent no full request for a
+// second), closed for it, and waits only while every connection is busy.
 // With WithMetricsAddr it also serves /metrics on that address, failing when
 // it cannot listen there.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
