@@ -54,7 +54,7 @@ func RequestID(ctx context.Context) string {
 // RequestURL returns the absolute URL of the current request, for building
 // paging.next links, or nil outside the kit. With WithPublicURL it is built on
 // that URL. Otherwise the scheme is https when the connection is TLS, and,
-// with WithTrustProxyHeaders(true), X-Forwarded-Proto and X-Forwarded-Host
+// from a proxy WithTrustedProxies names, X-Forwarded-Proto and X-Forwarded-Host
 // (their first values, when well formed) take precedence over the connection
 // and the Host header. A host the operator did not allow (WithAllowedHosts)
 // is replaced by the address the connection arrived on, so a forged Host
