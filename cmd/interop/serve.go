@@ -40,7 +40,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
 	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
-	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
+	trust := fs.Bool("trust-proxy", false, "believe X-Forwarded-For/-Proto/-Host from the proxies --trusted-proxies names (required with it)")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the proxies in front (e.g. 10.0.0.0/8); turns --trust-proxy on: their X-Forwarded-For names the client, X-Forwarded-Proto the scheme, and X-Forwarded-Host the link host when --allowed-hosts lists it")
 	verbose := fs.Bool("v", false, "log every request at debug level")
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
@@ -55,7 +56,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -84,6 +85,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *publicURL != "" {
 		limits = append(limits, server.WithPublicURL(*publicURL))
+	}
+	if *trust && *trustedProxies == "" {
+		fmt.Fprintln(stderr, "interop serve: --trust-proxy needs --trusted-proxies CIDR,...: trusting every peer lets any client choose its address and link host")
+		return exitError(2)
+	}
+	if *trustedProxies != "" {
+		*trust = true
+		limits = append(limits, server.WithTrustedProxies(strings.Split(*trustedProxies, ",")...))
 	}
 	if *allowedHosts != "" {
 		limits = append(limits, server.WithAllowedHosts(strings.Split(*allowedHosts, ",")...))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/interop-data/interop/gen/apiclient"
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/exactjson"
 )
 
 // Task kinds: the payload key of a schema 2.x task, or the type of a flat
@@ -74,6 +75,9 @@ type taskMeta struct {
 func (t *Task) UnmarshalJSON(b []byte) error {
 	*t = Task{}
 	var m models.Task
+	if err := exactjson.Check(b, &m); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
@@ -111,6 +115,9 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 
 func (t *Task) setMeta(b []byte) error {
 	var m taskMeta
+	if err := exactjson.Check(b, &m); err != nil {
+		return fmt.Errorf("task %s payload: %w", t.Kind, err)
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("task %s payload: %w", t.Kind, err)
 	}

@@ -298,7 +298,7 @@ func TestNextLinkProxyHeaders(t *testing.T) {
 	for _, trust := range []bool{false, true} {
 		var opts []referencetest.Option
 		if trust {
-			opts = append(opts, referencetest.WithTrustProxy())
+			opts = append(opts, referencetest.WithTrustProxy(), referencetest.WithServerOptions(server.WithAllowedHosts("api.example.org")))
 		}
 		env := referencetest.Start(t, opts...)
 		tok := env.Token(t, 0)

@@ -37,8 +37,9 @@ type RateLimit struct {
 //     of its tokens it uses; a principal without a ClientID (a custom
 //     authenticator's) counts against its client IP;
 //   - POST /oauth/token, where nobody is authenticated yet, counts against the
-//     client IP (echo's RealIP: the connection's address, or X-Forwarded-For
-//     with WithTrustProxyHeaders), in buckets separate from the clients'.
+//     client IP (the connection's address or, from a proxy WithTrustedProxies
+//     names, the nearest X-Forwarded-For address that is not a named proxy),
+//     in buckets separate from the clients'.
 //
 // Requests that fail authentication, /healthz, /readyz and /metrics are not
 // limited. A limited request gets 429 with the spec's error body (code

@@ -97,8 +97,15 @@ func WithTenants(n int) Option { return func(c *config) { c.tenants = n } }
 // WithDistrict sets the size of each tenant's district (Seed is set per tenant).
 func WithDistrict(s reference.DemoSize) Option { return func(c *config) { c.size = s } }
 
-// WithTrustProxy makes paging links honour X-Forwarded-Proto/-Host.
-func WithTrustProxy() Option { return func(c *config) { c.trustProxy = true } }
+// WithTrustProxy makes the server believe X-Forwarded-* from a proxy on
+// loopback, where the test's requests come from (a forwarded host still
+// needs server.WithAllowedHosts to reach a link).
+func WithTrustProxy() Option {
+	return func(c *config) {
+		c.trustProxy = true
+		c.serverOpts = append(c.serverOpts, server.WithTrustedProxies("127.0.0.0/8", "::1"))
+	}
+}
 
 // WithDBPath uses this file instead of a fresh temporary one (restart tests:
 // start a second Env on the first one's DBPath; it creates no tenant when
