@@ -21,6 +21,9 @@ func (s *Store) FindClient(ctx context.Context, clientID string) (auth.Client, e
 // SaveToken implements auth.TokenStore: a token one replica issues is
 // accepted by every other.
 func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principal, expires time.Time) error {
+	if err := store.CheckName("token hash", tokenHash); err != nil {
+		return err
+	}
 	b, err := store.EncodePrincipal(p)
 	if err != nil {
 		return err
@@ -37,6 +40,9 @@ func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principa
 
 // LookupToken implements auth.TokenStore.
 func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Principal, time.Time, error) {
+	if !store.Storable(tokenHash) {
+		return auth.Principal{}, time.Time{}, auth.ErrUnknownToken
+	}
 	var b []byte
 	var exp int64
 	err := s.pool.QueryRow(ctx, `SELECT principal, expires_at FROM tokens WHERE hash = $1`, tokenHash).Scan(&b, &exp)

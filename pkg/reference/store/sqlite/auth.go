@@ -25,6 +25,9 @@ func (s *Store) FindClient(ctx context.Context, clientID string) (auth.Client, e
 // SaveToken implements auth.TokenStore: tokens survive a restart, so
 // clients keep their tokens across one.
 func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principal, expires time.Time) error {
+	if err := store.CheckName("token hash", tokenHash); err != nil {
+		return err
+	}
 	b, err := store.EncodePrincipal(p)
 	if err != nil {
 		return err
@@ -43,6 +46,9 @@ func (s *Store) SaveToken(ctx context.Context, tokenHash string, p auth.Principa
 
 // LookupToken implements auth.TokenStore.
 func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Principal, time.Time, error) {
+	if !store.Storable(tokenHash) {
+		return auth.Principal{}, time.Time{}, auth.ErrUnknownToken
+	}
 	var b []byte
 	var exp int64
 	err := s.r.QueryRowContext(ctx, `SELECT principal, expires_at FROM tokens WHERE hash = ?`, tokenHash).Scan(&b, &exp)
