@@ -331,9 +331,11 @@ type Store interface {
 	History(ctx context.Context, tenant uuid.UUID) ([]HistoryEntry, error)
 
 	// The store keeps the OAuth2 clients (one per tenant) and the access
-	// tokens issued to them, so that tokens survive a restart.
+	// tokens issued to them, so that tokens survive a restart, and bounds
+	// how many each client holds (auth.TokenLimit), for every process on
+	// the store at once.
 	auth.ClientStore
-	auth.TokenStore
+	auth.QuotaTokenStore
 
 	// Secret returns 32 random bytes kept under name, made on first use,
 	// the same for every process on the store (replicas sign paging

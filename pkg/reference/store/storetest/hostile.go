@@ -59,6 +59,7 @@ func runReplicas(t *testing.T, open Open, cfg config) {
 	}{
 		{"SecretMadeAtOnce", testSecretAtOnce},
 		{"LeaseAndAckAcrossStores", testLeaseAckAcross},
+		{"TokenQuotaAcrossStores", testTokenQuotaAcrossStores},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -382,3 +383,89 @@ func testStrings(t *testing.T, s store.Store) {
 
 func withLabel(o store.Object, l string) store.Object   { o.Label = l; return o }
 func withSubtype(o store.Object, s string) store.Object { o.Subtype = s; return o }
+
+func principal(clientID string) auth.Principal {
+	return auth.Principal{TenantIDs: []uuid.UUID{uuid.New()}, ClientID: clientID, Subject: clientID, Method: auth.MethodOAuth2}
+}
+
+// testTokenQuotas: SaveTokenWithin counts a client's tokens expiring after
+// each quota's instant, refuses (with the oldest one's expiry) when one is
+// full, and saves nothing then; other clients and expired tokens do not
+// count.
+func testTokenQuotas(t *testing.T, s store.Store) {
+	a, b := principal("quota-a"), principal("quota-b")
+	for i := range 3 {
+		if err := s.SaveTokenWithin(ctx(), fmt.Sprint("a", i), a, t0.Add(time.Duration(i+1)*time.Hour), auth.TokenQuota{After: t0, Max: 3}); err != nil {
+			t.Fatalf("token %d within the quota: %v", i, err)
+		}
+	}
+	err := s.SaveTokenWithin(ctx(), "a3", a, t0.Add(4*time.Hour), auth.TokenQuota{After: t0, Max: 3})
+	var qe *auth.QuotaError
+	if !errors.As(err, &qe) || qe.Quota.Max != 3 || !qe.Oldest.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("fourth token = %v (%+v), want a QuotaError with the oldest expiry %v", err, qe, t0.Add(time.Hour))
+	}
+	if _, _, err := s.LookupToken(ctx(), "a3"); !errors.Is(err, auth.ErrUnknownToken) {
+		t.Fatalf("a refused token was saved: %v", err)
+	}
+	if err := s.SaveTokenWithin(ctx(), "b0", b, t0.Add(time.Hour), auth.TokenQuota{After: t0, Max: 3}); err != nil {
+		t.Fatalf("another client's token: %v", err)
+	}
+	// Once the oldest has expired (the window is past it) there is room.
+	if err := s.SaveTokenWithin(ctx(), "a3", a, t0.Add(5*time.Hour), auth.TokenQuota{After: t0.Add(time.Hour), Max: 3}); err != nil {
+		t.Fatalf("token after the oldest expired: %v", err)
+	}
+	// Every quota must have room: the second one here is full.
+	err = s.SaveTokenWithin(ctx(), "a4", a, t0.Add(5*time.Hour), auth.TokenQuota{After: t0, Max: 100}, auth.TokenQuota{After: t0.Add(4 * time.Hour), Max: 1})
+	if !errors.As(err, &qe) || qe.Quota.Max != 1 {
+		t.Fatalf("second quota full: %v", err)
+	}
+	// SaveToken has no quota.
+	for i := range 5 {
+		if err := s.SaveToken(ctx(), fmt.Sprint("free", i), a, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// testTokenQuotaAcrossStores: stores saving tokens of one client at once
+// cannot together exceed its quota.
+func testTokenQuotaAcrossStores(t *testing.T, open Open, cfg config) {
+	const n, each, quota = 4, 6, 5
+	stores := replicas(t, open, cfg, n)
+	p := principal("quota-across")
+	var mu sync.Mutex
+	saved, refused := 0, 0
+	var wg sync.WaitGroup
+	errs := make(chan error, n*each)
+	start := make(chan struct{})
+	for i, s := range stores {
+		for j := range each {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				err := s.SaveTokenWithin(ctx(), fmt.Sprint("across-", i, "-", j), p, t0.Add(time.Hour), auth.TokenQuota{After: t0, Max: quota})
+				var qe *auth.QuotaError
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					saved++
+				case errors.As(err, &qe):
+					refused++
+				default:
+					errs <- err
+				}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if saved != quota || refused != n*each-quota {
+		t.Fatalf("%d saved, %d refused; want %d and %d", saved, refused, quota, n*each-quota)
+	}
+}

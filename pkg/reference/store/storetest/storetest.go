@@ -60,6 +60,7 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SyncPanicLeavesStoreWritable", testSyncPanic},
 		{"AckDuplicateRefused", testAckDuplicate},
 		{"StringsNULAndInvalidUTF8", testStrings},
+		{"TokenQuotas", testTokenQuotas},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
