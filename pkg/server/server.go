@@ -77,6 +77,7 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
+	sharedLimit   SharedLimiter
 	noDocs        bool      // WithDocs(false)
 	tracer        trace.TracerProvider
 	limits        limits

@@ -198,7 +198,10 @@ var dummyHash = HashSecret("not a real secret")
 // when Basic was tried) when client authentication fails,
 // unsupported_grant_type (400) for any grant but client_credentials,
 // unauthorized_client (400) for a client bound to no tenant and invalid_scope
-// (400) for any scope, since the API defines none. invalid_grant does not
+// (400) for any scope, since the API defines none; a client past its
+// TokenLimit gets 429 temporarily_unavailable with Retry-After (the code
+// RFC 6749 §4.1.2.1 gives a server that cannot answer now, as the kit's
+// rate limiter answers too). invalid_grant does not
 // arise: this grant carries nothing to be invalid but the client's own
 // credentials. Every answer carries Cache-Control: no-store.
 func (o *OAuth2) TokenHandler() http.Handler {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,9 @@ import (
 // Store is the PostgreSQL store. It implements store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time // of rate_buckets
 }
 
 var _ store.Store = (*Store)(nil)
