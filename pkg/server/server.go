@@ -78,7 +78,7 @@ type Server struct {
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
 	sharedLimit   SharedLimiter
-	noDocs        bool      // WithDocs(false)
+	noDocs        bool // WithDocs(false)
 	tracer        trace.TracerProvider
 	limits        limits
 	links         links
