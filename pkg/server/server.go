@@ -77,11 +77,11 @@ type Server struct {
 	now           func() time.Time
 	rateLimit     RateLimit
 	limiters      *limiters // nil when rate limiting is off
-	sharedLimit   SharedLimiter
-	noDocs        bool // WithDocs(false)
+	noDocs        bool      // WithDocs(false)
 	tracer        trace.TracerProvider
 	limits        limits
 	links         links
+	sharedLimit   SharedLimiter
 
 	metricsOn  bool   // serve /metrics on the API handler
 	metricsAdr string // serve /metrics on a listener of its own (ListenAndServe)
