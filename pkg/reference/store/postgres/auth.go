@@ -41,39 +41,54 @@ func (s *Store) SaveTokenWithin(ctx context.Context, tokenHash string, p auth.Pr
 	if err != nil {
 		return err
 	}
-	err = s.write(ctx, func(tx pgx.Tx) error {
+	// A client past its quota (a flood) is refused by plain reads, which
+	// take no lock and no transaction: only a request with room waits for
+	// the client's lock, and counts again under it.
+	if err := checkQuotas(ctx, s.pool, p.ClientID, quotas); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
 		if len(quotas) > 0 {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('interop-token:' || current_schema() || ':' || $1, 0))`, p.ClientID); err != nil {
-				return err
+				return fmt.Errorf("postgres: save token: %w", err)
 			}
 		}
-		for _, q := range quotas {
-			var n int
-			var oldest *int64
-			if err := tx.QueryRow(ctx, `SELECT count(*), min(expires_at) FROM tokens WHERE client_id = $1 AND expires_at > $2`,
-				p.ClientID, store.UnixNanos(q.After)).Scan(&n, &oldest); err != nil {
-				return err
-			}
-			if n >= q.Max {
-				qe := &auth.QuotaError{Quota: q}
-				if oldest != nil {
-					qe.Oldest = store.FromUnixNanos(*oldest)
-				}
-				return qe
-			}
+		if err := checkQuotas(ctx, tx, p.ClientID, quotas); err != nil {
+			return err
 		}
 		batch := &pgx.Batch{}
 		batch.Queue(`DELETE FROM tokens WHERE expires_at < $1`, store.UnixNanos(expires.Add(-store.TokenRetention)))
 		batch.Queue(`INSERT INTO tokens (hash, principal, expires_at, client_id) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (hash) DO UPDATE SET principal = excluded.principal, expires_at = excluded.expires_at, client_id = excluded.client_id`,
 			tokenHash, b, store.UnixNanos(expires), p.ClientID)
-		return tx.SendBatch(ctx, batch).Close()
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("postgres: save token: %w", err)
+		}
+		return nil
 	})
-	var qe *auth.QuotaError
-	if err != nil && !errors.As(err, &qe) {
-		return fmt.Errorf("postgres: save token: %w", err)
+}
+
+// checkQuotas answers a *auth.QuotaError for the first of quotas the
+// client's tokens fill.
+func checkQuotas(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, clientID string, quotas []auth.TokenQuota) error {
+	for _, q := range quotas {
+		var n int
+		var oldest *int64
+		if err := db.QueryRow(ctx, `SELECT count(*), min(expires_at) FROM tokens WHERE client_id = $1 AND expires_at > $2`,
+			clientID, store.UnixNanos(q.After)).Scan(&n, &oldest); err != nil {
+			return fmt.Errorf("postgres: save token: %w", err)
+		}
+		if n >= q.Max {
+			qe := &auth.QuotaError{Quota: q}
+			if oldest != nil {
+				qe.Oldest = store.FromUnixNanos(*oldest)
+			}
+			return qe
+		}
 	}
-	return err
+	return nil
 }
 
 // LookupToken implements auth.TokenStore.

@@ -41,21 +41,15 @@ func (s *Store) SaveTokenWithin(ctx context.Context, tokenHash string, p auth.Pr
 	if err != nil {
 		return err
 	}
+	// A client past its quota (a flood) is refused by the readers, without
+	// waiting for the only writer; a request with room counts again inside
+	// the write.
+	if err := checkQuotas(ctx, s.r, p.ClientID, quotas); err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, q := range quotas {
-			var n int
-			var oldest sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT count(*), min(expires_at) FROM tokens WHERE client_id = ? AND expires_at > ?`,
-				p.ClientID, store.UnixNanos(q.After)).Scan(&n, &oldest); err != nil {
-				return fmt.Errorf("sqlite: save token: %w", err)
-			}
-			if n >= q.Max {
-				qe := &auth.QuotaError{Quota: q}
-				if oldest.Valid {
-					qe.Oldest = store.FromUnixNanos(oldest.Int64)
-				}
-				return qe
-			}
+		if err := checkQuotas(ctx, tx, p.ClientID, quotas); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE expires_at < ?`, store.UnixNanos(expires.Add(-store.TokenRetention))); err != nil {
 			return fmt.Errorf("sqlite: save token: %w", err)
@@ -66,6 +60,29 @@ func (s *Store) SaveTokenWithin(ctx context.Context, tokenHash string, p auth.Pr
 		}
 		return nil
 	})
+}
+
+// checkQuotas answers a *auth.QuotaError for the first of quotas the
+// client's tokens fill.
+func checkQuotas(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, clientID string, quotas []auth.TokenQuota) error {
+	for _, q := range quotas {
+		var n int
+		var oldest sql.NullInt64
+		if err := db.QueryRowContext(ctx, `SELECT count(*), min(expires_at) FROM tokens WHERE client_id = ? AND expires_at > ?`,
+			clientID, store.UnixNanos(q.After)).Scan(&n, &oldest); err != nil {
+			return fmt.Errorf("sqlite: save token: %w", err)
+		}
+		if n >= q.Max {
+			qe := &auth.QuotaError{Quota: q}
+			if oldest.Valid {
+				qe.Oldest = store.FromUnixNanos(oldest.Int64)
+			}
+			return qe
+		}
+	}
+	return nil
 }
 
 // LookupToken implements auth.TokenStore.
