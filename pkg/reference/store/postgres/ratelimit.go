@@ -25,9 +25,9 @@ const takeRate = `INSERT INTO rate_buckets AS b (key, tokens, at) VALUES ($1, $3
 	RETURNING tokens`
 
 // TakeRateToken implements server.SharedLimiter (package reference plugs
-// it in): the buckets are rows of
-// rate_buckets, shared by every replica on the database. A refused request
-// costs a second, read-only statement, to say how long to wait.
+// it in): the buckets are rows of rate_buckets, shared by every replica on
+// the database. A refused request costs a second, read-only statement, to
+// say how long to wait.
 func (s *Store) TakeRateToken(ctx context.Context, key string, perSecond float64, burst int, now time.Time) (time.Duration, error) {
 	if !store.Storable(key) || perSecond <= 0 || burst < 1 {
 		return 0, fmt.Errorf("postgres: rate limit: bad bucket %q (%v/s, burst %d)", key, perSecond, burst)
