@@ -92,6 +92,11 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 		server.WithTrustProxyHeaders(cfg.TrustProxy),
 		server.WithClock(cfg.Clock), // the kit's rate limiter runs on the same clock as leases and tokens
 	}
+	// A store every replica shares keeps the clients' rate-limit buckets
+	// (the PostgreSQL store does), so a client's limit holds across them.
+	if sl, ok := st.(server.SharedLimiter); ok {
+		opts = append(opts, server.WithSharedRateLimit(sl))
+	}
 	srv, err := server.New(h, append(opts, cfg.ServerOptions...)...)
 	if err != nil {
 		st.Close()

@@ -169,8 +169,8 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 		limit = int(*s)
 	}
 	q := store.LeaseQuery{Tenants: tenants, Limit: limit, Now: h.now(), Lease: h.lease}
-	if r.Params.Driver != nil {
-		q.Driver = *r.Params.Driver
+	if q.Driver, err = driverOf(r.Params.Driver); err != nil {
+		return nil, err
 	}
 	ts, err := h.st.LeaseTasks(ctx, q)
 	if err != nil {
@@ -184,6 +184,20 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 		return nil, err
 	}
 	return out, nil
+}
+
+// driverOf checks the driver parameter: a driver name is Unicode text
+// without U+0000 (store.CheckName), since no task can be addressed to any
+// other; such a value is a 400 on every store, not an empty list on one
+// and a database error on another.
+func driverOf(p *string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	if !store.Storable(*p) {
+		return "", server.Errorf(http.StatusBadRequest, server.CodeInvalidParameter, "parameter \"driver\" in query is invalid: a driver name is UTF-8 text without U+0000")
+	}
+	return *p, nil
 }
 
 // release gives leased tasks back at once. It runs on a context of its own:
@@ -208,8 +222,8 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r apiserver.ListAdminTasks
 		return nil, err
 	}
 	q := store.TaskQuery{Tenants: tenants}
-	if r.Params.Driver != nil {
-		q.Driver = *r.Params.Driver
+	if q.Driver, err = driverOf(r.Params.Driver); err != nil {
+		return nil, err
 	}
 	id := taskListID(q)
 	pos, err := h.positionOf(ctx, id, r.Params.Page, r.Params.PageSize, r.Params.Cursor)

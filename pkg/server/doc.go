@@ -54,7 +54,9 @@
 //     (at least 1) until a token is back, and is counted in
 //     interop_rate_limited_total{operation}. Buckets idle long enough to
 //     have refilled are forgotten (interop_rate_limit_keys counts the rest).
-//     Limits are per process, and time comes from WithClock, so tests
+//     Limits are per process unless WithSharedRateLimit gives the clients'
+//     buckets a home shared by replicas (a database), and time comes from
+//     WithClock, so tests
 //     advance a fake clock instead of sleeping.
 //
 //   - The API reference, on by default: /docs renders the embedded spec

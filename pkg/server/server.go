@@ -81,6 +81,7 @@ type Server struct {
 	tracer        trace.TracerProvider
 	limits        limits
 	links         links
+	sharedLimit   SharedLimiter
 
 	metricsOn  bool   // serve /metrics on the API handler
 	metricsAdr string // serve /metrics on a listener of its own (ListenAndServe)

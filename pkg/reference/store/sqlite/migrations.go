@@ -129,6 +129,15 @@ CREATE TABLE secrets (
 	`
 CREATE TABLE sync_put (seq INTEGER PRIMARY KEY);
 `,
+	// 6: each token names its client in a column, so that the token
+	// endpoint can count a client's tokens (auth.TokenLimit) in the index
+	// instead of reading every principal. Tokens saved before keep working:
+	// their client is read from the principal once, here.
+	`
+ALTER TABLE tokens ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
+UPDATE tokens SET client_id = COALESCE(json_extract(CAST(principal AS TEXT), '$.client_id'), '');
+CREATE INDEX tokens_by_client ON tokens (client_id, expires_at);
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

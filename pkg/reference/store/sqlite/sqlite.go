@@ -138,6 +138,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Secret implements store.Store. It is read first, so that the common case
 // (it exists) does not take the write lock.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	if err := store.CheckName("secret name", name); err != nil {
+		return nil, err
+	}
 	var v []byte
 	err := s.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	if err == nil {
@@ -162,16 +165,28 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	return v, nil
 }
 
-// write runs fn in one IMMEDIATE transaction on the writer connection.
+// write runs fn in one IMMEDIATE transaction on the writer connection. A
+// panic in fn rolls the transaction back and goes on up, as it does in the
+// PostgreSQL store (pgx.BeginFunc): left open, it would keep the only
+// writer connection inside a transaction, and every later write would
+// wait for it until its context ended.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
+		done = true
 		_ = tx.Rollback()
 		return err
 	}
+	done = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}

@@ -26,8 +26,13 @@ type Open func(t *testing.T) store.Store
 // t0 is the suite's fixed clock start; tests move time by passing later instants.
 var t0 = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
 
-// Run runs the whole suite against stores made by open.
-func Run(t *testing.T, open Open) {
+// Run runs the whole suite against stores made by open. The cases are
+// independent (each has a store of its own) and run in parallel.
+func Run(t *testing.T, open Open, opts ...Option) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -52,14 +57,20 @@ func Run(t *testing.T, open Open) {
 		{"AdminListAndDelete", testAdmin},
 		{"ClientsAndTokens", testAuth},
 		{"PingCommitsAWrite", testPing},
+		{"SyncPanicLeavesStoreWritable", testSyncPanic},
+		{"AckDuplicateRefused", testAckDuplicate},
+		{"StringsNULAndInvalidUTF8", testStrings},
+		{"TokenQuotas", testTokenQuotas},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := open(t)
 			t.Cleanup(func() { s.Close() })
 			tc.fn(t, s)
 		})
 	}
+	runReplicas(t, open, cfg)
 }
 
 // NewTenant creates a tenant with a unique client id and returns it.
