@@ -23,6 +23,7 @@ type Store struct {
 	path string
 	w    *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
 	r    *sql.DB // readers, concurrent with the writer thanks to WAL
+	rs   *stmtCache // the read paths' prepared statements, on r
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,16 +86,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	s.r = r
+	s.r, s.rs = r, newStmtCache(r)
 	return s, nil
 }
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.r.Close(), s.w.Close())
 }
 
 // MinHeadroom is the room, in bytes, Ping wants left under the database's

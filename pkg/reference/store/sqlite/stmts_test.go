@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/server/auth"
+)
+
+// seedPersons opens a store with one tenant holding n persons.
+func seedPersons(t *testing.T, n int) (*Store, uuid.UUID) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "stmts.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := store.Tenant{ID: uuid.New(), Name: "t", ClientID: "c-" + uuid.NewString(), SecretHash: "h"}
+	if _, err := s.CreateTenant(ctx, tn, nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		for i := range n {
+			id := uuid.New()
+			data, _ := json.Marshal(map[string]any{"$sys": map[string]any{"id": id, "type": "Person"}, "name": fmt.Sprintf("p%d", i)})
+			if _, err := tx.Put(ctx, store.Object{ID: id, Kind: store.KindPerson, Subtype: store.SubtypeStudent, Label: fmt.Sprintf("p%d", i), Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, tn.ID
+}
+
+// The read paths prepare each text once and reuse it: after the first
+// calls the cache holds their statements, and further calls, however
+// many and from however many goroutines, add none.
+func TestReadStatementsArePreparedOnce(t *testing.T) {
+	t.Parallel()
+	s, tenant := seedPersons(t, 30)
+	defer s.Close()
+	ctx := context.Background()
+	scope := []uuid.UUID{tenant}
+	page := func() error {
+		objs, more, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Limit: 10, Offset: 5})
+		if err != nil {
+			return err
+		}
+		if len(objs) != 10 || !more {
+			return fmt.Errorf("page: %d objects, more %v", len(objs), more)
+		}
+		for i, o := range objs {
+			var v struct{ Name string }
+			if err := json.Unmarshal(o.Data, &v); err != nil || v.Name != fmt.Sprintf("p%d", 5+i) || o.Label != v.Name {
+				return fmt.Errorf("object %d: %+v %s (%v)", i, o, o.Data, err)
+			}
+			if _, err := s.FindObject(ctx, scope, store.KindPerson, o.ID); err != nil {
+				return err
+			}
+		}
+		if _, _, err := s.LookupToken(ctx, "none"); !errors.Is(err, auth.ErrUnknownToken) {
+			return err
+		}
+		return nil
+	}
+	if err := page(); err != nil {
+		t.Fatal(err)
+	}
+	prepared := s.rs.len()
+	if prepared != 3 {
+		t.Fatalf("%d statements prepared, want 3 (list, find, token)", prepared)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if err := page(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := s.rs.len(); n != prepared {
+		t.Fatalf("%d statements after concurrent use, want %d", n, prepared)
+	}
+}
+
+// Past maxCachedStmts distinct texts (here: lists over ever more tenants)
+// statements run unprepared and still answer.
+func TestStatementCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	s, tenant := seedPersons(t, 3)
+	defer s.Close()
+	ctx := context.Background()
+	scope := []uuid.UUID{tenant}
+	for range maxCachedStmts + 20 {
+		objs, _, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Limit: 10})
+		if err != nil || len(objs) != 3 {
+			t.Fatalf("over %d tenants: %d objects, %v", len(scope), len(objs), err)
+		}
+		scope = append(scope, uuid.New())
+	}
+	if n := s.rs.len(); n != maxCachedStmts {
+		t.Fatalf("%d statements cached, want the bound %d", n, maxCachedStmts)
+	}
+}
+
+// Close while readers run: every call answers or fails with an error,
+// none hangs or panics, and after Close every call fails.
+func TestCloseWhileReading(t *testing.T) {
+	t.Parallel()
+	s, tenant := seedPersons(t, 50)
+	ctx := context.Background()
+	scope := []uuid.UUID{tenant}
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 4)
+	for range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				_, _, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Limit: 20})
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	for range 4 {
+		<-started
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wg.Wait()
+	if _, _, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Limit: 20}); err == nil {
+		t.Fatal("ListObjects after Close: no error")
+	}
+	if _, _, err := s.LookupToken(ctx, "h"); err == nil || errors.Is(err, auth.ErrUnknownToken) {
+		t.Fatalf("LookupToken after Close: %v, want a store error", err)
+	}
+}
