@@ -46,6 +46,10 @@ const (
 // pageSize is the benchmark's page: GET /rostering/persons?page_size=100.
 const pageSize = 100
 
+// pageBlock is how many pages BenchmarkPageCPU fetches from one target
+// before it moves to the next.
+const pageBlock = 100
+
 // floorQuery is the query the SQLite store's ListObjects runs for one page
 // of persons of one tenant (no subtype, no org, no cursor).
 const floorQuery = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id IN (?) AND kind = ? ORDER BY seq LIMIT ? OFFSET ?`
@@ -61,11 +65,23 @@ const floorQuery = `SELECT seq, id, subtype, label, data FROM objects WHERE tena
 // collector's included) is read from /proc before and after the loop, so
 // the benchmark client's own work is not counted.
 //
-// It reports server-cpu-ns/op (the page's CPU) and, for the servers,
-// x-floor: that CPU over the floor's, measured first in the same run. Run
-// with a fixed count that gives /proc's 10 ms ticks room, e.g.
-// -benchtime 3000x. With INTEROP_TEST_CPUPROFILE_DIR set, each server child
-// writes a CPU profile there (serve-off.pprof, serve-enforce.pprof).
+// One iteration fetches the page once from every target: in blocks of
+// pageBlock pages per target in turn, so that all of them run under the
+// same load on a shared machine, and each stays busy through its block as
+// a loaded server does (page by page in turn, every process would pay for
+// waking up from idle on each request: about 250 µs more per page, floor
+// included, on the 2-core machine of docs/PERFORMANCE.md). It reports each
+// target's CPU per page (floor-cpu-ns/page, off-cpu-ns/page,
+// enforce-cpu-ns/page) and each server's over the floor's (off/floor,
+// enforce/floor). With INTEROP_TEST_PAGE_BASELINE naming another build of
+// this test binary (`make bench-page BASE=main` builds one), its servers
+// are measured beside them on the same file (base-off-…, base-enforce-…):
+// before and after in one run.
+//
+// Run with a fixed count that gives /proc's 10 ms ticks room, e.g.
+// -benchtime 3000x. With INTEROP_TEST_CPUPROFILE_DIR set, each server of
+// this build writes a CPU profile there (serve-off.pprof,
+// serve-enforce.pprof).
 func BenchmarkPageCPU(b *testing.B) {
 	if testing.Short() {
 		b.Skip("the page benchmark starts server processes; skipped in short mode")
@@ -75,62 +91,75 @@ func BenchmarkPageCPU(b *testing.B) {
 	}
 	db := filepath.Join(b.TempDir(), "page.db")
 	// The first server creates the demo district; the others find it.
-	off := startPageServer(b, db, "off")
-	enforce := startPageServer(b, db, "enforce")
+	off := startPageServer(b, os.Args[0], db, "off", true)
+	targets := []*pageTarget{{name: "off", child: off}, {name: "enforce", child: startPageServer(b, os.Args[0], db, "enforce", true)}}
+	if base := os.Getenv("INTEROP_TEST_PAGE_BASELINE"); base != "" {
+		targets = append(targets,
+			&pageTarget{name: "base-off", child: startPageServer(b, base, db, "off", false)},
+			&pageTarget{name: "base-enforce", child: startPageServer(b, base, db, "enforce", false)})
+	}
 	token := pageToken(b, off.root)
-	url := off.root + "/v2/interop/data/rostering/persons?page_size=" + strconv.Itoa(pageSize)
-	head, tail := pageShape(b, url, token)
-	floor := startFloor(b, db, head, tail)
-
-	var floorNs float64
-	b.Run("target=floor", func(b *testing.B) {
-		floorNs = measurePages(b, floor.cmd.Process.Pid, floor.root+"/", "")
-	})
-	for _, tc := range []struct {
-		name string
-		s    *pageChild
-	}{{"validation=off", off}, {"validation=enforce", enforce}} {
-		b.Run("target=serve/"+tc.name, func(b *testing.B) {
-			ns := measurePages(b, tc.s.cmd.Process.Pid, strings.Replace(url, off.root, tc.s.root, 1), token)
-			if floorNs > 0 && ns > 0 {
-				b.ReportMetric(ns/floorNs, "x-floor")
+	path := "/v2/interop/data/rostering/persons?page_size=" + strconv.Itoa(pageSize)
+	head, tail := pageShape(b, off.root+path, token)
+	floor := &pageTarget{name: "floor", child: startFloor(b, db, head, tail), url: "/"}
+	targets = append([]*pageTarget{floor}, targets...)
+	for _, t := range targets {
+		if t.url == "" {
+			t.url, t.token = path, token
+		}
+		t.url = t.child.root + t.url
+		t.hc = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+		defer t.hc.CloseIdleConnections()
+		for range 50 { // warm up: connection, caches, the store's statements
+			t.get(b)
+		}
+		t.cpu = procCPU(b, t.child.cmd.Process.Pid)
+	}
+	b.ResetTimer()
+	for done := 0; done < b.N; done += pageBlock {
+		for _, t := range targets {
+			for range min(pageBlock, b.N-done) {
+				t.get(b)
 			}
-		})
+		}
+	}
+	b.StopTimer()
+	ns := map[string]float64{}
+	for _, t := range targets {
+		ns[t.name] = float64(procCPU(b, t.child.cmd.Process.Pid)-t.cpu) / float64(b.N)
+		b.ReportMetric(ns[t.name], t.name+"-cpu-ns/page")
+	}
+	for _, t := range targets[1:] {
+		if ns["floor"] > 0 {
+			b.ReportMetric(ns[t.name]/ns["floor"], t.name+"/floor")
+		}
 	}
 }
 
-// measurePages GETs url b.N times on one keep-alive connection and reports
-// the CPU the process pid spent per page.
-func measurePages(b *testing.B, pid int, url, token string) float64 {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
-	defer hc.CloseIdleConnections()
-	get := func() {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n, _ := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || n < 1000 {
-			b.Fatalf("GET %s = %d, %d bytes", url, resp.StatusCode, n)
-		}
+// pageTarget is one process serving the page.
+type pageTarget struct {
+	name       string
+	child      *pageChild
+	url, token string
+	hc         *http.Client
+	cpu        time.Duration // at the start of the loop
+}
+
+// get fetches the page once on the target's keep-alive connection.
+func (t *pageTarget) get(b *testing.B) {
+	req, _ := http.NewRequest(http.MethodGet, t.url, nil)
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
 	}
-	for range 50 { // warm up: connection, caches, the store's statements
-		get()
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
 	}
-	before := procCPU(b, pid)
-	b.ResetTimer()
-	for range b.N {
-		get()
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || n < 1000 {
+		b.Fatalf("%s: GET %s = %d, %d bytes", t.name, t.url, resp.StatusCode, n)
 	}
-	b.StopTimer()
-	ns := float64(procCPU(b, pid)-before) / float64(b.N)
-	b.ReportMetric(ns, "server-cpu-ns/op")
-	return ns
 }
 
 // procCPU is the CPU time (user and system, all threads) of process pid.
@@ -158,28 +187,28 @@ type pageChild struct {
 	log  *syncbuf.Buffer
 }
 
-// startPageServer runs `interop serve --demo` on db with the given response
-// validation, and waits until it listens.
-func startPageServer(b *testing.B, db, validation string) *pageChild {
+// startPageServer runs `interop serve --demo` of the test binary bin on db
+// with the given response validation, and waits until it listens.
+func startPageServer(b *testing.B, bin, db, validation string, profile bool) *pageChild {
 	env := []string{runMainEnv + "=1"}
-	if dir := os.Getenv("INTEROP_TEST_CPUPROFILE_DIR"); dir != "" {
+	if dir := os.Getenv("INTEROP_TEST_CPUPROFILE_DIR"); dir != "" && profile {
 		env = append(env, cpuProfileEnv+"="+filepath.Join(dir, "serve-"+validation+".pprof"))
 	}
-	return startChild(b, env, "token URL: ", "serve", "--addr", "127.0.0.1:0", "--db", db, "--demo", "--response-validation", validation, "--metrics-addr", "off")
+	return startChild(b, bin, env, "token URL: ", "serve", "--addr", "127.0.0.1:0", "--db", db, "--demo", "--response-validation", validation, "--metrics-addr", "off")
 }
 
 // startFloor runs the floor process over db.
 func startFloor(b *testing.B, db, head, tail string) *pageChild {
 	env := []string{floorEnv + "=1", floorDBEnv + "=" + db, floorTenantEnv + "=" + reference.DemoTenantID.String(), floorHeadEnv + "=" + head, floorTailEnv + "=" + tail}
-	return startChild(b, env, "floor: ")
+	return startChild(b, os.Args[0], env, "floor: ")
 }
 
-// startChild runs the test binary with env and args and waits for the line
-// starting with ready, which names the root URL (ending in the path it
+// startChild runs the test binary bin with env and args and waits for the
+// line starting with ready, which names the root URL (ending in the path it
 // drops: "/oauth/token" for serve).
-func startChild(b *testing.B, env []string, ready string, args ...string) *pageChild {
+func startChild(b *testing.B, bin string, env []string, ready string, args ...string) *pageChild {
 	c := &pageChild{log: &syncbuf.Buffer{}}
-	c.cmd = exec.Command(os.Args[0], args...)
+	c.cmd = exec.Command(bin, args...)
 	c.cmd.Env = append(os.Environ(), env...)
 	c.cmd.Stderr = c.log
 	out, err := c.cmd.StdoutPipe()

@@ -21,8 +21,8 @@ import (
 // Store is the SQLite store. It implements store.Store.
 type Store struct {
 	path string
-	w    *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
-	r    *sql.DB // readers, concurrent with the writer thanks to WAL
+	w    *sql.DB    // exactly one connection; its transactions BEGIN IMMEDIATE
+	r    *sql.DB    // readers, concurrent with the writer thanks to WAL
 	rs   *stmtCache // the read paths' prepared statements, on r
 }
 

@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -158,5 +160,42 @@ func TestCloseWhileReading(t *testing.T) {
 	}
 	if _, _, err := s.LookupToken(ctx, "h"); err == nil || errors.Is(err, auth.ErrUnknownToken) {
 		t.Fatalf("LookupToken after Close: %v, want a store error", err)
+	}
+}
+
+// ListObjects keeps the blobs it scans into sql.RawBytes past the next row,
+// which database/sql allows only for drivers that do not reuse the memory:
+// modernc.org/sqlite copies each blob into a new slice. If an upgrade
+// changes that, this fails and ListObjects must copy again.
+func TestDriverBlobsAreNotReused(t *testing.T) {
+	t.Parallel()
+	s, tenant := seedPersons(t, 20)
+	defer s.Close()
+	rows, err := s.r.QueryContext(context.Background(), `SELECT data FROM objects WHERE tenant_id = ? ORDER BY seq`, tenant.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var held []sql.RawBytes
+	var copies [][]byte
+	for rows.Next() {
+		var b sql.RawBytes
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, b)
+		copies = append(copies, bytes.Clone(b))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	if len(held) != 20 {
+		t.Fatalf("%d rows, want 20", len(held))
+	}
+	for i := range held {
+		if !bytes.Equal(held[i], copies[i]) {
+			t.Fatalf("row %d's blob changed after later rows were read: %q, was %q", i, held[i], copies[i])
+		}
 	}
 }
