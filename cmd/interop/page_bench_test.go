@@ -74,9 +74,9 @@ const floorQuery = `SELECT seq, id, subtype, label, data FROM objects WHERE tena
 // target's CPU per page (floor-cpu-ns/page, off-cpu-ns/page,
 // enforce-cpu-ns/page) and each server's over the floor's (off/floor,
 // enforce/floor). With INTEROP_TEST_PAGE_BASELINE naming another build of
-// this test binary (`make bench-page BASE=main` builds one), its servers
-// are measured beside them on the same file (base-off-…, base-enforce-…):
-// before and after in one run.
+// this test binary (`make bench-page BASE=main` builds one), or several as
+// name=path,name=path, their servers are measured beside them on the same
+// file (base-off-…, base-enforce-…): before and after in one run.
 //
 // Run with a fixed count that gives /proc's 10 ms ticks room, e.g.
 // -benchtime 3000x. With INTEROP_TEST_CPUPROFILE_DIR set, each server of
@@ -93,10 +93,10 @@ func BenchmarkPageCPU(b *testing.B) {
 	// The first server creates the demo district; the others find it.
 	off := startPageServer(b, os.Args[0], db, "off", true)
 	targets := []*pageTarget{{name: "off", child: off}, {name: "enforce", child: startPageServer(b, os.Args[0], db, "enforce", true)}}
-	if base := os.Getenv("INTEROP_TEST_PAGE_BASELINE"); base != "" {
+	for _, base := range baselines() {
 		targets = append(targets,
-			&pageTarget{name: "base-off", child: startPageServer(b, base, db, "off", false)},
-			&pageTarget{name: "base-enforce", child: startPageServer(b, base, db, "enforce", false)})
+			&pageTarget{name: base.name + "-off", child: startPageServer(b, base.bin, db, "off", false)},
+			&pageTarget{name: base.name + "-enforce", child: startPageServer(b, base.bin, db, "enforce", false)})
 	}
 	token := pageToken(b, off.root)
 	path := "/v2/interop/data/rostering/persons?page_size=" + strconv.Itoa(pageSize)
@@ -134,6 +134,26 @@ func BenchmarkPageCPU(b *testing.B) {
 			b.ReportMetric(ns[t.name]/ns["floor"], t.name+"/floor")
 		}
 	}
+}
+
+// baselines are the other builds INTEROP_TEST_PAGE_BASELINE names: a test
+// binary's path (named "base"), or name=path pairs separated by commas.
+func baselines() []struct{ name, bin string } {
+	var out []struct{ name, bin string }
+	for i, f := range strings.Split(os.Getenv("INTEROP_TEST_PAGE_BASELINE"), ",") {
+		if f == "" {
+			continue
+		}
+		name, bin, ok := strings.Cut(f, "=")
+		if !ok {
+			name, bin = "base", f
+			if i > 0 {
+				name += strconv.Itoa(i)
+			}
+		}
+		out = append(out, struct{ name, bin string }{name, bin})
+	}
+	return out
 }
 
 // pageTarget is one process serving the page.

@@ -75,6 +75,17 @@ func (c *stmtCache) queryRow(ctx context.Context, query string, args ...any) *sq
 	return st.QueryRowContext(ctx, args...)
 }
 
+// txQuery runs query in tx on st, a statement of this cache prepared
+// before tx began (nil: the text is run unprepared). Prepared on the
+// writer's one connection, a statement cannot be prepared from inside a
+// transaction holding it; Tx.StmtContext reuses the one it finds there.
+func txQuery(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string, args ...any) (*sql.Rows, error) {
+	if st == nil {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
 // close closes every statement; later calls run their text on the pool
 // (which, closed too by then, refuses them).
 func (c *stmtCache) close() error {

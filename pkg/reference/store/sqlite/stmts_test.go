@@ -199,3 +199,25 @@ func TestDriverBlobsAreNotReused(t *testing.T) {
 		}
 	}
 }
+
+// A lease runs on the writer's statement, prepared once outside the
+// transaction and reused inside each one.
+func TestLeaseStatementIsPreparedOnce(t *testing.T) {
+	t.Parallel()
+	s, tenant := seedPersons(t, 0)
+	defer s.Close()
+	ctx := context.Background()
+	now := time.Now()
+	if _, err := s.Enqueue(ctx, tenant, []store.NewTask{{Kind: store.TaskLifecycle, Driver: "d", Payload: json.RawMessage(`{}`)}}, now); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		ts, err := s.LeaseTasks(ctx, store.LeaseQuery{Tenants: []uuid.UUID{tenant}, Limit: 10, Now: now.Add(time.Duration(i) * time.Hour), Lease: time.Minute})
+		if err != nil || len(ts) != 1 {
+			t.Fatalf("lease %d: %d tasks, %v", i, len(ts), err)
+		}
+		if n := s.ws.len(); n != 1 {
+			t.Fatalf("after lease %d: %d writer statements, want 1", i, n)
+		}
+	}
+}
