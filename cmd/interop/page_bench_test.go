@@ -79,9 +79,9 @@ const floorQuery = `SELECT seq, id, subtype, label, data FROM objects WHERE tena
 // file (base-off-…, base-enforce-…): before and after in one run.
 //
 // Run with a fixed count that gives /proc's 10 ms ticks room, e.g.
-// -benchtime 3000x. With INTEROP_TEST_CPUPROFILE_DIR set, each server of
-// this build writes a CPU profile there (serve-off.pprof,
-// serve-enforce.pprof).
+// -benchtime 3000x. With INTEROP_TEST_CPUPROFILE_DIR set, the floor and
+// each server of this build write a CPU profile there (floor.pprof,
+// serve-off.pprof, serve-enforce.pprof).
 func BenchmarkPageCPU(b *testing.B) {
 	if testing.Short() {
 		b.Skip("the page benchmark starts server processes; skipped in short mode")
@@ -220,6 +220,9 @@ func startPageServer(b *testing.B, bin, db, validation string, profile bool) *pa
 // startFloor runs the floor process over db.
 func startFloor(b *testing.B, db, head, tail string) *pageChild {
 	env := []string{floorEnv + "=1", floorDBEnv + "=" + db, floorTenantEnv + "=" + reference.DemoTenantID.String(), floorHeadEnv + "=" + head, floorTailEnv + "=" + tail}
+	if dir := os.Getenv("INTEROP_TEST_CPUPROFILE_DIR"); dir != "" {
+		env = append(env, cpuProfileEnv+"="+filepath.Join(dir, "floor.pprof"))
+	}
 	return startChild(b, os.Args[0], env, "floor: ")
 }
 
@@ -333,6 +336,19 @@ func pageShape(b *testing.B, url, token string) (head, tail string) {
 // in {"data":[…]} and the paging tail, from buffers it reuses. It is what
 // any server of this page must at least do.
 func pageFloor() int {
+	if p := os.Getenv(cpuProfileEnv); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	db, err := sql.Open("sqlite", os.Getenv(floorDBEnv)+"?_pragma=query_only(1)&_pragma=busy_timeout(10000)")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
