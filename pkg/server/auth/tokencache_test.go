@@ -295,3 +295,40 @@ func TestRevokeUnsupported(t *testing.T) {
 		t.Fatalf("err = %v, want ErrRevokeUnsupported", err)
 	}
 }
+
+// Lookups, saves and revocations from many goroutines at once: no race,
+// and a token revoked by the end is refused.
+func TestTokenCacheConcurrentUse(t *testing.T) {
+	t.Parallel()
+	e := newCacheEnv(time.Hour, time.Hour, auth.WithCacheSize(8))
+	var toks []string
+	for range 16 {
+		toks = append(toks, e.issue(t))
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				tok := toks[(g+i)%len(toks)]
+				switch i % 10 {
+				case 0:
+					_ = e.o.RevokeToken(context.Background(), toks[0])
+				case 1:
+					e.issue(t)
+				default:
+					_, _ = e.authenticate(tok)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := e.authenticate(toks[0]); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if _, err := e.authenticate(toks[1]); err != nil {
+		t.Fatalf("live token: %v", err)
+	}
+	if n := e.cache.Len(); n > 8 {
+		t.Fatalf("cache holds %d, bound 8", n)
+	}
+}
