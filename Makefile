@@ -8,7 +8,7 @@ BIN     ?= bin/interop
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench bench-page fuzz clean docs-test check-breaking
 
 all: lint test
 
@@ -65,6 +65,18 @@ build:
 ## bench: the benchmarks reported in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-page: a 100-person page's server CPU beside its floor (BenchmarkPageCPU); BASE=ref also measures that commit's servers in the same run
+PAGEBENCH ?= 3000x
+bench-page:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) test -c -o "$$tmp/page.test" ./cmd/interop; \
+	if [ -n "$(BASE)" ]; then \
+		mkdir "$$tmp/base"; git archive "$(BASE)" | tar -x -C "$$tmp/base"; \
+		(cd "$$tmp/base" && $(GO) test -c -o "$$tmp/base.test" ./cmd/interop); \
+		export INTEROP_TEST_PAGE_BASELINE="$$tmp/base.test"; \
+	fi; \
+	cd "$$tmp" && ./page.test -test.run '^$$' -test.bench PageCPU -test.benchtime $(PAGEBENCH) -test.count $(or $(COUNT),3)
 
 ## fuzz: every Go fuzz target (func FuzzXxx in a _test.go file), FUZZTIME each (default 30s)
 fuzz:

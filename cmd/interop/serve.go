@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/auth"
 )
 
 func init() {
@@ -55,8 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
+	tokenCache := fs.Duration("token-cache-ttl", auth.DefaultTokenCacheTTL, "how long a bearer token is accepted from memory before the database is asked again: the longest a token revoked through another replica stays accepted here; 0 = no cache")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--token-cache-ttl 5s] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -64,6 +67,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *lease <= 0 {
 		fmt.Fprintf(stderr, "interop serve: --task-lease must be positive, not %s\n", *lease)
+		return exitError(2)
+	}
+	if *tokenCache < 0 {
+		fmt.Fprintf(stderr, "interop serve: --token-cache-ttl must not be negative, not %s\n", *tokenCache)
 		return exitError(2)
 	}
 	if *batch <= 0 {
@@ -129,6 +136,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
+		TokenCacheTTL: cacheTTL(*tokenCache),
 		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
@@ -155,6 +163,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	})
+}
+
+// cacheTTL maps --token-cache-ttl to Config.TokenCacheTTL, where 0 means
+// the default and a negative duration no cache.
+func cacheTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // redactDSN hides the password of a database URL, which has no business in

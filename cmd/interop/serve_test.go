@@ -199,6 +199,9 @@ func TestServeAndTenantFlags(t *testing.T) {
 		{"serve negative rate burst", func() error { return runServe(ctx, []string{"--rate-burst", "-1"}, io.Discard, io.Discard) }},
 		{"serve zero body limit", func() error { return runServe(ctx, []string{"--body-limit", "0"}, io.Discard, io.Discard) }},
 		{"serve zero depth", func() error { return runServe(ctx, []string{"--max-json-depth", "0"}, io.Discard, io.Discard) }},
+		{"serve negative token cache", func() error {
+			return runServe(ctx, []string{"--token-cache-ttl", "-1s"}, io.Discard, io.Discard)
+		}},
 		{"serve zero conns", func() error { return runServe(ctx, []string{"--max-conns", "0"}, io.Discard, io.Discard) }},
 		{"serve bad public URL", func() error {
 			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "p.db"), "--public-url", "api.example.org"}, io.Discard, io.Discard)

@@ -37,6 +37,11 @@ type Config struct {
 	Logger     *slog.Logger
 	TrustProxy bool          // honour X-Forwarded-Proto/-Host in paging links
 	TokenTTL   time.Duration // default auth.DefaultTokenTTL
+	// TokenCacheTTL is how long the server answers for a bearer token from
+	// memory before reading the store again (auth.TokenCache; default
+	// auth.DefaultTokenCacheTTL, negative: no cache): the longest a token
+	// revoked through another replica stays accepted by this one.
+	TokenCacheTTL time.Duration
 	// DemoSize overrides DefaultDemo (tests use a smaller district).
 	DemoSize *DemoSize
 	// ServerOptions are appended to the kit options NewServer sets.
@@ -71,7 +76,11 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 		return nil, nil, errors.New("reference: Config.Store is nil")
 	}
 	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
-	oauth := auth.NewOAuth2(st, st, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
+	var tokens auth.TokenStore = st
+	if cfg.TokenCacheTTL >= 0 {
+		tokens = auth.NewTokenCache(st, auth.WithCacheTTL(cfg.TokenCacheTTL), auth.WithCacheClock(cfg.Clock))
+	}
+	oauth := auth.NewOAuth2(st, tokens, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
 	inst := &Instance{Store: st, Handler: h, OAuth2: oauth}
 	if cfg.Demo {
 		size := DefaultDemo

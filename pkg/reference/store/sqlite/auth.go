@@ -92,7 +92,7 @@ func (s *Store) LookupToken(ctx context.Context, tokenHash string) (auth.Princip
 	}
 	var b []byte
 	var exp int64
-	err := s.r.QueryRowContext(ctx, `SELECT principal, expires_at FROM tokens WHERE hash = ?`, tokenHash).Scan(&b, &exp)
+	err := s.rs.queryRow(ctx, `SELECT principal, expires_at FROM tokens WHERE hash = ?`, tokenHash).Scan(&b, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Principal{}, time.Time{}, auth.ErrUnknownToken
 	}

@@ -21,8 +21,10 @@ import (
 // Store is the SQLite store. It implements store.Store.
 type Store struct {
 	path string
-	w    *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
-	r    *sql.DB // readers, concurrent with the writer thanks to WAL
+	w    *sql.DB    // exactly one connection; its transactions BEGIN IMMEDIATE
+	r    *sql.DB    // readers, concurrent with the writer thanks to WAL
+	rs   *stmtCache // the read paths' prepared statements, on r
+	ws   *stmtCache // the lease's, on w
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,7 +75,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, w: w}
+	s := &Store{path: path, w: w, ws: newStmtCache(w)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -85,16 +87,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	s.r = r
+	s.r, s.rs = r, newStmtCache(r)
 	return s, nil
 }
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
 }
 
 // MinHeadroom is the room, in bytes, Ping wants left under the database's

@@ -178,10 +178,15 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	query += ` ORDER BY pos LIMIT ?`
 	args = append(args, q.Limit)
 	until := store.UnixNanos(q.Now.Add(q.Lease))
+	query = `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
+			WHERE pos IN (` + query + `) RETURNING ` + taskCols + `, pos`
+	st, err := s.ws.stmt(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: lease: %w", err)
+	}
 	var out []store.Task
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
-			WHERE pos IN (`+query+`) RETURNING `+taskCols+`, pos`, append([]any{until}, args...)...)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := txQuery(ctx, tx, st, query, append([]any{until}, args...)...)
 		if err != nil {
 			return fmt.Errorf("sqlite: lease: %w", err)
 		}

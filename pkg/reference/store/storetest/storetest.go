@@ -56,6 +56,7 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"AckGroupAtomic", testAckGroup},
 		{"AdminListAndDelete", testAdmin},
 		{"ClientsAndTokens", testAuth},
+		{"RevokeToken", testRevokeToken},
 		{"PingCommitsAWrite", testPing},
 		{"SyncPanicLeavesStoreWritable", testSyncPanic},
 		{"AckDuplicateRefused", testAckDuplicate},
@@ -1245,5 +1246,36 @@ func testPing(t *testing.T, s store.Store) {
 	}
 	if got := allTasks(t, s, tn.ID); len(got) != len(before)+4 {
 		t.Errorf("%d tasks after 4 enqueues and 4 pings, want %d", len(got), len(before)+4)
+	}
+}
+
+// testRevokeToken: a store that can revoke tokens (auth.TokenRevoker)
+// forgets the one revoked and keeps the others; revoking twice, or an
+// unknown token, is not an error.
+func testRevokeToken(t *testing.T, s store.Store) {
+	r, ok := s.(auth.TokenRevoker)
+	if !ok {
+		t.Skip("the store cannot revoke tokens")
+	}
+	tn := NewTenant(t, s, "revoke")
+	p := auth.Principal{TenantIDs: []uuid.UUID{tn.ID}, ClientID: tn.ClientID, Subject: tn.ClientID, Method: auth.MethodOAuth2}
+	for _, h := range []string{"r1", "r2"} {
+		if err := s.SaveToken(ctx(), h, p, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if err := r.RevokeToken(ctx(), "r1"); err != nil {
+			t.Fatalf("RevokeToken: %v", err)
+		}
+	}
+	if err := r.RevokeToken(ctx(), "never-issued"); err != nil {
+		t.Fatalf("RevokeToken(unknown): %v", err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "r1"); !errors.Is(err, auth.ErrUnknownToken) {
+		t.Fatalf("LookupToken(revoked) err = %v, want ErrUnknownToken", err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "r2"); err != nil {
+		t.Fatalf("LookupToken(other) err = %v", err)
 	}
 }
