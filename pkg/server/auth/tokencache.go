@@ -150,6 +150,26 @@ func (c *TokenCache) SaveToken(ctx context.Context, tokenHash string, p Principa
 	return nil
 }
 
+// SaveTokenWithin implements QuotaTokenStore, so that a cache in front of a
+// store that counts token quotas keeps them: the quotas are checked by the
+// store (a store that is no QuotaTokenStore saves without them, as OAuth2
+// would), then the token is cached like SaveToken's.
+func (c *TokenCache) SaveTokenWithin(ctx context.Context, tokenHash string, p Principal, expires time.Time, quotas ...TokenQuota) error {
+	qs, ok := c.inner.(QuotaTokenStore)
+	if !ok {
+		return c.SaveToken(ctx, tokenHash, p, expires)
+	}
+	now := c.now()
+	c.mu.Lock()
+	gen := c.gen
+	c.mu.Unlock()
+	if err := qs.SaveTokenWithin(ctx, tokenHash, p, expires, quotas...); err != nil {
+		return err
+	}
+	c.put(tokenHash, p, expires, gen, now)
+	return nil
+}
+
 // RevokeToken implements TokenRevoker: the token is revoked in the store
 // (which must implement TokenRevoker, or the answer is
 // ErrRevokeUnsupported) and dropped from this cache.

@@ -79,3 +79,26 @@ func TestTokenLimitOff(t *testing.T) {
 		}
 	}
 }
+
+// A TokenCache in front of the store keeps the store's quotas: the reference
+// server puts one there by default, and a cache that only had SaveToken made
+// OAuth2 skip the limits altogether.
+func TestTokenLimitThroughTokenCache(t *testing.T) {
+	t.Parallel()
+	cache := auth.NewTokenCache(auth.NewMemoryTokenStore())
+	if _, ok := any(cache).(auth.QuotaTokenStore); !ok {
+		t.Fatal("TokenCache is not a QuotaTokenStore: quotas behind it are lost")
+	}
+	o := auth.NewOAuth2(auth.NewMemoryClientStore(), cache, auth.WithTokenLimit(auth.TokenLimit{Live: 2}))
+	c := auth.Client{ID: "client-1", TenantID: tenant}
+	for i := range 2 {
+		if _, _, err := o.IssueToken(context.Background(), c); err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+	_, _, err := o.IssueToken(context.Background(), c)
+	var qe *auth.QuotaError
+	if !errors.As(err, &qe) {
+		t.Fatalf("third token through the cache = %v, want a QuotaError", err)
+	}
+}
