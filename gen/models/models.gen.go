@@ -652,7 +652,9 @@ type Task struct {
 	Type string `json:"type,omitempty,omitzero"`
 }
 
-// TaskAck defines model for TaskAck.
+// TaskAck One acknowledgement. Every field is optional (decision ack-body): `{}` records success, and
+// so does an acknowledgement with only a message; one with an `error` object and no status
+// records error.
 type TaskAck struct {
 	// SysAppID The application's own id for the object of the task (key spelled with a dot, as the vendor renders it).
 	SysAppID string `json:"$sys.app_id,omitempty,omitzero"`
@@ -661,8 +663,8 @@ type TaskAck struct {
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AppID string `json:"app_id,omitempty,omitzero"`
 
-	// Error Optional error information to record (2020-2022).
-	Error ErrorType `json:"error,omitempty,omitzero"`
+	// Error Optional error information to record (2020-2022). Every field is optional; the server fills what is missing (decision ack-error).
+	Error TaskAckError `json:"error,omitempty,omitzero"`
 
 	// Message Optional message to record and display in Kimono.
 	Message string `json:"message,omitempty,omitzero"`
@@ -670,13 +672,29 @@ type TaskAck struct {
 	// Params Optional key/value pairs to record (2020-2022).
 	Params map[string]string `json:"params,omitempty,omitzero"`
 
-	// Status Outcome of a task. success: processed. error: processed with errors (send a message).
-	// retry: not processed; deliver again. reauthenticate: not processed because the tenant must
-	// authenticate again; the task is delivered again.
-	Status TaskAckStatus `json:"status"`
+	// Status The outcome. Optional; absent, the server records success, or error when the acknowledgement carries an error object.
+	Status TaskAckStatus `json:"status,omitempty,omitzero"`
 
 	// TaskID Task ID to acknowledge (Required if multiple TaskAcks are in a single request). When given with a path id it must equal it.
 	TaskID openapi_types.UUID `json:"task_id,omitempty,omitzero"`
+}
+
+// TaskAckError The error of an acknowledgement, the 2022 ErrorType with every field optional (decision ack-error).
+type TaskAckError struct {
+	// Code Application-layer error code
+	Code string `json:"code,omitempty,omitzero"`
+
+	// Details Details that may assist in diagnosing this error
+	Details string `json:"details,omitempty,omitzero"`
+
+	// ExtMessage Extended error message
+	ExtMessage string `json:"ext_message,omitempty,omitzero"`
+
+	// Message Error message; recorded as the acknowledgement's message when it has none (cut at 4096 characters).
+	Message string `json:"message,omitempty,omitzero"`
+
+	// Status Transport-layer status code
+	Status int32 `json:"status,omitempty,omitzero"`
 }
 
 // TaskAckGroup defines model for TaskAckGroup.
@@ -691,8 +709,8 @@ type TaskAckGroupItem struct {
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AppID string `json:"app_id,omitempty,omitzero"`
 
-	// Error Optional error information to record (2020-2022).
-	Error ErrorType `json:"error,omitempty,omitzero"`
+	// Error Optional error information to record (2020-2022). Every field is optional; the server fills what is missing (decision ack-error).
+	Error TaskAckError `json:"error,omitempty,omitzero"`
 
 	// Message Optional message to record and display in Kimono.
 	Message string `json:"message,omitempty,omitzero"`
@@ -700,10 +718,8 @@ type TaskAckGroupItem struct {
 	// Params Optional key/value pairs to record (2020-2022).
 	Params map[string]string `json:"params,omitempty,omitzero"`
 
-	// Status Outcome of a task. success: processed. error: processed with errors (send a message).
-	// retry: not processed; deliver again. reauthenticate: not processed because the tenant must
-	// authenticate again; the task is delivered again.
-	Status TaskAckStatus `json:"status"`
+	// Status The outcome. Optional; absent, the server records success, or error when the acknowledgement carries an error object.
+	Status TaskAckStatus `json:"status,omitempty,omitzero"`
 
 	// TaskID Task ID to acknowledge (Required if multiple TaskAcks are in a single request). When given with a path id it must equal it.
 	TaskID openapi_types.UUID `json:"task_id"`

@@ -351,6 +351,25 @@ var breakages = []breakage{
 		check: "tasks/acknowledgement removes a task", reason: "success removes a task from the queue",
 	},
 	{
+		name: "refuses an acknowledgement without a status (the decision before ack-body was corrected)",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if taskAck.MatchString(tg.rel(r)) && r.Method == http.MethodPut {
+					body := readBody(r)
+					var a map[string]any
+					if json.Unmarshal(body, &a) == nil && a["status"] == nil {
+						writeJSON(w, 400, map[string]any{"error": map[string]any{"status": 400, "code": "invalid_body", "message": "status is required"}})
+						return
+					}
+					reply(w, call(tg.inner, clone(r, "PUT", r.URL.Path, r.URL.Query(), body, "")))
+					return
+				}
+				tg.inner.ServeHTTP(w, r)
+			})
+		},
+		check: "tasks/an acknowledgement without a status", reason: "must answer 200",
+	},
+	{
 		name: "accepts a malformed acknowledgement as success",
 		wrap: func(t *testing.T, tg *target) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

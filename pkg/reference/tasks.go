@@ -257,13 +257,20 @@ func (h *Handler) DeleteAdminTask(ctx context.Context, r apiserver.DeleteAdminTa
 }
 
 // ackOf checks one acknowledgement. pathID is the id in the URL, when there
-// is one: a body task_id that differs from it is a 400.
-// ackOf checks one acknowledgement; uuid.Nil stands for an id not given.
+// is one: a body task_id that differs from it is a 400; uuid.Nil stands for
+// an id not given. It fills what the acknowledgement leaves out, as the
+// spec's decisions ack-body and ack-error say: the outcome and the message.
 func ackOf(pathID, bodyID uuid.UUID, a models.TaskAck) (store.Ack, error) {
-	if !a.Status.Valid() {
+	status := a.Status
+	switch {
+	case status == "" && a.Error != (models.TaskAckError{}):
+		status = models.Error
+	case status == "":
+		status = models.Success
+	case !status.Valid():
 		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "unknown acknowledgement status %q", a.Status)
 	}
-	out := store.Ack{Status: store.AckStatus(a.Status)}
+	out := store.Ack{Status: store.AckStatus(status)}
 	switch {
 	case pathID != uuid.Nil && bodyID != uuid.Nil && bodyID != pathID:
 		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task_id %s in the body differs from the task id %s in the path", bodyID, pathID)
@@ -273,12 +280,39 @@ func ackOf(pathID, bodyID uuid.UUID, a models.TaskAck) (store.Ack, error) {
 		out.TaskID = bodyID
 	}
 	out.Message = a.Message
+	if out.Message == "" {
+		out.Message = errorMessage(a.Error)
+	}
 	if a.SysAppID != "" {
 		out.AppID = a.SysAppID
 	} else if a.AppID != "" { //nolint:staticcheck // the deprecated 2019-2020 spelling is still accepted
 		out.AppID = a.AppID //nolint:staticcheck // as above
 	}
 	return out, nil
+}
+
+// maxAckMessage is TaskAck.message's maxLength in the spec, in characters.
+const maxAckMessage = 4096
+
+// errorMessage is the message a 2022 error object stands for: its message,
+// else its ext_message, else its details, cut to what TaskAck.message may
+// hold.
+func errorMessage(e models.TaskAckError) string {
+	m := e.Message
+	if m == "" {
+		m = e.ExtMessage
+	}
+	if m == "" {
+		m = e.Details
+	}
+	n := 0
+	for i := range m {
+		if n == maxAckMessage {
+			return m[:i]
+		}
+		n++
+	}
+	return m
 }
 
 func receiptOf(r store.Receipt) models.TaskAckReceipt {
@@ -320,7 +354,7 @@ func (h *Handler) ackGroup(ctx context.Context, body *models.TaskAckGroup) ([]mo
 		}
 		seen[item.TaskID] = i
 		id := item.TaskID
-		a, err := ackOf(uuid.Nil, id, models.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppID: item.AppID}) //nolint:staticcheck // AppID: deprecated spelling still accepted
+		a, err := ackOf(uuid.Nil, id, models.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppID: item.AppID, Error: item.Error}) //nolint:staticcheck // AppID: deprecated spelling still accepted
 		if err != nil {
 			return nil, err
 		}

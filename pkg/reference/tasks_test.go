@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -220,7 +221,8 @@ func TestAcknowledgeTask(t *testing.T) {
 	a.wantError(http.MethodPut, "/tasks/"+uuid.NewString()+"/ack", map[string]any{"status": "success"}, 404, "not_found")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"status": "success", "task_id": uuid.NewString()}, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"status": "maybe"}, 400, "invalid_body")
-	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"message": "no status"}, 400, "invalid_body")
+	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"error": map[string]any{"status": "five hundred"}}, 400, "invalid_body")
+	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"error": "failed"}, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", `{"status":`, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/not-a-uuid/ack", map[string]any{"status": "success"}, 400, "invalid_parameter")
 	// Nothing above touched task 3.
@@ -228,6 +230,65 @@ func TestAcknowledgeTask(t *testing.T) {
 	a.get("/tasks/admin/"+id, &found)
 	if found.Data["data_event"] == nil {
 		t.Fatalf("task 3 = %s", mustMarshal(found.Data))
+	}
+}
+
+// An acknowledgement without a status records success, or error when it
+// carries a 2022 error object, whose message is recorded when the
+// acknowledgement has none (decisions ack-body and ack-error).
+func TestAcknowledgeWithoutStatus(t *testing.T) {
+	env := referencetest.Start(t)
+	a := newAPI(t, env, 0)
+	ts := a.lease("/tasks?page_size=7")
+	long := strings.Repeat("é", 5000)
+	for _, c := range []struct {
+		path   string
+		body   any
+		status string
+	}{
+		{"/tasks/" + ts[0].ID + "/ack", map[string]any{}, "success"},
+		{"/tasks/" + ts[1].ID + "/ack", map[string]any{"message": "done"}, "success"},
+		{"/tasks/admin/" + ts[2].ID + "/ack", map[string]any{"error": map[string]any{"message": "Student has no school"}}, "error"},
+		{"/tasks/" + ts[3].ID + "/ack", map[string]any{"message": "mine", "error": map[string]any{"code": "E1", "details": "theirs"}}, "error"},
+		{"/tasks/" + ts[4].ID + "/ack", map[string]any{"status": "retry", "error": map[string]any{"message": "later"}}, "retry"},
+		{"/tasks/" + ts[5].ID + "/ack", map[string]any{"error": map[string]any{"status": 500, "ext_message": long}}, "error"},
+	} {
+		var r struct{ Data receipt }
+		code, b := a.do(http.MethodPut, c.path, c.body)
+		if code != 200 || json.Unmarshal(b, &r) != nil || r.Data.Status != c.status {
+			t.Fatalf("PUT %s %s = %d %s, want 200 %s", c.path, mustMarshal(c.body), code, b, c.status)
+		}
+	}
+	var r struct{ Data []receipt }
+	code, b := a.do(http.MethodPut, "/tasks/ack", []any{map[string]any{"task_id": ts[6].ID, "message": "done"}})
+	if code != 200 || json.Unmarshal(b, &r) != nil || len(r.Data) != 1 || r.Data[0].Status != "success" {
+		t.Fatalf("group ack without status = %d %s", code, b)
+	}
+	// Acknowledging again without a status is the same outcome: the first receipt.
+	if code, b := a.do(http.MethodPut, "/tasks/"+ts[0].ID+"/ack", map[string]any{}); code != 200 {
+		t.Fatalf("repeated {} = %d %s", code, b)
+	}
+	a.wantError(http.MethodPut, "/tasks/"+ts[2].ID+"/ack", map[string]any{}, 409, "conflict")
+
+	h, err := env.Store.History(context.Background(), env.Tenants[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range h {
+		got[e.TaskID.String()] = string(e.Status) + ":" + e.Message
+	}
+	want := map[string]string{
+		ts[0].ID: "success:", ts[1].ID: "success:done", ts[2].ID: "error:Student has no school",
+		ts[3].ID: "error:mine", ts[5].ID: "error:" + strings.Repeat("é", 4096), ts[6].ID: "success:done",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("history of %s = %.60q, want %.60q", id, got[id], w)
+		}
+	}
+	if _, ok := got[ts[4].ID]; ok {
+		t.Errorf("a retry was recorded: %q", got[ts[4].ID])
 	}
 }
 

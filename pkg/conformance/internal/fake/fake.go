@@ -408,6 +408,21 @@ type ack struct {
 	TaskID  *string `json:"task_id"`
 	Status  string  `json:"status"`
 	Message string  `json:"message"`
+	Error   *struct {
+		Status *int `json:"status"`
+	} `json:"error"`
+}
+
+// outcome fills a missing status as the spec decides (ack-body, ack-error):
+// error with an error object, success without.
+func (a *ack) outcome() {
+	switch {
+	case a.Status != "":
+	case a.Error != nil:
+		a.Status = "error"
+	default:
+		a.Status = "success"
+	}
 }
 
 func validStatus(s string) bool {
@@ -438,7 +453,9 @@ func (s *Server) apply(d *tenantData, id, status string) (obj, int, string) {
 func (s *Server) ackOne(w http.ResponseWriter, r *http.Request, d *tenantData, id string) {
 	var a ack
 	body, _ := io.ReadAll(r.Body)
-	if json.Unmarshal(body, &a) != nil || !validStatus(a.Status) || len(a.Message) > 4096 || (a.TaskID != nil && *a.TaskID != id) {
+	err := json.Unmarshal(body, &a)
+	a.outcome()
+	if err != nil || !validStatus(a.Status) || len(a.Message) > 4096 || (a.TaskID != nil && *a.TaskID != id) {
 		apiError(w, 400, "invalid_body", "invalid acknowledgement")
 		return
 	}
@@ -457,6 +474,9 @@ func (s *Server) groupAck(w http.ResponseWriter, r *http.Request, d *tenantData)
 	if json.Unmarshal(body, &g) != nil || len(g) == 0 {
 		apiError(w, 400, "invalid_body", "a group acknowledgement is a non-empty array")
 		return
+	}
+	for i := range g {
+		g[i].outcome()
 	}
 	for _, a := range g {
 		if a.TaskID == nil || !uuidRE.MatchString(*a.TaskID) || !validStatus(a.Status) {
