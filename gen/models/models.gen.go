@@ -929,6 +929,24 @@ type Unauthorized = ErrorResponse
 // UnsupportedMediaType The one error body of every operation.
 type UnsupportedMediaType = ErrorResponse
 
+// ListGradingCategories2022Params defines parameters for ListGradingCategories2022.
+type ListGradingCategories2022Params struct {
+	// Page Specify the page number (defaults to 0). Zero-based.
+	Page *PageParam `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
+	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListGradingCategoriesParams defines parameters for ListGradingCategories.
 type ListGradingCategoriesParams struct {
 	// Page Specify the page number (defaults to 0). Zero-based.
