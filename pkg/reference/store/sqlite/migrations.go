@@ -129,6 +129,17 @@ CREATE TABLE secrets (
 	`
 CREATE TABLE sync_put (seq INTEGER PRIMARY KEY);
 `,
+	// 6: the signing keys of the LTI test issuer; at most one is current
+	// (retired_at 0).
+	`
+CREATE TABLE lti_keys (
+	id         TEXT PRIMARY KEY,
+	private    BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	retired_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX lti_keys_current ON lti_keys (retired_at) WHERE retired_at = 0;
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.
