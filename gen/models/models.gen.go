@@ -1219,7 +1219,8 @@ type ListTermsParams struct {
 
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
-	// TenantID Specify the tenant_id to restrict this operation to
+	// TenantID Specify the tenant_id to restrict this operation to. It must be one of the tenants the
+	// credentials name (403 otherwise): an OAuth2 client has one, an LTI JWT may name several.
 	TenantID *TenantIDParam `form:"tenant_id,omitempty" json:"tenant_id,omitempty"`
 
 	// Schema Specify the Task Schema to use for this operation. Known values: `2.0.0` (the default:
@@ -1240,6 +1241,10 @@ type ListTasksParams struct {
 
 // ListAdminTasksParams defines parameters for ListAdminTasks.
 type ListAdminTasksParams struct {
+	// TenantID Specify the tenant_id to restrict this operation to. It must be one of the tenants the
+	// credentials name (403 otherwise): an OAuth2 client has one, an LTI JWT may name several.
+	TenantID *TenantIDParam `form:"tenant_id,omitempty" json:"tenant_id,omitempty"`
+
 	// Schema Specify the Task Schema to use for this operation. Known values: `2.0.0` (the default:
 	// one snake_case payload key per task, as in the vendor's example) and `3.0.0` (flat: the
 	// event's fields at the task's root beside `type`). A major version alone (`2`, `3`) is

@@ -157,12 +157,8 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 	if err != nil {
 		return nil, err
 	}
-	if id := r.Params.TenantID; id != nil {
-		p, _ := auth.PrincipalFrom(ctx)
-		if !p.HasTenant(*id) {
-			return nil, server.Errorf(http.StatusForbidden, server.CodeForbidden, "tenant %s is not one of this actor's tenants", *id)
-		}
-		tenants = []uuid.UUID{*id}
+	if tenants, err = narrow(ctx, tenants, r.Params.TenantID); err != nil {
+		return nil, err
 	}
 	limit := h.batch
 	if s := r.Params.PageSize; s != nil && int(*s) < limit {
@@ -186,6 +182,20 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 	return out, nil
 }
 
+// narrow applies a tenant_id parameter: one of the caller's tenants, which a
+// caller whose credentials name several (an LTI JWT) uses to pick one; any
+// other tenant is a 403.
+func narrow(ctx context.Context, tenants []uuid.UUID, id *uuid.UUID) ([]uuid.UUID, error) {
+	if id == nil {
+		return tenants, nil
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if !p.HasTenant(*id) {
+		return nil, server.Errorf(http.StatusForbidden, server.CodeForbidden, "tenant %s is not one of this actor's tenants", *id)
+	}
+	return []uuid.UUID{*id}, nil
+}
+
 // release gives leased tasks back at once. It runs on a context of its own:
 // the request's may be what failed.
 func (h *Handler) release(ctx context.Context, tenants []uuid.UUID, ts []store.Task) {
@@ -205,6 +215,9 @@ func (h *Handler) release(ctx context.Context, tenants []uuid.UUID, ts []store.T
 func (h *Handler) ListAdminTasks(ctx context.Context, r apiserver.ListAdminTasksRequestObject) (apiserver.ListAdminTasksResponseObject, error) {
 	tenants, rd, err := taskScope(ctx, r.Params.Schema)
 	if err != nil {
+		return nil, err
+	}
+	if tenants, err = narrow(ctx, tenants, r.Params.TenantID); err != nil {
 		return nil, err
 	}
 	q := store.TaskQuery{Tenants: tenants}

@@ -42,9 +42,11 @@ func memberships(r reference.Roster) map[string]string {
 	return out
 }
 
-func TestLeaseHidesAndExpires(t *testing.T) {
+func TestLeaseHidesAndExpires(t *testing.T) { eachCredential(t, testLeaseHidesAndExpires) }
+
+func testLeaseHidesAndExpires(t *testing.T, cred credential) {
 	env := referencetest.Start(t, referencetest.WithBatchSize(10))
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	first := a.lease("/tasks")
 	if len(first) != 10 || first[0].Sequence != 1 || first[0].Action != "TENANT_INSTALLED" || first[1].Action != "SYNC_START" {
 		t.Fatalf("first batch = %+v", first)
@@ -157,9 +159,11 @@ type receipt struct {
 	AcknowledgedAt time.Time `json:"acknowledged_at"`
 }
 
-func TestAcknowledgeTask(t *testing.T) {
+func TestAcknowledgeTask(t *testing.T) { eachCredential(t, testAcknowledgeTask) }
+
+func testAcknowledgeTask(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	ts := a.lease("/tasks?page_size=6")
 	for _, base := range []string{"/tasks/", "/tasks/admin/"} {
 		t.Run(base, func(t *testing.T) {
@@ -236,9 +240,11 @@ func TestAcknowledgeTask(t *testing.T) {
 // An acknowledgement without a status records success, or error when it
 // carries a 2022 error object, whose message is recorded when the
 // acknowledgement has none (decisions ack-body and ack-error).
-func TestAcknowledgeWithoutStatus(t *testing.T) {
+func TestAcknowledgeWithoutStatus(t *testing.T) { eachCredential(t, testAcknowledgeWithoutStatus) }
+
+func testAcknowledgeWithoutStatus(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	ts := a.lease("/tasks?page_size=7")
 	long := strings.Repeat("é", 5000)
 	for _, c := range []struct {
@@ -292,10 +298,12 @@ func TestAcknowledgeWithoutStatus(t *testing.T) {
 	}
 }
 
-func TestAcknowledgeGroup(t *testing.T) {
+func TestAcknowledgeGroup(t *testing.T) { eachCredential(t, testAcknowledgeGroup) }
+
+func testAcknowledgeGroup(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
-	other := newAPI(t, env, 1)
+	a := newAPIAs(t, env, cred, 0)
+	other := newAPIAs(t, env, cred, 1)
 	ts := a.lease("/tasks?page_size=5")
 	foreign := other.lease("/tasks?page_size=1")[0]
 	total := func() int {
@@ -341,9 +349,11 @@ func TestAcknowledgeGroup(t *testing.T) {
 	other.get("/tasks/admin/"+foreign.ID, &of)
 }
 
-func TestAdminListFindDelete(t *testing.T) {
+func TestAdminListFindDelete(t *testing.T) { eachCredential(t, testAdminListFindDelete) }
+
+func testAdminListFindDelete(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	n := queueSize(env.Tenants[0].Roster)
 	var seqs []int64
 	for _, size := range []int{1, 7, 2000} {
@@ -406,9 +416,11 @@ func TestAdminListFindDelete(t *testing.T) {
 	}
 }
 
-func TestTaskIsolation(t *testing.T) {
+func TestTaskIsolation(t *testing.T) { eachCredential(t, testTaskIsolation) }
+
+func testTaskIsolation(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a, b := newAPI(t, env, 0), newAPI(t, env, 1)
+	a, b := newAPIAs(t, env, cred, 0), newAPIAs(t, env, cred, 1)
 	var p page
 	a.get("/tasks/admin", &p)
 	mine := tasksOf(t, mustMarshal(p))
@@ -437,10 +449,12 @@ func mustMarshal(v any) []byte {
 
 // Many consumers polling at once never receive the same task within a lease,
 // and together they receive every task.
-func TestConcurrentConsumers(t *testing.T) {
+func TestConcurrentConsumers(t *testing.T) { eachCredential(t, testConcurrentConsumers) }
+
+func testConcurrentConsumers(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
 	n := queueSize(env.Tenants[0].Roster)
-	token := env.Token(t, 0)
+	token := tokenAs(t, env, cred, 0)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup
