@@ -54,8 +54,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
+	ltiOpts := addLTIFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns] [LTI: --lti-test-issuer=false | --lti-issuer ISS --lti-audience AUD --lti-jwks-url URL|--lti-jwks-file FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -117,8 +118,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ltiMode, err := ltiOpts.build(ctx, st)
+	if err != nil {
+		st.Close()
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "interop serve: %v\n", err)
+			return exitError(2)
+		}
+		return err
+	}
 	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
+		LTI:   ltiMode.authn,
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
@@ -138,6 +150,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
+		ltiTenant := ""
+		if inst.Demo != nil {
+			ltiTenant = inst.Demo.ClientID
+		}
+		ltiMode.print(stdout, "http://"+a.String(), redactDSN(*db), ltiTenant)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 			if demoBefore {
