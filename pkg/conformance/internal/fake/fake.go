@@ -34,6 +34,10 @@ type Server struct {
 	tokens  map[string]string // token -> tenant id
 	tenants map[string]*tenantData
 	Clients []Client
+	// LTIToken is a bearer token the fake accepts for the first client's
+	// tenant, standing for an LTI JWT (the fake checks no signature: any
+	// other string, a tampered copy included, is unknown).
+	LTIToken string
 }
 
 type tenantData struct {
@@ -65,6 +69,8 @@ func New(lease time.Duration) *Server {
 		s.Clients = append(s.Clients, c)
 		s.tenants[c.TenantID] = s.seed(i, c.TenantID)
 	}
+	s.LTIToken = "eyJhbGciOiJFUzI1NiJ9.eyJ0ZW5hbnRfaWQiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmU"
+	s.tokens[s.LTIToken] = s.Clients[0].TenantID
 	return s
 }
 
