@@ -39,13 +39,14 @@ const (
 	DefaultTTL = time.Hour
 )
 
-// How often a running issuer rereads the keys, so that a rotation made by
-// another process (`interop tenant lti-key rotate`, another replica) is
-// seen; a token with an unknown kid rereads them at once, at most every
-// second.
+// How often a running issuer rereads the keys (DefaultRefresh), so that a
+// rotation made by another process (`interop tenant lti-key --rotate`,
+// another replica) is seen; a token with an unknown kid rereads them at
+// once, at most every DefaultRefreshFloor (a flood of forged kids costs the
+// store one read a second).
 const (
-	refreshEvery = time.Minute
-	refreshFloor = time.Second
+	DefaultRefresh      = time.Minute
+	DefaultRefreshFloor = time.Second
 )
 
 // Errors of Mint; test with errors.Is.
@@ -62,6 +63,8 @@ type Issuer struct {
 	st     store.LTIKeyStore
 	now    func() time.Time
 	leeway time.Duration
+	every  time.Duration
+	floor  time.Duration
 
 	mu       sync.Mutex
 	verifier *auth.LTIJWT
@@ -82,9 +85,23 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
+// WithKeyRefresh sets how often the keys are reread (default
+// DefaultRefresh) and the least time between two rereads for unknown kids
+// (default DefaultRefreshFloor; 0 rereads for every one, for tests).
+func WithKeyRefresh(every, floor time.Duration) Option {
+	return func(i *Issuer) {
+		if every > 0 {
+			i.every = every
+		}
+		if floor >= 0 {
+			i.floor = floor
+		}
+	}
+}
+
 // New returns the test issuer of st's keys.
 func New(st store.LTIKeyStore, opts ...Option) *Issuer {
-	i := &Issuer{st: st, now: time.Now, leeway: auth.DefaultLeeway}
+	i := &Issuer{st: st, now: time.Now, leeway: auth.DefaultLeeway, every: DefaultRefresh, floor: DefaultRefreshFloor}
 	for _, o := range opts {
 		o(i)
 	}
@@ -281,7 +298,7 @@ func (i *Issuer) verifierFor(ctx context.Context, kid string) (*auth.LTIJWT, err
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	since := time.Since(i.loaded)
-	stale := i.verifier == nil || since >= refreshEvery || (kid != "" && !i.kids[kid] && since >= refreshFloor)
+	stale := i.verifier == nil || since >= i.every || (kid != "" && !i.kids[kid] && since >= i.floor)
 	if !stale {
 		return i.verifier, nil
 	}
