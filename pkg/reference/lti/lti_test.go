@@ -28,7 +28,6 @@ func openStore(t testing.TB) store.Store {
 	return st
 }
 
-
 func authenticate(is *lti.Issuer, tok string) (auth.Principal, error) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
