@@ -653,8 +653,8 @@ type Task struct {
 }
 
 // TaskAck One acknowledgement. Every field is optional (decision ack-body): `{}` records success, and
-// so does an acknowledgement with only a message; one with an `error` object and no status
-// records error.
+// so does an acknowledgement with only a message; one with a non-empty `error` object and no
+// status records error.
 type TaskAck struct {
 	// SysAppID The application's own id for the object of the task (key spelled with a dot, as the vendor renders it).
 	SysAppID string `json:"$sys.app_id,omitempty,omitzero"`

@@ -245,7 +245,7 @@ func TestAcknowledgeWithoutStatus(t *testing.T) { eachCredential(t, testAcknowle
 func testAcknowledgeWithoutStatus(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
 	a := newAPIAs(t, env, cred, 0)
-	ts := a.lease("/tasks?page_size=7")
+	ts := a.lease("/tasks?page_size=8")
 	long := strings.Repeat("é", 5000)
 	for _, c := range []struct {
 		path   string
@@ -258,6 +258,7 @@ func testAcknowledgeWithoutStatus(t *testing.T, cred credential) {
 		{"/tasks/" + ts[3].ID + "/ack", map[string]any{"message": "mine", "error": map[string]any{"code": "E1", "details": "theirs"}}, "error"},
 		{"/tasks/" + ts[4].ID + "/ack", map[string]any{"status": "retry", "error": map[string]any{"message": "later"}}, "retry"},
 		{"/tasks/" + ts[5].ID + "/ack", map[string]any{"error": map[string]any{"status": 500, "ext_message": long}}, "error"},
+		{"/tasks/" + ts[7].ID + "/ack", map[string]any{"error": map[string]any{}}, "success"}, // an empty error says nothing
 	} {
 		var r struct{ Data receipt }
 		code, b := a.do(http.MethodPut, c.path, c.body)
