@@ -30,10 +30,11 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	id2 := fs.String("client-id-2", "", "client id of a second, different tenant: enables the isolation checks")
 	secret2 := fs.String("client-secret-2", "", "its client secret")
 	asJSON := fs.Bool("json", false, "write the report as JSON")
+	ltiTok := fs.String("lti-token", "", "an LTI JWT naming the first client's tenant only: the auth and isolation checks run with it too (the reference server mints one: interop tenant lti-token --tenant ID)")
 	lease := fs.Duration("lease-wait", 0, "the server's task lease; when given, the suite leases a task, waits that long (plus 10%) for the lease to expire and checks that the task is delivered again (0 skips the check)")
 	timeout := fs.Duration("timeout", 30*time.Second, "timeout of each HTTP request")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL [--token-url URL] --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--lease-wait D] [--timeout D] [--json]")
+		fmt.Fprintln(stderr, "usage: interop conformance --base-url URL [--token-url URL] --client-id ID --client-secret SECRET [--client-id-2 ID --client-secret-2 SECRET] [--lti-token JWT] [--lease-wait D] [--timeout D] [--json]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -54,6 +55,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		Clients:   []conformance.Credentials{{ClientID: *id, ClientSecret: *secret}},
 		LeaseWait: *lease,
 		Progress:  stderr,
+		LTIToken:  *ltiTok,
 	}
 	if *id2 != "" {
 		cfg.Clients = append(cfg.Clients, conformance.Credentials{ClientID: *id2, ClientSecret: *secret2})

@@ -58,8 +58,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	tokenCache := fs.Duration("token-cache-ttl", auth.DefaultTokenCacheTTL, "how long a bearer token is accepted from memory before the database is asked again: the longest a token revoked through another replica stays accepted here; 0 = no cache")
+	ltiOpts := addLTIFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--token-cache-ttl 5s] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--token-cache-ttl 5s] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns] [LTI: --lti-test-issuer=false | --lti-issuer ISS --lti-audience AUD --lti-jwks-url URL|--lti-jwks-file FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -133,8 +134,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ltiMode, err := ltiOpts.build(ctx, st)
+	if err != nil {
+		st.Close()
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "interop serve: %v\n", err)
+			return exitError(2)
+		}
+		return err
+	}
 	demoBefore := *demo && demoLoaded(ctx, st)
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
+		LTI:   ltiMode.authn,
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		TokenCacheTTL: cacheTTL(*tokenCache),
 		ServerOptions: append(limits,
@@ -155,6 +167,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
+		ltiTenant := ""
+		if inst.Demo != nil {
+			ltiTenant = inst.Demo.ClientID
+		}
+		ltiMode.print(stdout, "http://"+a.String(), redactDSN(*db), ltiTenant)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 			if demoBefore {

@@ -13,11 +13,13 @@ import (
 )
 
 func init() {
-	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create, tenant reset)", run: runTenant}
+	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create, reset, lti-token, lti-key)", run: runTenant}
 }
 
 const tenantUsage = `usage: interop tenant create --db PATH [--create] --name NAME
-       interop tenant reset --db PATH --tenant ID|CLIENT_ID|NAME --yes`
+       interop tenant reset --db PATH --tenant ID|CLIENT_ID|NAME --yes
+       interop tenant lti-token --db PATH --tenant NAME[,NAME...] [--ttl 1h] [--json]
+       interop tenant lti-key --db PATH [--rotate]`
 
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
@@ -26,6 +28,10 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return runTenantCreate(ctx, args[1:], stdout, stderr)
 		case "reset":
 			return runTenantReset(ctx, args[1:], stdout, stderr)
+		case "lti-token":
+			return runTenantLTIToken(ctx, args[1:], stdout, stderr)
+		case "lti-key":
+			return runTenantLTIKey(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprintln(stderr, tenantUsage)

@@ -19,11 +19,26 @@ func (r *run) isolationChecks() []check {
 			f(c, c.r.tenants[0], c.r.tenants[1])
 		}
 	}
+	// The same promises hold for an LTI JWT caller (Config.LTIToken) in
+	// place of the first client.
+	needLTI := func(f func(c *C, a, b *tenant)) func(c *C) {
+		return func(c *C) {
+			lt := c.needLTI()
+			if len(c.r.tenants) < 2 {
+				c.skipf("needs a second client of another tenant (--client-id-2, --client-secret-2)")
+			}
+			f(c, lt, c.r.tenants[1])
+		}
+	}
 	return []check{
 		{group: "isolation", name: "no list shows another tenant's objects", run: need(checkListsIsolated)},
 		{group: "isolation", name: "no find finds another tenant's objects", run: need(checkFindsIsolated)},
 		{group: "isolation", name: "each tenant's queue holds only its own tasks", run: need(checkQueuesIsolated)},
 		{group: "isolation", name: "no acknowledgement or delete reaches another tenant's task", run: need(checkAcksIsolated)},
+		{group: "isolation", name: "LTI JWT: no list shows another tenant's objects", run: needLTI(checkListsIsolated)},
+		{group: "isolation", name: "LTI JWT: no find finds another tenant's objects", run: needLTI(checkFindsIsolated)},
+		{group: "isolation", name: "LTI JWT: each tenant's queue holds only its own tasks", run: needLTI(checkQueuesIsolated)},
+		{group: "isolation", name: "LTI JWT: no acknowledgement or delete reaches another tenant's task", run: needLTI(checkAcksIsolated)},
 	}
 }
 

@@ -35,6 +35,11 @@ type Config struct {
 	// Clients holds one or two clients. The second, when given, must belong to
 	// a different tenant: it enables the isolation checks.
 	Clients []Credentials
+	// LTIToken, when set, is an LTI JWT the server accepts, naming the
+	// tenant of Clients[0] and no other: the auth checks try it (and a
+	// tampered copy), and the isolation checks run again with it in place of
+	// the first client's token.
+	LTIToken string
 	// LeaseWait is how long a task lease lasts on the server under test. Zero
 	// skips the redelivery check; otherwise the suite waits that long (through
 	// Wait) for a leased task to be delivered again.

@@ -31,6 +31,8 @@ type run struct {
 	// on, operations may have gone uncalled because what leads to them is
 	// not implemented.
 	sawNotImplemented bool
+	// lti is the first tenant as an LTI JWT caller (Config.LTIToken), or nil.
+	lti *tenant
 }
 
 type opLog struct {
@@ -53,6 +55,9 @@ func newRun(cfg Config) (*run, error) {
 	r := &run{cfg: cfg, base: base, spec: v, ops: map[string]*opLog{}, roster: map[string][]object{}}
 	for i, c := range cfg.Clients {
 		r.tenants = append(r.tenants, &tenant{label: fmt.Sprintf("tenant %d", i+1), creds: c})
+	}
+	if cfg.LTIToken != "" {
+		r.lti = &tenant{label: "tenant 1 (LTI JWT)", token: cfg.LTIToken}
 	}
 	return r, nil
 }

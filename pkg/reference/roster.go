@@ -119,6 +119,9 @@ func (p rawPage) VisitListCoursesResponse(w http.ResponseWriter) error          
 func (p rawPage) VisitListSectionsResponse(w http.ResponseWriter) error          { return p.write(w) }
 func (p rawPage) VisitListTermsResponse(w http.ResponseWriter) error             { return p.write(w) }
 func (p rawPage) VisitListGradingCategoriesResponse(w http.ResponseWriter) error { return p.write(w) }
+func (p rawPage) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+	return p.write(w)
+}
 
 func (f rawFound) VisitFindOrgResponse(w http.ResponseWriter) error     { return f.write(w) }
 func (f rawFound) VisitFindLEAResponse(w http.ResponseWriter) error     { return f.write(w) }
@@ -199,6 +202,13 @@ func (h *Handler) ListTerms(ctx context.Context, r apiserver.ListTermsRequestObj
 
 // ListGradingCategories implements apiserver.StrictServerInterface.
 func (h *Handler) ListGradingCategories(ctx context.Context, r apiserver.ListGradingCategoriesRequestObject) (apiserver.ListGradingCategoriesResponseObject, error) {
+	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+}
+
+// ListGradingCategories2022 implements apiserver.StrictServerInterface: the
+// 2022 path answers as listGradingCategories (decision paths-2022). Its
+// cursors are the same list's, so either path takes the other's.
+func (h *Handler) ListGradingCategories2022(ctx context.Context, r apiserver.ListGradingCategories2022RequestObject) (apiserver.ListGradingCategories2022ResponseObject, error) {
 	return h.list(ctx, qGrading, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
 }
 

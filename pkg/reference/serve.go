@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
+	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -46,6 +49,18 @@ type Config struct {
 	DemoSize *DemoSize
 	// ServerOptions are appended to the kit options NewServer sets.
 	ServerOptions []server.Option
+	// LTI, when set, accepts LTI JWT bearer tokens beside OAuth2 on every
+	// operation: an *lti.Issuer (the test issuer over the store's keys,
+	// whose JWKS is then served at lti.JWKSPath) or an *auth.LTIJWT
+	// trusting an external platform. Every tenant a token names must be in
+	// the store.
+	LTI auth.Authenticator
+}
+
+// jwksSource is what the test issuer adds to an authenticator: the keys to
+// publish.
+type jwksSource interface {
+	JWKS(ctx context.Context) ([]byte, error)
 }
 
 // Instance is what NewServer opened besides the server: close it when the
@@ -106,10 +121,25 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 	if sl, ok := st.(server.SharedLimiter); ok {
 		opts = append(opts, server.WithSharedRateLimit(sl))
 	}
+	if cfg.LTI != nil {
+		// OAuth2 first: its tokens are opaque and found by hash, so an LTI
+		// JWT costs it one lookup, while a signature check is the dearer one.
+		opts = append(opts, server.WithAuthenticator(auth.Chain(oauth, &ltiTenants{next: cfg.LTI, st: st})))
+	}
 	srv, err := server.New(h, append(opts, cfg.ServerOptions...)...)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
+	}
+	if src, ok := cfg.LTI.(jwksSource); ok {
+		srv.Echo().GET(lti.JWKSPath, func(c echo.Context) error {
+			b, err := src.JWKS(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			c.Response().Header().Set("Cache-Control", "max-age=60")
+			return c.JSONBlob(http.StatusOK, b)
+		})
 	}
 	return srv, inst, nil
 }

@@ -337,6 +337,9 @@ type Store interface {
 	auth.ClientStore
 	auth.QuotaTokenStore
 
+	// The keys of the LTI test issuer.
+	LTIKeyStore
+
 	// Secret returns 32 random bytes kept under name, made on first use,
 	// the same for every process on the store (replicas sign paging
 	// cursors with it).

@@ -62,6 +62,7 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"AckDuplicateRefused", testAckDuplicate},
 		{"StringsNULAndInvalidUTF8", testStrings},
 		{"TokenQuotas", testTokenQuotas},
+		{"LTIKeysRotate", testLTIKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1277,5 +1278,55 @@ func testRevokeToken(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.LookupToken(ctx(), "r2"); err != nil {
 		t.Fatalf("LookupToken(other) err = %v", err)
+	}
+}
+
+// testLTIKeys: the first key is added once however many ask, rotation
+// retires the current key at the new one's creation and prunes keys retired
+// long enough ago, and the list is newest first.
+func testLTIKeys(t *testing.T, s store.Store) {
+	if ks, err := s.LTIKeys(ctx()); err != nil || len(ks) != 0 {
+		t.Fatalf("LTIKeys of a new store = %v, %v", ks, err)
+	}
+	key := func(id string, at time.Time) store.LTIKey {
+		return store.LTIKey{ID: id, Private: []byte("private-" + id), CreatedAt: at}
+	}
+	got, err := s.AddLTIKey(ctx(), key("k1", t0), false, time.Time{})
+	if err != nil || got.ID != "k1" || string(got.Private) != "private-k1" || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("first AddLTIKey = %+v, %v", got, err)
+	}
+	// Another process starting at the same time keeps the first key.
+	if got, err := s.AddLTIKey(ctx(), key("k1b", t0.Add(time.Second)), false, time.Time{}); err != nil || got.ID != "k1" {
+		t.Fatalf("AddLTIKey without rotate over a current key = %+v, %v; want k1", got, err)
+	}
+	if _, err := s.AddLTIKey(ctx(), key("k1", t0.Add(time.Minute)), true, time.Time{}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("AddLTIKey with a taken id = %v, want ErrConflict", err)
+	}
+	t1 := t0.Add(time.Hour)
+	if got, err := s.AddLTIKey(ctx(), key("k2", t1), true, time.Time{}); err != nil || got.ID != "k2" {
+		t.Fatalf("rotate to k2 = %+v, %v", got, err)
+	}
+	t2 := t0.Add(30 * time.Hour)
+	if _, err := s.AddLTIKey(ctx(), key("k3", t2), true, t2.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := s.LTIKeys(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc []string
+	for _, k := range ks {
+		retired := "current"
+		if !k.RetiredAt.IsZero() {
+			retired = k.RetiredAt.Sub(t0).String()
+		}
+		desc = append(desc, fmt.Sprintf("%s:%s:%s", k.ID, k.CreatedAt.Sub(t0), retired))
+	}
+	// k1 retired at t1, more than 24h before t2: pruned. k2 retired at t2.
+	if want := fmt.Sprint([]string{"k3:30h0m0s:current", "k2:1h0m0s:30h0m0s"}); fmt.Sprint(desc) != want {
+		t.Fatalf("LTIKeys = %v, want %s", desc, want)
+	}
+	if !ks[0].RetiredAt.IsZero() || string(ks[1].Private) != "private-k2" {
+		t.Fatalf("current key %+v, retired %+v", ks[0], ks[1])
 	}
 }
