@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", defAddr, "address to listen on; $ADDR, when set, replaces the default")
 	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
-	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
+	lease := durationFlag(fs, "task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
 	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
 	verbose := fs.Bool("v", false, "log every request at debug level")
@@ -118,6 +118,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	demoBefore := *demo && demoLoaded(ctx, st)
+	tenants := -1 // unknown
+	if tc, ok := st.(store.TenantCounter); ok && !*demo {
+		if n, err := tc.CountTenants(ctx); err == nil {
+			tenants = n
+		}
+	}
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: append(limits,
@@ -138,12 +144,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
+		fmt.Fprintf(stdout, "  API reference: http://%s/docs\n", a)
+		if *publicURL != "" {
+			fmt.Fprintf(stdout, "  public URL: %s%s (paging links are built on it)\n", strings.TrimSuffix(*publicURL, "/"), contract.BasePath)
+		}
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 			if demoBefore {
 				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
-					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", redactDSN(*db), d.ClientID)
+					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", shellQuote(redactDSN(*db)), d.ClientID)
 			}
+		} else if tenants == 0 {
+			fmt.Fprintf(stdout, "  this database holds no tenant, so every request will be refused (401): create one with\n"+
+				"  interop tenant create --db %s --name NAME, or serve with --demo\n", shellQuote(redactDSN(*db)))
 		}
 	})
 }
@@ -166,4 +179,14 @@ func demoLoaded(ctx context.Context, st store.Store) bool {
 	}
 	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{t.ID}, Kind: store.KindOrg, Limit: 1})
 	return err == nil && len(orgs) > 0
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// characters, so that a printed command can be pasted: the & of a
+// PostgreSQL URL's parameters would otherwise end it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
