@@ -41,7 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	lease := durationFlag(fs, "task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
 	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
-	verbose := fs.Bool("v", false, "log every request at debug level")
+	verbose := fs.Bool("v", false, "log at debug level (the same as --log-level debug)")
+	logLevel := fs.String("log-level", "info", "least level logged: debug, info, warn or error")
+	accessLevel := fs.String("access-log-level", "info", "level of the line logged per request (debug hides them at the default --log-level; server failures are logged as errors whatever this says): debug, info, warn or error")
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
 	rateBurst := fs.Int("rate-burst", 0, "requests a client may make back to back with --rate-limit; 0 = the rate rounded up")
@@ -55,7 +57,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--log-level L] [--access-log-level L] [-v] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -100,7 +102,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "interop serve: --response-validation: %v\n", err)
 		return exitError(2)
 	}
-	level := slog.LevelInfo
+	var level, access slog.Level
+	for _, f := range []struct {
+		name, value string
+		level       *slog.Level
+	}{{"--log-level", *logLevel, &level}, {"--access-log-level", *accessLevel, &access}} {
+		if err := f.level.UnmarshalText([]byte(f.value)); err != nil {
+			fmt.Fprintf(stderr, "interop serve: %s %q: want debug, info, warn or error\n", f.name, f.value)
+			return exitError(2)
+		}
+	}
 	if *verbose {
 		level = slog.LevelDebug
 	}
@@ -128,6 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
 		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
+			server.WithAccessLogLevel(access),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
 		),
 	})

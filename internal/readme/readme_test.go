@@ -149,7 +149,7 @@ func stop(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
 // conformance suite with every operation counted as not implemented, and
 // exits 0 on Ctrl-C.
 func TestCompatibleServerSnippet(t *testing.T) {
-	src := replace(t, block(t, "Build a compatible server", "go"), `":8080"`, `"127.0.0.1:0"`)
+	src := replace(t, block(t, "Build a compatible server", "go"), `"127.0.0.1:8081"`, `"127.0.0.1:0"`)
 	bin := buildSnippet(t, "server", src)
 	var out, errOut syncbuf.Buffer
 	cmd := exec.Command(bin)
