@@ -205,7 +205,7 @@ func (s *Server) fromEchoError(c echo.Context, he *echo.HTTPError) *Error {
 		e := &Error{Status: he.Code, Code: CodeNotFound, Message: fmt.Sprintf("no operation at %s", r.URL.Path)}
 		if p := r.URL.Path; p != contract.BasePath && !strings.HasPrefix(p, contract.BasePath+"/") && !strings.HasPrefix(p, "/oauth/") {
 			// Most often a client's base URL without the mount path.
-			e.Message += fmt.Sprintf(": the API is served under %s, so a client's base URL must end with %s", contract.BasePath, contract.BasePath)
+			e.Message += fmt.Sprintf(" (the API is served under %s, so a client's base URL must end with %s)", contract.BasePath, contract.BasePath)
 		}
 		return e
 	case http.StatusMethodNotAllowed:
