@@ -8,7 +8,7 @@ BIN     ?= bin/interop
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench bench-page fuzz clean docs-test check-breaking
+.PHONY: all generate check-generate check-generators lint spec-lint test test-short cover run build bench bench-page fuzz clean docs-test check-breaking scale
 
 all: lint test
 
@@ -27,6 +27,10 @@ check-generate: generate
 ## spec-lint: validate api/openapi.yaml (examples included)
 spec-lint:
 	$(GO) test -count=1 -run 'TestSpec|TestOperations|TestEvery|TestSchemas' ./api/
+
+## check-generators: api/openapi.yaml through other generators and linters, pinned: openapi-typescript + tsc, Spectral, Redocly, ogen (its client walks the reference server); needs node and npm (skipped without them, failed under CI=true)
+check-generators:
+	internal/othergen/check.sh
 
 ## lint: spec validation, gofmt, go vet, staticcheck
 lint: spec-lint
@@ -49,6 +53,10 @@ cover:
 ## run: the reference server on the embedded store with the demo tenant (ADDR, DB); built, then exec'd, so that stopping make stops it
 run: build
 	exec $(BIN) serve --demo --addr $(ADDR) --db $(DB)
+
+## scale: REPLICAS (3) reference servers on PostgreSQL (PG: default the local one, schema interop_scale) behind HAProxy on LB (127.0.0.1:8088), replicas from PORT (8091); Ctrl-C stops all
+scale: build
+	exec env BIN=$(BIN) $(if $(PG),DB='$(PG)') $(if $(REPLICAS),REPLICAS=$(REPLICAS)) $(if $(LB),LB=$(LB)) $(if $(PORT),PORT=$(PORT)) deploy/scale/scale.sh
 
 ## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
 docs-test:

@@ -302,7 +302,6 @@ func TestSchemasCarryEveryReferenceField(t *testing.T) {
 		"Task":                    "schema lifecycle_event sync_event data_event authenticate grades_query",
 		"TaskAck":                 "task_id status message $sys.app_id error params",
 		"Paging":                  "next",
-		"BaseTenantResource":      "tenant_id account_id id created_at updated_at",
 	}
 	for name, list := range fields {
 		ref := doc.Components.Schemas[name]

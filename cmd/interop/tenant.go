@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/interop-data/interop/pkg/reference"
 )
@@ -54,6 +55,7 @@ func runTenantReset(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *tenantFlag == "" {
+		fmt.Fprintln(stderr, "interop tenant reset: --tenant is missing: the tenant to empty, by id, client id or name (demo for the demo tenant)")
 		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
@@ -89,11 +91,17 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *name == "" {
+		fmt.Fprintln(stderr, "interop tenant create: --name is missing: the new tenant's name")
 		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
 	// A mistyped path would otherwise make a new file whose credentials no
 	// running server knows.
+	if p, ok := sqlitePath(*db); ok {
+		if dir := filepath.Dir(p); !exists(dir) {
+			return fmt.Errorf("database %s: the directory %s does not exist (create it, or choose a path in an existing one)", p, dir)
+		}
+	}
 	if p, ok := sqlitePath(*db); ok && !*create {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("database %s does not exist (a new file would hold only this tenant, served by no running server); pass --create to make it", p)

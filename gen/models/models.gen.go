@@ -53,30 +53,6 @@ type Authenticate struct {
 	TenantID  openapi_types.UUID `json:"tenant_id"`
 }
 
-// BaseAccountResource BaseAccountResourceType of the vendor's 2022 file.
-type BaseAccountResource struct {
-	AccountID openapi_types.UUID `json:"account_id,omitempty,omitzero"`
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
-// BaseResource BaseResourceType of the vendor's 2022 file.
-type BaseResource struct {
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
-// BaseTenantResource BaseTenantResourceType of the vendor's 2022 file.
-type BaseTenantResource struct {
-	AccountID openapi_types.UUID `json:"account_id,omitempty,omitzero"`
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	TenantID  openapi_types.UUID `json:"tenant_id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
 // Course defines model for Course.
 type Course struct {
 	// Ext Extension and custom attributes of an object; any keys, any values.
@@ -721,7 +697,7 @@ type TaskAckGroupItem struct {
 	// Status The outcome. Optional; absent, the server records success, or error when the acknowledgement carries an error object.
 	Status TaskAckStatus `json:"status,omitempty,omitzero"`
 
-	// TaskID Task ID to acknowledge (Required if multiple TaskAcks are in a single request). When given with a path id it must equal it.
+	// TaskID The task to acknowledge; every item of a group names one.
 	TaskID openapi_types.UUID `json:"task_id"`
 }
 

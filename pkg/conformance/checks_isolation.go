@@ -63,7 +63,7 @@ func checkListsIsolated(c *C, a, b *tenant) {
 		total += len(ia)
 	}
 	if total == 0 {
-		c.skipf("neither tenant has roster data")
+		c.skipLacking(loadRoster, nil, "neither tenant has roster data")
 	}
 	c.notef("%d objects across %d lists, none shared", total, len(rosterLists))
 }
@@ -92,7 +92,7 @@ func checkFindsIsolated(c *C, a, b *tenant) {
 		}
 	}
 	if n == 0 {
-		c.skipf("neither tenant has roster data")
+		c.skipLacking(loadRoster, nil, "neither tenant has roster data")
 	}
 	c.notef("%d finds across tenants answered 404", n)
 }
@@ -117,7 +117,7 @@ func checkQueuesIsolated(c *C, a, b *tenant) {
 	qa, ta := c.tenantOf(a)
 	qb, tb := c.tenantOf(b)
 	if len(qa) == 0 || len(qb) == 0 {
-		c.skipf("a task queue is empty (%s: %d tasks, %s: %d): nothing to compare", a.label, len(qa), b.label, len(qb))
+		c.skipLacking(loadTasks, nil, "a task queue is empty (%s: %d tasks, %s: %d): nothing to compare", a.label, len(qa), b.label, len(qb))
 	}
 	if ta == tb {
 		c.failf("each tenant's queue holds only its own tasks, but the tasks of %s and %s both carry tenant_id %s", a.label, b.label, ta)
@@ -150,7 +150,7 @@ func checkAcksIsolated(c *C, a, b *tenant) {
 		break
 	}
 	if victim == "" {
-		c.skipf("the task queue of %s is empty: there is no task to protect", b.label)
+		c.skipLacking(loadTasks, nil, "the task queue of %s is empty: there is no task to protect", b.label)
 	}
 	one := `{"status":"success","message":"conformance: must not cross tenants"}`
 	group := `[{"task_id":"` + victim + `","status":"success"}]`

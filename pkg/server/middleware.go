@@ -144,7 +144,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		r, resp := c.Request(), c.Response()
 		op := operationOf(c)
 		s.metrics.observe(op, r.Method, resp.Status, elapsed)
-		level := slog.LevelInfo
+		level := s.accessLevel
 		if serverFailure(resp.Status) {
 			level = slog.LevelError
 		}

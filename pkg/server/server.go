@@ -66,6 +66,7 @@ type Server struct {
 	respMode      ValidationMode
 	reqValidation bool
 	logger        *slog.Logger
+	accessLevel   slog.Level // of the per-request line; the zero value is slog.LevelInfo
 	bodyLimit     int64
 	maxDepth      int
 	maxElements   int

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -54,6 +56,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') || path == ":memory:" {
 		// Two pools share the data only through a file.
 		return nil, fmt.Errorf("sqlite: database path %q must name a file", path)
+	}
+	// SQLite would only say "unable to open database file (14)".
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: database %s: the directory %s does not exist (create it, or choose a path in an existing one)", path, dir)
+		}
 	}
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", cfg.busyTimeout.Milliseconds())
 	// The writer keeps its temporary files in memory and a larger page
