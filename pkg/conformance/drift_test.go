@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/interop-data/interop/pkg/drift"
 	"github.com/interop-data/interop/pkg/proxy"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/server"
 )
 
 // The checking proxy (pkg/proxy, interop proxy) is tested here because the
@@ -27,6 +29,13 @@ import (
 // in front of upstream (a root URL) and returns the suite's report and the
 // proxy's.
 func driftRun(t *testing.T, upstream string, clients []conformance.Credentials, advance func(time.Duration), groups ...string) (*conformance.Report, *drift.Report) {
+	return driftRunOn(t, nil, upstream, clients, advance, groups...)
+}
+
+// driftRunOn is driftRun with the proxy on ln (nil: a new loopback port),
+// for an upstream that must name the proxy's host among its allowed hosts
+// before the proxy starts.
+func driftRunOn(t *testing.T, ln net.Listener, upstream string, clients []conformance.Credentials, advance func(time.Duration), groups ...string) (*conformance.Report, *drift.Report) {
 	t.Helper()
 	rec, err := drift.NewRecorder()
 	if err != nil {
@@ -37,7 +46,12 @@ func driftRun(t *testing.T, upstream string, clients []conformance.Credentials, 
 		t.Fatal(err)
 	}
 	rec2 := &harRecorder{next: p}
-	srv := httptest.NewServer(rec2)
+	srv := httptest.NewUnstartedServer(rec2)
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	srv.Start()
 	t.Cleanup(srv.Close)
 	rep, err := conformance.Run(t.Context(), conformance.Config{
 		BaseURL:   srv.URL + contract.BasePath,
@@ -130,12 +144,19 @@ func (h *harRecorder) har(t *testing.T) []byte {
 // bad requests on purpose: each is reported, and each was refused.
 func TestDriftProxyOnReferenceTraffic(t *testing.T) {
 	t.Parallel()
-	env := referencetest.Start(t, referencetest.WithTaskLease(time.Minute), referencetest.WithTrustProxy())
+	// The proxy adds X-Forwarded-Host; the server takes it for its paging
+	// links only from a trusted proxy and for a host it allows.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := referencetest.Start(t, referencetest.WithTaskLease(time.Minute), referencetest.WithTrustProxy(),
+		referencetest.WithServerOptions(server.WithAllowedHosts(ln.Addr().String())))
 	clients := []conformance.Credentials{
 		{ClientID: env.Tenants[0].ClientID, ClientSecret: env.Tenants[0].ClientSecret},
 		{ClientID: env.Tenants[1].ClientID, ClientSecret: env.Tenants[1].ClientSecret},
 	}
-	rep, d := driftRun(t, env.Root, clients, env.Clock.Advance)
+	rep, d := driftRunOn(t, ln, env.Root, clients, env.Clock.Advance)
 	if !rep.OK() {
 		dump(t, rep)
 		t.Fatal("the suite fails through the proxy")

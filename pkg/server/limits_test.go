@@ -470,10 +470,20 @@ func TestMaxConnectionsShedsIdleKeepAlives(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	// The oldest idle connection went first.
-	_ = idle[0].SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := idle[0].Read(make([]byte, 1)); err != io.EOF {
-		t.Errorf("the oldest idle connection: read %d, %v; want it closed", n, err)
+	// An idle connection was closed for the newcomers. Which one is the
+	// one idle longest as the server saw it (TestVictimIsIdleLongest): on a
+	// loaded machine the server may mark the first connection idle after
+	// the client has already read its answer and dialled the next, so the
+	// test does not insist on idle[0].
+	closed := 0
+	for _, c := range idle {
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == io.EOF {
+			closed++
+		}
+	}
+	if closed == 0 {
+		t.Error("no idle keep-alive was closed for the newcomers")
 	}
 	if m := metricsText(t, e); !strings.Contains(m, "interop_connections_shed_total ") || strings.Contains(m, "interop_connections_shed_total 0") {
 		t.Errorf("sheds not counted:\n%s", grepLines(m, "interop_connections_shed"))
