@@ -302,19 +302,19 @@ func (w *walker) tasks(ctx context.Context) {
 		return
 	}
 	call[*oas.TaskAckReceiptResponse](w, "acknowledgeTask", func() (oas.AcknowledgeTaskRes, error) {
-		return c.AcknowledgeTask(ctx, &oas.TaskAck{Status: oas.TaskAckStatusSuccess, Message: oas.NewOptString("ogen-walk")}, oas.AcknowledgeTaskParams{ID: got[0]})
+		return c.AcknowledgeTask(ctx, &oas.TaskAck{Status: oas.NewOptTaskAckStatus(oas.TaskAckStatusSuccess), Message: oas.NewOptString("ogen-walk")}, oas.AcknowledgeTaskParams{ID: got[0]})
 	})
 	call[*oas.TaskAckReceiptsResponse](w, "acknowledgeTasks", func() (oas.AcknowledgeTasksRes, error) {
 		return c.AcknowledgeTasks(ctx, oas.TaskAckGroup{
-			{TaskID: got[1], Status: oas.TaskAckStatusSuccess},
-			{TaskID: got[2], Status: oas.TaskAckStatusRetry, Message: oas.NewOptString("ogen-walk: again")},
+			{TaskID: got[1], Status: oas.NewOptTaskAckStatus(oas.TaskAckStatusSuccess)},
+			{TaskID: got[2], Status: oas.NewOptTaskAckStatus(oas.TaskAckStatusRetry), Message: oas.NewOptString("ogen-walk: again")},
 		})
 	})
 	call[*oas.TaskAckReceiptResponse](w, "acknowledgeAdminTask", func() (oas.AcknowledgeAdminTaskRes, error) {
-		return c.AcknowledgeAdminTask(ctx, &oas.TaskAck{Status: oas.TaskAckStatusSuccess}, oas.AcknowledgeAdminTaskParams{ID: got[3]})
+		return c.AcknowledgeAdminTask(ctx, &oas.TaskAck{} /* no status: success (decision ack-body) */, oas.AcknowledgeAdminTaskParams{ID: got[3]})
 	})
 	call[*oas.TaskAckReceiptsResponse](w, "acknowledgeAdminTasks", func() (oas.AcknowledgeAdminTasksRes, error) {
-		return c.AcknowledgeAdminTasks(ctx, oas.TaskAckGroup{{TaskID: got[4], Status: oas.TaskAckStatusSuccess}})
+		return c.AcknowledgeAdminTasks(ctx, oas.TaskAckGroup{{TaskID: got[4], Status: oas.NewOptTaskAckStatus(oas.TaskAckStatusSuccess)}})
 	})
 	call[*oas.TaskResponse](w, "deleteAdminTask", func() (oas.DeleteAdminTaskRes, error) {
 		return c.DeleteAdminTask(ctx, oas.DeleteAdminTaskParams{ID: got[5]})
