@@ -331,10 +331,22 @@ var operations = []operation{
 // {{.ClientName}} iterates over every object of {{.ID}} ({{.Method}} {{.Path}}): {{.Doc}}.
 {{- if .HasID}} An unknown id yields an error matching ErrNotFound.{{end}}
 func (c *Client) {{.ClientName}}(ctx context.Context, {{if .HasID}}id uuid.UUID, {{end}}opts *ListOptions) iter.Seq2[models.{{.TypeName}}, error] {
-	return walk[models.{{.TypeName}}](c, ctx, {{quote .ID}}, func(server string) (*http.Request, error) {
+	return walk[models.{{.TypeName}}](c, ctx, {{quote .ID}}, first{{.GoName}}({{if .HasID}}id, {{end}}opts))
+}
+
+// {{.ClientName}}Page reads one page of {{.ID}}: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+{{- if .HasID}} An unknown id is an error matching ErrNotFound.{{end}}
+func (c *Client) {{.ClientName}}Page(ctx context.Context, {{if .HasID}}id uuid.UUID, {{end}}opts *ListOptions, from Cursor) (*Page[models.{{.TypeName}}], error) {
+	return onePage[models.{{.TypeName}}](c, ctx, {{quote .ID}}, first{{.GoName}}({{if .HasID}}id, {{end}}opts), from)
+}
+
+func first{{.GoName}}({{if .HasID}}id uuid.UUID, {{end}}opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.New{{.GoName}}Request(server, {{if .HasID}}id, {{end}}&models.{{.GoName}}Params{Page: page, PageSize: size})
-	})
+	}
 }
 {{end}}{{if .Finder}}
 // {{.ClientName}} returns the object of {{.ID}} ({{.Method}} {{.Path}}): {{.Doc}}. An

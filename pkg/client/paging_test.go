@@ -223,3 +223,51 @@ func TestEveryListIterator(t *testing.T) {
 		t.Fatalf("%d of 15 list operations reached", len(seen))
 	}
 }
+
+// A walk can resume: a 429 on the third page does not start the walk over.
+// The caller keeps the cursor of the page that failed and reads on from it;
+// a cursor to another origin is refused before any request.
+func TestPageResumesFromCursor(t *testing.T) {
+	f := newFakeAPI(t)
+	var requests, refusals atomic.Int32
+	f.handle("GET", "/rostering/students", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") == "2" && refusals.Add(1) == 1 {
+			writeError(w, 429, "rate_limited", "too many requests")
+			return
+		}
+		requests.Add(1)
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		from, n := page*3, min(3, 8-page*3)
+		var next any
+		if from+n < 8 {
+			next = fmt.Sprintf("%s%s/rostering/students?page=%d&page_size=3", f.srv.URL, mount, page+1)
+		}
+		writeJSON(w, 200, personsPage(from, n, next))
+	})
+	c := f.client(t, nil, WithRetryPolicy(NoRetries()))
+	ctx := context.Background()
+	var got []models.Person
+	var at Cursor
+	for {
+		p, err := c.StudentsPage(ctx, &ListOptions{PageSize: 3}, at)
+		if errors.Is(err, ErrRateLimited) {
+			continue // resume from the same cursor, not from the start
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Data...)
+		if at = p.Next; at == "" {
+			break
+		}
+	}
+	if len(got) != 8 || got[7].LocalID != "S7" || requests.Load() != 3 || refusals.Load() != 2 {
+		t.Fatalf("%d persons in %d pages after %d tries of page 2", len(got), requests.Load(), refusals.Load())
+	}
+	if _, err := c.StudentsPage(ctx, nil, Cursor("https://elsewhere.example/rostering/students?page=1")); !errors.Is(err, ErrForeignNext) {
+		t.Fatalf("foreign cursor: %v", err)
+	}
+	if requests.Load() != 3 {
+		t.Fatal("a foreign cursor was requested")
+	}
+}

@@ -334,14 +334,13 @@ func TestReferenceRateLimitRetryAfter(t *testing.T) {
 	var mu sync.Mutex
 	var slept []time.Duration
 	p := DefaultRetryPolicy()
-	p.Now = env.Clock.Now
-	p.Sleep = func(ctx context.Context, d time.Duration) error {
+	p.clk = funcClock{now: env.Clock.Now, sleep: func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		slept = append(slept, d)
 		mu.Unlock()
 		env.Clock.Advance(d)
 		return ctx.Err()
-	}
+	}}
 	c, ct := refClient(t, env, 0, WithRetryPolicy(p))
 	for i := range 3 {
 		if _, err := Collect(c.LEAs(ctx, nil)); err != nil {
@@ -448,7 +447,7 @@ func TestReferenceConsumerCrashAndCancel(t *testing.T) {
 		cancel()
 		return nil
 	}}
-	cons := NewConsumer(c, h, WithConsumerSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() }),
+	cons := newConsumer(t, c, h, withConsumerSleep(func(ctx context.Context, d time.Duration) error { return ctx.Err() }),
 		WithAckObserver(func(r AckResult) {
 			mu.Lock()
 			acks[r.Task.ID] = r
@@ -522,9 +521,9 @@ func TestReferenceConsumerIdleBackoff(t *testing.T) {
 	var handled atomic.Int32
 	var delays []time.Duration
 	var pendingAtFirstPause int
-	cons := NewConsumer(c, HandlerFuncs{Default: func(context.Context, *Task) error { handled.Add(1); return nil }},
+	cons := newConsumer(t, c, HandlerFuncs{Default: func(context.Context, *Task) error { handled.Add(1); return nil }},
 		WithIdleBackoff(time.Second, 4*time.Second),
-		WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+		withConsumerSleep(func(ctx context.Context, d time.Duration) error {
 			if len(delays) == 0 {
 				pendingAtFirstPause = len(must[[]*Task](t, "admin")(Collect(c.AdminTasks(ctx, nil))))
 			}

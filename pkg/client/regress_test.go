@@ -232,9 +232,10 @@ func TestConsumerRefusesIncompleteHandler(t *testing.T) {
 	q.add(uuid.New(), KindData, nil)
 	c := f.client(t, nil)
 	for _, h := range []Handler{HandlerFuncs{}, &HandlerFuncs{Lifecycle: Ignore2[models.LifecycleEvent]}, nil} {
-		err := NewConsumer(c, h).Run(context.Background())
-		if !errors.Is(err, ErrIncompleteHandler) {
-			t.Fatalf("%T: Run = %v", h, err)
+		cons, err := NewConsumer(c, h)
+		var ce *ConfigError
+		if cons != nil || !errors.Is(err, ErrIncompleteHandler) || !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &ce) {
+			t.Fatalf("%T: NewConsumer = %v, %v", h, cons, err)
 		}
 	}
 	if err := (HandlerFuncs{}.check()); err == nil || !strings.Contains(err.Error(), KindData) {

@@ -47,13 +47,10 @@ type RetryPolicy struct {
 	// caller's context still applies).
 	AttemptTimeout time.Duration
 
-	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
-	// Nil means a timer; tests inject a fake.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now returns the current time. Nil means time.Now.
-	Now func() time.Time
-	// Jitter returns a value in [0, 1). Nil means math/rand/v2.
-	Jitter func() float64
+	// clk and jitter are the policy's time and randomness: the client's
+	// clock and math/rand/v2 unless a test injects others.
+	clk    clock
+	jitter func() float64
 }
 
 // DefaultRetryPolicy is used when no WithRetryPolicy option is given.
@@ -73,30 +70,17 @@ func DefaultRetryPolicy() RetryPolicy {
 // NoRetries is a policy that sends every request exactly once.
 func NoRetries() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
 
-func (p RetryPolicy) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
+func (p RetryPolicy) clock() clock {
+	if p.clk != nil {
+		return p.clk
 	}
-	return time.Now()
+	return realClock{}
 }
+
+func (p RetryPolicy) now() time.Time { return p.clock().Now() }
 
 func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
-	if p.Sleep != nil {
-		return p.Sleep(ctx, d)
-	}
-	return sleepCtx(ctx, d)
-}
-
-// sleepCtx waits d or until ctx is done, returning ctx.Err() in that case.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return p.clock().Sleep(ctx, d)
 }
 
 // expCeiling returns base*2^(n-1) capped at limit; limit <= 0 means no cap
@@ -117,8 +101,8 @@ func expCeiling(base, limit time.Duration, n int) time.Duration {
 func (p RetryPolicy) backoff(n int) time.Duration {
 	ceil := expCeiling(p.BaseDelay, p.MaxDelay, n)
 	j := rand.Float64()
-	if p.Jitter != nil {
-		j = p.Jitter()
+	if p.jitter != nil {
+		j = p.jitter()
 	}
 	return time.Duration(j * float64(ceil))
 }

@@ -195,14 +195,24 @@ func (c *Client) ListTasks(ctx context.Context, opts *TaskListOptions) ([]*Task,
 
 // AdminTasks iterates over the queue without leasing (listAdminTasks).
 func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq2[*Task, error] {
+	return walk[*Task](c, ctx, "listAdminTasks", firstAdminTasks(opts))
+}
+
+// AdminTasksPage reads one page of listAdminTasks: the first (as opts says)
+// when from is empty, else the page from names (a Page's Next).
+func (c *Client) AdminTasksPage(ctx context.Context, opts *TaskListOptions, from Cursor) (*Page[*Task], error) {
+	return onePage[*Task](c, ctx, "listAdminTasks", firstAdminTasks(opts), from)
+}
+
+func firstAdminTasks(opts *TaskListOptions) func(server string) (*http.Request, error) {
 	var o TaskListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return walk[*Task](c, ctx, "listAdminTasks", func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		return apiclient.NewListAdminTasksRequest(server, &models.ListAdminTasksParams{
 			Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)})
-	})
+	}
 }
 
 // FindAdminTask returns one task without leasing it (findAdminTask), or an

@@ -1,0 +1,75 @@
+package client
+
+import (
+	"context"
+	"time"
+)
+
+// clock is where the client reads time and waits: the retrier's pauses, the
+// consumer's idle pauses, acknowledgement ticker, shutdown grace and lease
+// deadline. It is realClock outside tests; in-package tests inject a fake
+// (internal/fakeclock) so that nothing they assert waits on a real timer.
+type clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
+	Sleep(ctx context.Context, d time.Duration) error
+	// AfterFunc calls f in its own goroutine after d; stop reports whether
+	// it stopped the timer before f was called.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+	// NewTicker ticks every d until stopped.
+	NewTicker(d time.Duration) (ch <-chan time.Time, stop func())
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
+func (realClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
+// withDeadline is context.WithDeadline on clk: the context ends when clk
+// reaches at, with context.DeadlineExceeded, and reports at as its deadline.
+func withDeadline(clk clock, parent context.Context, at time.Time) (context.Context, context.CancelFunc) {
+	if _, ok := clk.(realClock); ok {
+		return context.WithDeadline(parent, at)
+	}
+	if dl, ok := parent.Deadline(); ok && !dl.After(at) {
+		return context.WithCancel(parent) // the parent's deadline comes first
+	}
+	ctx, cancel := context.WithCancelCause(parent)
+	stop := clk.AfterFunc(at.Sub(clk.Now()), func() { cancel(context.DeadlineExceeded) })
+	return clockDeadline{ctx, at}, func() { stop(); cancel(context.Canceled) }
+}
+
+// clockDeadline is a context ended by a clock's timer.
+type clockDeadline struct {
+	context.Context
+	at time.Time
+}
+
+func (c clockDeadline) Deadline() (time.Time, bool) { return c.at, true }
+
+// Err is context.DeadlineExceeded once the timer has ended the context.
+func (c clockDeadline) Err() error {
+	err := c.Context.Err()
+	if err != nil && context.Cause(c.Context) == context.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return err
+}
