@@ -13,6 +13,20 @@ import (
 	"github.com/interop-data/interop/gen/models"
 )
 
+// Task kinds: the payload key of a schema 2.x task, or the type of a flat
+// schema 3.x task (Task.type's x-known-values in the spec). The vocabulary
+// is open: a server may send kinds this client does not know, and Task.Kind
+// then holds the unknown key.
+const (
+	KindLifecycle    = "lifecycle_event"
+	KindSync         = "sync_event"
+	KindData         = "data_event"
+	KindAuthenticate = "authenticate"
+	KindGradesQuery  = "grades_query"
+)
+
+var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
+
 // operations is every operation of the contract, for the wire tolerance
 // (normalize.go) to know what a response should look like.
 var operations = []operation{

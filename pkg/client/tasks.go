@@ -14,18 +14,8 @@ import (
 	"github.com/interop-data/interop/gen/models"
 )
 
-// Task kinds: the payload key of a schema 2.x task, or the type of a flat
-// schema 3.x task. The vocabulary is open: a server may send kinds this
-// client does not know, and Task.Kind then holds the unknown key.
-const (
-	KindLifecycle    = "lifecycle_event"
-	KindSync         = "sync_event"
-	KindData         = "data_event"
-	KindAuthenticate = "authenticate"
-	KindGradesQuery  = "grades_query"
-)
-
-var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
+// The task kinds (KindLifecycle, ...) are generated from the spec
+// (operations.gen.go).
 
 // Task is one task of the queue, in one shape whatever the rendering: its
 // kind, id, tenant and sequence, and the typed payload of its kind. For a

@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// payloadKeys are the schema 2.x payload keys of a task.
-var payloadKeys = []string{"lifecycle_event", "sync_event", "data_event", "authenticate", "grades_query"}
-
 // taskInfo is what the suite needs of a task, in either rendering.
 type taskInfo struct {
 	id, tenantID string
