@@ -557,7 +557,7 @@ var opsTmpl = template.Must(template.New("ops").Funcs(funcs).Parse(header + `pac
 // All is every operation of the contract, in the spec's order.
 var All = []Operation{
 {{- range .Ops}}
-	{ID: {{quote .ID}}, Method: {{quote .Method}}, Path: {{quote .Path}}, Shape: "{{.Shape}}", Object: {{quote .Object}}{{if .HasID}}, HasID: true{{end}}{{with $.FindFor .}}, Find: {{quote .ID}}{{end}}},
+	{ID: {{quote .ID}}, Method: {{quote .Method}}, Path: {{quote .Path}}, Shape: "{{.Shape}}", Object: {{quote .Object}}{{if .HasID}}, HasID: true{{end}}{{with $.FindFor .}}, Find: {{quote .ID}}{{end}}{{if or .Iterator .Finder}}, Client: {{quote .ClientName}}{{end}}},
 {{- end}}
 }
 

@@ -14,6 +14,7 @@ type Operation struct {
 	Object string // the schema of its data (of its items for a list); "" when none
 	HasID  bool   // takes the {id} path parameter
 	Find   string // for a list: the operation that finds its objects, if any
+	Client string // the client's method for it (its iterator, or its find), if generated
 }
 
 // Lists returns the operations of shape list whose objects are not tasks.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/interop-data/interop/gen/models"
 	"github.com/interop-data/interop/internal/ops"
+	"github.com/interop-data/interop/pkg/contract"
 )
 
 // servePages serves total persons in pages of the requested size, with
@@ -157,78 +160,82 @@ func TestIteratorErrorsAndEmptyPages(t *testing.T) {
 	}
 }
 
-// TestEveryListIterator drives each of the 15 list iterators against one fake
-// that answers every path with the example of the right type.
+// TestEveryListIterator drives the iterator and the page reader of every
+// list of the spec (the generated operation table, so a new list is covered
+// without an edit here) against one fake that answers every path with two
+// objects of the right type.
 func TestEveryListIterator(t *testing.T) {
 	f := newFakeAPI(t)
 	org := uuid.MustParse("2a4a2e06-7755-43bb-9766-4f398079ef8c")
-	orgBody := map[string]any{"$sys": map[string]any{"id": org, "org_type": "LEA"}, "name": "D"}
-	bodies := map[string]any{
-		"/rostering/orgs": orgBody, "/rostering/leas": orgBody, "/rostering/schools": orgBody,
-		"/rostering/persons": person(1), "/rostering/students": person(1), "/rostering/teachers": person(1),
-		"/rostering/orgs/{id}/students": person(1), "/rostering/orgs/{id}/teachers": person(1),
-		"/rostering/courses": map[string]any{"title": "Algebra"}, "/rostering/orgs/{id}/courses": map[string]any{"title": "Algebra"},
-		"/rostering/sections": map[string]any{"title": "P1"}, "/rostering/orgs/{id}/sections": map[string]any{"title": "P1"},
-		"/rostering/terms": map[string]any{"name": "Fall"}, "/rostering/orgs/{id}/terms": map[string]any{"name": "Fall"},
-		"/grades/gradingCategories": map[string]any{"name": "Homework"},
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
-	seen := make(map[string]bool)
-	for path, body := range bodies {
-		f.handle("GET", path, func(w http.ResponseWriter, r *http.Request) {
-			seen[path] = true
+	lists := ops.Lists()
+	var seen sync.Map
+	for _, l := range lists {
+		// The first object of the spec's example of the list's answer.
+		var body any
+		if mt := doc.Paths.Find(l.Path).Get.Responses.Status(200).Value.Content.Get("application/json"); mt != nil {
+			ex := mt.Example
+			for _, e := range mt.Examples {
+				if ex == nil && e.Value != nil {
+					ex = e.Value.Value
+				}
+			}
+			if m, ok := ex.(map[string]any); ok {
+				if data, ok := m["data"].([]any); ok && len(data) > 0 {
+					body = data[0]
+				}
+			}
+		}
+		if body == nil {
+			t.Errorf("%s: the spec has no example of its answer with an object", l.ID)
+			continue
+		}
+		f.handle("GET", l.Path, func(w http.ResponseWriter, r *http.Request) {
+			seen.Store(l.ID, true)
 			writeJSON(w, 200, map[string]any{"data": []any{body, body}, "paging": map[string]any{"next": nil}})
 		})
 	}
 	c := f.client(t, nil)
-	ctx := context.Background()
-	count := func(name string, n int, err error) {
-		t.Helper()
-		if err != nil || n != 2 {
-			t.Errorf("%s: %d items, %v", name, n, err)
+	ctx := reflect.ValueOf(context.Background())
+	opts := reflect.ValueOf(&ListOptions{PageSize: 10})
+	for _, l := range lists {
+		args := []reflect.Value{ctx}
+		if l.HasID {
+			args = append(args, reflect.ValueOf(org))
 		}
-	}
-	o := &ListOptions{PageSize: 10}
-	{
-		v, err := Collect(c.Orgs(ctx, o))
-		count("Orgs", len(v), err)
-		v, err = Collect(c.LEAs(ctx, o))
-		count("LEAs", len(v), err)
-		v, err = Collect(c.Schools(ctx, o))
-		count("Schools", len(v), err)
-	}
-	for name, seq := range map[string]func() ([]models.Person, error){
-		"Persons":        func() ([]models.Person, error) { return Collect(c.Persons(ctx, o)) },
-		"Students":       func() ([]models.Person, error) { return Collect(c.Students(ctx, o)) },
-		"Teachers":       func() ([]models.Person, error) { return Collect(c.Teachers(ctx, o)) },
-		"StudentsForOrg": func() ([]models.Person, error) { return Collect(c.StudentsForOrg(ctx, org, o)) },
-		"TeachersForOrg": func() ([]models.Person, error) { return Collect(c.TeachersForOrg(ctx, org, o)) },
-	} {
-		v, err := seq()
-		count(name, len(v), err)
-	}
-	courses, err := Collect(c.Courses(ctx, o))
-	count("Courses", len(courses), err)
-	courses, err = Collect(c.CoursesForOrg(ctx, org, o))
-	count("CoursesForOrg", len(courses), err)
-	sections, err := Collect(c.Sections(ctx, o))
-	count("Sections", len(sections), err)
-	sections, err = Collect(c.SectionsForOrg(ctx, org, o))
-	count("SectionsForOrg", len(sections), err)
-	terms, err := Collect(c.Terms(ctx, o))
-	count("Terms", len(terms), err)
-	terms, err = Collect(c.TermsForOrg(ctx, org, o))
-	count("TermsForOrg", len(terms), err)
-	cats, err := Collect(c.GradingCategories(ctx, o))
-	count("GradingCategories", len(cats), err)
-	// Every list of the spec (the generated table) has an iterator called
-	// above: a new one fails here by name until it is.
-	for _, l := range ops.Lists() {
-		if !seen[l.Path] {
-			t.Errorf("%s (GET %s): no iterator of it was called", l.ID, l.Path)
+		args = append(args, opts)
+		it := reflect.ValueOf(c).MethodByName(l.Client)
+		pg := reflect.ValueOf(c).MethodByName(l.Client + "Page")
+		if !it.IsValid() || !pg.IsValid() {
+			t.Errorf("%s: the client has no %s and %sPage", l.ID, l.Client, l.Client)
+			continue
 		}
-	}
-	if len(seen) != len(bodies) {
-		t.Errorf("%d of the %d paths served were reached", len(seen), len(bodies))
+		// The iterator: an iter.Seq2[T, error], called with a yield that counts.
+		seq := it.Call(args)[0]
+		n := 0
+		var iterErr error
+		yield := reflect.MakeFunc(seq.Type().In(0), func(in []reflect.Value) []reflect.Value {
+			if !in[1].IsNil() {
+				iterErr = in[1].Interface().(error)
+			}
+			n++
+			return []reflect.Value{reflect.ValueOf(true)}
+		})
+		seq.Call([]reflect.Value{yield})
+		if iterErr != nil || n != 2 {
+			t.Errorf("%s: %s yielded %d items, %v", l.ID, l.Client, n, iterErr)
+		}
+		// The page reader, from the first page.
+		out := pg.Call(append(args, reflect.ValueOf(Cursor(""))))
+		if err, _ := out[1].Interface().(error); err != nil || out[0].Elem().FieldByName("Data").Len() != 2 {
+			t.Errorf("%s: %sPage: %v", l.ID, l.Client, err)
+		}
+		if _, ok := seen.Load(l.ID); !ok {
+			t.Errorf("%s (GET %s) was not reached", l.ID, l.Path)
+		}
 	}
 }
 
