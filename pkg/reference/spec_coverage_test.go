@@ -125,9 +125,9 @@ var neverFilled = map[string]string{
 	"Person.aup":         "no OneRoster column; absent means not known (see the value-types decision)",
 	"Person.name.middle": "OneRoster middleName is optional and empty in testdata/recommended; the demo names have none",
 	"Person.$sections[].$sys.$membership.label": "memberships carry no label in the demo or the loader",
-	"Course.description":  "no OneRoster column; the demo courses have titles only",
-	"Section.description": "no OneRoster column; the demo sections have titles only",
-	"Term.description":    "no OneRoster column; the demo terms have names only",
+	"Course.description":                        "no OneRoster column; the demo courses have titles only",
+	"Section.description":                       "no OneRoster column; the demo sections have titles only",
+	"Term.description":                          "no OneRoster column; the demo terms have names only",
 }
 
 // exempt returns the neverFilled entry covering path, if any.
