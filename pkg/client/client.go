@@ -267,7 +267,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	// sees exactly what goes on the wire after that,
 	// authentication retries a 401 once with a new token, and retries wrap
 	// both so every attempt is validated and authenticated afresh.
-	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT}, basePath: strings.TrimSuffix(base.Path, "/"), now: cfg.clk.Now}
+	basePath := strings.TrimSuffix(base.EscapedPath(), "/")
+	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT, basePath: basePath}, basePath: basePath, now: cfg.clk.Now}
 	if cfg.validation != ValidationOff {
 		v, err := newValidator(rt, base, cfg.validation, cfg.reporter, cfg.logger)
 		if err != nil {
@@ -292,7 +293,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 			cache: &tokenCache{fetch: fetch, earlyExpiry: cfg.refreshAhead, timeout: cfg.tokenTimeout}}
 		rt = c.auth
 	}
-	rt = &retrier{next: rt, policy: cfg.retry}
+	rt = &retrier{next: rt, policy: cfg.retry, basePath: basePath}
 
 	hc := *user
 	hc.Transport = rt

@@ -291,3 +291,25 @@ func TestDefaultTransportTimeouts(t *testing.T) {
 		t.Fatalf("default transport %+v", tr)
 	}
 }
+
+// Issue 23: which PUTs are acknowledgements (safe to send again) comes from
+// the generated operation table, not from the path's last segment.
+func TestRetryableAcksFromTheOperationTable(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]bool{
+		mount + "/tasks/ack":                          true,
+		mount + "/tasks/" + uuid.NewString() + "/ack": true,
+		mount + "/tasks/admin/ack":                    true,
+		mount + "/rostering/orgs/ack":                 false, // ends in /ack, is no acknowledgement
+		"/elsewhere/tasks/ack":                        false, // not under the base URL
+		mount + "/tasks/" + uuid.NewString():          false,
+	} {
+		req, err := http.NewRequest(http.MethodPut, "https://example.org"+path, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := retryable(req, mount); got != want {
+			t.Errorf("retryable(PUT %s) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -108,13 +108,19 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 }
 
 // retryable reports whether the request may be sent again: GETs and the
-// acknowledgement PUTs (their path ends in /ack).
-func retryable(req *http.Request) bool {
+// acknowledgement PUTs (the operations of shape ack in the generated table:
+// the spec makes repeating an acknowledgement succeed again), when their
+// body can be sent again. basePath is the base URL's path.
+func retryable(req *http.Request, basePath string) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 		return true
 	case http.MethodPut:
-		return strings.HasSuffix(req.URL.Path, "/ack") && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			return false
+		}
+		op, _ := requestOperation(req, basePath)
+		return op != nil && op.shape == shapeAck
 	}
 	return false
 }
@@ -179,13 +185,14 @@ func (p RetryPolicy) delay(ctx context.Context, start time.Time, n int, ra time.
 
 // retrier is the http.RoundTripper that applies a RetryPolicy.
 type retrier struct {
-	next   http.RoundTripper
-	policy RetryPolicy
+	next     http.RoundTripper
+	policy   RetryPolicy
+	basePath string
 }
 
 func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	p := r.policy
-	if !retryable(req) {
+	if !retryable(req, r.basePath) {
 		return r.next.RoundTrip(req)
 	}
 	req = withRefreshBudget(req)
@@ -287,7 +294,10 @@ var errCutJSON = fmt.Errorf("%w: not complete JSON", ErrInvalidResponse)
 // every safe request before the layers above see it, so a failure while
 // reading is a failure of the attempt (and retried) rather than of the
 // caller's decoding, with or without validation.
-type bodyReader struct{ next http.RoundTripper }
+type bodyReader struct {
+	next     http.RoundTripper
+	basePath string
+}
 
 func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
 	if noRetry, _ := req.Context().Value(noRetryKey{}).(bool); noRetry && req.Method == http.MethodGet {
@@ -299,7 +309,7 @@ func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
 	}
 	resp, err := b.next.RoundTrip(req)
-	if err != nil || !retryable(req) {
+	if err != nil || !retryable(req, b.basePath) {
 		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)

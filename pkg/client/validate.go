@@ -63,15 +63,12 @@ func newValidator(next http.RoundTripper, base *url.URL, mode ValidationMode, re
 	}, nil
 }
 
-// relPath returns the request path (escaped, as on the wire) relative to the
-// client's base URL, or false when the request is not under it.
-func (v *validator) relPath(u *url.URL) (string, bool) {
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, v.basePath) {
-		return "", false
-	}
-	rel := p[len(v.basePath):]
-	if rel != "" && rel[0] != '/' {
+// relPath returns the request path (escaped, as on the wire) relative to
+// basePath, the client's base URL's, or false when the request is not under
+// it.
+func relPath(u *url.URL, basePath string) (string, bool) {
+	rel, ok := strings.CutPrefix(u.EscapedPath(), basePath)
+	if !ok || rel != "" && rel[0] != '/' {
 		return "", false
 	}
 	return rel, true
@@ -82,7 +79,7 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		return v.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	rel, ok := v.relPath(req.URL)
+	rel, ok := relPath(req.URL, v.basePath)
 	var op *contract.Operation
 	var params map[string]string
 	err := fmt.Errorf("path %q is not under the base path %q", contract.Bound(req.URL.Path, 256), v.basePath)
