@@ -19,6 +19,7 @@ import (
 	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkServeLargestGroupAck(b *testing.B) {
 func benchServeAck(b *testing.B, limit int64, message string) {
 	ctx := context.Background()
 	db := filepath.Join(b.TempDir(), "ack.db")
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 )
 
@@ -105,7 +106,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		batch     = 25
 	)
 	ctx := t.Context()
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

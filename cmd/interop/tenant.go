@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 )
 
 func init() {
@@ -88,12 +89,12 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	// A mistyped path would otherwise make a new file whose credentials no
 	// running server knows.
-	if p, ok := sqlitePath(*db); ok && !*create {
+	if p, ok := open.SQLitePath(*db); ok && !*create {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("database %s does not exist (a new file would hold only this tenant, served by no running server); pass --create to make it", p)
 		}
 	}
-	st, err := reference.OpenStore(ctx, *db)
+	st, err := open.Store(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -12,15 +12,15 @@ func (r *run) authChecks() []check {
 	return []check{
 		{group: "auth", name: "token endpoint issues bearer tokens (secret in the body or by HTTP Basic)", run: checkTokenSuccess},
 		{group: "auth", name: "token endpoint answers RFC 6749 errors", run: checkTokenErrors},
-		{group: "auth", name: "requests without credentials get 401", run: func(c *C) { c.checkUnauthorized(authNone, "without an Authorization header") }},
-		{group: "auth", name: "requests with a bad token get 401", run: func(c *C) { c.checkUnauthorized(authBad, "with a bearer token the server never issued") }},
-		{group: "auth", name: "client credentials are not accepted in place of a token", run: func(c *C) {
+		{group: "auth", name: "requests without credentials get 401", run: func(c *checkRun) { c.checkUnauthorized(authNone, "without an Authorization header") }},
+		{group: "auth", name: "requests with a bad token get 401", run: func(c *checkRun) { c.checkUnauthorized(authBad, "with a bearer token the server never issued") }},
+		{group: "auth", name: "client credentials are not accepted in place of a token", run: func(c *checkRun) {
 			c.checkUnauthorized(authBasic, "with the client's id and secret as HTTP Basic instead of a token")
 		}},
 	}
 }
 
-func (c *C) token(form url.Values, basic *Credentials) *tokenExchange {
+func (c *checkRun) token(form url.Values, basic *Credentials) *tokenExchange {
 	tx, err := c.r.tokenRequest(c.ctx, form, basic)
 	if err != nil {
 		c.failf("the token endpoint %s did not answer: %v", c.r.cfg.TokenURL, err)
@@ -29,7 +29,7 @@ func (c *C) token(form url.Values, basic *Credentials) *tokenExchange {
 	return tx
 }
 
-func checkTokenSuccess(c *C) {
+func checkTokenSuccess(c *checkRun) {
 	cr := c.r.tenants[0].creds
 	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {cr.ClientID}, "client_secret": {cr.ClientSecret}}
 	for _, tc := range []struct {
@@ -70,7 +70,7 @@ func checkTokenSuccess(c *C) {
 	}
 }
 
-func checkTokenErrors(c *C) {
+func checkTokenErrors(c *checkRun) {
 	cr := c.r.tenants[0].creds
 	wrong := Credentials{ClientID: cr.ClientID, ClientSecret: cr.ClientSecret + "-wrong"}
 	unknown := Credentials{ClientID: "conformance-unknown-" + randomUUID()[:8], ClientSecret: "x"}
@@ -161,7 +161,7 @@ func operations() []request {
 
 // checkUnauthorized sends every operation with the given (missing or wrong)
 // credentials and wants 401 with the error body from each.
-func (c *C) checkUnauthorized(mode authMode, how string) {
+func (c *checkRun) checkUnauthorized(mode authMode, how string) {
 	for _, q := range operations() {
 		q.auth = mode
 		ex := c.send(q)

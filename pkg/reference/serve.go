@@ -28,7 +28,7 @@ var DemoTenantID = demoID("tenant")
 type Config struct {
 	// Store is where the server keeps everything; NewServer takes it over
 	// (Instance.Close closes it, and so does a failing NewServer). Open
-	// one with OpenStore.
+	// one with package store/open.
 	Store      store.Store
 	Demo       bool          // ensure the demo tenant and its district
 	TaskLease  time.Duration // default DefaultTaskLease
@@ -70,7 +70,7 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 	if st == nil {
 		return nil, nil, errors.New("reference: Config.Store is nil")
 	}
-	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
+	h := newHandler(st, cfg)
 	oauth := auth.NewOAuth2(st, st, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
 	inst := &Instance{Store: st, Handler: h, OAuth2: oauth}
 	if cfg.Demo {

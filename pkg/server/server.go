@@ -237,13 +237,9 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		return nil, err
 	}
 
-	perOp, err := s.operationMiddlewares()
-	if err != nil {
-		return nil, err
-	}
 	apiserver.RegisterHandlersWithOptions(e, apiserver.NewStrictHandler(impl, nil), apiserver.RegisterHandlersOptions{
 		BaseURL:              contract.BasePath,
-		OperationMiddlewares: perOp,
+		OperationMiddlewares: s.operationMiddlewares(),
 	})
 	return s, nil
 }
@@ -253,7 +249,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 // the route once per request and the kit reuses that match for
 // authentication, request validation and response validation: no second
 // router runs.
-func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error) {
+func (s *Server) operationMiddlewares() map[string][]echo.MiddlewareFunc {
 	out := make(map[string][]echo.MiddlewareFunc)
 	doc := s.contract.Doc()
 	for _, op := range s.contract.Operations() {
@@ -264,7 +260,7 @@ func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error
 		mws := []echo.MiddlewareFunc{s.operation(op, len(*sec) > 0)}
 		out[op.ID] = append(mws, s.extra...)
 	}
-	return out, nil
+	return out
 }
 
 // Handler returns the server as an http.Handler: the API under

@@ -89,9 +89,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
-
 // Close closes both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
