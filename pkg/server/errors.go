@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/interop-data/interop/internal/schemaerr"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/labstack/echo/v4"
 
@@ -276,7 +277,7 @@ func bodyViolation(v *contract.Violation, contentType string) *Error {
 	case "contentType":
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 			Message: "request body must be application/json",
-			Details: fmt.Sprintf("got Content-Type %q", contract.Bound(contentType, 128))}
+			Details: fmt.Sprintf("got Content-Type %q", schemaerr.Bound(contentType, 128))}
 	case "body":
 		return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is required"}
 	case "json":
@@ -308,7 +309,7 @@ func cutPattern(msg string) string {
 // they carry the schema and the value.
 func ruleOf(err error, reason string) string {
 	// Bounded: a parameter's value or a key may be as long as the request.
-	return contract.Bound(ruleWords(err, reason), 512)
+	return schemaerr.Bound(ruleWords(err, reason), 512)
 }
 
 func ruleWords(err error, reason string) string {
@@ -328,21 +329,21 @@ func ruleWords(err error, reason string) string {
 	}
 	// The innermost first error names the field (under allOf the outer one
 	// stops at the object) and the rule.
-	if se, ptr := contract.FirstSchemaError(err); se != nil {
+	if se, ptr := schemaerr.First(err); se != nil {
 		msg := se.Reason
 		if msg == "" {
 			msg = fmt.Sprintf("value does not match the schema's %q rule", se.SchemaField)
 		}
 		msg = cutPattern(msg)
 		if len(ptr) > 0 {
-			return fmt.Sprintf("field %q: %s", contract.PointerOf(ptr), msg)
+			return fmt.Sprintf("field %q: %s", schemaerr.Pointer(ptr), msg)
 		}
 		return msg
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
 		if pe.Value != nil {
-			return fmt.Sprintf("value %q is %s", contract.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
+			return fmt.Sprintf("value %q is %s", schemaerr.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
 		}
 		if pe.Reason != "" {
 			return pe.Reason

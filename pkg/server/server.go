@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
 	"github.com/interop-data/interop/pkg/server/docs"
@@ -194,7 +195,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	// The kit authenticates before validating (a stranger learns nothing
 	// about parameters), so the filter's own security check is a no-op.
 	// Bodies are checked by the compiled schemas (validateRequestBody).
-	s.reqOpts = contract.FilterOptions(nil)
+	s.reqOpts = specroute.FilterOptions()
 	s.reqOpts.ExcludeRequestBody = true
 	if fb := s.contract.Fallbacks(); len(fb) > 0 {
 		s.logger.Warn("contract: some body schemas are validated by kin-openapi, not compiled", "schemas", fb)
