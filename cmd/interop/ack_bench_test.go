@@ -55,7 +55,7 @@ func benchServeAck(b *testing.B, limit int64, message string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tn, err := reference.CreateTenant(ctx, st, "Bench")
+	tn, err := reference.CreateTenant(ctx, st, "Bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

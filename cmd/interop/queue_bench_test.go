@@ -64,7 +64,7 @@ func benchQueue(b *testing.B, db string, replicas int, path string) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	tn, err := reference.CreateTenant(ctx, st, "Bench")
+	tn, err := reference.CreateTenant(ctx, st, "Bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	loadTenant, err := reference.CreateTenant(ctx, st, "Queue")
+	loadTenant, err := reference.CreateTenant(ctx, st, "Queue", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		size := referencetest.SmallDistrict
 		size.Seed = uint64(i + 1)
 		rosters[i] = reference.Demo(size)
-		if tenants[i], err = reference.CreateTenant(ctx, st, fmt.Sprint("Conformance ", i)); err != nil {
+		if tenants[i], err = reference.CreateTenant(ctx, st, fmt.Sprint("Conformance ", i), time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

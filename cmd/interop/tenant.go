@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store/open"
@@ -99,7 +100,7 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	defer st.Close()
-	creds, err := reference.CreateTenant(ctx, st, *name)
+	creds, err := reference.CreateTenant(ctx, st, *name, time.Now())
 	if err != nil {
 		return err
 	}

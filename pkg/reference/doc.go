@@ -7,6 +7,12 @@
 // ADD/CHANGE/DELETE events of what changed, SYNC_END, in one transaction)
 // and Load and Demo put roster data in through it.
 //
+// Time comes in one of two ways, by what a call does: an operation that
+// happens at one instant (CreateTenant, ApplySync, Load, EnsureDemo) takes
+// that instant as now time.Time; what runs over time and reads the clock
+// again and again (NewServer's Config.Clock, the OneRoster loader's
+// WithClock) takes a func() time.Time.
+//
 // Decisions the spec leaves to the server, made here:
 //
 //   - Tenant isolation: the principal's tenants scope every call. Another
