@@ -6,21 +6,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/interop-data/interop/internal/textcut"
 )
 
 // Bound cuts s to at most n bytes (on a rune boundary), marking the cut:
 // for the messages of errors whose size the caller does not control.
-func Bound(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "…"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
+func Bound(s string, n int) string { return textcut.Cut(s, n, "…") }
 
 // First returns the error kin-openapi reports first inside err
 // and the JSON pointer (as unescaped tokens) of the value it is about, or

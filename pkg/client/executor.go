@@ -9,11 +9,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/textcut"
 )
 
 // The executor: one leased batch, handled tenant by tenant, each tenant's
@@ -182,15 +182,5 @@ func (c *Consumer) handle(ctx context.Context, t *Task) (ack models.TaskAckGroup
 const maxMessage = 4096
 
 // truncate cuts s to maxMessage bytes (so at most maxMessage characters)
-// without splitting a character. Only the cut is looked at: a stray invalid
-// byte earlier in s must not shorten it further.
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut]
-}
+// without splitting a character.
+func truncate(s string) string { return textcut.Cut(s, maxMessage, "") }

@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/interop-data/interop/internal/schemaerr"
+	"github.com/interop-data/interop/internal/textcut"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/labstack/echo/v4"
 
@@ -88,17 +88,7 @@ func (e *Error) Body() models.ErrorResponse {
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "... (truncated)"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
+func truncate(s string, n int) string { return textcut.Cut(s, n, "... (truncated)") }
 
 // marshal renders e as the JSON error body. Encoding a struct of strings
 // cannot fail.
