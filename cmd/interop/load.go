@@ -48,6 +48,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *tenantFlag == "" || path == "" {
+		if *tenantFlag == "" {
+			fmt.Fprintln(stderr, "interop load: --tenant is missing: the tenant to load into, by id, client id or name")
+		}
+		if path == "" {
+			fmt.Fprintln(stderr, "interop load: the export is missing: give the OneRoster export (a directory or .zip) as the last argument")
+		}
 		fmt.Fprintln(stderr, loadUsage)
 		return exitError(2)
 	}
@@ -108,6 +114,13 @@ func parseWithOneArg(fs *flag.FlagSet, args []string, stderr io.Writer) (string,
 		return "", err
 	}
 	return arg, nil
+}
+
+// exists reports whether path exists (a permission error counts as
+// existing: opening it then says what is wrong).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // openTenant opens an existing database and resolves --tenant in it (see

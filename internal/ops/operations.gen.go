@@ -33,6 +33,7 @@ var All = []Operation{
 	{ID: "listTerms", Method: "GET", Path: "/rostering/terms", Shape: "list", Object: "Term", Find: "findTerm", Client: "Terms"},
 	{ID: "findTerm", Method: "GET", Path: "/rostering/terms/{id}", Shape: "find", Object: "Term", HasID: true, Find: "findTerm", Client: "FindTerm"},
 	{ID: "listGradingCategories", Method: "GET", Path: "/grades/gradingCategories", Shape: "list", Object: "GradingCategory", Client: "GradingCategories"},
+	{ID: "listGradingCategories2022", Method: "GET", Path: "/grades/categories", Shape: "list", Object: "GradingCategory"},
 }
 
 // TaskKinds is the task kind vocabulary.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -222,6 +223,7 @@ func transientTokenError(err error) bool {
 func clientCredentialsFetch(cfg *clientcredentials.Config, hc *http.Client, p RetryPolicy) fetchFunc {
 	return func(ctx context.Context) (*oauth2.Token, error) {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+		p := p.withClockOf(ctx)
 		start := p.now()
 		for attempt := 1; ; attempt++ {
 			tok, err := cfg.Token(ctx)
@@ -229,6 +231,11 @@ func clientCredentialsFetch(cfg *clientcredentials.Config, hc *http.Client, p Re
 				return tok, nil
 			}
 			err = tokenError(err)
+			var refused *APIError
+			if errors.As(err, &refused) && refused.StatusCode == http.StatusUnauthorized {
+				// Say whose credentials: a program may hold several.
+				refused.Message = strings.TrimSuffix(fmt.Sprintf("the token endpoint refused client id %q: %s", cfg.ClientID, refused.Message), ": ")
+			}
 			if ctx.Err() != nil || !transientTokenError(err) || attempt >= p.MaxAttempts {
 				return nil, err
 			}

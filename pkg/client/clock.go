@@ -4,23 +4,16 @@ import (
 	"context"
 	"time"
 
+	"github.com/interop-data/interop/internal/clockctx"
 	"github.com/interop-data/interop/internal/ctxsleep"
 )
 
 // clock is where the client reads time and waits: the retrier's pauses, the
 // consumer's idle pauses, acknowledgement ticker, shutdown grace and lease
 // deadline. It is realClock outside tests; in-package tests inject a fake
-// (internal/fakeclock) so that nothing they assert waits on a real timer.
-type clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
-	Sleep(ctx context.Context, d time.Duration) error
-	// AfterFunc calls f in its own goroutine after d; stop reports whether
-	// it stopped the timer before f was called.
-	AfterFunc(d time.Duration, f func()) (stop func() bool)
-	// NewTicker ticks every d until stopped.
-	NewTicker(d time.Duration) (ch <-chan time.Time, stop func())
-}
+// (internal/fakeclock), tests of other packages pass one in the context
+// (internal/clockctx), so that nothing they assert waits on a real timer.
+type clock = clockctx.Clock
 
 // realClock is the wall clock.
 type realClock struct{}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/interop-data/interop/internal/clockctx"
 )
 
 // Consumer polls a tenant's task queue, hands each task to a Handler and
@@ -61,6 +63,9 @@ func (c *Consumer) idle(n int) time.Duration {
 // (network errors, 5xx, 429, an outage of the token endpoint) is retried
 // with backoff for as long as Run runs.
 func (c *Consumer) Run(ctx context.Context) error {
+	if clk, ok := clockctx.From(ctx); ok {
+		c.clk = clk // a test's clock (internal/clockctx)
+	}
 	comp := c.newCompleter()
 	fctx, fcancel := context.WithCancel(context.WithoutCancel(ctx))
 	flusherDone := make(chan struct{})

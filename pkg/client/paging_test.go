@@ -207,6 +207,9 @@ func TestEveryListIterator(t *testing.T) {
 			args = append(args, reflect.ValueOf(org))
 		}
 		args = append(args, opts)
+		if l.Client == "" {
+			continue // a deprecated alias: no client helper by decision (paths-2022)
+		}
 		it := reflect.ValueOf(c).MethodByName(l.Client)
 		pg := reflect.ValueOf(c).MethodByName(l.Client + "Page")
 		if !it.IsValid() || !pg.IsValid() {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/interop-data/interop/internal/clockctx"
 )
 
 // RetryPolicy says when and how long the client retries a failed request.
@@ -78,6 +80,14 @@ func (p RetryPolicy) clock() clock {
 }
 
 func (p RetryPolicy) now() time.Time { return p.clock().Now() }
+
+// withClockOf is p on the clock ctx carries (internal/clockctx), if any.
+func (p RetryPolicy) withClockOf(ctx context.Context) RetryPolicy {
+	if clk, ok := clockctx.From(ctx); ok {
+		p.clk = clk
+	}
+	return p
+}
 
 func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
 	return p.clock().Sleep(ctx, d)
@@ -191,7 +201,7 @@ type retrier struct {
 }
 
 func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	p := r.policy
+	p := r.policy.withClockOf(req.Context())
 	if !retryable(req, r.basePath) {
 		return r.next.RoundTrip(req)
 	}

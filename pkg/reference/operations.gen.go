@@ -197,3 +197,14 @@ func (h *Handler) ListGradingCategories(ctx context.Context, r apiserver.ListGra
 
 // VisitListGradingCategoriesResponse writes the page as stored.
 func (p rawPage) VisitListGradingCategoriesResponse(w http.ResponseWriter) error { return p.write(w) }
+
+// ListGradingCategories2022 implements apiserver.StrictServerInterface (GET /grades/categories).
+func (h *Handler) ListGradingCategories2022(ctx context.Context, r apiserver.ListGradingCategories2022RequestObject) (apiserver.ListGradingCategories2022ResponseObject, error) {
+	q := store.ObjectQuery{Kind: store.KindGradingCategory}
+	return h.list(ctx, q, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
+}
+
+// VisitListGradingCategories2022Response writes the page as stored.
+func (p rawPage) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+	return p.write(w)
+}

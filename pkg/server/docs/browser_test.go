@@ -211,6 +211,16 @@ func TestDocsInBrowser(t *testing.T) {
 	if notes == 0 {
 		t.Error("no operation of the spec has an x-decision or x-unconfirmed-reason note: the check above checked nothing")
 	}
+	// The generator's extensions are not shown to readers (they were, under
+	// every parameter); the ones readers need are.
+	for _, gone := range []string{"go-type-skip-optional-pointer:", "go-name:", "go-type:"} {
+		if strings.Contains(flat, gone) {
+			t.Errorf("the page shows the generator's extension %q", gone)
+		}
+	}
+	if !strings.Contains(flat, "known-values:") {
+		t.Error("the page shows no known-values extension")
+	}
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -2,8 +2,10 @@ package open
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/interop-data/interop/pkg/reference/store"
@@ -39,10 +41,20 @@ func Store(ctx context.Context, dsn string) (store.Store, error) {
 	return postgres.Open(ctx, dsn)
 }
 
+// exists reports whether path exists (a permission error counts as
+// existing: opening it then says what is wrong).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
+}
+
 // Existing is Store refusing a SQLite file that does not exist: opening it
 // would create an empty database no server serves.
 func Existing(ctx context.Context, dsn string) (store.Store, error) {
 	if p, ok := SQLitePath(dsn); ok {
+		if dir := filepath.Dir(p); !exists(dir) {
+			return nil, fmt.Errorf("database %s: the directory %s does not exist", p, dir)
+		}
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("database %s: %w", p, err)
 		}
