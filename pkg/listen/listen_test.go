@@ -63,16 +63,30 @@ func newQueueEnv(t *testing.T, front func(http.Handler) http.Handler) *queueEnv 
 	return qe
 }
 
-// virtualClock is the server's fake clock for the client and its consumer
-// (passed in the context): a pause advances it instead of waiting, letting
-// real time pass a little so the server is not starved.
-type virtualClock struct{ *referencetest.FakeClock }
+// virtualClock makes the client's pauses (retries, the consumer's idle
+// backoff) advance the server's fake clock instead of waiting, letting real
+// time pass a little so the server is not starved. The consumer's own
+// timers (lease deadline, acknowledgement ticker, grace) stay on real time:
+// the deliveries they bound take real time, and several listeners share the
+// fake clock, so one's idle pauses must not end another's lease.
+type virtualClock struct{ server *referencetest.FakeClock }
+
+func (v virtualClock) Now() time.Time { return time.Now() }
 
 func (v virtualClock) Sleep(ctx context.Context, d time.Duration) error {
-	err := v.FakeClock.Sleep(ctx, d)
+	v.server.Advance(d)
 	runtime.Gosched()
 	time.Sleep(50 * time.Microsecond)
-	return err
+	return ctx.Err()
+}
+
+func (v virtualClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+func (v virtualClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // acks collects the acknowledgements the server recorded, and says when
@@ -120,7 +134,7 @@ func (qe *queueEnv) listenAll(t *testing.T, d listen.Deliverer, a *acks, opts ..
 		}
 		all := append([]client.ConsumerOption{client.WithBatchSize(10),
 			client.WithAckObserver(a.observe), client.WithConcurrency(2)}, opts...)
-		go func() { errs <- listen.Run(clockctx.With(ctx, virtualClock{qe.env.Clock}), c, d, all...) }()
+		go func() { errs <- listen.Run(clockctx.With(ctx, virtualClock{server: qe.env.Clock}), c, d, all...) }()
 	}
 	select {
 	case <-a.done:
