@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interop-data/interop/internal/ctxsleep"
 	"github.com/interop-data/interop/pkg/client"
 )
 
@@ -125,7 +126,7 @@ func NewForwarder(target string, opts ...Option) (*Forwarder, error) {
 	}
 	f := &Forwarder{
 		target: target, timeout: 30 * time.Second, min: time.Second, max: time.Minute,
-		sleep: sleepCtx, now: time.Now, logger: slog.New(slog.DiscardHandler),
+		sleep: ctxsleep.Sleep, now: time.Now, logger: slog.New(slog.DiscardHandler),
 		ua: "interop-listen/" + client.Version,
 	}
 	for _, o := range opts {
@@ -147,17 +148,6 @@ func NewForwarder(target string, opts ...Option) (*Forwarder, error) {
 type ConfigError struct{ Reason string }
 
 func (e *ConfigError) Error() string { return "listen: " + e.Reason }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // outcome is what one attempt says.
 type outcome int
