@@ -19,6 +19,7 @@ import (
 	"github.com/interop-data/interop/internal/peakrss"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -50,11 +51,11 @@ func BenchmarkServeLargestGroupAck(b *testing.B) {
 func benchServeAck(b *testing.B, limit int64, message string) {
 	ctx := context.Background()
 	db := filepath.Join(b.TempDir(), "ack.db")
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tn, err := reference.CreateTenant(ctx, st, "Bench")
+	tn, err := reference.CreateTenant(ctx, st, "Bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

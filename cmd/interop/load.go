@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -18,9 +17,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/interop-data/interop/internal/peakrss"
-	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/oneroster"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 )
 
 func init() {
@@ -117,20 +116,6 @@ func parseWithOneArg(fs *flag.FlagSet, args []string, stderr io.Writer) (string,
 	return arg, nil
 }
 
-// openExisting opens the store at dsn, refusing a SQLite file that does not
-// exist: opening would create an empty database no server serves.
-func openExisting(ctx context.Context, dsn string) (store.Store, error) {
-	if p, ok := sqlitePath(dsn); ok {
-		if dir := filepath.Dir(p); !exists(dir) {
-			return nil, fmt.Errorf("database %s: the directory %s does not exist", p, dir)
-		}
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("database %s: %w", p, err)
-		}
-	}
-	return reference.OpenStore(ctx, dsn)
-}
-
 // exists reports whether path exists (a permission error counts as
 // existing: opening it then says what is wrong).
 func exists(path string) bool {
@@ -138,23 +123,10 @@ func exists(path string) bool {
 	return !errors.Is(err, os.ErrNotExist)
 }
 
-// sqlitePath is the file a --db value names, unless it is a server URL.
-func sqlitePath(dsn string) (string, bool) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", false
-	case strings.HasPrefix(dsn, "sqlite://"):
-		return strings.TrimPrefix(dsn, "sqlite://"), true
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return strings.TrimPrefix(dsn, "sqlite:"), true
-	}
-	return dsn, true
-}
-
 // openTenant opens an existing database and resolves --tenant in it (see
 // findTenant); the caller closes the store.
 func openTenant(ctx context.Context, db, tenant string) (store.Store, store.Tenant, error) {
-	st, err := openExisting(ctx, db)
+	st, err := open.Existing(ctx, db)
 	if err != nil {
 		return nil, store.Tenant{}, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 )
 
 // cli runs the command line and returns its exit status and output.
@@ -40,7 +41,7 @@ func newTenant(t *testing.T, db string) reference.TenantCredentials {
 
 func objectCount(t *testing.T, db string, tenant uuid.UUID) int {
 	t.Helper()
-	st, err := reference.OpenStore(context.Background(), db)
+	st, err := open.Store(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestTenantReset(t *testing.T) {
 	if got := objectCount(t, db, creds.TenantID); got != 0 {
 		t.Errorf("%d objects after reset", got)
 	}
-	st, err := reference.OpenStore(context.Background(), db)
+	st, err := open.Store(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestTenantReset(t *testing.T) {
 func TestServeDemoAgainAndReset(t *testing.T) {
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "interop.db")
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestServeDemoAgainAndReset(t *testing.T) {
 	if code, out, errOut := cli(t, "tenant", "reset", "--db", db, "--tenant", "demo", "--yes"); code != 0 || !strings.Contains(out, "serve --demo loads the demo district") {
 		t.Fatalf("reset: %d %s %s", code, out, errOut)
 	}
-	st, err = reference.OpenStore(ctx, db)
+	st, err = open.Store(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
@@ -37,7 +38,7 @@ func runTenantLTIToken(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "interop tenant lti-token: --ttl must be positive and at most %s, not %s\n", lti.MaxTTL, *ttl)
 		return exitError(2)
 	}
-	st, err := openExisting(ctx, *db)
+	st, err := open.Existing(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func runTenantLTIKey(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	st, err := openExisting(ctx, *db)
+	st, err := open.Existing(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 )
 
@@ -58,12 +59,12 @@ const benchConsumers, benchBatch = 4, 100
 
 func benchQueue(b *testing.B, db string, replicas int, path string) {
 	ctx := context.Background()
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	tn, err := reference.CreateTenant(ctx, st, "Bench")
+	tn, err := reference.CreateTenant(ctx, st, "Bench", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func benchQueue(b *testing.B, db string, replicas int, path string) {
 	case "store":
 		handles := []store.Store{st}
 		for range replicas - 1 {
-			h, err := reference.OpenStore(ctx, db)
+			h, err := open.Store(ctx, db)
 			if err != nil {
 				b.Fatal(err)
 			}

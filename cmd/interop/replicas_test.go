@@ -25,6 +25,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 )
 
@@ -105,12 +106,12 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		batch     = 25
 	)
 	ctx := t.Context()
-	st, err := reference.OpenStore(ctx, db)
+	st, err := open.Store(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	loadTenant, err := reference.CreateTenant(ctx, st, "Queue")
+	loadTenant, err := reference.CreateTenant(ctx, st, "Queue", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestReplicasShareOneDatabase(t *testing.T) {
 		size := referencetest.SmallDistrict
 		size.Seed = uint64(i + 1)
 		rosters[i] = reference.Demo(size)
-		if tenants[i], err = reference.CreateTenant(ctx, st, fmt.Sprint("Conformance ", i)); err != nil {
+		if tenants[i], err = reference.CreateTenant(ctx, st, fmt.Sprint("Conformance ", i), time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

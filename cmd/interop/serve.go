@@ -19,6 +19,7 @@ import (
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -141,7 +142,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	defer ln.Close()
-	st, err := reference.OpenStore(ctx, *db)
+	st, err := open.Store(ctx, *db)
 	if err != nil {
 		return err
 	}

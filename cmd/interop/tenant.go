@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 )
 
 func init() {
@@ -97,22 +99,22 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	// A mistyped path would otherwise make a new file whose credentials no
 	// running server knows.
-	if p, ok := sqlitePath(*db); ok {
+	if p, ok := open.SQLitePath(*db); ok {
 		if dir := filepath.Dir(p); !exists(dir) {
 			return fmt.Errorf("database %s: the directory %s does not exist (create it, or choose a path in an existing one)", p, dir)
 		}
 	}
-	if p, ok := sqlitePath(*db); ok && !*create {
+	if p, ok := open.SQLitePath(*db); ok && !*create {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("database %s does not exist (a new file would hold only this tenant, served by no running server); pass --create to make it", p)
 		}
 	}
-	st, err := reference.OpenStore(ctx, *db)
+	st, err := open.Store(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	creds, err := reference.CreateTenant(ctx, st, *name)
+	creds, err := reference.CreateTenant(ctx, st, *name, time.Now())
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,8 @@ func run(ctx context.Context, logger *slog.Logger) error {
 
 // work consumes c's queue until ctx ends, then returns nil once the task in
 // hand is handled and every handled task acknowledged. It returns an error
-// only when the server refuses the credentials. opts are for tests.
+// only for a configuration the consumer refuses or when the server refuses
+// the credentials. opts are for tests.
 func work(ctx context.Context, c *client.Client, logger *slog.Logger, opts ...client.ConsumerOption) error {
 	h := client.HandlerFuncs{
 		Lifecycle: func(ctx context.Context, t *client.Task, e *models.LifecycleEvent) error {
@@ -79,5 +80,9 @@ func work(ctx context.Context, c *client.Client, logger *slog.Logger, opts ...cl
 				logger.Warn("ack failed", "task", r.Task.ID, "error", r.Err)
 			}
 		})}, opts...)
-	return client.NewConsumer(c, h, all...).Run(ctx)
+	cons, err := client.NewConsumer(c, h, all...)
+	if err != nil {
+		return err
+	}
+	return cons.Run(ctx)
 }

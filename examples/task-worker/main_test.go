@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,9 +17,8 @@ import (
 type syncBuffer = syncbuf.Buffer
 
 // TestWorkDrainsAndStopsCleanly runs the worker against the reference
-// server until the queue is empty (its first idle pause), then stops it: it
-// returns nil and leaves no task unacknowledged. The pause is injected, so
-// the test never waits.
+// server until every task queued has been acknowledged, then stops it: it
+// returns nil and leaves no task unacknowledged.
 func TestWorkDrainsAndStopsCleanly(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
 	tn := env.Tenants[0]
@@ -28,13 +28,22 @@ func TestWorkDrainsAndStopsCleanly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	queued, err := client.Collect(c.AdminTasks(context.Background(), nil))
+	if err != nil || len(queued) == 0 {
+		t.Fatalf("%d tasks queued, %v", len(queued), err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var acked atomic.Int32
 	done := make(chan error, 1)
 	go func() {
-		done <- work(ctx, c, logger, client.WithConsumerSleep(func(ctx context.Context, _ time.Duration) error {
-			cancel() // the queue is empty: stop, as Ctrl-C would
-			return ctx.Err()
+		done <- work(ctx, c, logger, client.WithAckObserver(func(r client.AckResult) {
+			if r.Err != nil {
+				logger.Warn("ack failed", "task", r.Task.ID, "error", r.Err)
+			}
+			if int(acked.Add(1)) == len(queued) {
+				cancel() // every task acknowledged: stop, as Ctrl-C would
+			}
 		}))
 	}()
 	select {

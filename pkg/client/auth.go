@@ -223,6 +223,7 @@ func transientTokenError(err error) bool {
 func clientCredentialsFetch(cfg *clientcredentials.Config, hc *http.Client, p RetryPolicy) fetchFunc {
 	return func(ctx context.Context) (*oauth2.Token, error) {
 		ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+		p := p.withClockOf(ctx)
 		start := p.now()
 		for attempt := 1; ; attempt++ {
 			tok, err := cfg.Token(ctx)

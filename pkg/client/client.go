@@ -32,6 +32,7 @@ type Client struct {
 	userAgent string
 	logger    *slog.Logger
 	auth      *authTransport
+	clk       clock // the consumer's, unless it is given its own
 }
 
 type config struct {
@@ -47,33 +48,97 @@ type config struct {
 	refreshAhead time.Duration
 	tracer       trace.TracerProvider
 	tokenTimeout time.Duration
+	clk          clock
 }
 
-// Option configures a Client.
-type Option func(*config)
+// Option configures a Client. An option refuses a value it cannot work
+// with: New then returns its *ConfigError.
+type Option func(*config) error
+
+// ConfigError is the error of New or NewConsumer for an option or argument
+// they cannot work with (a nil HTTP client, a negative backoff, an
+// incomplete handler...). It matches ErrInvalidConfig with errors.Is.
+type ConfigError struct {
+	Option string // the option or argument, e.g. "WithHTTPClient"
+	Reason string
+	Err    error // a more specific sentinel, e.g. ErrIncompleteHandler; may be nil
+}
+
+func (e *ConfigError) Error() string { return "interop: " + e.Option + ": " + e.Reason }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Is makes every ConfigError match ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// ErrInvalidConfig is matched by every *ConfigError.
+var ErrInvalidConfig = errors.New("interop: invalid configuration")
+
+func configErr(option, format string, args ...any) error {
+	return &ConfigError{Option: option, Reason: fmt.Sprintf(format, args...)}
+}
+
+// durationOption is an option that sets one duration, refusing a negative
+// one (and zero too unless zeroOK).
+func durationOption[C any](option string, d time.Duration, zeroOK bool, set func(*C)) func(*C) error {
+	return func(c *C) error {
+		if d < 0 || d == 0 && !zeroOK {
+			return configErr(option, "%v: must be positive", d)
+		}
+		set(c)
+		return nil
+	}
+}
 
 // WithHTTPClient makes the client send through hc: its Transport is the
 // innermost layer (below retries, authentication and validation) and its
 // other settings (Timeout, Jar, CheckRedirect) are kept. The token endpoint
 // is called through it too.
-func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.hc = hc } }
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return configErr("WithHTTPClient", "nil *http.Client")
+		}
+		c.hc = hc
+		return nil
+	}
+}
 
 // WithUserAgent sets the User-Agent header.
-func WithUserAgent(ua string) Option { return func(c *config) { c.userAgent = ua } }
+func WithUserAgent(ua string) Option { return func(c *config) error { c.userAgent = ua; return nil } }
 
 // WithLogger sets the logger for retries and reported contract violations.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return configErr("WithLogger", "nil *slog.Logger (leave the option out to log nothing)")
+		}
+		c.logger = l
+		return nil
+	}
+}
 
 // WithRetryPolicy replaces DefaultRetryPolicy.
-func WithRetryPolicy(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+func WithRetryPolicy(p RetryPolicy) Option {
+	return func(c *config) error {
+		if p.BaseDelay < 0 || p.MaxDelay < 0 || p.MaxElapsed < 0 || p.MaxRetryAfter < 0 || p.AttemptTimeout < 0 {
+			return configErr("WithRetryPolicy", "negative duration in %+v", p)
+		}
+		c.retry = p
+		return nil
+	}
+}
 
 // WithValidation sets the validation mode; ValidationReport by default.
-func WithValidation(m ValidationMode) Option { return func(c *config) { c.validation = m } }
+func WithValidation(m ValidationMode) Option {
+	return func(c *config) error { c.validation = m; return nil }
+}
 
 // WithValidationReporter is called with every contract violation, in report
 // and in enforce mode, before the mode's action.
 func WithValidationReporter(f func(*ValidationError)) Option {
-	return func(c *config) { c.reporter = f }
+	return func(c *config) error { c.reporter = f; return nil }
 }
 
 // WithClientCredentials authenticates with the OAuth2 client-credentials
@@ -82,45 +147,69 @@ func WithValidationReporter(f func(*ValidationError)) Option {
 // client authenticates to the token endpoint as the server prefers (HTTP
 // Basic or form fields, detected on first use).
 func WithClientCredentials(clientID, clientSecret, tokenURL string) Option {
-	return func(c *config) {
+	return func(c *config) error {
+		if clientID == "" {
+			return configErr("WithClientCredentials", "empty client id")
+		}
 		c.oauth = &clientcredentials.Config{ClientID: clientID, ClientSecret: clientSecret, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleAutoDetect}
+		return nil
 	}
 }
 
 // WithOAuth2Config authenticates with a full client-credentials configuration
 // (scopes, endpoint parameters, a fixed AuthStyle).
 func WithOAuth2Config(cfg clientcredentials.Config) Option {
-	return func(c *config) { c.oauth = &cfg }
+	return func(c *config) error { c.oauth = &cfg; return nil }
 }
 
 // WithTokenRefreshAhead sets how long before its expiry a cached token is
 // replaced (30s by default), so that no request leaves with a token that
 // expires in flight.
-func WithTokenRefreshAhead(d time.Duration) Option { return func(c *config) { c.refreshAhead = d } }
+func WithTokenRefreshAhead(d time.Duration) Option {
+	return durationOption("WithTokenRefreshAhead", d, true, func(c *config) { c.refreshAhead = d })
+}
 
 // WithTokenTimeout bounds one token fetch, its retries included
 // (DefaultTokenTimeout by default). Requests waiting for the token give up
 // sooner when their own context ends; the fetch goes on for the others.
-func WithTokenTimeout(d time.Duration) Option { return func(c *config) { c.tokenTimeout = d } }
+func WithTokenTimeout(d time.Duration) Option {
+	return durationOption("WithTokenTimeout", d, true, func(c *config) { c.tokenTimeout = d })
+}
 
 // WithLTIJWT authenticates with LTI JWTs from ts, sent as a Bearer token.
 // Tokens are cached until their expiry; on a 401 the cache is dropped and ts
 // asked again once.
 func WithLTIJWT(ts oauth2.TokenSource) Option {
-	return func(c *config) { c.tokenFetch, c.staticToken = sourceFetch(ts), false }
+	return func(c *config) error {
+		if ts == nil {
+			return configErr("WithLTIJWT", "nil token source")
+		}
+		c.tokenFetch, c.staticToken = sourceFetch(ts), false
+		return nil
+	}
 }
 
 // WithLTIJWTFunc authenticates with the JWT f returns. f is called for the
 // first request, when the token's exp claim comes near, and after a 401.
 func WithLTIJWTFunc(f func(ctx context.Context) (string, error)) Option {
-	return func(c *config) { c.tokenFetch, c.staticToken = jwtFuncFetch(f), false }
+	return func(c *config) error {
+		if f == nil {
+			return configErr("WithLTIJWTFunc", "nil function")
+		}
+		c.tokenFetch, c.staticToken = jwtFuncFetch(f), false
+		return nil
+	}
 }
 
 // WithBearerToken sends a fixed token; useful for tests and short scripts.
 func WithBearerToken(token string) Option {
-	return func(c *config) {
+	return func(c *config) error {
+		if token == "" {
+			return configErr("WithBearerToken", "empty token")
+		}
 		c.tokenFetch = staticFetch(&oauth2.Token{AccessToken: token})
 		c.staticToken = true
+		return nil
 	}
 }
 
@@ -136,7 +225,21 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		tokenTimeout: DefaultTokenTimeout,
 	}
 	for _, o := range opts {
-		o(&cfg)
+		if o == nil {
+			return nil, configErr("New", "nil Option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if baseURL == "" {
+		return nil, configErr("New", "empty base URL")
+	}
+	if cfg.clk == nil {
+		cfg.clk = realClock{}
+	}
+	if cfg.retry.clk == nil {
+		cfg.retry.clk = cfg.clk
 	}
 	base, err := url.Parse(strings.TrimSuffix(baseURL, "/"))
 	if err != nil {
@@ -158,14 +261,15 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	baseRT = traced(baseRT, cfg.tracer)
 
-	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger}
+	c := &Client{base: base, server: base.String() + "/", userAgent: cfg.userAgent, logger: cfg.logger, clk: cfg.clk}
 
 	// Innermost first: the normalizer rewrites the documented variants of
 	// the vendor's wire into the contract's shape (normalize.go), validation
 	// sees exactly what goes on the wire after that,
 	// authentication retries a 401 once with a new token, and retries wrap
 	// both so every attempt is validated and authenticated afresh.
-	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT}, basePath: strings.TrimSuffix(base.Path, "/"), now: time.Now}
+	basePath := strings.TrimSuffix(base.EscapedPath(), "/")
+	var rt http.RoundTripper = &normalizer{next: bodyReader{next: baseRT, basePath: basePath}, basePath: basePath, now: cfg.clk.Now}
 	if cfg.validation != ValidationOff {
 		v, err := newValidator(rt, base, cfg.validation, cfg.reporter, cfg.logger)
 		if err != nil {
@@ -190,7 +294,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 			cache: &tokenCache{fetch: fetch, earlyExpiry: cfg.refreshAhead, timeout: cfg.tokenTimeout}}
 		rt = c.auth
 	}
-	rt = &retrier{next: rt, policy: cfg.retry}
+	rt = &retrier{next: rt, policy: cfg.retry, basePath: basePath}
 
 	hc := *user
 	hc.Transport = rt

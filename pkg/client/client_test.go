@@ -141,7 +141,7 @@ func TestRetryAfterHonouredAndCapped(t *testing.T) {
 			})
 			s := &fakeSleep{}
 			p := testPolicy(s)
-			p.Now = func() time.Time { return now }
+			p.clk = funcClock{now: func() time.Time { return now }, sleep: s.sleep}
 			c := f.client(t, s, WithRetryPolicy(p), WithValidation(ValidationOff))
 			_, err := c.FindPerson(context.Background(), personID)
 			if tc.want == nil {
@@ -174,8 +174,8 @@ func TestRetryBudgetAndDeadline(t *testing.T) {
 		p := testPolicy(s)
 		p.MaxElapsed = 15 * time.Second
 		clock := time.Unix(0, 0)
-		p.Now = func() time.Time { return clock }
-		p.Sleep = func(ctx context.Context, d time.Duration) error { clock = clock.Add(d); return s.sleep(ctx, d) }
+		p.clk = funcClock{now: func() time.Time { return clock },
+			sleep: func(ctx context.Context, d time.Duration) error { clock = clock.Add(d); return s.sleep(ctx, d) }}
 		c := f.client(t, s, WithRetryPolicy(p))
 		if _, err := c.FindPerson(context.Background(), personID); !errors.Is(err, ErrServer) {
 			t.Fatal(err)
@@ -202,7 +202,7 @@ func TestRetryBudgetAndDeadline(t *testing.T) {
 		calls.Store(0)
 		ctx, cancel := context.WithCancel(context.Background())
 		p := DefaultRetryPolicy()
-		p.Sleep = func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }
+		p.clk = funcClock{sleep: func(ctx context.Context, d time.Duration) error { cancel(); return ctx.Err() }}
 		c := f.client(t, nil, WithRetryPolicy(p))
 		if _, err := c.FindPerson(ctx, personID); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v", err)
@@ -512,7 +512,7 @@ func TestStaticTokenNotReplayedOn401(t *testing.T) {
 }
 
 func TestBackoffCeilingDoublesAndIsCapped(t *testing.T) {
-	p := RetryPolicy{BaseDelay: 250 * time.Millisecond, MaxDelay: 2 * time.Second, Jitter: func() float64 { return 1 }}
+	p := RetryPolicy{BaseDelay: 250 * time.Millisecond, MaxDelay: 2 * time.Second, jitter: func() float64 { return 1 }}
 	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 2 * time.Second}
 	for n, w := range want {
 		if got := p.backoff(n + 1); got != w {
@@ -521,19 +521,19 @@ func TestBackoffCeilingDoublesAndIsCapped(t *testing.T) {
 	}
 	// Full jitter: the delay is drawn from [0, ceiling], not from its upper
 	// half, so the floor is zero.
-	p.Jitter = func() float64 { return 0 }
+	p.jitter = func() float64 { return 0 }
 	if got := p.backoff(3); got != 0 {
 		t.Fatalf("full jitter floor %v", got)
 	}
 	// The default source stays within the ceiling.
-	p.Jitter = nil
+	p.jitter = nil
 	for range 100 {
 		if d := p.backoff(2); d < 0 || d > 500*time.Millisecond {
 			t.Fatalf("backoff(2) = %v outside [0, 500ms]", d)
 		}
 	}
 	// No cap: the ceiling keeps doubling and never overflows.
-	p = RetryPolicy{BaseDelay: time.Second, Jitter: func() float64 { return 1 }}
+	p = RetryPolicy{BaseDelay: time.Second, jitter: func() float64 { return 1 }}
 	if got := p.backoff(5); got != 16*time.Second {
 		t.Fatalf("uncapped backoff(5) = %v", got)
 	}

@@ -28,7 +28,7 @@ func runUntil(t *testing.T, c *Client, h Handler, stop func(AckResult) bool, opt
 	defer cancel()
 	s := &fakeSleep{}
 	all := append([]ConsumerOption{
-		WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+		withConsumerSleep(func(ctx context.Context, d time.Duration) error {
 			runtime.Gosched()
 			return s.sleep(ctx, d)
 		}),
@@ -39,7 +39,7 @@ func runUntil(t *testing.T, c *Client, h Handler, stop func(AckResult) bool, opt
 		}),
 	}, opts...)
 	done := make(chan error, 1)
-	go func() { done <- NewConsumer(c, h, all...).Run(ctx) }()
+	go func() { done <- newConsumer(t, c, h, all...).Run(ctx) }()
 	select {
 	case err := <-done:
 		return err
@@ -220,7 +220,7 @@ func TestConsumerCancellationFinishesInFlightAndLosesNoAck(t *testing.T) {
 		return nil
 	}}
 	done := make(chan error, 1)
-	go func() { done <- NewConsumer(c, h).Run(ctx) }()
+	go func() { done <- newConsumer(t, c, h).Run(ctx) }()
 	<-entered
 	cancel()
 	close(release)
@@ -318,9 +318,9 @@ func TestConsumerIdleBackoff(t *testing.T) {
 	c := f.client(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	var delays []time.Duration
-	cons := NewConsumer(c, HandlerFuncs{Default: Ignore},
+	cons := newConsumer(t, c, HandlerFuncs{Default: Ignore},
 		WithIdleBackoff(time.Second, 8*time.Second),
-		WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+		withConsumerSleep(func(ctx context.Context, d time.Duration) error {
 			delays = append(delays, d)
 			if len(delays) == 6 {
 				cancel()
@@ -355,7 +355,7 @@ func TestConsumerStopsOnUnauthorizedAndBacksOffOnServerErrors(t *testing.T) {
 	})
 	c := f.client(t, nil, WithRetryPolicy(NoRetries()))
 	var sleeps atomic.Int32
-	err := NewConsumer(c, HandlerFuncs{Default: Ignore}, WithConsumerSleep(func(ctx context.Context, d time.Duration) error {
+	err := newConsumer(t, c, HandlerFuncs{Default: Ignore}, withConsumerSleep(func(ctx context.Context, d time.Duration) error {
 		sleeps.Add(1)
 		return nil
 	})).Run(context.Background())

@@ -41,13 +41,18 @@
 //		}
 //	}
 //
+// Each list can also be read one page at a time (SchoolsPage, ...): a Page
+// carries the Cursor of the next one, so a walk stopped by an error (a 429
+// in the middle of a million persons) resumes where it stopped.
+//
 // # Consuming tasks
 //
-//	cons := client.NewConsumer(c, client.HandlerFuncs{
+//	cons, err := client.NewConsumer(c, client.HandlerFuncs{
 //		Data:    func(ctx context.Context, t *client.Task, e *models.DataEvent) error { return upsert(ctx, e) },
 //		Default: client.Ignore, // the other kinds, acknowledged unhandled on purpose
 //	})
-//	err := cons.Run(ctx) // until ctx is cancelled
+//	if err != nil { return err } // a *ConfigError: an incomplete handler, a bad option
+//	err = cons.Run(ctx) // until ctx is cancelled
 //
 // The consumer polls GET /tasks, hands each task to the Handler method of its
 // kind (kinds it does not know reach Fallback), and acknowledges it with the

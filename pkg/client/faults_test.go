@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -235,17 +234,6 @@ func randomFaults(seed uint64, rate float64) func(*http.Request) fault {
 	}
 }
 
-// virtualSleep advances the reference server's clock by d instead of
-// sleeping, yielding so other goroutines move on.
-func virtualSleep(clock *referencetest.FakeClock) func(ctx context.Context, d time.Duration) error {
-	return func(ctx context.Context, d time.Duration) error {
-		clock.Advance(d)
-		runtime.Gosched()
-		time.Sleep(50 * time.Microsecond)
-		return ctx.Err()
-	}
-}
-
 // faultEnv is a reference server with a district big enough for a few
 // hundred tasks and a proxy in front.
 type faultEnv struct {
@@ -281,8 +269,7 @@ func newFaultEnv(t *testing.T, rule func(*http.Request) fault, lease time.Durati
 func (fe *faultEnv) tenantClient(t *testing.T, i int, opts ...Option) *Client {
 	t.Helper()
 	p := DefaultRetryPolicy()
-	p.Sleep = virtualSleep(fe.env.Clock)
-	p.Now = fe.env.Clock.Now
+	p.clk = virtualClock{fe.env.Clock}
 	all := append([]Option{
 		WithClientCredentials(fe.env.Tenants[i].ClientID, fe.env.Tenants[i].ClientSecret, fe.proxy.TokenURL()),
 		WithRetryPolicy(p),
@@ -359,9 +346,9 @@ func (fe *faultEnv) consume(t *testing.T, ty *tally, limit time.Duration, client
 	errs := make(chan error, len(fe.env.Tenants))
 	for i := range fe.env.Tenants {
 		c := fe.tenantClient(t, i, clientOpts...)
-		all := append([]ConsumerOption{WithBatchSize(10), WithConsumerSleep(virtualSleep(fe.env.Clock)),
+		all := append([]ConsumerOption{WithBatchSize(10), withConsumerClock(virtualClock{fe.env.Clock}),
 			WithAckObserver(ty.observe), WithConcurrency(2), WithAckFlush(maxGroup, time.Hour)}, opts...)
-		cons := NewConsumer(c, ty.handler(), all...)
+		cons := newConsumer(t, c, ty.handler(), all...)
 		go func() { errs <- cons.Run(ctx) }()
 	}
 	select {
@@ -548,7 +535,7 @@ func TestFaults401ThenTokenOutage(t *testing.T) {
 func TestFaultsInvalidClientStopsConsumer(t *testing.T) {
 	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, 5*time.Minute, referencetest.SmallDistrict)
 	c := fe.tenantClient(t, 0, WithClientCredentials(fe.env.Tenants[0].ClientID, "wrong", fe.proxy.TokenURL()))
-	err := NewConsumer(c, HandlerFuncs{Default: Ignore}, WithConsumerSleep(virtualSleep(fe.env.Clock))).Run(context.Background())
+	err := newConsumer(t, c, HandlerFuncs{Default: Ignore}, withConsumerClock(virtualClock{fe.env.Clock})).Run(context.Background())
 	var ae *APIError
 	if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &ae) || ae.Operation != "token" {
 		t.Fatalf("Run = %v, want the token endpoint's refusal", err)
@@ -645,9 +632,10 @@ func TestFaultsHangingTokenEndpoint(t *testing.T) {
 // ignores its context. Run returns within the shutdown grace plus the flush
 // timeout; the tasks handled before are acknowledged, the batch's unstarted
 // tasks released at once, and the hung task, never acknowledged, comes back
-// after its lease.
+// after its lease. The grace and the flush timeout run on the fake clock:
+// the test moves it, and nothing waits on a real timer.
 func TestFaultsCancelMidRun(t *testing.T) {
-	const grace, flushTO = 200 * time.Millisecond, 5 * time.Second
+	const grace, flushTO = 10 * time.Second, 15 * time.Second
 	fe := newFaultEnv(t, func(*http.Request) fault { return pass }, time.Minute, referencetest.SmallDistrict)
 	c := fe.tenantClient(t, 0)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -668,14 +656,14 @@ func TestFaultsCancelMidRun(t *testing.T) {
 		if n == 3 {
 			hungID = tk.ID
 			cancel()
-			go func() { <-hctx.Done(); hctxEnd <- time.Now() }()
+			go func() { <-hctx.Done(); hctxEnd <- fe.env.Clock.Now() }()
 			<-hang // ignores its context
 		}
 		return nil
 	}}
 	acks := map[uuid.UUID]AckResult{}
-	cons := NewConsumer(c, h, WithBatchSize(10), WithConcurrency(1), WithShutdownGrace(grace), WithFlushTimeout(flushTO),
-		WithConsumerSleep(virtualSleep(fe.env.Clock)), WithAckObserver(func(r AckResult) {
+	cons := newConsumer(t, c, h, WithBatchSize(10), WithConcurrency(1), WithShutdownGrace(grace), WithFlushTimeout(flushTO),
+		withConsumerClock(virtualClock{fe.env.Clock}), WithAckObserver(func(r AckResult) {
 			mu.Lock()
 			acks[r.Task.ID] = r
 			mu.Unlock()
@@ -683,24 +671,34 @@ func TestFaultsCancelMidRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cons.Run(ctx) }()
 	<-ctx.Done()
-	cancelled := time.Now()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+	cancelled := fe.env.Clock.Now()
+	// Move the clock in steps of a tenth of the grace until Run returns.
+	var took time.Duration
+	for realLimit := time.Now().Add(10 * time.Second); ; {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			took = fe.env.Clock.Now().Sub(cancelled)
+		case <-time.After(time.Millisecond):
+			if time.Now().After(realLimit) {
+				t.Fatal("Run did not return")
+			}
+			fe.env.Clock.Advance(grace / 10)
+			continue
 		}
-		if took := time.Since(cancelled); took > grace+flushTO {
-			t.Fatalf("Run returned %v after cancellation, more than grace + flush timeout", took)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
+		break
+	}
+	if took > grace+flushTO {
+		t.Fatalf("Run returned %v (fake clock) after cancellation, more than grace + flush timeout", took)
 	}
 	select {
 	case end := <-hctxEnd:
-		if d := end.Sub(cancelled); d < grace/2 {
+		if d := end.Sub(cancelled); d < grace {
 			t.Fatalf("the handler's context ended %v after cancellation, before the grace", d)
 		}
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the hung handler's context was not cancelled after the grace")
 	}
 	mu.Lock()

@@ -78,8 +78,8 @@ func (s *fakeSleep) all() []time.Duration {
 // testPolicy retries fast with a recorded sleep and the full jitter ceiling.
 func testPolicy(s *fakeSleep) RetryPolicy {
 	p := DefaultRetryPolicy()
-	p.Sleep = s.sleep
-	p.Jitter = func() float64 { return 0.5 }
+	p.clk = funcClock{sleep: s.sleep}
+	p.jitter = func() float64 { return 0.5 }
 	return p
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/interop-data/interop/pkg/contract"
 )
 
 // The wire tolerance. DataSync deployments answer in more than one shape
@@ -49,53 +51,41 @@ type operation struct {
 	group            bool   // an acknowledgement of a group
 }
 
-// match reports whether the request path rel (relative to the base URL)
-// names op: its path template with {id} standing for one segment.
-func (op *operation) match(method, rel string) bool {
-	if method != op.method {
-		return false
+// operationOf finds the operation of a request path relative to the base
+// URL (escaped, as on the wire). It matches with the contract's router, the
+// one the validator uses, so that the two layers never disagree on which
+// operation a request is (literal segments win over parameters:
+// /tasks/admin/ack over /tasks/admin/{id}).
+func operationOf(method, rel string) *operation {
+	c, err := contract.Shared()
+	if err != nil {
+		return nil
 	}
-	tmpl := op.path
-	for {
-		i := strings.Index(tmpl, "{")
-		if i < 0 {
-			return rel == tmpl
-		}
-		if !strings.HasPrefix(rel, tmpl[:i]) {
-			return false
-		}
-		rel = rel[i:]
-		tmpl = tmpl[i:]
-		end := strings.Index(tmpl, "}")
-		tmpl = tmpl[end+1:]
-		seg := strings.IndexByte(rel, '/')
-		if seg < 0 {
-			seg = len(rel)
-		}
-		if seg == 0 {
-			return false
-		}
-		rel = rel[seg:]
+	op, _, err := c.Find(method, rel)
+	if err != nil {
+		return nil
 	}
+	return operationByID[op.ID]
 }
 
-// operationOf finds the operation of a request path relative to the base
-// URL; literal paths win over templates (/tasks/admin/ack over
-// /tasks/admin/{id}).
-func operationOf(method, rel string) *operation {
-	var found *operation
+// operationByID indexes the generated table.
+var operationByID = func() map[string]*operation {
+	m := make(map[string]*operation, len(operations))
 	for i := range operations {
-		op := &operations[i]
-		if op.match(method, rel) {
-			if !strings.Contains(op.path, "{") {
-				return op
-			}
-			if found == nil {
-				found = op
-			}
-		}
+		m[operations[i].id] = &operations[i]
 	}
-	return found
+	return m
+}()
+
+// requestOperation is the operation of req, a request under basePath (the
+// base URL's path without its trailing slash), or nil, and the request's
+// path relative to basePath.
+func requestOperation(req *http.Request, basePath string) (*operation, string) {
+	rel, ok := relPath(req.URL, basePath)
+	if !ok {
+		return nil, ""
+	}
+	return operationOf(req.Method, rel), rel
 }
 
 // normalizer is the http.RoundTripper that rewrites the documented wire
@@ -107,11 +97,7 @@ type normalizer struct {
 }
 
 func (n *normalizer) RoundTrip(req *http.Request) (*http.Response, error) {
-	rel, ok := strings.CutPrefix(req.URL.Path, n.basePath)
-	var op *operation
-	if ok {
-		op = operationOf(req.Method, rel)
-	}
+	op, rel := requestOperation(req, n.basePath)
 	var reqBody []byte
 	if op != nil && op.shape == shapeAck && req.Body != nil && req.Body != http.NoBody {
 		b, err := io.ReadAll(req.Body)

@@ -13,6 +13,20 @@ import (
 	"github.com/interop-data/interop/gen/models"
 )
 
+// Task kinds: the payload key of a schema 2.x task, or the type of a flat
+// schema 3.x task (Task.type's x-known-values in the spec). The vocabulary
+// is open: a server may send kinds this client does not know, and Task.Kind
+// then holds the unknown key.
+const (
+	KindLifecycle    = "lifecycle_event"
+	KindSync         = "sync_event"
+	KindData         = "data_event"
+	KindAuthenticate = "authenticate"
+	KindGradesQuery  = "grades_query"
+)
+
+var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
+
 // operations is every operation of the contract, for the wire tolerance
 // (normalize.go) to know what a response should look like.
 var operations = []operation{
@@ -50,18 +64,40 @@ var operations = []operation{
 
 // Orgs iterates over every object of listOrgs (GET /rostering/orgs): list all Orgs.
 func (c *Client) Orgs(ctx context.Context, opts *ListOptions) iter.Seq2[models.Org, error] {
-	return walk[models.Org](c, ctx, "listOrgs", func(server string) (*http.Request, error) {
+	return walk[models.Org](c, ctx, "listOrgs", firstListOrgs(opts))
+}
+
+// OrgsPage reads one page of listOrgs: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) OrgsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Org], error) {
+	return onePage[models.Org](c, ctx, "listOrgs", firstListOrgs(opts), from)
+}
+
+func firstListOrgs(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListOrgsRequest(server, &models.ListOrgsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // LEAs iterates over every object of listLEAs (GET /rostering/leas): list all LEA-type Orgs.
 func (c *Client) LEAs(ctx context.Context, opts *ListOptions) iter.Seq2[models.Org, error] {
-	return walk[models.Org](c, ctx, "listLEAs", func(server string) (*http.Request, error) {
+	return walk[models.Org](c, ctx, "listLEAs", firstListLEAs(opts))
+}
+
+// LEAsPage reads one page of listLEAs: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) LEAsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Org], error) {
+	return onePage[models.Org](c, ctx, "listLEAs", firstListLEAs(opts), from)
+}
+
+func firstListLEAs(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListLEAsRequest(server, &models.ListLEAsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindLEA returns the object of findLEA (GET /rostering/leas/{id}): find an LEA-type Org by $sys.id. An
@@ -73,10 +109,21 @@ func (c *Client) FindLEA(ctx context.Context, id uuid.UUID) (*models.Org, error)
 
 // Schools iterates over every object of listSchools (GET /rostering/schools): list all School-type Orgs.
 func (c *Client) Schools(ctx context.Context, opts *ListOptions) iter.Seq2[models.Org, error] {
-	return walk[models.Org](c, ctx, "listSchools", func(server string) (*http.Request, error) {
+	return walk[models.Org](c, ctx, "listSchools", firstListSchools(opts))
+}
+
+// SchoolsPage reads one page of listSchools: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) SchoolsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Org], error) {
+	return onePage[models.Org](c, ctx, "listSchools", firstListSchools(opts), from)
+}
+
+func firstListSchools(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListSchoolsRequest(server, &models.ListSchoolsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindOrg returns the object of findOrg (GET /rostering/orgs/{id}): find an Org by $sys.id. An
@@ -88,50 +135,116 @@ func (c *Client) FindOrg(ctx context.Context, id uuid.UUID) (*models.Org, error)
 
 // StudentsForOrg iterates over every object of listStudentsForOrg (GET /rostering/orgs/{id}/students): list Students that are members of an Org. An unknown id yields an error matching ErrNotFound.
 func (c *Client) StudentsForOrg(ctx context.Context, id uuid.UUID, opts *ListOptions) iter.Seq2[models.Person, error] {
-	return walk[models.Person](c, ctx, "listStudentsForOrg", func(server string) (*http.Request, error) {
+	return walk[models.Person](c, ctx, "listStudentsForOrg", firstListStudentsForOrg(id, opts))
+}
+
+// StudentsForOrgPage reads one page of listStudentsForOrg: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped. An unknown id is an error matching ErrNotFound.
+func (c *Client) StudentsForOrgPage(ctx context.Context, id uuid.UUID, opts *ListOptions, from Cursor) (*Page[models.Person], error) {
+	return onePage[models.Person](c, ctx, "listStudentsForOrg", firstListStudentsForOrg(id, opts), from)
+}
+
+func firstListStudentsForOrg(id uuid.UUID, opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListStudentsForOrgRequest(server, id, &models.ListStudentsForOrgParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // TeachersForOrg iterates over every object of listTeachersForOrg (GET /rostering/orgs/{id}/teachers): list Teachers that are members of an Org. An unknown id yields an error matching ErrNotFound.
 func (c *Client) TeachersForOrg(ctx context.Context, id uuid.UUID, opts *ListOptions) iter.Seq2[models.Person, error] {
-	return walk[models.Person](c, ctx, "listTeachersForOrg", func(server string) (*http.Request, error) {
+	return walk[models.Person](c, ctx, "listTeachersForOrg", firstListTeachersForOrg(id, opts))
+}
+
+// TeachersForOrgPage reads one page of listTeachersForOrg: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped. An unknown id is an error matching ErrNotFound.
+func (c *Client) TeachersForOrgPage(ctx context.Context, id uuid.UUID, opts *ListOptions, from Cursor) (*Page[models.Person], error) {
+	return onePage[models.Person](c, ctx, "listTeachersForOrg", firstListTeachersForOrg(id, opts), from)
+}
+
+func firstListTeachersForOrg(id uuid.UUID, opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListTeachersForOrgRequest(server, id, &models.ListTeachersForOrgParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // CoursesForOrg iterates over every object of listCoursesForOrg (GET /rostering/orgs/{id}/courses): list Courses that belong to an Org. An unknown id yields an error matching ErrNotFound.
 func (c *Client) CoursesForOrg(ctx context.Context, id uuid.UUID, opts *ListOptions) iter.Seq2[models.Course, error] {
-	return walk[models.Course](c, ctx, "listCoursesForOrg", func(server string) (*http.Request, error) {
+	return walk[models.Course](c, ctx, "listCoursesForOrg", firstListCoursesForOrg(id, opts))
+}
+
+// CoursesForOrgPage reads one page of listCoursesForOrg: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped. An unknown id is an error matching ErrNotFound.
+func (c *Client) CoursesForOrgPage(ctx context.Context, id uuid.UUID, opts *ListOptions, from Cursor) (*Page[models.Course], error) {
+	return onePage[models.Course](c, ctx, "listCoursesForOrg", firstListCoursesForOrg(id, opts), from)
+}
+
+func firstListCoursesForOrg(id uuid.UUID, opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListCoursesForOrgRequest(server, id, &models.ListCoursesForOrgParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // SectionsForOrg iterates over every object of listSectionsForOrg (GET /rostering/orgs/{id}/sections): list Sections that belong to an Org. An unknown id yields an error matching ErrNotFound.
 func (c *Client) SectionsForOrg(ctx context.Context, id uuid.UUID, opts *ListOptions) iter.Seq2[models.Section, error] {
-	return walk[models.Section](c, ctx, "listSectionsForOrg", func(server string) (*http.Request, error) {
+	return walk[models.Section](c, ctx, "listSectionsForOrg", firstListSectionsForOrg(id, opts))
+}
+
+// SectionsForOrgPage reads one page of listSectionsForOrg: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped. An unknown id is an error matching ErrNotFound.
+func (c *Client) SectionsForOrgPage(ctx context.Context, id uuid.UUID, opts *ListOptions, from Cursor) (*Page[models.Section], error) {
+	return onePage[models.Section](c, ctx, "listSectionsForOrg", firstListSectionsForOrg(id, opts), from)
+}
+
+func firstListSectionsForOrg(id uuid.UUID, opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListSectionsForOrgRequest(server, id, &models.ListSectionsForOrgParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // TermsForOrg iterates over every object of listTermsForOrg (GET /rostering/orgs/{id}/terms): list Terms that belong to an Org. An unknown id yields an error matching ErrNotFound.
 func (c *Client) TermsForOrg(ctx context.Context, id uuid.UUID, opts *ListOptions) iter.Seq2[models.Term, error] {
-	return walk[models.Term](c, ctx, "listTermsForOrg", func(server string) (*http.Request, error) {
+	return walk[models.Term](c, ctx, "listTermsForOrg", firstListTermsForOrg(id, opts))
+}
+
+// TermsForOrgPage reads one page of listTermsForOrg: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped. An unknown id is an error matching ErrNotFound.
+func (c *Client) TermsForOrgPage(ctx context.Context, id uuid.UUID, opts *ListOptions, from Cursor) (*Page[models.Term], error) {
+	return onePage[models.Term](c, ctx, "listTermsForOrg", firstListTermsForOrg(id, opts), from)
+}
+
+func firstListTermsForOrg(id uuid.UUID, opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListTermsForOrgRequest(server, id, &models.ListTermsForOrgParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // Persons iterates over every object of listPersons (GET /rostering/persons): list all Persons.
 func (c *Client) Persons(ctx context.Context, opts *ListOptions) iter.Seq2[models.Person, error] {
-	return walk[models.Person](c, ctx, "listPersons", func(server string) (*http.Request, error) {
+	return walk[models.Person](c, ctx, "listPersons", firstListPersons(opts))
+}
+
+// PersonsPage reads one page of listPersons: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) PersonsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Person], error) {
+	return onePage[models.Person](c, ctx, "listPersons", firstListPersons(opts), from)
+}
+
+func firstListPersons(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListPersonsRequest(server, &models.ListPersonsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindPerson returns the object of findPerson (GET /rostering/persons/{id}): find a Person by $sys.id. An
@@ -143,26 +256,59 @@ func (c *Client) FindPerson(ctx context.Context, id uuid.UUID) (*models.Person, 
 
 // Students iterates over every object of listStudents (GET /rostering/students): list all Student-type Persons.
 func (c *Client) Students(ctx context.Context, opts *ListOptions) iter.Seq2[models.Person, error] {
-	return walk[models.Person](c, ctx, "listStudents", func(server string) (*http.Request, error) {
+	return walk[models.Person](c, ctx, "listStudents", firstListStudents(opts))
+}
+
+// StudentsPage reads one page of listStudents: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) StudentsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Person], error) {
+	return onePage[models.Person](c, ctx, "listStudents", firstListStudents(opts), from)
+}
+
+func firstListStudents(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListStudentsRequest(server, &models.ListStudentsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // Teachers iterates over every object of listTeachers (GET /rostering/teachers): list all Teacher-type Persons.
 func (c *Client) Teachers(ctx context.Context, opts *ListOptions) iter.Seq2[models.Person, error] {
-	return walk[models.Person](c, ctx, "listTeachers", func(server string) (*http.Request, error) {
+	return walk[models.Person](c, ctx, "listTeachers", firstListTeachers(opts))
+}
+
+// TeachersPage reads one page of listTeachers: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) TeachersPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Person], error) {
+	return onePage[models.Person](c, ctx, "listTeachers", firstListTeachers(opts), from)
+}
+
+func firstListTeachers(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListTeachersRequest(server, &models.ListTeachersParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // Courses iterates over every object of listCourses (GET /rostering/courses): list all Courses.
 func (c *Client) Courses(ctx context.Context, opts *ListOptions) iter.Seq2[models.Course, error] {
-	return walk[models.Course](c, ctx, "listCourses", func(server string) (*http.Request, error) {
+	return walk[models.Course](c, ctx, "listCourses", firstListCourses(opts))
+}
+
+// CoursesPage reads one page of listCourses: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) CoursesPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Course], error) {
+	return onePage[models.Course](c, ctx, "listCourses", firstListCourses(opts), from)
+}
+
+func firstListCourses(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListCoursesRequest(server, &models.ListCoursesParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindCourse returns the object of findCourse (GET /rostering/courses/{id}): find a Course by $sys.id. An
@@ -174,10 +320,21 @@ func (c *Client) FindCourse(ctx context.Context, id uuid.UUID) (*models.Course, 
 
 // Sections iterates over every object of listSections (GET /rostering/sections): list all Sections.
 func (c *Client) Sections(ctx context.Context, opts *ListOptions) iter.Seq2[models.Section, error] {
-	return walk[models.Section](c, ctx, "listSections", func(server string) (*http.Request, error) {
+	return walk[models.Section](c, ctx, "listSections", firstListSections(opts))
+}
+
+// SectionsPage reads one page of listSections: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) SectionsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Section], error) {
+	return onePage[models.Section](c, ctx, "listSections", firstListSections(opts), from)
+}
+
+func firstListSections(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListSectionsRequest(server, &models.ListSectionsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindSection returns the object of findSection (GET /rostering/sections/{id}): find a Section by $sys.id. An
@@ -189,10 +346,21 @@ func (c *Client) FindSection(ctx context.Context, id uuid.UUID) (*models.Section
 
 // Terms iterates over every object of listTerms (GET /rostering/terms): list all Terms.
 func (c *Client) Terms(ctx context.Context, opts *ListOptions) iter.Seq2[models.Term, error] {
-	return walk[models.Term](c, ctx, "listTerms", func(server string) (*http.Request, error) {
+	return walk[models.Term](c, ctx, "listTerms", firstListTerms(opts))
+}
+
+// TermsPage reads one page of listTerms: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) TermsPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.Term], error) {
+	return onePage[models.Term](c, ctx, "listTerms", firstListTerms(opts), from)
+}
+
+func firstListTerms(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListTermsRequest(server, &models.ListTermsParams{Page: page, PageSize: size})
-	})
+	}
 }
 
 // FindTerm returns the object of findTerm (GET /rostering/terms/{id}): find a Term by $sys.id. An
@@ -204,8 +372,19 @@ func (c *Client) FindTerm(ctx context.Context, id uuid.UUID) (*models.Term, erro
 
 // GradingCategories iterates over every object of listGradingCategories (GET /grades/gradingCategories): list all Grading Categories.
 func (c *Client) GradingCategories(ctx context.Context, opts *ListOptions) iter.Seq2[models.GradingCategory, error] {
-	return walk[models.GradingCategory](c, ctx, "listGradingCategories", func(server string) (*http.Request, error) {
+	return walk[models.GradingCategory](c, ctx, "listGradingCategories", firstListGradingCategories(opts))
+}
+
+// GradingCategoriesPage reads one page of listGradingCategories: the first (as opts says) when from is
+// empty, else the page from names (a Page's Next), so that a walk can resume
+// where it stopped.
+func (c *Client) GradingCategoriesPage(ctx context.Context, opts *ListOptions, from Cursor) (*Page[models.GradingCategory], error) {
+	return onePage[models.GradingCategory](c, ctx, "listGradingCategories", firstListGradingCategories(opts), from)
+}
+
+func firstListGradingCategories(opts *ListOptions) func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		page, size := opts.params()
 		return apiclient.NewListGradingCategoriesRequest(server, &models.ListGradingCategoriesParams{Page: page, PageSize: size})
-	})
+	}
 }

@@ -41,6 +41,58 @@ type pageBody[T any] struct {
 	} `json:"paging"`
 }
 
+// Cursor is where a walk of a list stands: the absolute address of the next
+// page to read, from the server's paging.next. The zero Cursor is the first
+// page. A caller that stores it can resume a walk after an error (a 429 in
+// the middle of a million persons) or in another process, with the same
+// client configuration: a cursor is only followed to the base URL's origin.
+type Cursor string
+
+// Page is one page of a list.
+type Page[T any] struct {
+	Data []T
+	// Next is the cursor of the following page; "" on the last one.
+	Next Cursor
+}
+
+// readPage reads the page of a list operation that from names, or the first
+// (built by first) when from is empty.
+func readPage[T any](c *Client, ctx context.Context, op string, first func(server string) (*http.Request, error), from Cursor) (*Page[T], *http.Request, error) {
+	var req *http.Request
+	var err error
+	if from == "" {
+		req, err = first(c.server)
+	} else {
+		var u *url.URL
+		if u, err = c.resolveNext(c.base, string(from)); err == nil {
+			req, err = http.NewRequest(http.MethodGet, u.String(), nil)
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("interop: %s: build request: %w", op, err)
+	}
+	var p pageBody[T]
+	if err := c.do(ctx, op, req, &p); err != nil {
+		return nil, req, err
+	}
+	page := &Page[T]{Data: p.Data}
+	if p.Paging == nil || p.Paging.Next == nil || *p.Paging.Next == "" || len(p.Data) == 0 {
+		return page, req, nil
+	}
+	next, err := c.resolveNext(req.URL, *p.Paging.Next)
+	if err != nil {
+		return nil, req, fmt.Errorf("interop: %s: %w", op, err)
+	}
+	page.Next = Cursor(next.String())
+	return page, req, nil
+}
+
+// onePage is readPage for a caller that reads one page at a time.
+func onePage[T any](c *Client, ctx context.Context, op string, first func(server string) (*http.Request, error), from Cursor) (*Page[T], error) {
+	p, _, err := readPage[T](c, ctx, op, first, from)
+	return p, err
+}
+
 // walk returns an iterator over every object of a list operation, page after
 // page, following paging.next. It stops at a null (or absent) next link or an
 // empty page; it yields ErrPagingLoop when next names a page already read,
@@ -49,20 +101,18 @@ type pageBody[T any] struct {
 func walk[T any](c *Client, ctx context.Context, op string, first func(server string) (*http.Request, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		req, err := first(c.server)
-		if err != nil {
-			yield(zero, fmt.Errorf("interop: %s: build request: %w", op, err))
-			return
-		}
 		seen := make(map[string]struct{})
+		var at Cursor
 		for {
 			if err := ctx.Err(); err != nil {
 				yield(zero, err)
 				return
 			}
-			seen[req.URL.String()] = struct{}{}
-			var p pageBody[T]
-			if err := c.do(ctx, op, req, &p); err != nil {
+			p, req, err := readPage[T](c, ctx, op, first, at)
+			if req != nil {
+				seen[req.URL.String()] = struct{}{}
+			}
+			if err != nil {
 				yield(zero, err)
 				return
 			}
@@ -75,23 +125,14 @@ func walk[T any](c *Client, ctx context.Context, op string, first func(server st
 					return
 				}
 			}
-			if p.Paging == nil || p.Paging.Next == nil || *p.Paging.Next == "" || len(p.Data) == 0 {
+			if p.Next == "" {
 				return
 			}
-			next, err := c.resolveNext(req.URL, *p.Paging.Next)
-			if err != nil {
-				yield(zero, fmt.Errorf("interop: %s: %w", op, err))
+			if _, dup := seen[string(p.Next)]; dup {
+				yield(zero, fmt.Errorf("%w: %s: %s was already read", ErrPagingLoop, op, p.Next))
 				return
 			}
-			if _, dup := seen[next.String()]; dup {
-				yield(zero, fmt.Errorf("%w: %s: %s was already read", ErrPagingLoop, op, next))
-				return
-			}
-			req, err = http.NewRequest(http.MethodGet, next.String(), nil)
-			if err != nil {
-				yield(zero, fmt.Errorf("interop: %s: %w", op, err))
-				return
-			}
+			at = p.Next
 		}
 	}
 }

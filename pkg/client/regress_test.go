@@ -232,9 +232,10 @@ func TestConsumerRefusesIncompleteHandler(t *testing.T) {
 	q.add(uuid.New(), KindData, nil)
 	c := f.client(t, nil)
 	for _, h := range []Handler{HandlerFuncs{}, &HandlerFuncs{Lifecycle: Ignore2[models.LifecycleEvent]}, nil} {
-		err := NewConsumer(c, h).Run(context.Background())
-		if !errors.Is(err, ErrIncompleteHandler) {
-			t.Fatalf("%T: Run = %v", h, err)
+		cons, err := NewConsumer(c, h)
+		var ce *ConfigError
+		if cons != nil || !errors.Is(err, ErrIncompleteHandler) || !errors.Is(err, ErrInvalidConfig) || !errors.As(err, &ce) {
+			t.Fatalf("%T: NewConsumer = %v, %v", h, cons, err)
 		}
 	}
 	if err := (HandlerFuncs{}.check()); err == nil || !strings.Contains(err.Error(), KindData) {
@@ -288,5 +289,27 @@ func TestDefaultTransportTimeouts(t *testing.T) {
 	tr, ok := defaultTransport().(*http.Transport)
 	if !ok || tr.ResponseHeaderTimeout <= 0 || tr.TLSHandshakeTimeout <= 0 || DefaultRetryPolicy().AttemptTimeout <= 0 {
 		t.Fatalf("default transport %+v", tr)
+	}
+}
+
+// Issue 23: which PUTs are acknowledgements (safe to send again) comes from
+// the generated operation table, not from the path's last segment.
+func TestRetryableAcksFromTheOperationTable(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]bool{
+		mount + "/tasks/ack":                          true,
+		mount + "/tasks/" + uuid.NewString() + "/ack": true,
+		mount + "/tasks/admin/ack":                    true,
+		mount + "/rostering/orgs/ack":                 false, // ends in /ack, is no acknowledgement
+		"/elsewhere/tasks/ack":                        false, // not under the base URL
+		mount + "/tasks/" + uuid.NewString():          false,
+	} {
+		req, err := http.NewRequest(http.MethodPut, "https://example.org"+path, http.NoBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := retryable(req, mount); got != want {
+			t.Errorf("retryable(PUT %s) = %v, want %v", path, got, want)
+		}
 	}
 }

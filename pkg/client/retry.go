@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/interop-data/interop/internal/clockctx"
 )
 
 // RetryPolicy says when and how long the client retries a failed request.
@@ -47,13 +49,10 @@ type RetryPolicy struct {
 	// caller's context still applies).
 	AttemptTimeout time.Duration
 
-	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
-	// Nil means a timer; tests inject a fake.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now returns the current time. Nil means time.Now.
-	Now func() time.Time
-	// Jitter returns a value in [0, 1). Nil means math/rand/v2.
-	Jitter func() float64
+	// clk and jitter are the policy's time and randomness: the client's
+	// clock and math/rand/v2 unless a test injects others.
+	clk    clock
+	jitter func() float64
 }
 
 // DefaultRetryPolicy is used when no WithRetryPolicy option is given.
@@ -73,30 +72,25 @@ func DefaultRetryPolicy() RetryPolicy {
 // NoRetries is a policy that sends every request exactly once.
 func NoRetries() RetryPolicy { return RetryPolicy{MaxAttempts: 1} }
 
-func (p RetryPolicy) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
+func (p RetryPolicy) clock() clock {
+	if p.clk != nil {
+		return p.clk
 	}
-	return time.Now()
+	return realClock{}
+}
+
+func (p RetryPolicy) now() time.Time { return p.clock().Now() }
+
+// withClockOf is p on the clock ctx carries (internal/clockctx), if any.
+func (p RetryPolicy) withClockOf(ctx context.Context) RetryPolicy {
+	if clk, ok := clockctx.From(ctx); ok {
+		p.clk = clk
+	}
+	return p
 }
 
 func (p RetryPolicy) sleep(ctx context.Context, d time.Duration) error {
-	if p.Sleep != nil {
-		return p.Sleep(ctx, d)
-	}
-	return sleepCtx(ctx, d)
-}
-
-// sleepCtx waits d or until ctx is done, returning ctx.Err() in that case.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return p.clock().Sleep(ctx, d)
 }
 
 // expCeiling returns base*2^(n-1) capped at limit; limit <= 0 means no cap
@@ -117,20 +111,26 @@ func expCeiling(base, limit time.Duration, n int) time.Duration {
 func (p RetryPolicy) backoff(n int) time.Duration {
 	ceil := expCeiling(p.BaseDelay, p.MaxDelay, n)
 	j := rand.Float64()
-	if p.Jitter != nil {
-		j = p.Jitter()
+	if p.jitter != nil {
+		j = p.jitter()
 	}
 	return time.Duration(j * float64(ceil))
 }
 
 // retryable reports whether the request may be sent again: GETs and the
-// acknowledgement PUTs (their path ends in /ack).
-func retryable(req *http.Request) bool {
+// acknowledgement PUTs (the operations of shape ack in the generated table:
+// the spec makes repeating an acknowledgement succeed again), when their
+// body can be sent again. basePath is the base URL's path.
+func retryable(req *http.Request, basePath string) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead:
 		return true
 	case http.MethodPut:
-		return strings.HasSuffix(req.URL.Path, "/ack") && (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil)
+		if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			return false
+		}
+		op, _ := requestOperation(req, basePath)
+		return op != nil && op.shape == shapeAck
 	}
 	return false
 }
@@ -195,13 +195,14 @@ func (p RetryPolicy) delay(ctx context.Context, start time.Time, n int, ra time.
 
 // retrier is the http.RoundTripper that applies a RetryPolicy.
 type retrier struct {
-	next   http.RoundTripper
-	policy RetryPolicy
+	next     http.RoundTripper
+	policy   RetryPolicy
+	basePath string
 }
 
 func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	p := r.policy
-	if !retryable(req) {
+	p := r.policy.withClockOf(req.Context())
+	if !retryable(req, r.basePath) {
 		return r.next.RoundTrip(req)
 	}
 	req = withRefreshBudget(req)
@@ -303,7 +304,10 @@ var errCutJSON = fmt.Errorf("%w: not complete JSON", ErrInvalidResponse)
 // every safe request before the layers above see it, so a failure while
 // reading is a failure of the attempt (and retried) rather than of the
 // caller's decoding, with or without validation.
-type bodyReader struct{ next http.RoundTripper }
+type bodyReader struct {
+	next     http.RoundTripper
+	basePath string
+}
 
 func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
 	if noRetry, _ := req.Context().Value(noRetryKey{}).(bool); noRetry && req.Method == http.MethodGet {
@@ -315,7 +319,7 @@ func (b bodyReader) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body, req.GetBody, req.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
 	}
 	resp, err := b.next.RoundTrip(req)
-	if err != nil || !retryable(req) {
+	if err != nil || !retryable(req, b.basePath) {
 		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)

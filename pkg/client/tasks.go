@@ -15,18 +15,8 @@ import (
 	"github.com/interop-data/interop/internal/exactjson"
 )
 
-// Task kinds: the payload key of a schema 2.x task, or the type of a flat
-// schema 3.x task. The vocabulary is open: a server may send kinds this
-// client does not know, and Task.Kind then holds the unknown key.
-const (
-	KindLifecycle    = "lifecycle_event"
-	KindSync         = "sync_event"
-	KindData         = "data_event"
-	KindAuthenticate = "authenticate"
-	KindGradesQuery  = "grades_query"
-)
-
-var knownKinds = []string{KindLifecycle, KindSync, KindData, KindAuthenticate, KindGradesQuery}
+// The task kinds (KindLifecycle, ...) are generated from the spec
+// (operations.gen.go).
 
 // Task is one task of the queue, in one shape whatever the rendering: its
 // kind, id, tenant and sequence, and the typed payload of its kind. For a
@@ -202,17 +192,27 @@ func (c *Client) ListTasks(ctx context.Context, opts *TaskListOptions) ([]*Task,
 
 // AdminTasks iterates over the queue without leasing (listAdminTasks).
 func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq2[*Task, error] {
+	return walk[*Task](c, ctx, "listAdminTasks", firstAdminTasks(opts))
+}
+
+// AdminTasksPage reads one page of listAdminTasks: the first (as opts says)
+// when from is empty, else the page from names (a Page's Next).
+func (c *Client) AdminTasksPage(ctx context.Context, opts *TaskListOptions, from Cursor) (*Page[*Task], error) {
+	return onePage[*Task](c, ctx, "listAdminTasks", firstAdminTasks(opts), from)
+}
+
+func firstAdminTasks(opts *TaskListOptions) func(server string) (*http.Request, error) {
 	var o TaskListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return walk[*Task](c, ctx, "listAdminTasks", func(server string) (*http.Request, error) {
+	return func(server string) (*http.Request, error) {
 		p := &models.ListAdminTasksParams{Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)}
 		if o.TenantID != uuid.Nil {
 			p.TenantID = &o.TenantID
 		}
 		return apiclient.NewListAdminTasksRequest(server, p)
-	})
+	}
 }
 
 // FindAdminTask returns one task without leasing it (findAdminTask), or an

@@ -14,7 +14,7 @@ import (
 // global propagator (otel.SetTextMapPropagator). Without this option
 // nothing is traced, whatever the global tracer provider.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) { c.tracer = tp }
+	return func(c *config) error { c.tracer = tp; return nil }
 }
 
 // traced wraps the transport nearest the wire when tracing is on.

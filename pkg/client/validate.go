@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/interop-data/interop/internal/schemaerr"
 	"github.com/interop-data/interop/pkg/contract"
 )
 
@@ -63,15 +64,12 @@ func newValidator(next http.RoundTripper, base *url.URL, mode ValidationMode, re
 	}, nil
 }
 
-// relPath returns the request path (escaped, as on the wire) relative to the
-// client's base URL, or false when the request is not under it.
-func (v *validator) relPath(u *url.URL) (string, bool) {
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, v.basePath) {
-		return "", false
-	}
-	rel := p[len(v.basePath):]
-	if rel != "" && rel[0] != '/' {
+// relPath returns the request path (escaped, as on the wire) relative to
+// basePath, the client's base URL's, or false when the request is not under
+// it.
+func relPath(u *url.URL, basePath string) (string, bool) {
+	rel, ok := strings.CutPrefix(u.EscapedPath(), basePath)
+	if !ok || rel != "" && rel[0] != '/' {
 		return "", false
 	}
 	return rel, true
@@ -82,15 +80,15 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		return v.next.RoundTrip(req)
 	}
 	ctx := req.Context()
-	rel, ok := v.relPath(req.URL)
+	rel, ok := relPath(req.URL, v.basePath)
 	var op *contract.Operation
 	var params map[string]string
-	err := fmt.Errorf("path %q is not under the base path %q", contract.Bound(req.URL.Path, 256), v.basePath)
+	err := fmt.Errorf("path %q is not under the base path %q", schemaerr.Bound(req.URL.Path, 256), v.basePath)
 	if ok {
 		op, params, err = v.contract.Find(req.Method, rel)
 	}
 	if err != nil {
-		verr := &ValidationError{Direction: "request", Method: req.Method, Path: contract.Bound(rel, 256), Rule: "operation",
+		verr := &ValidationError{Direction: "request", Method: req.Method, Path: schemaerr.Bound(rel, 256), Rule: "operation",
 			Reason: "no operation of the contract matches: " + err.Error(), Err: err}
 		if ferr := v.fail(verr); ferr != nil {
 			return nil, ferr
@@ -177,8 +175,8 @@ func (v *validator) fail(e *ValidationError) error {
 // *contract.Violation or a kin-openapi error) into a ValidationError naming
 // the field and the rule, bounded in size.
 func describe(err error, op, dir, method, path string, status int) *ValidationError {
-	ve := &ValidationError{Operation: op, Direction: dir, Method: method, Path: contract.Bound(path, 256), Status: status, Err: err,
-		Reason: contract.Bound(err.Error(), 512)}
+	ve := &ValidationError{Operation: op, Direction: dir, Method: method, Path: schemaerr.Bound(path, 256), Status: status, Err: err,
+		Reason: schemaerr.Bound(err.Error(), 512)}
 	var vio *contract.Violation
 	if errors.As(err, &vio) {
 		ve.Field, ve.Rule, ve.Reason = vio.Pointer, vio.Rule, vio.Reason
@@ -190,16 +188,16 @@ func describe(err error, op, dir, method, path string, status int) *ValidationEr
 		}
 		return ve
 	}
-	if se, ptr := contract.FirstSchemaError(err); se != nil {
+	if se, ptr := schemaerr.First(err); se != nil {
 		// The innermost first error: under allOf the outer one stops at
 		// the object, and each inner one already carries the whole pointer.
-		ve.Field = contract.PointerOf(ptr)
+		ve.Field = schemaerr.Pointer(ptr)
 		ve.Rule = se.SchemaField
-		ve.Reason = contract.Bound(se.Reason, 512)
+		ve.Reason = schemaerr.Bound(se.Reason, 512)
 	}
 	var reqErr *openapi3filter.RequestError
 	if errors.As(err, &reqErr) && reqErr.Parameter != nil {
-		ve.Field = reqErr.Parameter.In + " parameter " + contract.Bound(reqErr.Parameter.Name, 128)
+		ve.Field = reqErr.Parameter.In + " parameter " + schemaerr.Bound(reqErr.Parameter.Name, 128)
 		if ve.Rule == "" {
 			ve.Rule = "parameter"
 		}

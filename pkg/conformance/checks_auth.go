@@ -12,9 +12,9 @@ func (r *run) authChecks() []check {
 	return []check{
 		{group: "auth", name: "token endpoint issues bearer tokens (secret in the body or by HTTP Basic)", run: checkTokenSuccess},
 		{group: "auth", name: "token endpoint answers RFC 6749 errors", run: checkTokenErrors},
-		{group: "auth", name: "requests without credentials get 401", run: func(c *C) { c.checkUnauthorized(authNone, "without an Authorization header") }},
-		{group: "auth", name: "requests with a bad token get 401", run: func(c *C) { c.checkUnauthorized(authBad, "with a bearer token the server never issued") }},
-		{group: "auth", name: "client credentials are not accepted in place of a token", run: func(c *C) {
+		{group: "auth", name: "requests without credentials get 401", run: func(c *checkRun) { c.checkUnauthorized(authNone, "without an Authorization header") }},
+		{group: "auth", name: "requests with a bad token get 401", run: func(c *checkRun) { c.checkUnauthorized(authBad, "with a bearer token the server never issued") }},
+		{group: "auth", name: "client credentials are not accepted in place of a token", run: func(c *checkRun) {
 			c.checkUnauthorized(authBasic, "with the client's id and secret as HTTP Basic instead of a token")
 		}},
 		{group: "auth", name: "an LTI JWT authorises requests for its tenant", run: checkLTIToken},
@@ -23,7 +23,7 @@ func (r *run) authChecks() []check {
 }
 
 // needLTI skips a check when no LTI JWT was given.
-func (c *C) needLTI() *tenant {
+func (c *checkRun) needLTI() *tenant {
 	if c.r.lti == nil {
 		c.skipf("needs an LTI JWT naming tenant 1 (--lti-token; the reference server mints one: interop tenant lti-token)")
 	}
@@ -32,7 +32,7 @@ func (c *C) needLTI() *tenant {
 
 // checkLTIToken: the LTI JWT reads what tenant 1's OAuth2 token reads, on a
 // list, the admin queue and GET /tasks with tenant 1's tenant_id.
-func checkLTIToken(c *C) {
+func checkLTIToken(c *checkRun) {
 	lt := c.needLTI()
 	as := c.r.tenants[0]
 	for _, l := range rosterLists[:1] {
@@ -50,7 +50,7 @@ func checkLTIToken(c *C) {
 	c.want(ex, 200, "an LTI JWT authorises listAdminTasks")
 }
 
-func checkLTITampered(c *C) {
+func checkLTITampered(c *checkRun) {
 	lt := c.needLTI()
 	parts := strings.Split(lt.token, ".")
 	if len(parts) != 3 {
@@ -82,7 +82,7 @@ func checkLTITampered(c *C) {
 	}
 }
 
-func (c *C) token(form url.Values, basic *Credentials) *tokenExchange {
+func (c *checkRun) token(form url.Values, basic *Credentials) *tokenExchange {
 	tx, err := c.r.tokenRequest(c.ctx, form, basic)
 	if err != nil {
 		c.failf("the token endpoint %s did not answer: %v", c.r.cfg.TokenURL, err)
@@ -91,7 +91,7 @@ func (c *C) token(form url.Values, basic *Credentials) *tokenExchange {
 	return tx
 }
 
-func checkTokenSuccess(c *C) {
+func checkTokenSuccess(c *checkRun) {
 	cr := c.r.tenants[0].creds
 	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {cr.ClientID}, "client_secret": {cr.ClientSecret}}
 	for _, tc := range []struct {
@@ -132,7 +132,7 @@ func checkTokenSuccess(c *C) {
 	}
 }
 
-func checkTokenErrors(c *C) {
+func checkTokenErrors(c *checkRun) {
 	cr := c.r.tenants[0].creds
 	wrong := Credentials{ClientID: cr.ClientID, ClientSecret: cr.ClientSecret + "-wrong"}
 	unknown := Credentials{ClientID: "conformance-unknown-" + randomUUID()[:8], ClientSecret: "x"}
@@ -223,7 +223,7 @@ func operations() []request {
 
 // checkUnauthorized sends every operation with the given (missing or wrong)
 // credentials and wants 401 with the error body from each.
-func (c *C) checkUnauthorized(mode authMode, how string) {
+func (c *checkRun) checkUnauthorized(mode authMode, how string) {
 	for _, q := range operations() {
 		q.auth = mode
 		ex := c.send(q)

@@ -12,12 +12,12 @@ func (r *run) findChecks() []check {
 		if l.find == "" || l.op == "listStudents" || l.op == "listTeachers" {
 			continue // students and teachers are persons: listPersons covers them
 		}
-		ks = append(ks, check{group: "finds", name: l.op + " objects are found by $sys.id with the same content", run: func(c *C) {
+		ks = append(ks, check{group: "finds", name: l.op + " objects are found by $sys.id with the same content", run: func(c *checkRun) {
 			c.checkFound(c.r.tenants[0], l)
 		}})
 	}
 	for _, l := range orgLists[2:] {
-		ks = append(ks, check{group: "finds", name: l.op + " objects are found by $sys.id", run: func(c *C) {
+		ks = append(ks, check{group: "finds", name: l.op + " objects are found by $sys.id", run: func(c *checkRun) {
 			c.checkFound(c.r.tenants[0], l.under(c.firstOrg()))
 		}})
 	}
@@ -29,7 +29,7 @@ func (r *run) findChecks() []check {
 	return ks
 }
 
-func (c *C) checkFound(as *tenant, l list) {
+func (c *checkRun) checkFound(as *tenant, l list) {
 	objs := c.all(as, l)
 	if len(objs) == 0 {
 		c.skipLacking(loadRoster, []string{l.findOp}, "%s is empty: there is nothing to find", l.op)
@@ -58,7 +58,7 @@ func (c *C) checkFound(as *tenant, l list) {
 // idFinds, the operations that take an id, are generated from the spec
 // (operations.gen.go).
 
-func checkUnknownIDs(c *C) {
+func checkUnknownIDs(c *checkRun) {
 	for _, f := range idFinds {
 		id := randomUUID()
 		ex := c.get(nil, f.prefix+id+f.suffix, nil)
@@ -70,7 +70,7 @@ func checkUnknownIDs(c *C) {
 	c.notef("%d operations answered 404 not_found", len(idFinds))
 }
 
-func checkMalformedIDs(c *C) {
+func checkMalformedIDs(c *checkRun) {
 	for _, bad := range []string{"not-a-uuid", "12345", "0b6b1f5e-2d0c-4c59-9d43-1f4e8a3d9c0"} {
 		for _, f := range idFinds {
 			ex := c.get(nil, f.prefix+bad+f.suffix, nil)
@@ -80,7 +80,7 @@ func checkMalformedIDs(c *C) {
 	c.notef("%d operations answered 400 to three malformed ids", len(idFinds))
 }
 
-func checkLEAIsNotSchool(c *C) {
+func checkLEAIsNotSchool(c *checkRun) {
 	school := c.firstSchool()
 	if school == "" {
 		c.skipLacking(loadRoster, nil, "the tenant has no org of type School")

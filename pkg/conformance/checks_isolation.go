@@ -11,8 +11,8 @@ import (
 // indistinguishable from a server that mixes them, over HTTP alone.
 
 func (r *run) isolationChecks() []check {
-	need := func(f func(c *C, a, b *tenant)) func(c *C) {
-		return func(c *C) {
+	need := func(f func(c *checkRun, a, b *tenant)) func(c *checkRun) {
+		return func(c *checkRun) {
 			if len(c.r.tenants) < 2 {
 				c.skipf("needs a second client of another tenant (--client-id-2, --client-secret-2)")
 			}
@@ -21,8 +21,8 @@ func (r *run) isolationChecks() []check {
 	}
 	// The same promises hold for an LTI JWT caller (Config.LTIToken) in
 	// place of the first client.
-	needLTI := func(f func(c *C, a, b *tenant)) func(c *C) {
-		return func(c *C) {
+	needLTI := func(f func(c *checkRun, a, b *tenant)) func(c *checkRun) {
+		return func(c *checkRun) {
 			lt := c.needLTI()
 			if len(c.r.tenants) < 2 {
 				c.skipf("needs a second client of another tenant (--client-id-2, --client-secret-2)")
@@ -50,7 +50,7 @@ func ids(objs []object, l list) map[string]bool {
 	return m
 }
 
-func checkListsIsolated(c *C, a, b *tenant) {
+func checkListsIsolated(c *checkRun, a, b *tenant) {
 	total := 0
 	for _, l := range rosterLists {
 		ia := ids(c.all(a, l), l)
@@ -68,7 +68,7 @@ func checkListsIsolated(c *C, a, b *tenant) {
 	c.notef("%d objects across %d lists, none shared", total, len(rosterLists))
 }
 
-func checkFindsIsolated(c *C, a, b *tenant) {
+func checkFindsIsolated(c *checkRun, a, b *tenant) {
 	n := 0
 	for _, pair := range [][2]*tenant{{a, b}, {b, a}} {
 		owner, other := pair[0], pair[1]
@@ -99,7 +99,7 @@ func checkFindsIsolated(c *C, a, b *tenant) {
 
 // tenantOf learns a tenant's id from its task payloads (the API has no "who
 // am I") and wants all of them to agree.
-func (c *C) tenantOf(as *tenant) (map[string]object, string) {
+func (c *checkRun) tenantOf(as *tenant) (map[string]object, string) {
 	queued, _ := c.adminTasks(as)
 	id := ""
 	for tid, o := range queued {
@@ -113,7 +113,7 @@ func (c *C) tenantOf(as *tenant) (map[string]object, string) {
 	return queued, id
 }
 
-func checkQueuesIsolated(c *C, a, b *tenant) {
+func checkQueuesIsolated(c *checkRun, a, b *tenant) {
 	qa, ta := c.tenantOf(a)
 	qb, tb := c.tenantOf(b)
 	if len(qa) == 0 || len(qb) == 0 {
@@ -142,7 +142,7 @@ func checkQueuesIsolated(c *C, a, b *tenant) {
 	c.notef("%s is tenant %s (%d tasks), %s is tenant %s (%d tasks)", a.label, ta, len(qa), b.label, tb, len(qb))
 }
 
-func checkAcksIsolated(c *C, a, b *tenant) {
+func checkAcksIsolated(c *checkRun, a, b *tenant) {
 	qb, _ := c.adminTasks(b)
 	var victim string
 	for id := range qb {

@@ -9,8 +9,8 @@ const maxOrgs = 50
 
 func (r *run) membershipChecks() []check {
 	return []check{
-		{group: "memberships", name: "an org's students are Student persons and are found", run: func(c *C) { c.checkMembers(orgLists[0], rosterLists[4]) }},
-		{group: "memberships", name: "an org's teachers are Teacher persons and are found", run: func(c *C) { c.checkMembers(orgLists[1], rosterLists[5]) }},
+		{group: "memberships", name: "an org's students are Student persons and are found", run: func(c *checkRun) { c.checkMembers(orgLists[0], rosterLists[4]) }},
+		{group: "memberships", name: "an org's teachers are Teacher persons and are found", run: func(c *checkRun) { c.checkMembers(orgLists[1], rosterLists[5]) }},
 		{group: "memberships", name: "listStudents and listTeachers hold only persons of that type", run: checkPersonTypes},
 		{group: "memberships", name: "listLEAs and listSchools hold only orgs of that type", run: checkOrgTypes},
 	}
@@ -19,7 +19,7 @@ func (r *run) membershipChecks() []check {
 // checkMembers walks l under every org (up to maxOrgs) and wants each member
 // to be of l's person type, to be found by findPerson as that type, and to be
 // in the tenant-wide list of that type.
-func (c *C) checkMembers(l list, global list) {
+func (c *checkRun) checkMembers(l list, global list) {
 	as := c.r.tenants[0]
 	orgs := c.all(as, rosterLists[0])
 	if len(orgs) > maxOrgs {
@@ -64,13 +64,13 @@ func (c *C) checkMembers(l list, global list) {
 	c.notef("%d memberships in %d orgs, %d persons found", members, len(orgs), len(checked))
 }
 
-func checkPersonTypes(c *C) { c.checkTyped(rosterLists[3], rosterLists[4], rosterLists[5]) }
+func checkPersonTypes(c *checkRun) { c.checkTyped(rosterLists[3], rosterLists[4], rosterLists[5]) }
 
-func checkOrgTypes(c *C) { c.checkTyped(rosterLists[0], rosterLists[1], rosterLists[2]) }
+func checkOrgTypes(c *checkRun) { c.checkTyped(rosterLists[0], rosterLists[1], rosterLists[2]) }
 
 // checkTyped wants every object of the typed lists subs to be of its list's
 // type and to be in whole, the list of every person or org of the tenant.
-func (c *C) checkTyped(whole list, subs ...list) {
+func (c *checkRun) checkTyped(whole list, subs ...list) {
 	as := c.r.tenants[0]
 	inWhole := ids(c.all(as, whole), whole)
 	n := 0

@@ -14,16 +14,16 @@ import (
 func (r *run) pagingChecks() []check {
 	var ks []check
 	for _, l := range rosterLists {
-		ks = append(ks, check{group: "paging", name: l.op + " yields every object exactly once", run: func(c *C) { c.checkWalks(l) }})
+		ks = append(ks, check{group: "paging", name: l.op + " yields every object exactly once", run: func(c *checkRun) { c.checkWalks(l) }})
 	}
 	for _, l := range orgLists {
-		ks = append(ks, check{group: "paging", name: l.op + " yields every object exactly once", run: func(c *C) {
+		ks = append(ks, check{group: "paging", name: l.op + " yields every object exactly once", run: func(c *checkRun) {
 			org := c.firstOrg()
 			c.checkWalks(l.under(org))
 		}})
 	}
 	ks = append(ks,
-		check{group: "paging", name: "listAdminTasks yields every task exactly once", run: func(c *C) { c.checkWalks(adminTasks) }},
+		check{group: "paging", name: "listAdminTasks yields every task exactly once", run: func(c *checkRun) { c.checkWalks(adminTasks) }},
 		check{group: "paging", name: "bad page and page_size values get 400", run: checkBadPaging},
 	)
 	return ks
@@ -33,7 +33,7 @@ var adminTasks = list{op: "listAdminTasks", path: "/tasks/admin", find: "/tasks/
 
 // firstOrg returns the id of the first school (else the first org) of the
 // first tenant, skipping the check when the tenant has no org.
-func (c *C) firstOrg() string {
+func (c *checkRun) firstOrg() string {
 	if school := c.firstSchool(); school != "" {
 		return school
 	}
@@ -50,7 +50,7 @@ func (c *C) firstOrg() string {
 
 // firstSchool returns the id of the first tenant's first org of type School
 // ("" when it has none).
-func (c *C) firstSchool() string {
+func (c *checkRun) firstSchool() string {
 	for _, o := range c.all(c.r.tenants[0], rosterLists[0]) {
 		if strings.EqualFold(sysField(o, "org_type"), "School") {
 			return sysID(o)
@@ -80,7 +80,7 @@ func pageSizes(total int) []int {
 	return sizes
 }
 
-func (c *C) checkWalks(l list) {
+func (c *checkRun) checkWalks(l list) {
 	as := c.r.tenants[0]
 	objs, pages := c.walk(as, l, 0)
 	c.r.roster[rosterKey(as, l)] = objs // the default walk is the one all caches
@@ -127,7 +127,7 @@ func listID(l list, o object) string {
 
 // exactlyOnce judges one walk against the reference ids: each exactly once,
 // none left out, next null exactly after the last object.
-func (c *C) exactlyOnce(l list, size int, pages []page, ref []string) {
+func (c *checkRun) exactlyOnce(l list, size int, pages []page, ref []string) {
 	at := "at the default page size"
 	if size > 0 {
 		at = fmt.Sprintf("at page_size=%d", size)
@@ -182,7 +182,7 @@ var badPaging = []url.Values{
 	{"page_size": {"1.5"}},
 }
 
-func checkBadPaging(c *C) {
+func checkBadPaging(c *checkRun) {
 	paths := []string{adminTasks.path, "/tasks"}
 	for _, l := range rosterLists {
 		paths = append(paths, l.path)

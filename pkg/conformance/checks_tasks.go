@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// payloadKeys are the schema 2.x payload keys of a task.
-var payloadKeys = []string{"lifecycle_event", "sync_event", "data_event", "authenticate", "grades_query"}
-
 // taskInfo is what the suite needs of a task, in either rendering.
 type taskInfo struct {
 	id, tenantID string
@@ -49,20 +46,20 @@ type taskState struct {
 func (r *run) taskChecks() []check {
 	st := &taskState{used: map[string]bool{}}
 	return []check{
-		{group: "tasks", name: "listTasks leases its batch (not returned again at once), oldest first", run: func(c *C) { c.checkLeased(st) }},
-		{group: "tasks", name: "acknowledgement removes a task; repeating it succeeds, changing it conflicts", run: func(c *C) { c.checkAckRemoves(st) }},
-		{group: "tasks", name: "an acknowledgement without a status records success, or error with a 2022 error object", run: func(c *C) { c.checkAckWithoutStatus(st) }},
-		{group: "tasks", name: "malformed acknowledgements get 400 and change nothing", run: func(c *C) { c.checkBadAcks(st) }},
-		{group: "tasks", name: "group acknowledgement with an unknown id is all or nothing", run: func(c *C) { c.checkGroupAck(st) }},
-		{group: "tasks", name: "retry releases a task for redelivery at once", run: func(c *C) { c.checkRetry(st) }},
-		{group: "tasks", name: "admin find, acknowledge and delete", run: func(c *C) { c.checkAdmin(st) }},
+		{group: "tasks", name: "listTasks leases its batch (not returned again at once), oldest first", run: func(c *checkRun) { c.checkLeased(st) }},
+		{group: "tasks", name: "acknowledgement removes a task; repeating it succeeds, changing it conflicts", run: func(c *checkRun) { c.checkAckRemoves(st) }},
+		{group: "tasks", name: "an acknowledgement without a status records success, or error with a 2022 error object", run: func(c *checkRun) { c.checkAckWithoutStatus(st) }},
+		{group: "tasks", name: "malformed acknowledgements get 400 and change nothing", run: func(c *checkRun) { c.checkBadAcks(st) }},
+		{group: "tasks", name: "group acknowledgement with an unknown id is all or nothing", run: func(c *checkRun) { c.checkGroupAck(st) }},
+		{group: "tasks", name: "retry releases a task for redelivery at once", run: func(c *checkRun) { c.checkRetry(st) }},
+		{group: "tasks", name: "admin find, acknowledge and delete", run: func(c *checkRun) { c.checkAdmin(st) }},
 		{group: "tasks", name: "task schema versions 2.0.0 and 3.0.0 render the same tasks", run: checkTaskSchemas},
-		{group: "tasks", name: "a leased task is delivered again after its lease expires", run: func(c *C) { c.checkRedelivery(st) }},
+		{group: "tasks", name: "a leased task is delivered again after its lease expires", run: func(c *checkRun) { c.checkRedelivery(st) }},
 	}
 }
 
 // lease calls listTasks and returns the batch.
-func (c *C) lease(as *tenant, pageSize int) []taskInfo {
+func (c *checkRun) lease(as *tenant, pageSize int) []taskInfo {
 	q := url.Values{}
 	if pageSize > 0 {
 		q.Set("page_size", strconv.Itoa(pageSize))
@@ -86,7 +83,7 @@ func (c *C) lease(as *tenant, pageSize int) []taskInfo {
 }
 
 // adminIDs walks the admin list of as and returns its tasks by id.
-func (c *C) adminTasks(as *tenant) (map[string]object, []string) {
+func (c *checkRun) adminTasks(as *tenant) (map[string]object, []string) {
 	objs, _ := c.walk(as, adminTasks, 0)
 	byID := map[string]object{}
 	var order []string
@@ -99,7 +96,7 @@ func (c *C) adminTasks(as *tenant) (map[string]object, []string) {
 }
 
 // next returns a leased task no check has used yet, leasing one if needed.
-func (c *C) next(st *taskState) taskInfo {
+func (c *checkRun) next(st *taskState) taskInfo {
 	for len(st.leased) > 0 {
 		t := st.leased[0]
 		st.leased = st.leased[1:]
@@ -116,7 +113,7 @@ func (c *C) next(st *taskState) taskInfo {
 	return taskInfo{}
 }
 
-func (c *C) checkLeased(st *taskState) {
+func (c *checkRun) checkLeased(st *taskState) {
 	as := c.r.tenants[0]
 	queued, _ := c.adminTasks(as)
 	if len(queued) == 0 {
@@ -147,12 +144,12 @@ func (c *C) checkLeased(st *taskState) {
 	c.notef("leased %d then %d other tasks of %d queued", len(b1), len(b2), len(queued))
 }
 
-func (c *C) ack(as *tenant, path string, body string) *exchange {
+func (c *checkRun) ack(as *tenant, path string, body string) *exchange {
 	return c.send(request{method: http.MethodPut, path: path, body: []byte(body), as: as})
 }
 
 // stillQueued ends the check unless the admin API still finds id.
-func (c *C) stillQueued(as *tenant, id, promise string) {
+func (c *checkRun) stillQueued(as *tenant, id, promise string) {
 	ex := c.get(as, "/tasks/admin/"+id, nil)
 	if ex.Status != 200 {
 		c.failf("%s, but afterwards findAdminTask %s answered %d: the task is gone", promise, id, ex.Status)
@@ -160,14 +157,14 @@ func (c *C) stillQueued(as *tenant, id, promise string) {
 }
 
 // gone ends the check unless the admin API answers 404 for id.
-func (c *C) gone(as *tenant, id, promise string) {
+func (c *checkRun) gone(as *tenant, id, promise string) {
 	ex := c.get(as, "/tasks/admin/"+id, nil)
 	if ex.Status != 404 {
 		c.failf("%s, but afterwards findAdminTask %s answered %d: the task is still queued", promise, id, ex.Status)
 	}
 }
 
-func (c *C) receipt(ex *exchange, id, status string) {
+func (c *checkRun) receipt(ex *exchange, id, status string) {
 	m, _ := ex.JSON.(map[string]any)
 	d, _ := m["data"].(map[string]any)
 	if d["task_id"] != id || d["status"] != status {
@@ -175,7 +172,7 @@ func (c *C) receipt(ex *exchange, id, status string) {
 	}
 }
 
-func (c *C) checkAckRemoves(st *taskState) {
+func (c *checkRun) checkAckRemoves(st *taskState) {
 	as := c.r.tenants[0]
 	t := c.next(st)
 	path := "/tasks/" + t.id + "/ack"
@@ -192,7 +189,7 @@ func (c *C) checkAckRemoves(st *taskState) {
 // checkAckWithoutStatus checks the spec's decisions ack-body and ack-error:
 // status is optional (the vendor's page says so), {} and a bare message
 // record success, and the 2022 clients' {"error": {"message"}} records error.
-func (c *C) checkAckWithoutStatus(st *taskState) {
+func (c *checkRun) checkAckWithoutStatus(st *taskState) {
 	as := c.r.tenants[0]
 	t1, t2, t3 := c.next(st), c.next(st), c.next(st)
 	ex := c.ack(as, "/tasks/"+t1.id+"/ack", `{}`)
@@ -220,7 +217,7 @@ func firstOf(a []any) any {
 	return a[0]
 }
 
-func (c *C) checkBadAcks(st *taskState) {
+func (c *checkRun) checkBadAcks(st *taskState) {
 	as := c.r.tenants[0]
 	t := c.next(st)
 	path := "/tasks/" + t.id + "/ack"
@@ -249,7 +246,7 @@ var longMessage = func() string {
 	return string(b)
 }()
 
-func (c *C) checkGroupAck(st *taskState) {
+func (c *checkRun) checkGroupAck(st *taskState) {
 	as := c.r.tenants[0]
 	t := c.next(st)
 	unknown := randomUUID()
@@ -267,7 +264,7 @@ func (c *C) checkGroupAck(st *taskState) {
 	c.gone(as, t.id, "a group acknowledgement with success removes its tasks")
 }
 
-func (c *C) checkRetry(st *taskState) {
+func (c *checkRun) checkRetry(st *taskState) {
 	as := c.r.tenants[0]
 	t := c.next(st)
 	ex := c.ack(as, "/tasks/"+t.id+"/ack", `{"status":"retry","message":"conformance: deliver again"}`)
@@ -292,7 +289,7 @@ func (c *C) checkRetry(st *taskState) {
 	c.failf("retry releases a task for redelivery (oldest first), but task %s was not in the next batches of listTasks", t.id)
 }
 
-func (c *C) checkAdmin(st *taskState) {
+func (c *checkRun) checkAdmin(st *taskState) {
 	as := c.r.tenants[0]
 	queued, order := c.adminTasks(as)
 	var pick []string
@@ -342,7 +339,7 @@ func (c *C) checkAdmin(st *taskState) {
 	c.gone(as, z, "acknowledgeAdminTasks with success removes the task")
 }
 
-func checkTaskSchemas(c *C) {
+func checkTaskSchemas(c *checkRun) {
 	as := c.r.tenants[0]
 	_, v2 := c.adminTasks(as)
 	if len(v2) == 0 {
@@ -364,7 +361,7 @@ func checkTaskSchemas(c *C) {
 	c.wantError(ex, 400, "an unknown task schema version gets 400")
 }
 
-func (c *C) checkRedelivery(st *taskState) {
+func (c *checkRun) checkRedelivery(st *taskState) {
 	if c.r.cfg.LeaseWait <= 0 {
 		c.skipf("the server's lease was not given (--lease-wait): waiting for a lease to expire was not attempted")
 	}

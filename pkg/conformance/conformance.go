@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/interop-data/interop/internal/ctxsleep"
 )
 
 // Notice is printed before the suite starts, because the suite is not
@@ -205,18 +207,7 @@ func (c Config) normalised() (Config, *url.URL, error) {
 		c.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if c.Wait == nil {
-		c.Wait = sleep
+		c.Wait = ctxsleep.Sleep
 	}
 	return c, base, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

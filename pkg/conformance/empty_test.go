@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/interop-data/interop/pkg/conformance"
 	"github.com/interop-data/interop/pkg/reference"
@@ -15,11 +16,11 @@ import (
 func TestEmptyTenantSkipsWhatItLacks(t *testing.T) {
 	t.Parallel()
 	env := referencetest.Start(t)
-	empty, err := reference.CreateTenant(t.Context(), env.Store, "Empty")
+	empty, err := reference.CreateTenant(t.Context(), env.Store, "Empty", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := reference.CreateTenant(t.Context(), env.Store, "Other empty")
+	other, err := reference.CreateTenant(t.Context(), env.Store, "Other empty", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/contract"
 )
 
@@ -97,11 +98,11 @@ type validator struct {
 }
 
 func newValidator() (*validator, error) {
-	doc, router, err := contract.NewRouter()
+	doc, router, err := specroute.NewRouter()
 	if err != nil {
 		return nil, err
 	}
-	opts := contract.FilterOptions(nil)
+	opts := specroute.FilterOptions()
 	// An undeclared status breaks the contract just as a wrong body does.
 	opts.IncludeResponseStatus = true
 	opts.MultiError = true

@@ -2,6 +2,9 @@
 
 package conformance
 
+// payloadKeys are the schema 2.x payload keys of a task.
+var payloadKeys = []string{"lifecycle_event", "sync_event", "data_event", "authenticate", "grades_query"}
+
 // rosterLists are the contract's lists of objects, in the spec's order.
 var rosterLists = []list{
 	{op: "listOrgs", path: "/rostering/orgs", find: "/rostering/orgs/", findOp: "findOrg"},

@@ -132,11 +132,11 @@ func (r *run) record(ex *exchange) {
 // check is one named promise of the contract.
 type check struct {
 	group, name string
-	run         func(c *C)
+	run         func(c *checkRun)
 }
 
-// C is what a check runs with: the run, and the verdict it is building.
-type C struct {
+// checkRun is what a check runs with: the run, and the verdict it is building.
+type checkRun struct {
 	ctx context.Context
 	r   *run
 	res *Result
@@ -151,13 +151,13 @@ type C struct {
 // stop ends a check early (like testing's FailNow); runCheck recovers it.
 type stop struct{}
 
-func (c *C) failf(format string, args ...any) {
+func (c *checkRun) failf(format string, args ...any) {
 	c.res.Verdict = Fail
 	c.res.Reason = fmt.Sprintf(format, args...)
 	panic(stop{})
 }
 
-func (c *C) skipf(format string, args ...any) {
+func (c *checkRun) skipf(format string, args ...any) {
 	c.res.Verdict = Skip
 	c.res.Reason = fmt.Sprintf(format, args...)
 	panic(stop{})
@@ -173,7 +173,7 @@ const (
 // saying what to load (hint). ops are the operations that, for lack of it,
 // could not be called with success: their spec checks are skipped with the
 // same hint rather than failed.
-func (c *C) skipLacking(hint string, ops []string, format string, args ...any) {
+func (c *checkRun) skipLacking(hint string, ops []string, format string, args ...any) {
 	for _, op := range ops {
 		if _, ok := c.r.lacking[op]; !ok {
 			c.r.lacking[op] = hint
@@ -182,14 +182,14 @@ func (c *C) skipLacking(hint string, ops []string, format string, args ...any) {
 	c.skipf("%s: %s", fmt.Sprintf(format, args...), hint)
 }
 
-func (c *C) notef(format string, args ...any) {
+func (c *checkRun) notef(format string, args ...any) {
 	c.notes = append(c.notes, fmt.Sprintf(format, args...))
 }
 
 // send performs a request; a transport error ends the check as failed. The
 // answer is held to the contract at the next conforms: by want or wantError
 // after its status, by the next send, or when the check ends.
-func (c *C) send(q request) *exchange {
+func (c *checkRun) send(q request) *exchange {
 	c.conforms()
 	ex, err := c.r.do(c.ctx, q)
 	if err != nil {
@@ -220,7 +220,7 @@ func notImplemented(ex *exchange) bool {
 // after the check has judged that answer's status, so that a 200 where the
 // contract promises 404 is reported as the wrong status, the broken promise,
 // rather than as whatever body came with it.
-func (c *C) conforms() {
+func (c *checkRun) conforms() {
 	ex := c.pending
 	c.pending = nil
 	if ex != nil && ex.Violation != nil {
@@ -229,13 +229,13 @@ func (c *C) conforms() {
 	}
 }
 
-func (c *C) get(as *tenant, path string, q url.Values) *exchange {
+func (c *checkRun) get(as *tenant, path string, q url.Values) *exchange {
 	return c.send(request{method: http.MethodGet, path: path, query: q, as: as})
 }
 
 // want ends the check when ex's status is not status; promise says what
 // the contract promises, in words.
-func (c *C) want(ex *exchange, status int, promise string) {
+func (c *checkRun) want(ex *exchange, status int, promise string) {
 	if ex.Status != status {
 		c.failf("%s, but %s %s answered %d (want %d)", promise, ex.Method, ex.Rel, ex.Status, status)
 	}
@@ -244,7 +244,7 @@ func (c *C) want(ex *exchange, status int, promise string) {
 
 // wantError is want for an error answer whose body is the contract's error
 // object with the same status (the schema itself is checked by send).
-func (c *C) wantError(ex *exchange, status int, promise string) {
+func (c *checkRun) wantError(ex *exchange, status int, promise string) {
 	c.want(ex, status, promise)
 	m, _ := ex.JSON.(map[string]any)
 	e, _ := m["error"].(map[string]any)
@@ -258,7 +258,7 @@ func (c *C) wantError(ex *exchange, status int, promise string) {
 
 func (r *run) runCheck(ctx context.Context, k check) (res Result) {
 	res = Result{Group: k.group, Name: k.name, Verdict: Pass}
-	c := &C{ctx: ctx, r: r, res: &res}
+	c := &checkRun{ctx: ctx, r: r, res: &res}
 	start := time.Now()
 	defer func() {
 		res.Duration = time.Since(start)
@@ -275,7 +275,7 @@ func (r *run) runCheck(ctx context.Context, k check) (res Result) {
 	return res
 }
 
-func (c *C) evidence(v Verdict) string {
+func (c *checkRun) evidence(v Verdict) string {
 	var lines []string
 	lines = append(lines, c.notes...)
 	if v == Fail && len(c.seen) > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/conformance"
 	"github.com/interop-data/interop/pkg/contract"
 )
@@ -37,7 +38,7 @@ type loadedContract struct {
 
 var (
 	contractOnce = sync.OnceValue(func() loadedContract {
-		doc, router, err := contract.NewRouter()
+		doc, router, err := specroute.NewRouter()
 		if err != nil {
 			panic(err)
 		}

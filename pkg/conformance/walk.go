@@ -70,7 +70,7 @@ type page struct {
 // default) and returns the objects in order and the pages. It ends the check
 // on any broken promise of the list envelope; the paging check judges the
 // walk's completeness itself.
-func (c *C) walk(as *tenant, l list, pageSize int) ([]object, []page) {
+func (c *checkRun) walk(as *tenant, l list, pageSize int) ([]object, []page) {
 	q := url.Values{}
 	if pageSize > 0 {
 		q.Set("page_size", strconv.Itoa(pageSize))
@@ -121,7 +121,7 @@ func (c *C) walk(as *tenant, l list, pageSize int) ([]object, []page) {
 }
 
 // listEnvelope returns data and paging.next ("" for null) of a list answer.
-func (c *C) listEnvelope(ex *exchange, op string) ([]any, string) {
+func (c *checkRun) listEnvelope(ex *exchange, op string) ([]any, string) {
 	m, ok := ex.JSON.(map[string]any)
 	if !ok {
 		c.failf("%s: every list answers {\"data\": [...], \"paging\": {...}}, but %s answered %s", op, ex.Rel, abridge(ex.Body, 200))
@@ -149,7 +149,7 @@ func (c *C) listEnvelope(ex *exchange, op string) ([]any, string) {
 }
 
 // all walks l at the server's default page size once per run and caches it.
-func (c *C) all(as *tenant, l list) []object {
+func (c *checkRun) all(as *tenant, l list) []object {
 	if objs, ok := c.r.roster[rosterKey(as, l)]; ok {
 		return objs
 	}
@@ -161,7 +161,7 @@ func (c *C) all(as *tenant, l list) []object {
 func rosterKey(as *tenant, l list) string { return as.label + " " + l.path }
 
 // find fetches one object by id and returns the data object.
-func (c *C) find(as *tenant, prefix, findOp, id string) (object, *exchange) {
+func (c *checkRun) find(as *tenant, prefix, findOp, id string) (object, *exchange) {
 	ex := c.get(as, prefix+url.PathEscape(id), nil)
 	if ex.Status != 200 {
 		return nil, ex

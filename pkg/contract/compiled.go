@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"github.com/interop-data/interop/internal/filteropts"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -135,9 +137,9 @@ func Compile(doc *openapi3.T) (*Compiled, error) {
 	}
 	sort.Strings(c.fallbacks)
 
-	c.reqOpts = FilterOptions(nil)
+	c.reqOpts = filteropts.New(SchemaOptions())
 	c.reqOpts.ExcludeRequestBody = true // bodies go through the compiled schemas
-	c.respOpts = FilterOptions(nil)
+	c.respOpts = filteropts.New(SchemaOptions())
 	c.respOpts.IncludeResponseStatus = true
 	c.respOpts.ExcludeResponseBody = true
 	return c, nil

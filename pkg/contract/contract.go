@@ -3,12 +3,8 @@ package contract
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/interop-data/interop/gen/spec"
 )
@@ -32,40 +28,6 @@ func Load() (*openapi3.T, error) {
 	return doc, nil
 }
 
-// NewRouter loads the spec and returns a router that finds the operation of a
-// request whatever its host: the contract's own path matcher (Compiled.Find)
-// behind kin-openapi's routers.Router interface, so that validating needs no
-// HTTP router library.
-func NewRouter() (*openapi3.T, routers.Router, error) {
-	doc, err := Load()
-	if err != nil {
-		return nil, nil, err
-	}
-	c, err := Compile(doc)
-	if err != nil {
-		return nil, nil, err
-	}
-	return doc, router{c}, nil
-}
-
-type router struct{ c *Compiled }
-
-func (r router) FindRoute(req *http.Request) (*routers.Route, map[string]string, error) {
-	p := req.URL.EscapedPath()
-	rel, ok := strings.CutPrefix(p, BasePath)
-	if !ok || rel != "" && rel[0] != '/' {
-		return nil, nil, routers.ErrPathNotFound
-	}
-	o, params, err := r.c.Find(req.Method, rel)
-	if err != nil {
-		if strings.HasPrefix(err.Error(), "method") {
-			return nil, nil, routers.ErrMethodNotAllowed
-		}
-		return nil, nil, routers.ErrPathNotFound
-	}
-	return o.Route, params, nil
-}
-
 // SchemaOptions are the schema-validation options every validator of this API
 // uses: the formats the spec names, checked per document.
 func SchemaOptions() []openapi3.SchemaValidationOption {
@@ -76,22 +38,6 @@ func SchemaOptions() []openapi3.SchemaValidationOption {
 		// nesting, and may hold what a log should not.
 		openapi3.DisableSchemaErrorDetails(),
 	}
-}
-
-// FilterOptions returns openapi3filter options with SchemaOptions applied and
-// defaults never written into the validated request. auth may be nil, in which
-// case security requirements are not checked by the filter.
-func FilterOptions(auth openapi3filter.AuthenticationFunc) *openapi3filter.Options {
-	o := &openapi3filter.Options{
-		SkipSettingDefaults:     true,
-		MultiError:              false,
-		SchemaValidationOptions: SchemaOptions(),
-		AuthenticationFunc:      auth,
-	}
-	if auth == nil {
-		o.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
-	}
-	return o
 }
 
 // Mode says what a validator does with a message that breaks the contract.

@@ -367,7 +367,7 @@ func clip(b []byte) string {
 }
 
 // TestCompiledAgreesWithKinOpenAPI is the differential proof: on every
-// example of the spec, every answer of the reference server to its 29
+// example of the spec, every answer of the reference server to its
 // operations, and systematic mutations of each, the compiled validator and
 // kin-openapi agree on valid or invalid, and on the pointer and rule of the
 // first error.

@@ -14,11 +14,13 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/go-faster/jx"
+
+	"github.com/interop-data/interop/internal/schemaerr"
 )
 
-// MaxDepth is the deepest nesting a body may have, as encoding/json (and so
+// maxDepth is the deepest nesting a body may have, as encoding/json (and so
 // kin-openapi's decoding) allows it.
-const MaxDepth = 10000
+const maxDepth = 10000
 
 // Schema is one body schema (an operation's request or response media type)
 // compiled for one direction. It is immutable and safe for concurrent use.
@@ -36,7 +38,7 @@ func (sc *Schema) Name() string { return sc.name }
 // Validate checks body, a complete JSON document, in one pass over its bytes
 // and returns nil or the violation kin-openapi would report first (the same
 // JSON pointer and rule; see the package doc for how "first" is defined).
-// Syntax errors, a nesting deeper than MaxDepth, data after the value and a
+// Syntax errors, a nesting deeper than maxDepth, data after the value and a
 // key repeated in one object are violations too (rules "json", "depth",
 // "json" and "duplicate").
 func (sc *Schema) Validate(body []byte) *Violation {
@@ -67,11 +69,11 @@ func (sc *Schema) ValidateWithKin(body []byte) *Violation {
 	if err == nil {
 		return nil
 	}
-	se, path := FirstSchemaError(err)
+	se, path := schemaerr.First(err)
 	if se == nil {
 		return &Violation{Rule: "schema", Reason: bound(err.Error(), maxReason)}
 	}
-	return &Violation{Pointer: PointerOf(path), Rule: se.SchemaField, Reason: bound(se.Reason, maxReason)}
+	return &Violation{Pointer: schemaerr.Pointer(path), Rule: se.SchemaField, Reason: bound(se.Reason, maxReason)}
 }
 
 var runPool = sync.Pool{New: func() any { return &run{d: &jx.Decoder{}} }}
@@ -280,31 +282,14 @@ func (r *run) pointer(key []byte, withKey bool) string {
 	return bound(b.String(), maxPointer)
 }
 
-// writeToken escapes a key as a pointer token (~ and /), with each byte that
-// is not UTF-8 replaced as encoding/json replaces it.
-func writeToken(b *strings.Builder, key []byte) {
-	for len(key) > 0 {
-		c, size := utf8.DecodeRune(key)
-		switch {
-		case c == '~':
-			b.WriteString("~0")
-		case c == '/':
-			b.WriteString("~1")
-		default:
-			b.WriteRune(c) // an invalid byte is RuneError, size 1
-		}
-		key = key[size:]
-	}
-}
-
 // tooDeep is checked before entering an array or object: its nesting level
 // is the number of frames.
 func (r *run) tooDeep() bool {
-	return len(r.frames) > MaxDepth
+	return len(r.frames) > maxDepth
 }
 
 func (r *run) deep() bool {
-	return r.fatalf("depth", "nesting deeper than %d levels", MaxDepth)
+	return r.fatalf("depth", "nesting deeper than %d levels", maxDepth)
 }
 
 func (r *run) pop() { r.frames = r.frames[:len(r.frames)-1] }
@@ -373,14 +358,14 @@ func (r *run) value(s *set, key []byte, idx int) bool {
 
 // skip reads a value nothing applies to. It still holds it to JSON (what
 // json.Unmarshal refuses anywhere makes the whole body invalid) and to
-// MaxDepth, counting levels instead of pushing frames: a violation inside
+// maxDepth, counting levels instead of pushing frames: a violation inside
 // is reported at the skipped value's pointer.
 func (r *run) skip() bool { return r.skipAt(len(r.frames) + 1) }
 
 func (r *run) skipAt(level int) bool {
 	switch r.d.Next() {
 	case jx.Array:
-		if level > MaxDepth {
+		if level > maxDepth {
 			return r.deep()
 		}
 		it, err := r.d.ArrIter()
@@ -397,7 +382,7 @@ func (r *run) skipAt(level int) bool {
 		}
 		return true
 	case jx.Object:
-		if level > MaxDepth {
+		if level > maxDepth {
 			return r.deep()
 		}
 		it, err := r.d.ObjIter()
@@ -516,7 +501,7 @@ func (r *run) fallbackCheck(n *node, v any) (site, bool) {
 	if err == nil {
 		return site{}, true
 	}
-	se, path := FirstSchemaError(err)
+	se, path := schemaerr.First(err)
 	st := site{kind: kFallback, n: n, rule: "schema", reason: err.Error()}
 	if se != nil {
 		st.rule, st.reason = se.SchemaField, se.Reason

@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/interop-data/interop/internal/schemaerr"
 	"github.com/interop-data/interop/pkg/client"
 	"github.com/interop-data/interop/pkg/contract"
 )
@@ -142,7 +143,7 @@ func (r *Recorder) describe(err error, dir string) Violation {
 		}
 		return v
 	}
-	if se, toks := contract.FirstSchemaError(err); se != nil {
+	if se, toks := schemaerr.First(err); se != nil {
 		v.Pointer = r.vocab.tokens(toks)
 		v.Rule = se.SchemaField
 	}

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/interop-data/interop/internal/ctxsleep"
 	"github.com/interop-data/interop/pkg/client"
 )
 
@@ -51,7 +52,11 @@ func Run(ctx context.Context, c *client.Client, d Deliverer, opts ...client.Cons
 	h := client.HandlerFuncs{Default: func(hctx context.Context, t *client.Task) error {
 		return d.Deliver(context.WithValue(hctx, stopKey{}, ctx), t)
 	}}
-	return client.NewConsumer(c, h, opts...).Run(ctx)
+	cons, err := client.NewConsumer(c, h, opts...)
+	if err != nil {
+		return err
+	}
+	return cons.Run(ctx)
 }
 
 type stopKey struct{}
@@ -121,7 +126,7 @@ func NewForwarder(target string, opts ...Option) (*Forwarder, error) {
 	}
 	f := &Forwarder{
 		target: target, timeout: 30 * time.Second, min: time.Second, max: time.Minute,
-		sleep: sleepCtx, now: time.Now, logger: slog.New(slog.DiscardHandler),
+		sleep: ctxsleep.Sleep, now: time.Now, logger: slog.New(slog.DiscardHandler),
 		ua: "interop-listen/" + client.Version,
 	}
 	for _, o := range opts {
@@ -143,17 +148,6 @@ func NewForwarder(target string, opts ...Option) (*Forwarder, error) {
 type ConfigError struct{ Reason string }
 
 func (e *ConfigError) Error() string { return "listen: " + e.Reason }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // outcome is what one attempt says.
 type outcome int

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/clockctx"
 	"github.com/interop-data/interop/pkg/client"
 	"github.com/interop-data/interop/pkg/listen"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
@@ -62,14 +63,30 @@ func newQueueEnv(t *testing.T, front func(http.Handler) http.Handler) *queueEnv 
 	return qe
 }
 
-// virtualSleep advances the server's clock instead of sleeping.
-func virtualSleep(clock *referencetest.FakeClock) func(ctx context.Context, d time.Duration) error {
-	return func(ctx context.Context, d time.Duration) error {
-		clock.Advance(d)
-		runtime.Gosched()
-		time.Sleep(50 * time.Microsecond)
-		return ctx.Err()
-	}
+// virtualClock makes the client's pauses (retries, the consumer's idle
+// backoff) advance the server's fake clock instead of waiting, letting real
+// time pass a little so the server is not starved. The consumer's own
+// timers (lease deadline, acknowledgement ticker, grace) stay on real time:
+// the deliveries they bound take real time, and several listeners share the
+// fake clock, so one's idle pauses must not end another's lease.
+type virtualClock struct{ server *referencetest.FakeClock }
+
+func (v virtualClock) Now() time.Time { return time.Now() }
+
+func (v virtualClock) Sleep(ctx context.Context, d time.Duration) error {
+	v.server.Advance(d)
+	runtime.Gosched()
+	time.Sleep(50 * time.Microsecond)
+	return ctx.Err()
+}
+
+func (v virtualClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+func (v virtualClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTicker(d)
+	return t.C, t.Stop
 }
 
 // acks collects the acknowledgements the server recorded, and says when
@@ -111,17 +128,13 @@ func (qe *queueEnv) listenAll(t *testing.T, d listen.Deliverer, a *acks, opts ..
 	errs := make(chan error, len(qe.env.Tenants))
 	for i := range qe.env.Tenants {
 		tn := qe.env.Tenants[i]
-		p := client.DefaultRetryPolicy()
-		p.Sleep = virtualSleep(qe.env.Clock)
-		p.Now = qe.env.Clock.Now
-		c, err := client.New(qe.url+"/v2/interop/data", client.WithClientCredentials(tn.ClientID, tn.ClientSecret, qe.url+"/oauth/token"),
-			client.WithRetryPolicy(p))
+		c, err := client.New(qe.url+"/v2/interop/data", client.WithClientCredentials(tn.ClientID, tn.ClientSecret, qe.url+"/oauth/token"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		all := append([]client.ConsumerOption{client.WithBatchSize(10), client.WithConsumerSleep(virtualSleep(qe.env.Clock)),
+		all := append([]client.ConsumerOption{client.WithBatchSize(10),
 			client.WithAckObserver(a.observe), client.WithConcurrency(2)}, opts...)
-		go func() { errs <- listen.Run(ctx, c, d, all...) }()
+		go func() { errs <- listen.Run(clockctx.With(ctx, virtualClock{server: qe.env.Clock}), c, d, all...) }()
 	}
 	select {
 	case <-a.done:

@@ -1,11 +1,17 @@
 // Package reference is the reference Interop Data API server: every
 // operation of apiserver.StrictServerInterface on a store.Store, with the vendor's
 // task-queue semantics (leases, acknowledgement, history), plus the pieces to
-// run it: OpenStore opens the store a --db value names (SQLite or
-// PostgreSQL), NewServer wires any store.Store, OAuth2 and the server kit;
+// run it: NewServer wires any store.Store (package store/open opens the one a
+// --db value names, SQLite or PostgreSQL), OAuth2 and the server kit;
 // CreateTenant installs a tenant; ApplySync runs one sync (SYNC_START, the
 // ADD/CHANGE/DELETE events of what changed, SYNC_END, in one transaction)
 // and Load and Demo put roster data in through it.
+//
+// Time comes in one of two ways, by what a call does: an operation that
+// happens at one instant (CreateTenant, ApplySync, Load, EnsureDemo) takes
+// that instant as now time.Time; what runs over time and reads the clock
+// again and again (NewServer's Config.Clock, the OneRoster loader's
+// WithClock) takes a func() time.Time.
 //
 // Decisions the spec leaves to the server, made here:
 //

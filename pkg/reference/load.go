@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ func Objects(r Roster) ([]store.Object, error) {
 				orgs = append(orgs, m.Sys.ID)
 				if mid := m.Sys.Membership.ID; mid != uuid.Nil {
 					org := models.OrgSys{Sys: models.OrgRefType{ID: m.Sys.ID, Type: typ(store.KindOrg), OrgType: m.Sys.OrgType, Label: m.Sys.Label}}
-					members = append(members, membership(store.KindPersonOrgMembership, mid,
+					members = append(members, MembershipObject(store.KindPersonOrgMembership, mid,
 						models.PersonOrgMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: org}))
 				}
 			}
@@ -161,7 +162,7 @@ func Objects(r Roster) ([]store.Object, error) {
 				sections = append(sections, m.Sys.ID)
 				if mid := m.Sys.Membership.ID; mid != uuid.Nil {
 					sec := models.SectionSys{Sys: models.RefType{ID: m.Sys.ID, Type: typ(store.KindSection), Label: m.Sys.Label}}
-					members = append(members, membership(store.KindPersonSectionMembership, mid,
+					members = append(members, MembershipObject(store.KindPersonSectionMembership, mid,
 						models.PersonSectionMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonSectionMembership)}, Person: personRef, Section: sec}))
 				}
 			}
@@ -196,7 +197,7 @@ func Objects(r Roster) ([]store.Object, error) {
 			orgs = append(orgs, org)
 			if s.Terms != nil {
 				for _, t := range s.Terms {
-					if t.Sys.ID != uuid.Nil && !contains(termOrgs[t.Sys.ID], org) {
+					if t.Sys.ID != uuid.Nil && !slices.Contains(termOrgs[t.Sys.ID], org) {
 						termOrgs[t.Sys.ID] = append(termOrgs[t.Sys.ID], org)
 					}
 				}
@@ -225,18 +226,11 @@ func Objects(r Roster) ([]store.Object, error) {
 	return out, nil
 }
 
-// membership is the store object of a membership: its JSON cannot fail to
-// encode (ids, strings and references only).
-func membership(kind store.Kind, id uuid.UUID, v any) store.Object {
+// MembershipObject is the store object of a membership (a
+// models.PersonOrgMembership or models.PersonSectionMembership): its JSON
+// cannot fail to encode (ids, strings and references only). The OneRoster
+// loader builds its memberships with it too.
+func MembershipObject(kind store.Kind, id uuid.UUID, v any) store.Object {
 	data, _ := json.Marshal(v)
 	return store.Object{ID: id, Kind: kind, Data: data}
-}
-
-func contains(ids []uuid.UUID, id uuid.UUID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -77,7 +77,7 @@ func TestLTITokensRefused(t *testing.T) {
 	}
 	(&api{t: t, env: env, token: stranger.Token}).wantError(http.MethodGet, "/rostering/orgs", nil, 401, "unauthorized")
 
-	other, err := reference.OpenStore(ctx, filepath.Join(t.TempDir(), "other.db"))
+	other, err := open.Store(ctx, filepath.Join(t.TempDir(), "other.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

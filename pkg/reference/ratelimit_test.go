@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -21,8 +22,8 @@ func TestRateLimitHoldsAcrossReplicas(t *testing.T) {
 	url := pgtest.Schema(t)
 	const burst = 5
 	limit := referencetest.WithServerOptions(server.WithRateLimit(server.RateLimit{PerSecond: 1, Burst: burst}))
-	a := referencetest.Start(t, limit, referencetest.WithTenants(1), referencetest.WithDBPath(url))
-	b := referencetest.Start(t, limit, referencetest.WithTenants(1), referencetest.WithDBPath(url))
+	a := referencetest.Start(t, limit, referencetest.WithTenants(1), referencetest.WithDBPath(url), referencetest.WithOpener(open.Store))
+	b := referencetest.Start(t, limit, referencetest.WithTenants(1), referencetest.WithDBPath(url), referencetest.WithOpener(open.Store))
 	token := a.Token(t, 0)
 	replicas := []*api{{t: t, env: a, token: token}, {t: t, env: b, token: token}}
 	ok, limited := 0, 0

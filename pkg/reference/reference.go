@@ -39,48 +39,14 @@ type Handler struct {
 
 var _ apiserver.StrictServerInterface = (*Handler)(nil)
 
-// Option configures New.
-type Option func(*Handler)
-
-// WithClock sets the clock of leases, created_at and acknowledged_at.
-func WithClock(now func() time.Time) Option { return func(h *Handler) { h.clock = now } }
-
-// WithTaskLease sets how long GET /tasks hides the tasks it returns.
-func WithTaskLease(d time.Duration) Option {
-	return func(h *Handler) {
-		if d > 0 {
-			h.lease = d
-		}
+// newHandler is the handler NewServer serves; cfg's defaults are applied.
+func newHandler(st store.Store, cfg Config) *Handler {
+	h := &Handler{st: st, clock: cfg.Clock, lease: DefaultTaskLease, batch: DefaultBatchSize, logger: cfg.Logger}
+	if cfg.TaskLease > 0 {
+		h.lease = cfg.TaskLease
 	}
-}
-
-// WithBatchSize sets the most tasks one GET /tasks returns.
-func WithBatchSize(n int) Option {
-	return func(h *Handler) {
-		if n > 0 {
-			h.batch = n
-		}
-	}
-}
-
-// WithLogger sets the logger.
-func WithLogger(l *slog.Logger) Option {
-	return func(h *Handler) {
-		if l != nil {
-			h.logger = l
-		}
-	}
-}
-
-// New returns the reference implementation of every operation on st.
-func New(st store.Store, opts ...Option) apiserver.StrictServerInterface {
-	return newHandler(st, opts...)
-}
-
-func newHandler(st store.Store, opts ...Option) *Handler {
-	h := &Handler{st: st, clock: time.Now, lease: DefaultTaskLease, batch: DefaultBatchSize, logger: slog.Default()}
-	for _, o := range opts {
-		o(h)
+	if cfg.BatchSize > 0 {
+		h.batch = cfg.BatchSize
 	}
 	return h
 }

@@ -397,8 +397,9 @@ func (failingStore) DeleteTask(context.Context, []uuid.UUID, uuid.UUID) (store.T
 // of the store's error, on every kind of operation.
 func TestStoreFailureIsOpaque(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
-	srv, err := server.New(reference.New(failingStore{env.Store}), server.WithTokenEndpoint(env.Instance.OAuth2),
-		server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv, _, err := reference.NewServer(context.Background(), reference.Config{Store: failingStore{env.Store},
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ServerOptions: []server.Option{server.WithTokenEndpoint(env.Instance.OAuth2)}})
 	if err != nil {
 		t.Fatal(err)
 	}

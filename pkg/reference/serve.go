@@ -31,7 +31,7 @@ var DemoTenantID = demoID("tenant")
 type Config struct {
 	// Store is where the server keeps everything; NewServer takes it over
 	// (Instance.Close closes it, and so does a failing NewServer). Open
-	// one with OpenStore.
+	// one with package store/open.
 	Store      store.Store
 	Demo       bool          // ensure the demo tenant and its district
 	TaskLease  time.Duration // default DefaultTaskLease
@@ -90,7 +90,7 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 	if st == nil {
 		return nil, nil, errors.New("reference: Config.Store is nil")
 	}
-	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
+	h := newHandler(st, cfg)
 	var tokens auth.TokenStore = st
 	if cfg.TokenCacheTTL >= 0 {
 		tokens = auth.NewTokenCache(st, auth.WithCacheTTL(cfg.TokenCacheTTL), auth.WithCacheClock(cfg.Clock))
@@ -154,17 +154,10 @@ type TenantCredentials struct {
 type tenantConfig struct {
 	id               uuid.UUID
 	clientID, secret string
-	now              func() time.Time
 }
 
 // TenantOption configures CreateTenant.
 type TenantOption func(*tenantConfig)
-
-// WithTenantClock sets the clock of the tenant's created_at and of its
-// TENANT_INSTALLED task.
-func WithTenantClock(now func() time.Time) TenantOption {
-	return func(c *tenantConfig) { c.now = now }
-}
 
 // WithCredentials fixes the tenant's id, client id and secret instead of
 // generating them (the demo tenant, test fixtures). A zero id is generated.
@@ -172,11 +165,12 @@ func WithCredentials(id uuid.UUID, clientID, secret string) TenantOption {
 	return func(c *tenantConfig) { c.id, c.clientID, c.secret = id, clientID, secret }
 }
 
-// CreateTenant installs a tenant: it stores the tenant with a new client id
-// and a hashed new secret and enqueues TENANT_INSTALLED, atomically. The
-// secret is only ever returned here.
-func CreateTenant(ctx context.Context, st store.Store, name string, opts ...TenantOption) (TenantCredentials, error) {
-	c := tenantConfig{now: time.Now}
+// CreateTenant installs a tenant at now (its created_at and its
+// TENANT_INSTALLED task's): it stores the tenant with a new client id and a
+// hashed new secret and enqueues TENANT_INSTALLED, atomically. The secret is
+// only ever returned here.
+func CreateTenant(ctx context.Context, st store.Store, name string, now time.Time, opts ...TenantOption) (TenantCredentials, error) {
+	var c tenantConfig
 	for _, o := range opts {
 		o(&c)
 	}
@@ -190,8 +184,7 @@ func CreateTenant(ctx context.Context, st store.Store, name string, opts ...Tena
 		c.secret = auth.NewSecret()
 	}
 	t := store.Tenant{ID: c.id, Name: name, ClientID: c.clientID, SecretHash: auth.HashSecret(c.secret)}
-	now := c.now().UTC()
-	if _, err := st.CreateTenant(ctx, t, []store.NewTask{LifecycleTask(ActionTenantInstalled, "")}, now); err != nil {
+	if _, err := st.CreateTenant(ctx, t, []store.NewTask{LifecycleTask(ActionTenantInstalled, "")}, now.UTC()); err != nil {
 		return TenantCredentials{}, err
 	}
 	return TenantCredentials{TenantID: t.ID, ClientID: t.ClientID, ClientSecret: c.secret}, nil
@@ -205,8 +198,7 @@ func EnsureDemo(ctx context.Context, st store.Store, size DemoSize, now time.Tim
 	t, err := st.FindTenantByClientID(ctx, DemoClientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if _, err := CreateTenant(ctx, st, DemoTenantName, WithCredentials(DemoTenantID, DemoClientID, DemoClientSecret),
-			WithTenantClock(func() time.Time { return now })); err != nil && !errors.Is(err, store.ErrConflict) {
+		if _, err := CreateTenant(ctx, st, DemoTenantName, now, WithCredentials(DemoTenantID, DemoClientID, DemoClientSecret)); err != nil && !errors.Is(err, store.ErrConflict) {
 			return creds, fmt.Errorf("demo tenant: %w", err)
 		}
 	case err != nil:

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 )
 
@@ -23,7 +24,7 @@ func onBothStores(t *testing.T, fn func(t *testing.T, env *referencetest.Env), o
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		fn(t, referencetest.Start(t, append(opts, referencetest.WithTenants(1), referencetest.WithDBPath(pgtest.Schema(t)))...))
+		fn(t, referencetest.Start(t, append(opts, referencetest.WithTenants(1), referencetest.WithDBPath(pgtest.Schema(t)), referencetest.WithOpener(open.Store))...))
 	})
 }
 

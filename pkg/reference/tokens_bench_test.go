@@ -9,7 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/internal/cputime"
-	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
@@ -18,7 +18,7 @@ import (
 // before auth.TokenCache) or, within the cache's TTL, none (cache=on).
 func BenchmarkAuthenticate(b *testing.B) {
 	ctx := context.Background()
-	st, err := reference.OpenStore(ctx, filepath.Join(b.TempDir(), "auth.db"))
+	st, err := open.Store(ctx, filepath.Join(b.TempDir(), "auth.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
 
@@ -63,7 +64,7 @@ func TestTokenRevokedElsewhere(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st, err := reference.OpenStore(ctx, filepath.Join(t.TempDir(), "revoke.db"))
+			st, err := open.Store(ctx, filepath.Join(t.TempDir(), "revoke.db"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +76,7 @@ func TestTokenRevokedElsewhere(t *testing.T) {
 			defer inst.Close()
 			ts := httptest.NewServer(srv.Handler())
 			defer ts.Close()
-			creds, err := reference.CreateTenant(ctx, st, "Revoked")
+			creds, err := reference.CreateTenant(ctx, st, "Revoked", time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/interop-data/interop/pkg/reference/referencetest"
+	"github.com/interop-data/interop/pkg/reference/store/open"
 	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -37,7 +38,7 @@ func BenchmarkPagingWalkLarge(b *testing.B) {
 		for _, n := range []int{100_000, 1_000_000} {
 			b.Run(fmt.Sprintf("store=%s/n=%dk", name, n/1000), func(b *testing.B) {
 				db := stores[name](b)
-				env := referencetest.Start(b, referencetest.WithTenants(1), referencetest.WithDBPath(db),
+				env := referencetest.Start(b, referencetest.WithTenants(1), referencetest.WithDBPath(db), referencetest.WithOpener(open.Store),
 					referencetest.WithServerOptions(server.WithResponseValidation(server.ValidationOff)))
 				seedPersons(b, db, env.Tenants[0].ID.String(), n)
 				total := n + len(env.Tenants[0].Roster.Persons)

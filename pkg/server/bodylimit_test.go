@@ -16,6 +16,7 @@ import (
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -58,7 +59,7 @@ func TestBodyLimitAndMediaTypeAreDeclared(t *testing.T) {
 // wantDeclared checks that rec is what the spec declares for method path.
 func wantDeclared(t *testing.T, method, path string, rec *httptest.ResponseRecorder) {
 	t.Helper()
-	_, router, err := contract.NewRouter()
+	_, router, err := specroute.NewRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,9 +68,9 @@ func wantDeclared(t *testing.T, method, path string, rec *httptest.ResponseRecor
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: contract.FilterOptions(nil)}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: specroute.FilterOptions()}
 	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
-		Body: io.NopCloser(strings.NewReader(rec.Body.String())), Options: contract.FilterOptions(nil)}
+		Body: io.NopCloser(strings.NewReader(rec.Body.String())), Options: specroute.FilterOptions()}
 	rin.Options.IncludeResponseStatus = true
 	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
 		t.Errorf("%d of %s %s does not match the spec: %v", rec.Code, method, path, err)

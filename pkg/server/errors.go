@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
+	"github.com/interop-data/interop/internal/schemaerr"
+	"github.com/interop-data/interop/internal/textcut"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/labstack/echo/v4"
 
@@ -87,17 +88,7 @@ func (e *Error) Body() models.ErrorResponse {
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const mark = "... (truncated)"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
+func truncate(s string, n int) string { return textcut.Cut(s, n, "... (truncated)") }
 
 // marshal renders e as the JSON error body. Encoding a struct of strings
 // cannot fail.
@@ -281,7 +272,7 @@ func bodyViolation(v *contract.Violation, contentType string) *Error {
 	case "contentType":
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMediaType,
 			Message: "request body must be application/json",
-			Details: fmt.Sprintf("got Content-Type %q", contract.Bound(contentType, 128))}
+			Details: fmt.Sprintf("got Content-Type %q", schemaerr.Bound(contentType, 128))}
 	case "body":
 		return &Error{Status: 400, Code: CodeInvalidBody, Message: "request body is required"}
 	case "json":
@@ -313,7 +304,7 @@ func cutPattern(msg string) string {
 // they carry the schema and the value.
 func ruleOf(err error, reason string) string {
 	// Bounded: a parameter's value or a key may be as long as the request.
-	return contract.Bound(ruleWords(err, reason), 512)
+	return schemaerr.Bound(ruleWords(err, reason), 512)
 }
 
 func ruleWords(err error, reason string) string {
@@ -333,21 +324,21 @@ func ruleWords(err error, reason string) string {
 	}
 	// The innermost first error names the field (under allOf the outer one
 	// stops at the object) and the rule.
-	if se, ptr := contract.FirstSchemaError(err); se != nil {
+	if se, ptr := schemaerr.First(err); se != nil {
 		msg := se.Reason
 		if msg == "" {
 			msg = fmt.Sprintf("value does not match the schema's %q rule", se.SchemaField)
 		}
 		msg = cutPattern(msg)
 		if len(ptr) > 0 {
-			return fmt.Sprintf("field %q: %s", contract.PointerOf(ptr), msg)
+			return fmt.Sprintf("field %q: %s", schemaerr.Pointer(ptr), msg)
 		}
 		return msg
 	}
 	var pe *openapi3filter.ParseError
 	if errors.As(err, &pe) {
 		if pe.Value != nil {
-			return fmt.Sprintf("value %q is %s", contract.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
+			return fmt.Sprintf("value %q is %s", schemaerr.Bound(fmt.Sprint(pe.Value), 128), pe.Reason)
 		}
 		if pe.Reason != "" {
 			return pe.Reason

@@ -13,7 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
-	"github.com/interop-data/interop/pkg/contract"
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
@@ -85,7 +85,7 @@ func TestRateLimitOverLimitIs429(t *testing.T) {
 
 	// The whole answer, headers included, is what the spec declares for
 	// listPersons.
-	_, router, err := contract.NewRouter()
+	_, router, err := specroute.NewRouter()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,9 +94,9 @@ func TestRateLimitOverLimitIs429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: contract.FilterOptions(nil)}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: specroute.FilterOptions()}
 	rin := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code, Header: rec.Header(),
-		Body: io.NopCloser(strings.NewReader(rec.Body.String())), Options: contract.FilterOptions(nil)}
+		Body: io.NopCloser(strings.NewReader(rec.Body.String())), Options: specroute.FilterOptions()}
 	rin.Options.IncludeResponseStatus = true
 	if err := openapi3filter.ValidateResponse(context.Background(), rin); err != nil {
 		t.Errorf("429 does not match the spec: %v", err)

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/interop-data/interop/gen/apiserver"
+	"github.com/interop-data/interop/internal/specroute"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/server/auth"
 	"github.com/interop-data/interop/pkg/server/docs"
@@ -206,7 +207,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	// The kit authenticates before validating (a stranger learns nothing
 	// about parameters), so the filter's own security check is a no-op.
 	// Bodies are checked by the compiled schemas (validateRequestBody).
-	s.reqOpts = contract.FilterOptions(nil)
+	s.reqOpts = specroute.FilterOptions()
 	s.reqOpts.ExcludeRequestBody = true
 	if fb := s.contract.Fallbacks(); len(fb) > 0 {
 		s.logger.Warn("contract: some body schemas are validated by kin-openapi, not compiled", "schemas", fb)
@@ -245,13 +246,9 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 		return nil, err
 	}
 
-	perOp, err := s.operationMiddlewares()
-	if err != nil {
-		return nil, err
-	}
 	apiserver.RegisterHandlersWithOptions(e, apiserver.NewStrictHandler(impl, nil), apiserver.RegisterHandlersOptions{
 		BaseURL:              contract.BasePath,
-		OperationMiddlewares: perOp,
+		OperationMiddlewares: s.operationMiddlewares(),
 	})
 	return s, nil
 }
@@ -261,7 +258,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 // the route once per request and the kit reuses that match for
 // authentication, request validation and response validation: no second
 // router runs.
-func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error) {
+func (s *Server) operationMiddlewares() map[string][]echo.MiddlewareFunc {
 	out := make(map[string][]echo.MiddlewareFunc)
 	doc := s.contract.Doc()
 	for _, op := range s.contract.Operations() {
@@ -272,7 +269,7 @@ func (s *Server) operationMiddlewares() (map[string][]echo.MiddlewareFunc, error
 		mws := []echo.MiddlewareFunc{s.operation(op, len(*sec) > 0)}
 		out[op.ID] = append(mws, s.extra...)
 	}
-	return out, nil
+	return out
 }
 
 // Handler returns the server as an http.Handler: the API under

@@ -103,7 +103,7 @@ func BenchmarkLoad(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		st := openBenchStore(b, dir, "load"+strconv.Itoa(i))
-		creds, err := reference.CreateTenant(ctx, st, "bench")
+		creds, err := reference.CreateTenant(ctx, st, "bench", time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func BenchmarkLoadBaseline(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		creds, err := reference.CreateTenant(ctx, st, "bench")
+		creds, err := reference.CreateTenant(ctx, st, "bench", time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -475,7 +475,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 			schools = append(schools, models.OrgMembershipSys{Sys: models.OrgMembershipRefType{ID: org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
 				Label: ref.Sys.Label, Membership: models.RefType{ID: mid, Type: typ(store.KindPersonOrgMembership)}}})
 			orgs = append(orgs, org)
-			members = append(members, object(store.KindPersonOrgMembership, mid, models.PersonOrgMembership{
+			members = append(members, reference.MembershipObject(store.KindPersonOrgMembership, mid, models.PersonOrgMembership{
 				Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: ref}))
 		}
 		ors.Close()
@@ -508,7 +508,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 				v := prim == "true"
 				m.Primary = &v
 			}
-			members = append(members, object(store.KindPersonSectionMembership, eid, m))
+			members = append(members, reference.MembershipObject(store.KindPersonSectionMembership, eid, m))
 		}
 		ens.Close()
 		if len(secs) > 0 {
@@ -524,13 +524,6 @@ func (b *builder) personsOut(ctx context.Context) error {
 		}
 	}
 	return rows.Err()
-}
-
-// object is a membership's store object: its JSON (ids, strings, dates and
-// references) cannot fail to encode.
-func object(kind store.Kind, id uuid.UUID, v any) store.Object {
-	data, _ := json.Marshal(v)
-	return store.Object{ID: id, Kind: kind, Data: data}
 }
 
 // countSkipped counts the enrollments not loaded: of roles other than

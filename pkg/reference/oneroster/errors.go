@@ -20,7 +20,6 @@ const (
 	RuleVocabulary      = "vocabulary"       // a value outside the column's vocabulary
 	RuleDate            = "date"             // not a YYYY-MM-DD date
 	RuleYear            = "year"             // not a four-digit year
-	RuleBoolean         = "boolean"          // not true or false
 	RuleDuplicateID     = "duplicate-id"     // a sourcedId twice in one file
 	RuleUnknownRef      = "unknown-ref"      // a reference to a sourcedId that does not exist
 	RuleManifest        = "manifest"         // the manifest is missing or wrong

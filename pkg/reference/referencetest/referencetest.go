@@ -30,6 +30,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 	"github.com/interop-data/interop/pkg/server"
 )
 
@@ -76,6 +77,7 @@ type Env struct {
 }
 
 type config struct {
+	open       func(ctx context.Context, dsn string) (store.Store, error)
 	lease      time.Duration
 	batch      int
 	tenants    int
@@ -116,6 +118,13 @@ func WithTrustProxy() Option {
 // the file already has some).
 func WithDBPath(p string) Option { return func(c *config) { c.dbPath = p } }
 
+// WithOpener opens the database of WithDBPath with open instead of as a
+// SQLite file: open.Store opens a PostgreSQL URL too. referencetest itself
+// links only the SQLite driver.
+func WithOpener(open func(ctx context.Context, dsn string) (store.Store, error)) Option {
+	return func(c *config) { c.open = open }
+}
+
 // WithServerOptions adds kit options.
 func WithServerOptions(o ...server.Option) Option {
 	return func(c *config) { c.serverOpts = append(c.serverOpts, o...) }
@@ -143,7 +152,10 @@ func Start(t testing.TB, opts ...Option) *Env {
 	}
 	clock := NewFakeClock(Epoch)
 	ctx := context.Background()
-	st, err := reference.OpenStore(ctx, cfg.dbPath)
+	if cfg.open == nil {
+		cfg.open = func(ctx context.Context, path string) (store.Store, error) { return sqlite.Open(ctx, path) }
+	}
+	st, err := cfg.open(ctx, cfg.dbPath)
 	if err != nil {
 		t.Fatalf("referencetest: %v", err)
 	}
@@ -171,8 +183,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 			env.Tenants = append(env.Tenants, tn) // restarted on an existing file
 			continue
 		}
-		if _, err := reference.CreateTenant(ctx, inst.Store, tn.Name, reference.WithCredentials(tn.ID, tn.ClientID, tn.ClientSecret),
-			reference.WithTenantClock(clock.Now)); err != nil {
+		if _, err := reference.CreateTenant(ctx, inst.Store, tn.Name, clock.Now(), reference.WithCredentials(tn.ID, tn.ClientID, tn.ClientSecret)); err != nil {
 			t.Fatalf("referencetest: tenant %d: %v", i, err)
 		}
 		if _, err := reference.Load(ctx, inst.Store, tn.ID, tn.Roster, clock.Now()); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -14,9 +15,7 @@ func CheckObject(o Object) error {
 	if o.ID == uuid.Nil {
 		return fmt.Errorf("%w: object without id", ErrInvalid)
 	}
-	switch o.Kind {
-	case KindOrg, KindPerson, KindCourse, KindSection, KindTerm, KindGradingCategory, KindPersonOrgMembership, KindPersonSectionMembership:
-	default:
+	if !slices.Contains(servedKinds, o.Kind) && o.Kind != KindPersonOrgMembership && o.Kind != KindPersonSectionMembership {
 		return fmt.Errorf("%w: object %s has unknown kind %q", ErrInvalid, o.ID, o.Kind)
 	}
 	if err := CheckName("subtype", o.Subtype); err != nil {

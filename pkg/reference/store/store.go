@@ -43,28 +43,16 @@ func (e *TaskError) Unwrap() error { return e.Err }
 // Kind is the data-model type of a roster object, as rendered in $sys.type.
 type Kind string
 
-// The kinds the API serves.
+// The kinds the API serves (KindOrg, KindPerson, ...) and the subtypes its
+// lists filter on are generated from the spec (kinds.gen.go).
+
+// Memberships are served by no operation: they are stored so that loading
+// them produces data events (ADD, CHANGE, DELETE) like any other object, as
+// the spec's PersonOrgMembership and PersonSectionMembership data_event
+// payloads describe.
 const (
-	KindOrg             Kind = "Org"
-	KindPerson          Kind = "Person"
-	KindCourse          Kind = "Course"
-	KindSection         Kind = "Section"
-	KindTerm            Kind = "Term"
-	KindGradingCategory Kind = "GradingCategory"
-	// Memberships are served by no operation: they are stored so that
-	// loading them produces data events (ADD, CHANGE, DELETE) like any
-	// other object, as the spec's PersonOrgMembership and
-	// PersonSectionMembership data_event payloads describe.
 	KindPersonOrgMembership     Kind = "PersonOrgMembership"
 	KindPersonSectionMembership Kind = "PersonSectionMembership"
-)
-
-// Subtypes of orgs and persons ($sys.org_type, $sys.person_type) the lists filter on.
-const (
-	SubtypeLEA     = "LEA"
-	SubtypeSchool  = "School"
-	SubtypeStudent = "Student"
-	SubtypeTeacher = "Teacher"
 )
 
 // Object is one roster object of a tenant.
@@ -134,14 +122,8 @@ type SyncTx interface {
 // TaskKind names a task's payload, as the 2.x rendering keys it.
 type TaskKind string
 
-// The task kinds the spec describes.
-const (
-	TaskLifecycle    TaskKind = "lifecycle_event"
-	TaskSync         TaskKind = "sync_event"
-	TaskData         TaskKind = "data_event"
-	TaskAuthenticate TaskKind = "authenticate"
-	TaskGradesQuery  TaskKind = "grades_query"
-)
+// The task kinds the spec describes (TaskLifecycle, ...) are generated from
+// it (kinds.gen.go).
 
 // CheckNewTasks refuses (ErrInvalid) a task whose kind or driver
 // CheckName refuses, before a store writes any of them.

@@ -17,6 +17,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/interop-data/interop/internal/ops"
+	"github.com/interop-data/interop/pkg/contract"
 )
 
 // BasePath is where the API is mounted.
@@ -149,7 +152,43 @@ func (s *Server) seed(t int, tenantID string) *tenantData {
 		d.seq++
 		d.tasks = append(d.tasks, &task{id: id(t, 7, int(d.seq)), kind: k.kind, action: k.action, seq: d.seq, created: s.now})
 	}
+	seedFromSpec(t, d)
 	return d
+}
+
+// seedFromSpec serves every top-level list of the spec that the objects
+// above leave out with the objects of the spec's own example of its answer
+// (their ids made the tenant's), so that an operation added to the spec is
+// served, and found by id, without an edit here.
+func seedFromSpec(t int, d *tenantData) {
+	doc, err := contract.Load()
+	if err != nil {
+		panic(err) // the embedded spec is checked by its own tests
+	}
+	for k, l := range ops.Lists() {
+		name := l.Path[strings.LastIndex(l.Path, "/")+1:]
+		if l.HasID || d.objects[name] != nil {
+			continue
+		}
+		mt := doc.Paths.Find(l.Path).Get.Responses.Status(200).Value.Content.Get("application/json")
+		if mt == nil {
+			continue
+		}
+		ex, _ := mt.Example.(map[string]any)
+		data, _ := ex["data"].([]any)
+		for n, v := range data {
+			b, _ := json.Marshal(v)
+			var o obj
+			if json.Unmarshal(b, &o) != nil {
+				continue
+			}
+			if sys, ok := o["$sys"].(map[string]any); ok {
+				sys["id"] = id(t, 0x40+k, n+1)
+				o["$sys"] = obj(sys)
+			}
+			d.objects[name] = append(d.objects[name], o)
+		}
+	}
 }
 
 // Handler serves /oauth/token and the API under BasePath.
@@ -309,8 +348,10 @@ func (s *Server) roster(w http.ResponseWriter, r *http.Request, d *tenantData, p
 			return
 		}
 	case 3:
-		kind := map[string]string{"orgs": "orgs", "leas": "leas", "persons": "persons", "courses": "courses", "sections": "sections", "terms": "terms"}[parts[1]]
-		for _, o := range d.objects[kind] {
+		if !hasFind("/" + parts[0] + "/" + parts[1] + "/{id}") {
+			break
+		}
+		for _, o := range d.objects[parts[1]] {
 			if o["$sys"].(obj)["id"] == parts[2] {
 				writeJSON(w, 200, obj{"data": o})
 				return
@@ -328,6 +369,16 @@ func (s *Server) roster(w http.ResponseWriter, r *http.Request, d *tenantData, p
 		return
 	}
 	apiError(w, 404, "not_found", "no such operation")
+}
+
+// hasFind reports whether the spec has a find at path.
+func hasFind(path string) bool {
+	for _, f := range ops.Finds() {
+		if f.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // page answers one page of all and links the next one.

@@ -25,30 +25,13 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-type config struct {
-	maxConns int32
-}
-
-// Option configures Open.
-type Option func(*config)
-
-// WithMaxConns sets the size of the connection pool (default: pgxpool's,
-// or pool_max_conns in the URL).
-func WithMaxConns(n int32) Option { return func(c *config) { c.maxConns = n } }
-
 // Open connects to the database at url (postgres://…, as pgx reads it) and
-// applies the migrations it lacks.
-func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	var cfg config
-	for _, o := range opts {
-		o(&cfg)
-	}
+// applies the migrations it lacks. The pool's size is pgxpool's default, or
+// pool_max_conns in the URL.
+func Open(ctx context.Context, url string) (*Store, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	if cfg.maxConns > 0 {
-		pc.MaxConns = cfg.maxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {

@@ -99,9 +99,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
-
 // Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
 	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
