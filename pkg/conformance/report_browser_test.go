@@ -1,48 +1,25 @@
 package conformance_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/interop-data/interop/internal/browsertest"
 
 	"github.com/interop-data/interop/pkg/conformance"
 	"github.com/interop-data/interop/pkg/reference/referencetest"
 )
-
-// chromium returns the browser to drive, as the /docs browser test finds
-// it: $INTEROP_CHROMIUM, else Debian's /usr/bin/chromium. Without one the
-// test is skipped, except in CI.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("INTEROP_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no Chromium at %s (apt-get install -y chromium): %v", path, err)
-		}
-		t.Skipf("no Chromium at %s (apt-get install -y chromium, or set INTEROP_CHROMIUM)", path)
-	}
-	return path
-}
 
 // The --report page of a real run (the reference server, one check broken
 // on purpose by the sample's evidence) opens from a file in headless
 // Chromium with no error and no request: every check is on it with its
 // verdict, the failed one open with its evidence.
 func TestReportInBrowser(t *testing.T) {
-	exe := chromium(t)
+	browsertest.Path(t)
 	env := referencetest.Start(t)
 	rep, err := conformance.Run(t.Context(), conformance.Config{
 		BaseURL: env.URL, TokenURL: env.TokenURL,
@@ -64,53 +41,8 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the test may run as root, in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var (
-		mu       sync.Mutex
-		problems []string
-		requests []string
-	)
-	if err := chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError {
-				problems = append(problems, "console.error")
-			}
-		case *runtime.EventExceptionThrown:
-			problems = append(problems, "uncaught: "+ev.ExceptionDetails.Text)
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *network.EventRequestWillBeSent:
-			requests = append(requests, ev.Request.URL)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
+	b := browsertest.Start(t, 1200, 900)
+	ctx := b.Ctx
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+file), chromedp.WaitVisible(chromedp.CSS(`#summary`))); err != nil {
 		t.Fatalf("loading the report: %v", err)
 	}
@@ -157,12 +89,10 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range b.Problems() {
 		t.Errorf("browser reported an error: %s", p)
 	}
-	for _, r := range requests {
+	for _, r := range b.Requests() {
 		if r != "file://"+file {
 			t.Errorf("the page requested %s: the report must be self-contained", r)
 		}

@@ -1,21 +1,16 @@
 package docs_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	cdplog "github.com/chromedp/cdproto/log"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/interop-data/interop/internal/browsertest"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/interop-data/interop/api"
@@ -24,23 +19,6 @@ import (
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
 )
-
-// chromium returns the browser to drive: $INTEROP_CHROMIUM, else Debian's
-// /usr/bin/chromium. Without one the test is skipped, except in CI.
-func chromium(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("INTEROP_CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but no Chromium at %s (apt-get install -y chromium): %v", path, err)
-		}
-		t.Skipf("no Chromium at %s (apt-get install -y chromium, or set INTEROP_CHROMIUM)", path)
-	}
-	return path
-}
 
 // screenshotDir is where the browser test leaves its screenshot; the
 // folder is gitignored.
@@ -55,7 +33,7 @@ func screenshotDir() string {
 // browser, offline: every operation and every x-decisions entry is on the
 // page, the console stays free of errors, and no request leaves the server.
 func TestDocsInBrowser(t *testing.T) {
-	exe := chromium(t)
+	browsertest.Path(t)
 
 	// Any kit server serves the page: this one implements nothing.
 	clients := auth.NewMemoryClientStore()
@@ -66,67 +44,8 @@ func TestDocsInBrowser(t *testing.T) {
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox, // the test may run as root, in a container
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()), // a fresh profile every run
-		chromedp.WindowSize(1400, 1000),
-	)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	// Start the browser, then listen before the page exists, so that no
-	// message of the page is missed.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var (
-		mu       sync.Mutex
-		problems []string
-		requests []string
-	)
-	err = chromedp.Listen(ctx, func(ev any) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, strings.TrimSpace(string(a.Value)+" "+a.Description))
-				}
-				problems = append(problems, "console."+string(ev.Type)+": "+strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			problems = append(problems, "uncaught: "+msg)
-		case *cdplog.EventEntryAdded:
-			if ev.Entry.Level == cdplog.EntryLevelError {
-				problems = append(problems, "log: "+ev.Entry.Text+" "+ev.Entry.URL)
-			}
-		case *network.EventRequestWillBeSent:
-			requests = append(requests, ev.Request.URL)
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := browsertest.Start(t, 1400, 1000)
+	ctx := b.Ctx
 
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(ts.URL+"/docs"),
@@ -222,13 +141,11 @@ func TestDocsInBrowser(t *testing.T) {
 		t.Error("the page shows no known-values extension")
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range b.Problems() {
 		t.Errorf("browser reported an error: %s", p)
 	}
 	base, _ := url.Parse(ts.URL)
-	for _, r := range requests {
+	for _, r := range b.Requests() {
 		u, err := url.Parse(r)
 		if err != nil || (u.Scheme != "data" && u.Scheme != "blob" && u.Host != base.Host) {
 			t.Errorf("the page requested %s, outside the server: the reference must work offline", r)
