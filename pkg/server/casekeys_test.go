@@ -62,3 +62,31 @@ func (f *caseFake) AcknowledgeTasks(context.Context, apiserver.AcknowledgeTasksR
 	f.ack()
 	return nil, &server.Error{Status: http.StatusNotFound, Code: server.CodeNotFound, Message: "no such task"}
 }
+
+// A JSON body that is not UTF-8 is refused before any handler runs: a
+// decoder would keep U+FFFD in place of its bytes, and the store would keep
+// a message other than the one sent (issue 20, item 4).
+func TestNonUTF8BodyIsRefused(t *testing.T) {
+	t.Parallel()
+	one := base + "/tasks/" + uuid.NewString() + "/ack"
+	for _, body := range []string{"{\"status\":\"error\",\"message\":\"a\xffb\"}", "{\"status\":\"error\",\"message\":\"\xc3\"}"} {
+		for _, validation := range []bool{true, false} {
+			called := false
+			e := newEnv(t, &caseFake{ack: func() { called = true }}, server.WithRequestValidation(validation))
+			got := wantError(t, e.do("PUT", one, body), http.StatusBadRequest, server.CodeInvalidBody)
+			if !strings.Contains(got.Details, "UTF-8") {
+				t.Errorf("%q (validation %v): details %q do not say UTF-8", body, validation, got.Details)
+			}
+			if called {
+				t.Errorf("%q (validation %v): the handler ran", body, validation)
+			}
+		}
+	}
+	// Valid UTF-8, U+0000 included, reaches the handler.
+	called := false
+	e := newEnv(t, &caseFake{ack: func() { called = true }})
+	e.do("PUT", one, `{"status":"error","message":"a\u0000b é"}`)
+	if !called {
+		t.Error("a UTF-8 body did not reach the handler")
+	}
+}

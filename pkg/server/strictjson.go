@@ -84,11 +84,16 @@ func (s *Server) checkJSONBody(r *http.Request, body []byte) error {
 	if len(body) == 0 {
 		return nil
 	}
-	strict := s.reqValidation
-	if strict {
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		strict = err == nil && mt == "application/json" && len(bytes.TrimSpace(body)) > 0
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := err == nil && mt == "application/json"
+	// JSON is UTF-8 (RFC 8259 §8.1). A decoder would turn other bytes into
+	// U+FFFD, so what the handler stored would not be what was sent:
+	// refused, validation on or off.
+	if isJSON && !utf8.Valid(body) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+			Details: "the body is not UTF-8 (RFC 8259 §8.1)"}
 	}
+	strict := s.reqValidation && isJSON && len(bytes.TrimSpace(body)) > 0
 	return checkJSON(body, s.maxDepth, s.maxElements, strict)
 }
 
