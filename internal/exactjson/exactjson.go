@@ -229,7 +229,7 @@ func (s *scanner) object(ti *info) error {
 		} else if f, ok := ti.fields[string(raw)]; ok {
 			child = f
 		} else {
-			key, err := keyOf(raw)
+			key, err := Key(raw)
 			if err != nil {
 				return err
 			}
@@ -356,9 +356,11 @@ func (s *scanner) skip() error {
 	return nil
 }
 
-// keyOf is a raw key as the decoder reads it: escapes resolved, invalid
-// UTF-8 replaced.
-func keyOf(raw []byte) (string, error) {
+// Key is a raw object key (the bytes between its quotes) as encoding/json
+// reads it: escapes resolved, invalid UTF-8 replaced. The kit's duplicate-key
+// check compares keys by it too, so that both checks see the keys the
+// handler's decoder will.
+func Key(raw []byte) (string, error) {
 	plain := true
 	for _, c := range raw {
 		if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
@@ -385,7 +387,7 @@ func (s *scanner) pointer() string {
 			b.WriteString(strconv.Itoa(st.index))
 			continue
 		}
-		k, _ := keyOf(st.key)
+		k, _ := Key(st.key)
 		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))
 	}
 	return b.String()

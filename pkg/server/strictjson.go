@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/interop-data/interop/internal/exactjson"
 )
 
 // DefaultMaxJSONDepth is the deepest nesting of arrays and objects a request
@@ -157,7 +158,7 @@ func checkJSON(body []byte, maxDepth, maxElements int, strict bool) error {
 			if strict && len(stack) > 0 && expectKey {
 				f := &stack[len(stack)-1]
 				f.keyStart, f.keyEnd = i+1, j
-				key, err := jsonKey(body[i+1 : j])
+				key, err := exactjson.Key(body[i+1 : j])
 				if err != nil {
 					return errJSONSyntax
 				}
@@ -246,22 +247,6 @@ type jsonFrame struct {
 	index            int                 // the array's current element
 }
 
-// jsonKey is a raw key (the bytes between its quotes) as a decoder reads it.
-func jsonKey(raw []byte) (string, error) {
-	plain := true
-	for _, c := range raw {
-		if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return string(raw), nil
-	}
-	var k string
-	err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &k)
-	return k, err
-}
 
 // pointerOf renders the way to the current key of the innermost object on
 // the stack as an RFC 6901 JSON pointer.
@@ -273,7 +258,7 @@ func pointerOf(body []byte, stack []jsonFrame) string {
 			b.WriteString(strconv.Itoa(f.index))
 			continue
 		}
-		k, _ := jsonKey(body[f.keyStart:f.keyEnd])
+		k, _ := exactjson.Key(body[f.keyStart:f.keyEnd])
 		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))
 	}
 	return b.String()
