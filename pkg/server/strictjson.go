@@ -247,7 +247,6 @@ type jsonFrame struct {
 	index            int                 // the array's current element
 }
 
-
 // pointerOf renders the way to the current key of the innermost object on
 // the stack as an RFC 6901 JSON pointer.
 func pointerOf(body []byte, stack []jsonFrame) string {
