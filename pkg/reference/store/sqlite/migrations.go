@@ -129,6 +129,12 @@ CREATE TABLE secrets (
 	`
 CREATE TABLE sync_put (seq INTEGER PRIMARY KEY);
 `,
+	// 6: a counter of the writes to each tenant's roster. A sync stages and
+	// diffs an export without the write lock, reading a snapshot; once it
+	// holds the lock, an unchanged counter says the diff still holds.
+	`
+ALTER TABLE tenants ADD COLUMN roster_version INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

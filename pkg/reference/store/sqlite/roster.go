@@ -16,47 +16,117 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
-// Sync implements store.Store: fn runs inside one IMMEDIATE transaction on
-// the writer connection, which also serializes syncs.
+// Sync implements store.Store. fn runs on a connection of the sync pool,
+// not on the writer: what it stages goes to temporary tables of that
+// connection and takes no lock of the database file, and the write lock is
+// taken (one IMMEDIATE transaction, committed at the end) only when fn
+// first writes the roster or the queue, so that a large load keeps the
+// lock for its apply, not for its reading and staging.
 func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, tenant.String()).Scan(&exists); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		if exists == 0 {
-			return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
-		}
-		// sync_put records the seqs Put wrote, for RemoveUnput; it is
-		// emptied before the sync commits, so it is empty at the start.
-		st, err := prepareSync(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer st.close()
-		if err := fn(&syncTx{tx: tx, st: st, tenant: tenant}); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		return nil
-	})
+	db, err := s.syncPool()
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	defer conn.Close()
+	var exists int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, tenant.String()).Scan(&exists); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if exists == 0 {
+		return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if _, err := conn.ExecContext(ctx, stageTables); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	x := &syncTx{conn: conn, tenant: tenant}
+	defer x.end()
+	if err := fn(x); err != nil {
+		return err
+	}
+	if err := x.lock(ctx); err != nil {
+		return err
+	}
+	// sync_put records the seqs Put wrote, for RemoveUnput; it is emptied
+	// before the sync commits, so it is empty at the start. The roster
+	// version tells a later sync that staged beside this one that its
+	// diff is stale.
+	if _, err := x.tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`, tenant.String()); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if err := x.tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	x.tx = nil
+	return nil
 }
 
 type syncTx struct {
-	tx     *sql.Tx
+	conn   *sql.Conn
+	tx     *sql.Tx // the write transaction, once taken
 	st     *syncStmts
 	tenant uuid.UUID
 	// removedTo is, per kind and subtype, the last seq RemoveUnput got
 	// to: the next call starts after it instead of stepping over every
 	// put object before it again.
 	removedTo map[string]int64
+	// staging is set while a deferred transaction of the connection,
+	// writing the temporary tables only, is open.
+	staging bool
+	// staged is the ord of the last object staged, applied of the last
+	// one Apply wrote.
+	staged, applied int64
+}
+
+// lock takes the write lock: it begins the sync's IMMEDIATE transaction.
+func (x *syncTx) lock(ctx context.Context) error {
+	if x.tx != nil {
+		return nil
+	}
+	if err := x.endStaging(ctx); err != nil {
+		return err
+	}
+	tx, err := x.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	st, err := prepareSync(ctx, tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	x.tx, x.st = tx, st
+	return nil
+}
+
+// end releases what the sync holds, committed or not.
+func (x *syncTx) end() {
+	if x.st != nil {
+		x.st.close()
+	}
+	if x.tx != nil {
+		_ = x.tx.Rollback()
+	}
+	ctx := context.Background()
+	if x.staging {
+		_, _ = x.conn.ExecContext(ctx, `ROLLBACK`)
+	}
+	// The connection goes back to the pool: leave its tables empty.
+	_, _ = x.conn.ExecContext(ctx, clearStage)
 }
 
 // Put implements store.SyncTx.
 func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
 	if err := store.CheckObject(o); err != nil {
+		return nil, err
+	}
+	if err := x.lock(ctx); err != nil {
 		return nil, err
 	}
 	var seq int64
@@ -133,6 +203,9 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	if err := store.CheckDistinct(objs); err != nil {
 		return nil, err
 	}
+	if err := x.lock(ctx); err != nil {
+		return nil, err
+	}
 	for _, o := range objs {
 		if err := store.CheckObject(o); err != nil {
 			return nil, err
@@ -187,6 +260,9 @@ func (x *syncTx) findAll(ctx context.Context, objs []store.Object, held map[uuid
 
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	if err := x.lock(ctx); err != nil {
+		return nil, err
+	}
 	o := &store.Object{ID: id}
 	var k string
 	var data []byte
@@ -207,9 +283,12 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	if limit <= 0 {
 		return nil, nil
 	}
+	if err := x.lock(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-			AND seq NOT IN (SELECT seq FROM sync_put) ORDER BY seq LIMIT ?)
+			AND seq NOT IN (SELECT seq FROM sync_put) AND id NOT IN (SELECT id FROM temp.stage) ORDER BY seq LIMIT ?)
 		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
@@ -245,6 +324,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 
 // Enqueue implements store.SyncTx.
 func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if err := x.lock(ctx); err != nil {
+		return nil, err
+	}
 	return enqueue(ctx, x.tx, x.tenant, tasks, now)
 }
 
@@ -265,6 +347,7 @@ func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
 			`DELETE FROM objects WHERE tenant_id = ?`,
 			`DELETE FROM tasks WHERE tenant_id = ?`,
 			`DELETE FROM task_history WHERE tenant_id = ?`,
+			`UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, tenant.String()); err != nil {
 				return fmt.Errorf("sqlite: reset tenant: %w", err)

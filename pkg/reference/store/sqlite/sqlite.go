@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,9 +21,12 @@ import (
 
 // Store is the SQLite store. It implements store.Store.
 type Store struct {
-	path string
-	w    *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
-	r    *sql.DB // readers, concurrent with the writer thanks to WAL
+	path   string
+	common string  // the DSN options every pool shares
+	w      *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
+	r      *sql.DB // readers, concurrent with the writer thanks to WAL
+	syncMu sync.Mutex
+	syncDB *sql.DB // the syncs' connections (see syncPool), nil until used
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,7 +77,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, w: w}
+	s := &Store{path: path, common: common, w: w}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -94,6 +98,11 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.syncDB != nil {
+		s.syncDB.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
