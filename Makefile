@@ -8,7 +8,7 @@ BIN     ?= bin/interop
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking
+.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking bench-load
 
 all: lint test
 
@@ -65,6 +65,13 @@ build:
 ## bench: the benchmarks reported in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-load: a OneRoster load per store (first, again, 5% changed) beside the
+## engine's bulk copy of the same rows, and the waits of another tenant meanwhile
+## (USERS=50000 by default; PostgreSQL needs INTEROP_TEST_POSTGRES)
+USERS ?= 50000
+bench-load:
+	$(GO) test -run '^$$' -bench BenchmarkLoadFloor -benchtime 1x -timeout 60m ./pkg/reference/oneroster -oneroster.users $(USERS) -v
 
 ## fuzz: every Go fuzz target (func FuzzXxx in a _test.go file), FUZZTIME each (default 30s)
 fuzz:

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -26,10 +28,22 @@ CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord INTEGER NOT NULL, sec TEXT NOT N
 CREATE INDEX IF NOT EXISTS temp.stage_secs_ord ON stage_secs (ord);
 CREATE TEMP TABLE IF NOT EXISTS diff (ord INTEGER PRIMARY KEY, seq INTEGER, state INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS temp.diff_seq ON diff (seq);
+CREATE INDEX IF NOT EXISTS temp.diff_state ON diff (state, ord);
+CREATE TEMP TABLE IF NOT EXISTS plan_drop_orgs (org TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS plan_add_orgs (ord INTEGER NOT NULL, org TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS plan_drop_secs (sec TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS plan_add_secs (sec TEXT NOT NULL, seq INTEGER NOT NULL);
+CREATE TEMP TABLE IF NOT EXISTS plan_removed (seq INTEGER PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS plan_tasks (sequence INTEGER PRIMARY KEY, id TEXT NOT NULL, kind TEXT NOT NULL, driver TEXT NOT NULL, created_at INTEGER NOT NULL, payload BLOB NOT NULL);
 PRAGMA temp.cache_size = -32768;
 ` + clearStage
 
-const clearStage = `DELETE FROM temp.stage; DELETE FROM temp.stage_orgs; DELETE FROM temp.stage_secs; DELETE FROM temp.diff;`
+// clearStage empties the staging and plan tables. (Their names are kept
+// apart from the database's tables: an unqualified name would find the
+// temporary table first.)
+const clearStage = `DELETE FROM temp.stage; DELETE FROM temp.stage_orgs; DELETE FROM temp.stage_secs; DELETE FROM temp.diff;
+DELETE FROM temp.plan_drop_orgs; DELETE FROM temp.plan_add_orgs; DELETE FROM temp.plan_drop_secs; DELETE FROM temp.plan_add_secs;
+DELETE FROM temp.plan_removed; DELETE FROM temp.plan_tasks;`
 
 // The states of a staged object in diff.
 const (
@@ -72,32 +86,8 @@ func (x *syncTx) querier() interface {
 	return x.conn
 }
 
-// beginStaging opens a deferred transaction for staging (before the write
-// lock is taken), so that the staged rows are not committed one by one.
-func (x *syncTx) beginStaging(ctx context.Context) error {
-	if x.tx != nil || x.staging {
-		return nil
-	}
-	if _, err := x.conn.ExecContext(ctx, `BEGIN`); err != nil {
-		return fmt.Errorf("sqlite: stage: %w", err)
-	}
-	x.staging = true
-	return nil
-}
-
-func (x *syncTx) endStaging(ctx context.Context) error {
-	if !x.staging {
-		return nil
-	}
-	x.staging = false
-	if _, err := x.conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fmt.Errorf("sqlite: stage: %w", err)
-	}
-	return nil
-}
-
 // Stage implements store.SyncTx: rows go to the temporary tables through
-// prepared statements, in the staging transaction.
+// prepared statements, in the snapshot's transaction (or the write one).
 func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	for _, o := range objs {
 		if err := store.CheckObject(o); err != nil {
@@ -106,9 +96,6 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	}
 	if len(objs) == 0 {
 		return nil
-	}
-	if err := x.beginStaging(ctx); err != nil {
-		return err
 	}
 	q := x.querier()
 	var stmts [3]*sql.Stmt
@@ -144,69 +131,37 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	return nil
 }
 
-// rosterVersion reads the tenant's roster version.
-func (x *syncTx) rosterVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := x.querier().QueryRowContext(ctx, `SELECT roster_version FROM tenants WHERE id = ?`, x.tenant.String()).Scan(&v); err != nil {
-		return 0, fmt.Errorf("sqlite: apply: %w", err)
-	}
-	return v, nil
-}
-
 // Apply implements store.SyncTx. The staged objects are applied in rounds
 // of distinct ids (one unless an id was staged twice), each in a fixed
-// number of statements. Before the sync holds the write lock, the first
-// round's diff is found from a snapshot of the database, in a read
-// transaction; under the lock it is kept when the tenant's roster version
-// is still the one of that snapshot (nothing wrote the roster since), and
-// found again otherwise. The lock is then held only for the writes.
+// number of statements. The first Apply of a sync, when it is one round,
+// is planned on the snapshot without the write lock (see Store.Sync): the
+// states and the links to drop and add are found, the changes passed to
+// changed, and the writes left to the lock.
 func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) (int, error) {
 	lo, hi := x.applied, x.staged
 	if lo == hi {
 		return 0, nil
 	}
-	var version int64
-	prediffed := false
-	if x.tx == nil {
-		if err := x.endStaging(ctx); err != nil {
-			return 0, err
-		}
-		if _, err := x.conn.ExecContext(ctx, `BEGIN`); err != nil {
-			return 0, fmt.Errorf("sqlite: apply: %w", err)
-		}
-		x.staging = true
-		v, err := x.rosterVersion(ctx)
-		if err != nil {
-			return 0, err
-		}
-		bounds, err := x.rounds(ctx, lo, hi)
-		if err != nil {
-			return 0, err
-		}
-		if len(bounds) == 1 {
-			if err := x.diff(ctx, lo, hi); err != nil {
-				return 0, err
-			}
-			version, prediffed = v, true
-		}
-	}
-	if err := x.lock(ctx); err != nil {
-		return 0, err
-	}
-	if prediffed {
-		v, err := x.rosterVersion(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if v != version {
-			if _, err := x.tx.ExecContext(ctx, `DELETE FROM temp.diff WHERE ord > ? AND ord <= ?`, lo, hi); err != nil {
-				return 0, fmt.Errorf("sqlite: apply: %w", err)
-			}
-			prediffed = false
-		}
-	}
 	bounds, err := x.rounds(ctx, lo, hi)
 	if err != nil {
+		return 0, err
+	}
+	if x.tx == nil && !x.planned && len(bounds) == 1 {
+		x.planned = true
+		if err := x.diff(ctx, lo, hi); err != nil {
+			return 0, err
+		}
+		if err := x.linkDiff(ctx, lo, hi); err != nil {
+			return 0, err
+		}
+		same, err := x.passChanges(ctx, lo, hi, changed)
+		if err != nil {
+			return 0, err
+		}
+		x.applied = hi
+		return same, nil
+	}
+	if err := x.lock(ctx); err != nil {
 		return 0, err
 	}
 	unchanged := 0
@@ -215,10 +170,8 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 		if i+1 < len(bounds) {
 			to = bounds[i+1]
 		}
-		if !(i == 0 && prediffed) {
-			if err := x.diff(ctx, from, to); err != nil {
-				return 0, err
-			}
+		if err := x.diff(ctx, from, to); err != nil {
+			return 0, err
 		}
 		n, err := x.applyRound(ctx, from, to, changed)
 		if err != nil {
@@ -274,12 +227,11 @@ func (x *syncTx) diff(ctx context.Context, lo, hi int64) error {
 	return nil
 }
 
-// applyRound writes the staged ords (lo, hi], whose ids are distinct and
-// whose diff is found.
-func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
-	tx, tenant := x.tx, x.tenant.String()
+// passChanges passes the new and changed objects of the staged ords
+// (lo, hi] to changed, in pages, and returns how many are unchanged.
+func (x *syncTx) passChanges(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
 	var same int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.diff WHERE ord > ? AND ord <= ? AND state = 3`, lo, hi).Scan(&same); err != nil {
+	if err := x.querier().QueryRowContext(ctx, `SELECT count(*) FROM temp.diff WHERE state = 3 AND ord > ? AND ord <= ?`, lo, hi).Scan(&same); err != nil {
 		return 0, fmt.Errorf("sqlite: apply: %w", err)
 	}
 	for after := lo; ; {
@@ -293,9 +245,19 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 			}
 		}
 		if len(page) < changePage {
-			break
+			return same, nil
 		}
 		after = last
+	}
+}
+
+// applyRound writes the staged ords (lo, hi], whose ids are distinct and
+// whose diff is found, holding the write lock.
+func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
+	tx, tenant := x.tx, x.tenant.String()
+	same, err := x.passChanges(ctx, lo, hi, changed)
+	if err != nil {
+		return 0, err
 	}
 	for _, q := range []string{
 		`UPDATE main.objects SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
@@ -333,7 +295,7 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 // changes reads a page of the new and changed objects after ord after,
 // with what each replaces.
 func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, int64, error) {
-	rows, err := x.tx.QueryContext(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
+	rows, err := x.querier().QueryContext(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
 			COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
 		FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord LEFT JOIN main.objects o ON d.state = 2 AND o.seq = d.seq
 		WHERE d.ord > ? AND d.ord <= ? AND d.state IN (1, 2) ORDER BY d.ord LIMIT ?`, after, hi, changePage)
@@ -362,4 +324,186 @@ func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, 
 		return nil, 0, fmt.Errorf("sqlite: apply: %w", err)
 	}
 	return page, last, nil
+}
+
+// linkDiff plans, for the unchanged objects of the staged ords (lo, hi],
+// the links to drop (stored, no longer staged) and to add (staged, not
+// stored). A new or changed object's links are all written with it.
+func (x *syncTx) linkDiff(ctx context.Context, lo, hi int64) error {
+	q := x.querier()
+	for _, stmt := range []string{
+		`INSERT INTO temp.plan_drop_orgs (org, seq) SELECT l.org_id, l.object_seq
+			FROM temp.diff d JOIN main.object_orgs l ON l.object_seq = d.seq
+			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			AND NOT EXISTS (SELECT 1 FROM temp.stage_orgs x WHERE x.ord = d.ord AND x.org = l.org_id)`,
+		`INSERT INTO temp.plan_add_orgs (ord, org, seq) SELECT x.ord, x.org, d.seq
+			FROM temp.diff d JOIN temp.stage_orgs x ON x.ord = d.ord
+			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			AND NOT EXISTS (SELECT 1 FROM main.object_orgs l WHERE l.tenant_id = ?1 AND l.org_id = x.org AND l.object_seq = d.seq)`,
+		`INSERT INTO temp.plan_drop_secs (sec, seq) SELECT l.section_id, l.person_seq
+			FROM temp.diff d JOIN main.person_sections l ON l.person_seq = d.seq
+			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			AND NOT EXISTS (SELECT 1 FROM temp.stage_secs x WHERE x.ord = d.ord AND x.sec = l.section_id)`,
+		`INSERT INTO temp.plan_add_secs (sec, seq) SELECT x.sec, d.seq
+			FROM temp.diff d JOIN temp.stage_secs x ON x.ord = d.ord
+			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			AND NOT EXISTS (SELECT 1 FROM main.person_sections l WHERE l.tenant_id = ?1 AND l.section_id = x.sec AND l.person_seq = d.seq)`,
+	} {
+		if _, err := q.ExecContext(ctx, stmt, x.tenant.String(), lo, hi); err != nil {
+			return fmt.Errorf("sqlite: apply: %w", err)
+		}
+	}
+	return nil
+}
+
+// writePlan writes what was planned on the snapshot, holding the write
+// lock: removals, the staged objects' updates and inserts and links, the
+// tasks. Each is one statement over the plan's tables.
+func (x *syncTx) writePlan(ctx context.Context) error {
+	for _, q := range []string{
+		`DELETE FROM main.objects WHERE seq IN (SELECT seq FROM temp.plan_removed)`,
+		`UPDATE main.objects SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
+			FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
+			WHERE d.state = 2 AND d.ord <= ?2 AND objects.seq = d.seq`,
+		`INSERT INTO main.objects (tenant_id, id, kind, subtype, label, data)
+			SELECT ?1, s.id, s.kind, s.subtype, s.label, s.data FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
+			WHERE d.state = 1 AND d.ord <= ?2 ORDER BY d.ord`,
+		`UPDATE temp.diff SET seq = (SELECT o.seq FROM temp.stage s JOIN main.objects o ON o.tenant_id = ?1 AND o.id = s.id WHERE s.ord = diff.ord)
+			WHERE state = 1 AND ord <= ?2`,
+		`DELETE FROM main.object_orgs WHERE object_seq IN (SELECT seq FROM temp.diff WHERE state = 2 AND ord <= ?2)`,
+		`DELETE FROM main.person_sections WHERE person_seq IN (SELECT seq FROM temp.diff WHERE state = 2 AND ord <= ?2)`,
+		`DELETE FROM main.object_orgs WHERE tenant_id = ?1 AND (org_id, object_seq) IN (SELECT org, seq FROM temp.plan_drop_orgs)`,
+		`DELETE FROM main.person_sections WHERE tenant_id = ?1 AND (section_id, person_seq) IN (SELECT sec, seq FROM temp.plan_drop_secs)`,
+		`INSERT OR IGNORE INTO main.object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT ?1, x.org, d.seq, s.kind, s.subtype FROM temp.diff d JOIN temp.stage_orgs x ON x.ord = d.ord JOIN temp.stage s ON s.ord = d.ord
+			WHERE d.state IN (1, 2) AND d.ord <= ?2`,
+		`INSERT OR IGNORE INTO main.person_sections (tenant_id, section_id, person_seq)
+			SELECT ?1, x.sec, d.seq FROM temp.diff d JOIN temp.stage_secs x ON x.ord = d.ord
+			WHERE d.state IN (1, 2) AND d.ord <= ?2`,
+		`INSERT OR IGNORE INTO main.object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+			SELECT ?1, a.org, a.seq, s.kind, s.subtype FROM temp.plan_add_orgs a JOIN temp.stage s ON s.ord = a.ord`,
+		`INSERT OR IGNORE INTO main.person_sections (tenant_id, section_id, person_seq)
+			SELECT ?1, a.sec, a.seq FROM temp.plan_add_secs a`,
+		`INSERT INTO main.tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
+			SELECT id, ?1, sequence, kind, driver, created_at, payload FROM temp.plan_tasks ORDER BY sequence`,
+		`UPDATE main.tenants SET last_sequence = (SELECT max(sequence) FROM temp.plan_tasks)
+			WHERE id = ?1 AND EXISTS (SELECT 1 FROM temp.plan_tasks)`,
+	} {
+		if _, err := x.tx.ExecContext(ctx, q, x.tenant.String(), x.applied); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// planRemove is Remove on the snapshot: the object is read there and its
+// removal planned. An object this sync staged is removed with the lock
+// held, since the snapshot does not hold it as staged.
+func (x *syncTx) planRemove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	var staged int
+	if err := x.conn.QueryRowContext(ctx, `SELECT count(*) FROM temp.stage WHERE id = ?`, id.String()).Scan(&staged); err != nil {
+		return nil, fmt.Errorf("sqlite: remove %s: %w", id, err)
+	}
+	if staged > 0 {
+		if err := x.lock(ctx); err != nil {
+			return nil, err
+		}
+		return x.Remove(ctx, kind, id)
+	}
+	x.planned = true
+	o := &store.Object{ID: id}
+	var seq int64
+	var k string
+	var data []byte
+	err := x.conn.QueryRowContext(ctx, `SELECT seq, kind, subtype, label, data FROM main.objects WHERE tenant_id = ? AND id = ? AND (? = '' OR kind = ?)
+		AND seq NOT IN (SELECT seq FROM temp.plan_removed)`, x.tenant.String(), id.String(), string(kind), string(kind)).Scan(&seq, &k, &o.Subtype, &o.Label, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err == nil {
+		_, err = x.conn.ExecContext(ctx, `INSERT INTO temp.plan_removed (seq) VALUES (?)`, seq)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: remove %s: %w", id, err)
+	}
+	o.Kind, o.Data = store.Kind(k), data
+	return o, nil
+}
+
+// planRemoveUnput is RemoveUnput on the snapshot.
+func (x *syncTx) planRemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
+	x.planned = true
+	key := string(kind) + "\x00" + subtype
+	rows, err := x.conn.QueryContext(ctx, `SELECT seq, id, subtype, label, data FROM main.objects
+		WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
+		AND seq NOT IN (SELECT seq FROM temp.plan_removed) AND id NOT IN (SELECT id FROM temp.stage)
+		ORDER BY seq LIMIT ?`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	var out []store.Object
+	var seqs []int64
+	for rows.Next() {
+		o := store.Object{Kind: kind}
+		var id string
+		var data []byte
+		var seq int64
+		if err := rows.Scan(&seq, &id, &o.Subtype, &o.Label, &data); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+		}
+		o.ID, o.Data = uuid.MustParse(id), data
+		out, seqs = append(out, o), append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	ins, err := x.conn.PrepareContext(ctx, `INSERT INTO temp.plan_removed (seq) VALUES (?)`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+	}
+	defer ins.Close()
+	for _, seq := range seqs {
+		if _, err := ins.ExecContext(ctx, seq); err != nil {
+			return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
+		}
+	}
+	if x.removedTo == nil {
+		x.removedTo = map[string]int64{}
+	}
+	x.removedTo[key] = seqs[len(seqs)-1]
+	return out, nil
+}
+
+// planEnqueue is Enqueue on the snapshot: the tasks are numbered after the
+// snapshot's counter and the tasks planned before them, and inserted with
+// the lock (which checks that the counter did not move).
+func (x *syncTx) planEnqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if len(tasks) == 0 {
+		return nil, nil
+	}
+	ins, err := x.conn.PrepareContext(ctx, `INSERT INTO temp.plan_tasks (sequence, id, kind, driver, created_at, payload) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+	}
+	defer ins.Close()
+	out := make([]store.Task, len(tasks))
+	for i, nt := range tasks {
+		payload := nt.Payload
+		if len(payload) == 0 {
+			payload = []byte("{}")
+		}
+		x.plannedTasks++
+		t := store.Task{ID: uuid.New(), TenantID: x.tenant, Sequence: x.lastSeq + x.plannedTasks, Kind: nt.Kind,
+			Driver: nt.Driver, CreatedAt: time.Unix(0, now.UnixNano()).UTC(), Payload: payload}
+		if _, err := ins.ExecContext(ctx, t.Sequence, t.ID.String(), string(t.Kind), t.Driver, store.UnixNanos(now), []byte(payload)); err != nil {
+			return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+		}
+		out[i] = t
+	}
+	return out, nil
 }
