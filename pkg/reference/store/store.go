@@ -293,11 +293,15 @@ type Store interface {
 	// not unique, so callers that need one tenant must handle several.
 	FindTenantsByName(ctx context.Context, name string) ([]Tenant, error)
 
-	// Sync runs fn once, in one write transaction on tenant: everything fn does
+	// Sync runs fn in one write transaction on tenant: everything fn does
 	// through tx is committed when fn returns nil, and nothing when it
 	// returns an error (which Sync returns). Syncs of one tenant run one
 	// after the other, so the tasks one enqueues are consecutive. An
-	// unknown tenant is ErrNotFound, and fn is not called.
+	// unknown tenant is ErrNotFound, and fn is not called. A store may
+	// run fn a second time, on a fresh tx, when the first run's work
+	// cannot be kept (the SQLite store, when another sync of the tenant
+	// committed while fn ran without the write lock): fn must then do the
+	// same again, and only the last run counts.
 	Sync(ctx context.Context, tenant uuid.UUID, fn func(tx SyncTx) error) error
 	// ResetTenant empties a tenant's roster, queue and acknowledgement
 	// history, keeping the tenant, its credentials, its tokens and its task
