@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -97,36 +98,61 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	q := x.querier()
-	var stmts [3]*sql.Stmt
-	for i, text := range []string{
-		`INSERT INTO temp.stage (ord, id, kind, subtype, label, data) VALUES (?, ?, ?, ?, ?, ?)`,
-		`INSERT INTO temp.stage_orgs (ord, org) VALUES (?, ?)`,
-		`INSERT INTO temp.stage_secs (ord, sec) VALUES (?, ?)`,
-	} {
-		st, err := q.PrepareContext(ctx, text)
-		if err != nil {
-			return fmt.Errorf("sqlite: stage: %w", err)
-		}
-		defer st.Close()
-		stmts[i] = st
-	}
+	var objRows, orgRows, secRows []any
 	for _, o := range objs {
-		ord := x.staged + 1
-		if _, err := stmts[0].ExecContext(ctx, ord, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data)); err != nil {
-			return fmt.Errorf("sqlite: stage: %w", err)
-		}
+		x.staged++
+		objRows = append(objRows, x.staged, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
 		for _, org := range o.Orgs {
-			if _, err := stmts[1].ExecContext(ctx, ord, org.String()); err != nil {
-				return fmt.Errorf("sqlite: stage: %w", err)
-			}
+			orgRows = append(orgRows, x.staged, org.String())
 		}
 		for _, sec := range o.Sections {
-			if _, err := stmts[2].ExecContext(ctx, ord, sec.String()); err != nil {
-				return fmt.Errorf("sqlite: stage: %w", err)
+			secRows = append(secRows, x.staged, sec.String())
+		}
+	}
+	q := x.querier()
+	for _, t := range []struct {
+		into string
+		cols int
+		args []any
+	}{
+		{`temp.stage (ord, id, kind, subtype, label, data)`, 6, objRows},
+		{`temp.stage_orgs (ord, org)`, 2, orgRows},
+		{`temp.stage_secs (ord, sec)`, 2, secRows},
+	} {
+		if err := insertRows(ctx, q, t.into, t.cols, t.args); err != nil {
+			return fmt.Errorf("sqlite: stage: %w", err)
+		}
+	}
+	return nil
+}
+
+// rowsPerInsert is how many rows one multi-row INSERT carries: a statement
+// per few hundred rows instead of one per row (each costs a call through
+// the driver), well under SQLite's limit on bound parameters.
+const rowsPerInsert = 256
+
+// insertRows inserts rows of cols values each (args holds them one row
+// after the other) with multi-row INSERTs.
+func insertRows(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, into string, cols int, args []any) error {
+	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	full := ""
+	for len(args) > 0 {
+		n := min(len(args)/cols, rowsPerInsert)
+		var stmt string
+		if n == rowsPerInsert && full != "" {
+			stmt = full
+		} else {
+			stmt = "INSERT INTO " + into + " VALUES " + row + strings.Repeat(", "+row, n-1)
+			if n == rowsPerInsert {
+				full = stmt
 			}
 		}
-		x.staged = ord
+		if _, err := q.ExecContext(ctx, stmt, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
 	}
 	return nil
 }
@@ -486,12 +512,8 @@ func (x *syncTx) planEnqueue(ctx context.Context, tasks []store.NewTask, now tim
 	if len(tasks) == 0 {
 		return nil, nil
 	}
-	ins, err := x.conn.PrepareContext(ctx, `INSERT INTO temp.plan_tasks (sequence, id, kind, driver, created_at, payload) VALUES (?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: enqueue: %w", err)
-	}
-	defer ins.Close()
 	out := make([]store.Task, len(tasks))
+	args := make([]any, 0, 6*len(tasks))
 	for i, nt := range tasks {
 		payload := nt.Payload
 		if len(payload) == 0 {
@@ -500,10 +522,11 @@ func (x *syncTx) planEnqueue(ctx context.Context, tasks []store.NewTask, now tim
 		x.plannedTasks++
 		t := store.Task{ID: uuid.New(), TenantID: x.tenant, Sequence: x.lastSeq + x.plannedTasks, Kind: nt.Kind,
 			Driver: nt.Driver, CreatedAt: time.Unix(0, now.UnixNano()).UTC(), Payload: payload}
-		if _, err := ins.ExecContext(ctx, t.Sequence, t.ID.String(), string(t.Kind), t.Driver, store.UnixNanos(now), []byte(payload)); err != nil {
-			return nil, fmt.Errorf("sqlite: enqueue: %w", err)
-		}
+		args = append(args, t.Sequence, t.ID.String(), string(t.Kind), t.Driver, store.UnixNanos(now), []byte(payload))
 		out[i] = t
+	}
+	if err := insertRows(ctx, x.conn, `temp.plan_tasks (sequence, id, kind, driver, created_at, payload)`, 6, args); err != nil {
+		return nil, fmt.Errorf("sqlite: enqueue: %w", err)
 	}
 	return out, nil
 }
