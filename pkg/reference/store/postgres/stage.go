@@ -219,7 +219,7 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
 		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
-			WHERE d.ord > $1 AND d.ord <= $2 AND l.`+l.col+` = d.seq AND (d.state = 2
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
 				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)

@@ -53,6 +53,9 @@ const (
 	stateSame    = 3
 )
 
+// syncConns bounds the syncs that run at once on one Store.
+const syncConns = 4
+
 // changePage is how many changes Apply reads per query.
 const changePage = 1000
 
@@ -69,6 +72,9 @@ func (s *Store) syncPool() (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", s.path, err)
 	}
+	// A sync holds its connection for its whole run; a few may stage at
+	// once (they take the write lock one at a time).
+	db.SetMaxOpenConns(syncConns)
 	db.SetMaxIdleConns(1)
 	s.syncDB = db
 	return db, nil
