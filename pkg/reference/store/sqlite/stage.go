@@ -36,7 +36,7 @@ CREATE TEMP TABLE IF NOT EXISTS plan_drop_secs (sec TEXT NOT NULL, seq INTEGER N
 CREATE TEMP TABLE IF NOT EXISTS plan_add_secs (sec TEXT NOT NULL, seq INTEGER NOT NULL);
 CREATE TEMP TABLE IF NOT EXISTS plan_removed (seq INTEGER PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS plan_tasks (sequence INTEGER PRIMARY KEY, id TEXT NOT NULL, kind TEXT NOT NULL, driver TEXT NOT NULL, created_at INTEGER NOT NULL, payload BLOB NOT NULL);
-PRAGMA temp.cache_size = -32768;
+PRAGMA temp.cache_size = -8192;
 ` + clearStage
 
 // clearStage empties the staging and plan tables. (Their names are kept
