@@ -45,6 +45,13 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		if _, err := tx.Exec(ctx, stageTables); err != nil {
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
+		// Apply's statements run many times with other ranges of the
+		// staging tables, whose sizes the planner learns only as the sync
+		// goes: a cached generic plan could scan where a range needs a
+		// probe (as PutAll's once did), so each is planned for its values.
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
 		return fn(&syncTx{tx: tx, tenant: tenant})
 	})
 }
