@@ -325,12 +325,15 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 }
 
 // changes reads a page of the new and changed objects after ord after,
-// with what each replaces.
+// with what each replaces. The page is a range of diff's primary key: the
+// unary + keeps the planner off diff_state, which would find every new or
+// changed object after the page and sort them, for each page (a first
+// load of 100,000 users spent three quarters of its CPU there).
 func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, int64, error) {
 	rows, err := x.querier().QueryContext(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
 			COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
 		FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord LEFT JOIN main.objects o ON d.state = 2 AND o.seq = d.seq
-		WHERE d.ord > ? AND d.ord <= ? AND d.state IN (1, 2) ORDER BY d.ord LIMIT ?`, after, hi, changePage)
+		WHERE d.ord > ? AND d.ord <= ? AND +d.state IN (1, 2) ORDER BY d.ord LIMIT ?`, after, hi, changePage)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: apply: %w", err)
 	}
