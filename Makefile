@@ -8,7 +8,7 @@ BIN     ?= bin/interop
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate lint spec-lint test test-short cover run build bench fuzz clean docs-test check-breaking bench-load
+.PHONY: all generate check-generate check-generators lint spec-lint test test-short cover run build bench bench-page bench-load fuzz clean docs-test check-breaking scale
 
 all: lint test
 
@@ -27,6 +27,10 @@ check-generate: generate
 ## spec-lint: validate api/openapi.yaml (examples included)
 spec-lint:
 	$(GO) test -count=1 -run 'TestSpec|TestOperations|TestEvery|TestSchemas' ./api/
+
+## check-generators: api/openapi.yaml through other generators and linters, pinned: openapi-typescript + tsc, Spectral, Redocly, ogen (its client walks the reference server); needs node and npm (skipped without them, failed under CI=true)
+check-generators:
+	internal/othergen/check.sh
 
 ## lint: spec validation, gofmt, go vet, staticcheck
 lint: spec-lint
@@ -50,6 +54,10 @@ cover:
 run: build
 	exec $(BIN) serve --demo --addr $(ADDR) --db $(DB)
 
+## scale: REPLICAS (3) reference servers on PostgreSQL (PG: default the local one, schema interop_scale) behind HAProxy on LB (127.0.0.1:8088), replicas from PORT (8091); Ctrl-C stops all
+scale: build
+	exec env BIN=$(BIN) $(if $(PG),DB='$(PG)') $(if $(REPLICAS),REPLICAS=$(REPLICAS)) $(if $(LB),LB=$(LB)) $(if $(PORT),PORT=$(PORT)) deploy/scale/scale.sh
+
 ## docs-test: the API reference page (/docs) in headless Chromium (/usr/bin/chromium or $$INTEROP_CHROMIUM); screenshot in pkg/server/docs/screenshots/
 docs-test:
 	$(GO) test -count=1 -run 'TestDocsInBrowser' -v ./pkg/server/docs/
@@ -65,6 +73,18 @@ build:
 ## bench: the benchmarks reported in docs/PERFORMANCE.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## bench-page: a 100-person page's server CPU beside its floor (BenchmarkPageCPU); BASE=ref also measures that commit's servers in the same run
+PAGEBENCH ?= 3000x
+bench-page:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GO) test -c -o "$$tmp/page.test" ./cmd/interop; \
+	if [ -n "$(BASE)" ]; then \
+		mkdir "$$tmp/base"; git archive "$(BASE)" | tar -x -C "$$tmp/base"; \
+		(cd "$$tmp/base" && $(GO) test -c -o "$$tmp/base.test" ./cmd/interop); \
+		export INTEROP_TEST_PAGE_BASELINE="$$tmp/base.test"; \
+	fi; \
+	cd "$$tmp" && ./page.test -test.run '^$$' -test.bench PageCPU -test.benchtime $(PAGEBENCH) -test.count $(or $(COUNT),3)
 
 ## bench-load: a OneRoster load per store (first, again, 5% changed) beside the
 ## engine's bulk copy of the same rows, and the waits of another tenant meanwhile

@@ -51,7 +51,8 @@ func TestConformanceAgainstReference(t *testing.T) {
 	env := referencetest.Start(t)
 	args := []string{"conformance", "--base-url", env.URL, "--token-url", env.TokenURL,
 		"--client-id", env.Tenants[0].ClientID, "--client-secret", env.Tenants[0].ClientSecret,
-		"--client-id-2", env.Tenants[1].ClientID, "--client-secret-2", env.Tenants[1].ClientSecret}
+		"--client-id-2", env.Tenants[1].ClientID, "--client-secret-2", env.Tenants[1].ClientSecret,
+		"--lti-token", env.LTIToken(t, 0)}
 
 	var out, errOut bytes.Buffer
 	if got := run(t.Context(), args, &out, &errOut); got != 0 {
@@ -114,6 +115,7 @@ func TestConformanceFailsBrokenServer(t *testing.T) {
 type demoServer struct {
 	base, tokenURL string
 	id2, secret2   string
+	ltiToken       string // from interop tenant lti-token, naming the demo tenant
 }
 
 func startDemo(tb testing.TB) demoServer {
@@ -134,12 +136,18 @@ func startDemo(tb testing.TB) demoServer {
 		tb.Fatalf("tenant create printed %q: %v", created.String(), err)
 	}
 	d.id2, d.secret2 = creds.ClientID, creds.ClientSecret
+	var tok bytes.Buffer
+	if err := runTenant(ctx, []string{"lti-token", "--db", db, "--tenant", "demo"}, &tok, io.Discard); err != nil {
+		tb.Fatalf("tenant lti-token: %v", err)
+	}
+	d.ltiToken = strings.TrimSpace(tok.String())
 	return d
 }
 
 func (d demoServer) args() []string {
 	return []string{"conformance", "--base-url", d.base, "--token-url", d.tokenURL,
-		"--client-id", "demo", "--client-secret", "demo-secret", "--client-id-2", d.id2, "--client-secret-2", d.secret2}
+		"--client-id", "demo", "--client-secret", "demo-secret", "--client-id-2", d.id2, "--client-secret-2", d.secret2,
+		"--lti-token", d.ltiToken}
 }
 
 // The Done-when of the conformance kit: `interop conformance` against

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -48,6 +49,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *tenantFlag == "" || path == "" {
+		if *tenantFlag == "" {
+			fmt.Fprintln(stderr, "interop load: --tenant is missing: the tenant to load into, by id, client id or name")
+		}
+		if path == "" {
+			fmt.Fprintln(stderr, "interop load: the export is missing: give the OneRoster export (a directory or .zip) as the last argument")
+		}
 		fmt.Fprintln(stderr, loadUsage)
 		return exitError(2)
 	}
@@ -114,11 +121,21 @@ func parseWithOneArg(fs *flag.FlagSet, args []string, stderr io.Writer) (string,
 // exist: opening would create an empty database no server serves.
 func openExisting(ctx context.Context, dsn string) (store.Store, error) {
 	if p, ok := sqlitePath(dsn); ok {
+		if dir := filepath.Dir(p); !exists(dir) {
+			return nil, fmt.Errorf("database %s: the directory %s does not exist", p, dir)
+		}
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("database %s: %w", p, err)
 		}
 	}
 	return reference.OpenStore(ctx, dsn)
+}
+
+// exists reports whether path exists (a permission error counts as
+// existing: opening it then says what is wrong).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, os.ErrNotExist)
 }
 
 // sqlitePath is the file a --db value names, unless it is a server URL.

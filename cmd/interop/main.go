@@ -4,6 +4,9 @@
 //	interop tenant       manage tenants of a reference server's database
 //	interop conformance  check any server against the contract
 //	interop load         load a OneRoster 1.1 CSV export into a tenant
+//	interop proxy        check a live deployment's traffic against the contract
+//	interop check        check a HAR recording against the contract
+//	interop listen       deliver the task queue to an HTTP endpoint as webhooks
 //	interop version      print the release, module version and VCS revision
 //
 // Each subcommand lives in its own file and registers itself in commands.

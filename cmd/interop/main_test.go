@@ -11,7 +11,13 @@ import (
 const runMainEnv = "INTEROP_TEST_RUN_MAIN"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(floorEnv) == "1" {
+		os.Exit(pageFloor())
+	}
 	if os.Getenv(runMainEnv) == "1" {
+		if p := os.Getenv(cpuProfileEnv); p != "" {
+			os.Exit(runProfiled(p))
+		}
 		main()
 		return
 	}

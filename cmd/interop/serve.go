@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/interop-data/interop/pkg/reference"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
+	"github.com/interop-data/interop/pkg/server/auth"
 )
 
 func init() {
@@ -38,10 +40,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", defAddr, "address to listen on; $ADDR, when set, replaces the default")
 	db := fs.String("db", "./interop.db", "the database: a SQLite file (created when absent) or a postgres:// URL")
 	demo := fs.Bool("demo", false, "create the demo tenant (client demo / demo-secret) and its district when absent")
-	lease := fs.Duration("task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
+	lease := durationFlag(fs, "task-lease", reference.DefaultTaskLease, "how long GET /tasks hides the tasks it returns")
 	batch := fs.Int("batch-size", reference.DefaultBatchSize, "most tasks one GET /tasks returns")
-	trust := fs.Bool("trust-proxy", false, "build paging links from X-Forwarded-Proto/-Host (only behind a proxy that sets them)")
-	verbose := fs.Bool("v", false, "log every request at debug level")
+	trust := fs.Bool("trust-proxy", false, "believe X-Forwarded-For/-Proto/-Host from the proxies --trusted-proxies names (required with it)")
+	trustedProxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of the proxies in front (e.g. 10.0.0.0/8); turns --trust-proxy on: their X-Forwarded-For names the client, X-Forwarded-Proto the scheme, and X-Forwarded-Host the link host when --allowed-hosts lists it")
+	verbose := fs.Bool("v", false, "log at debug level (the same as --log-level debug)")
+	logLevel := fs.String("log-level", "info", "least level logged: debug, info, warn or error")
+	accessLevel := fs.String("access-log-level", "info", "level of the line logged per request (debug hides them at the default --log-level; server failures are logged as errors whatever this says): debug, info, warn or error")
 	respValidation := fs.String("response-validation", "enforce", "what to do with a response that breaks the spec: enforce (send a 500 instead), report (log and send) or off")
 	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed to each client (API calls by client id, /oauth/token by IP); 0 = no limit")
 	rateBurst := fs.Int("rate-burst", 0, "requests a client may make back to back with --rate-limit; 0 = the rate rounded up")
@@ -54,8 +59,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "most bytes of request line and headers (more: 431, from net/http)")
 	maxURL := fs.Int("max-url-length", server.DefaultMaxURLLength, "longest request URL in bytes (longer: 414)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnections, "most connections held open at once; -1 = no limit")
+	tokenCache := durationFlag(fs, "token-cache-ttl", auth.DefaultTokenCacheTTL, "how long a bearer token is accepted from memory before the database is asked again: the longest a token revoked through another replica stays accepted here; 0 = no cache")
+	ltiOpts := addLTIFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trust-proxy] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns]")
+		fmt.Fprintln(stderr, "usage: interop serve [--addr HOST:PORT] [--db PATH|postgres://URL] [--demo] [--task-lease 5m] [--batch-size 100] [--trusted-proxies CIDR,...] [--public-url URL] [--allowed-hosts H,...] [--metrics-addr HOST:PORT|off] [--response-validation enforce|report|off] [--log-level L] [--access-log-level L] [-v] [--token-cache-ttl 5s] [--rate-limit N [--rate-burst N]] [limits: --body-limit --max-json-depth --max-json-elements --max-header-bytes --max-url-length --max-conns] [LTI: --lti-test-issuer=false | --lti-issuer ISS --lti-audience AUD --lti-jwks-url URL|--lti-jwks-file FILE]")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -63,6 +70,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *lease <= 0 {
 		fmt.Fprintf(stderr, "interop serve: --task-lease must be positive, not %s\n", *lease)
+		return exitError(2)
+	}
+	if *tokenCache < 0 {
+		fmt.Fprintf(stderr, "interop serve: --token-cache-ttl must not be negative, not %s\n", *tokenCache)
 		return exitError(2)
 	}
 	if *batch <= 0 {
@@ -85,6 +96,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *publicURL != "" {
 		limits = append(limits, server.WithPublicURL(*publicURL))
 	}
+	if *trust && *trustedProxies == "" {
+		fmt.Fprintln(stderr, "interop serve: --trust-proxy needs --trusted-proxies CIDR,...: trusting every peer lets any client choose its address and link host")
+		return exitError(2)
+	}
+	if *trustedProxies != "" {
+		*trust = true
+		limits = append(limits, server.WithTrustedProxies(strings.Split(*trustedProxies, ",")...))
+	}
 	if *allowedHosts != "" {
 		limits = append(limits, server.WithAllowedHosts(strings.Split(*allowedHosts, ",")...))
 	}
@@ -100,7 +119,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "interop serve: --response-validation: %v\n", err)
 		return exitError(2)
 	}
-	level := slog.LevelInfo
+	var level, access slog.Level
+	for _, f := range []struct {
+		name, value string
+		level       *slog.Level
+	}{{"--log-level", *logLevel, &level}, {"--access-log-level", *accessLevel, &access}} {
+		if err := f.level.UnmarshalText([]byte(f.value)); err != nil {
+			fmt.Fprintf(stderr, "interop serve: %s %q: want debug, info, warn or error\n", f.name, f.value)
+			return exitError(2)
+		}
+	}
 	if *verbose {
 		level = slog.LevelDebug
 	}
@@ -117,11 +145,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	ltiMode, err := ltiOpts.build(ctx, st)
+	if err != nil {
+		st.Close()
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "interop serve: %v\n", err)
+			return exitError(2)
+		}
+		return err
+	}
 	demoBefore := *demo && demoLoaded(ctx, st)
+	tenants := -1 // unknown
+	if tc, ok := st.(store.TenantCounter); ok && !*demo {
+		if n, err := tc.CountTenants(ctx); err == nil {
+			tenants = n
+		}
+	}
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
+		LTI:   ltiMode.authn,
 		Store: st, Demo: *demo, TaskLease: *lease, BatchSize: *batch, Logger: logger, TrustProxy: *trust,
+		TokenCacheTTL: cacheTTL(*tokenCache),
 		ServerOptions: append(limits,
 			server.WithResponseValidation(mode),
+			server.WithAccessLogLevel(access),
 			server.WithRateLimit(server.RateLimit{PerSecond: *rateLimit, Burst: *rateBurst}),
 		),
 	})
@@ -138,14 +185,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
 		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
 		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
+		fmt.Fprintf(stdout, "  API reference: http://%s/docs\n", a)
+		if *publicURL != "" {
+			fmt.Fprintf(stdout, "  public URL: %s%s (paging links are built on it)\n", strings.TrimSuffix(*publicURL, "/"), contract.BasePath)
+		}
+		ltiTenant := ""
+		if inst.Demo != nil {
+			ltiTenant = inst.Demo.ClientID
+		}
+		ltiMode.print(stdout, "http://"+a.String(), redactDSN(*db), ltiTenant)
 		if d := inst.Demo; d != nil {
 			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 			if demoBefore {
 				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
-					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", redactDSN(*db), d.ClientID)
+					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", shellQuote(redactDSN(*db)), d.ClientID)
 			}
+		} else if tenants == 0 {
+			fmt.Fprintf(stdout, "  this database holds no tenant, so every request will be refused (401): create one with\n"+
+				"  interop tenant create --db %s --name NAME, or serve with --demo\n", shellQuote(redactDSN(*db)))
 		}
 	})
+}
+
+// cacheTTL maps --token-cache-ttl to Config.TokenCacheTTL, where 0 means
+// the default and a negative duration no cache.
+func cacheTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // redactDSN hides the password of a database URL, which has no business in
@@ -166,4 +234,14 @@ func demoLoaded(ctx context.Context, st store.Store) bool {
 	}
 	orgs, _, err := st.ListObjects(ctx, store.ObjectQuery{Tenants: []uuid.UUID{t.ID}, Kind: store.KindOrg, Limit: 1})
 	return err == nil && len(orgs) > 0
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// characters, so that a printed command can be pasted: the & of a
+// PostgreSQL URL's parameters would otherwise end it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

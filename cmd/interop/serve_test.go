@@ -199,12 +199,21 @@ func TestServeAndTenantFlags(t *testing.T) {
 		{"serve negative rate burst", func() error { return runServe(ctx, []string{"--rate-burst", "-1"}, io.Discard, io.Discard) }},
 		{"serve zero body limit", func() error { return runServe(ctx, []string{"--body-limit", "0"}, io.Discard, io.Discard) }},
 		{"serve zero depth", func() error { return runServe(ctx, []string{"--max-json-depth", "0"}, io.Discard, io.Discard) }},
+		{"serve negative token cache", func() error {
+			return runServe(ctx, []string{"--token-cache-ttl", "-1s"}, io.Discard, io.Discard)
+		}},
 		{"serve zero conns", func() error { return runServe(ctx, []string{"--max-conns", "0"}, io.Discard, io.Discard) }},
 		{"serve bad public URL", func() error {
 			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "p.db"), "--public-url", "api.example.org"}, io.Discard, io.Discard)
 		}},
 		{"serve bad allowed host", func() error {
 			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "h.db"), "--allowed-hosts", "a/b"}, io.Discard, io.Discard)
+		}},
+		{"serve trust-proxy naming no proxy", func() error {
+			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "t.db"), "--trust-proxy"}, io.Discard, io.Discard)
+		}},
+		{"serve bad trusted proxy", func() error {
+			return runServe(ctx, []string{"--db", filepath.Join(t.TempDir(), "tp.db"), "--trusted-proxies", "10.0.0.0/8,proxy.internal"}, io.Discard, io.Discard)
 		}},
 		{"tenant no subcommand", func() error { return runTenant(ctx, nil, io.Discard, io.Discard) }},
 		{"tenant unknown subcommand", func() error { return runTenant(ctx, []string{"delete"}, io.Discard, io.Discard) }},
@@ -243,6 +252,32 @@ func TestServeRateLimit(t *testing.T) {
 	}
 	if r := post(); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("second request within the limit: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
+
+// Issue 20, item 7: with --trusted-proxies naming a proxy the test is not,
+// a new X-Forwarded-For per request no longer buys a new token bucket, and
+// X-Forwarded-Host never reaches a paging link.
+func TestServeTrustedProxies(t *testing.T) {
+	srv := startServe(t, "--db", filepath.Join(t.TempDir(), "interop.db"), "--trusted-proxies", "10.0.0.0/8",
+		"--rate-limit", "0.01", "--rate-burst", "3")
+	refused := 0
+	for i := range 6 {
+		req, _ := http.NewRequest(http.MethodPost, srv.TokenURL, strings.NewReader("grant_type=client_credentials&client_id=x&client_secret=y"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Errorf("%d of 6 token requests with spoofed X-Forwarded-For refused, want 3 (burst 3)", refused)
 	}
 }
 

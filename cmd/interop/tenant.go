@@ -8,16 +8,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/interop-data/interop/pkg/reference"
 )
 
 func init() {
-	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create, tenant reset)", run: runTenant}
+	commands["tenant"] = command{summary: "manage the tenants of a reference server's database (tenant create, reset, lti-token, lti-key)", run: runTenant}
 }
 
 const tenantUsage = `usage: interop tenant create --db PATH [--create] --name NAME
-       interop tenant reset --db PATH --tenant ID|CLIENT_ID|NAME --yes`
+       interop tenant reset --db PATH --tenant ID|CLIENT_ID|NAME --yes
+       interop tenant lti-token --db PATH --tenant NAME[,NAME...] [--ttl 1h] [--json]
+       interop tenant lti-key --db PATH [--rotate]`
 
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
@@ -26,6 +29,10 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return runTenantCreate(ctx, args[1:], stdout, stderr)
 		case "reset":
 			return runTenantReset(ctx, args[1:], stdout, stderr)
+		case "lti-token":
+			return runTenantLTIToken(ctx, args[1:], stdout, stderr)
+		case "lti-key":
+			return runTenantLTIKey(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprintln(stderr, tenantUsage)
@@ -48,6 +55,7 @@ func runTenantReset(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	if *tenantFlag == "" {
+		fmt.Fprintln(stderr, "interop tenant reset: --tenant is missing: the tenant to empty, by id, client id or name (demo for the demo tenant)")
 		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
@@ -83,11 +91,17 @@ func runTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return err
 	}
 	if *name == "" {
+		fmt.Fprintln(stderr, "interop tenant create: --name is missing: the new tenant's name")
 		fmt.Fprintln(stderr, tenantUsage)
 		return exitError(2)
 	}
 	// A mistyped path would otherwise make a new file whose credentials no
 	// running server knows.
+	if p, ok := sqlitePath(*db); ok {
+		if dir := filepath.Dir(p); !exists(dir) {
+			return fmt.Errorf("database %s: the directory %s does not exist (create it, or choose a path in an existing one)", p, dir)
+		}
+	}
 	if p, ok := sqlitePath(*db); ok && !*create {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("database %s does not exist (a new file would hold only this tenant, served by no running server); pass --create to make it", p)

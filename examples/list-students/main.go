@@ -20,7 +20,7 @@ import (
 func main() {
 	exampleenv.Parse("list-students", "Prints every student of every school: school, student id, name.")
 	if err := run(context.Background()); err != nil {
-		log.Fatal(err)
+		log.Fatal(exampleenv.Explain(err))
 	}
 }
 

@@ -30,7 +30,7 @@ func main() {
 	err := run(ctx)
 	stop()
 	if err != nil {
-		log.Fatal(err)
+		log.Fatal(exampleenv.Explain(err))
 	}
 }
 

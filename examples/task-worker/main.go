@@ -30,7 +30,7 @@ func main() {
 	err := run(ctx, logger)
 	stop()
 	if err != nil {
-		logger.Error("worker stopped", "error", err)
+		logger.Error("worker stopped", "error", exampleenv.Explain(err))
 		os.Exit(1)
 	}
 	logger.Info("worker stopped cleanly")

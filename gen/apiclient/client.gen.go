@@ -92,6 +92,18 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListGradingCategories2022 List all Grading Categories (2022 path)
+	//
+	// The path of `listGradingCategories` in the vendor's 2022 file, served so that clients
+	// generated from that file keep working. It answers exactly as `listGradingCategories`
+	// does (same parameters, same pages; its `paging.next` stays on this path). Use
+	// `/grades/gradingCategories`.
+	//
+	// Corresponds with GET /grades/categories (the `ListGradingCategories2022` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	ListGradingCategories2022(ctx context.Context, params *ListGradingCategories2022Params, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListGradingCategories List all Grading Categories
 	//
 	// Corresponds with GET /grades/gradingCategories (the `ListGradingCategories` operationId).
@@ -315,6 +327,27 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /tasks/{id}/ack (the `AcknowledgeTask` operationId).
 	AcknowledgeTask(ctx context.Context, id TaskIDPathParam, body AcknowledgeTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListGradingCategories2022 List all Grading Categories (2022 path)
+//
+// The path of `listGradingCategories` in the vendor's 2022 file, served so that clients
+// generated from that file keep working. It answers exactly as `listGradingCategories`
+// does (same parameters, same pages; its `paging.next` stays on this path). Use
+// `/grades/gradingCategories`.
+//
+// Corresponds with GET /grades/categories (the `ListGradingCategories2022` operationId).
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+func (c *Client) ListGradingCategories2022(ctx context.Context, params *ListGradingCategories2022Params, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListGradingCategories2022Request(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListGradingCategories List all Grading Categories
@@ -869,6 +902,84 @@ func (c *Client) AcknowledgeTask(ctx context.Context, id TaskIDPathParam, body A
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListGradingCategories2022Request constructs an http.Request for the ListGradingCategories2022 method
+func NewListGradingCategories2022Request(server string, params *ListGradingCategories2022Params) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/grades/categories")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
 }
 
 // NewListGradingCategoriesRequest constructs an http.Request for the ListGradingCategories method
@@ -2450,6 +2561,18 @@ func NewListAdminTasksRequest(server string, params *ListAdminTasksParams) (*htt
 		// per the OpenAPI spec (e.g. "color=blue,black,brown").
 		var rawQueryFragments []string
 
+		if params.TenantID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant_id", *params.TenantID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Schema != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "schema", *params.Schema, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -2797,6 +2920,20 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListGradingCategories2022WithResponse List all Grading Categories (2022 path)
+	//
+	// The path of `listGradingCategories` in the vendor's 2022 file, served so that clients
+	// generated from that file keep working. It answers exactly as `listGradingCategories`
+	// does (same parameters, same pages; its `paging.next` stays on this path). Use
+	// `/grades/gradingCategories`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /grades/categories (the `ListGradingCategories2022` operationId).
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	ListGradingCategories2022WithResponse(ctx context.Context, params *ListGradingCategories2022Params, reqEditors ...RequestEditorFn) (*ListGradingCategories2022Response, error)
+
 	// ListGradingCategoriesWithResponse List all Grading Categories
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3070,6 +3207,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /tasks/{id}/ack (the `AcknowledgeTask` operationId).
 	AcknowledgeTaskWithResponse(ctx context.Context, id TaskIDPathParam, body AcknowledgeTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*AcknowledgeTaskResponse, error)
+}
+
+// ListGradingCategories2022Response429Headers the declared response headers of an HTTP 429 response for ListGradingCategories2022
+type ListGradingCategories2022Response429Headers struct {
+	RetryAfter int
+}
+
+type ListGradingCategories2022Response struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *GradingCategoriesResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListGradingCategories2022Response429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON200() *GradingCategoriesResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ListGradingCategories2022Response) GetJSON500() *InternalError {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListGradingCategories2022Response) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListGradingCategories2022Response) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListGradingCategories2022Response) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListGradingCategories2022Response) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListGradingCategoriesResponse429Headers the declared response headers of an HTTP 429 response for ListGradingCategories
@@ -5682,6 +5902,26 @@ func (r AcknowledgeTaskResponse) ContentType() string {
 	return ""
 }
 
+// ListGradingCategories2022WithResponse List all Grading Categories (2022 path)
+//
+// The path of `listGradingCategories` in the vendor's 2022 file, served so that clients
+// generated from that file keep working. It answers exactly as `listGradingCategories`
+// does (same parameters, same pages; its `paging.next` stays on this path). Use
+// `/grades/gradingCategories`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /grades/categories (the `ListGradingCategories2022` operationId).
+//
+// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+func (c *ClientWithResponses) ListGradingCategories2022WithResponse(ctx context.Context, params *ListGradingCategories2022Params, reqEditors ...RequestEditorFn) (*ListGradingCategories2022Response, error) {
+	rsp, err := c.ListGradingCategories2022(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListGradingCategories2022Response(rsp)
+}
+
 // ListGradingCategoriesWithResponse List all Grading Categories
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6152,6 +6392,80 @@ func (c *ClientWithResponses) AcknowledgeTaskWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseAcknowledgeTaskResponse(rsp)
+}
+
+// ParseListGradingCategories2022Response parses an HTTP response from a ListGradingCategories2022WithResponse call
+func ParseListGradingCategories2022Response(rsp *http.Response) (*ListGradingCategories2022Response, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListGradingCategories2022Response{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest GradingCategoriesResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListGradingCategories2022Response429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListGradingCategoriesResponse parses an HTTP response from a ListGradingCategoriesWithResponse call

@@ -18,6 +18,11 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListGradingCategories2022 List all Grading Categories (2022 path)
+	// (GET /grades/categories)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	ListGradingCategories2022(ctx echo.Context, params ListGradingCategories2022Params) error
 	// ListGradingCategories List all Grading Categories
 	// (GET /grades/gradingCategories)
 	ListGradingCategories(ctx echo.Context, params ListGradingCategoriesParams) error
@@ -110,6 +115,38 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListGradingCategories2022 converts echo context to params.
+func (w *ServerInterfaceWrapper) ListGradingCategories2022(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListGradingCategories2022Params
+	// ------------- Optional query parameter "page" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page", ctx.QueryParams(), &params.Page, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page: %s", err))
+	}
+
+	// ------------- Optional query parameter "page_size" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "page_size", ctx.QueryParams(), &params.PageSize, runtime.BindQueryParameterOptions{Type: "integer", Format: "int32"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter page_size: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListGradingCategories2022(ctx, params)
+	return err
 }
 
 // ListGradingCategories converts echo context to params.
@@ -784,6 +821,13 @@ func (w *ServerInterfaceWrapper) ListAdminTasks(ctx echo.Context) error {
 
 	// Parameter object where we will unmarshal all parameters from the context
 	var params ListAdminTasksParams
+	// ------------- Optional query parameter "tenant_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "tenant_id", ctx.QueryParams(), &params.TenantID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant_id: %s", err))
+	}
+
 	// ------------- Optional query parameter "schema" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "schema", ctx.QueryParams(), &params.Schema, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
@@ -982,6 +1026,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/rostering/terms", wrapper.ListTerms, options.OperationMiddlewares["listTerms"]...)
 	router.GET(options.BaseURL+"/rostering/terms/:id", wrapper.FindTerm, options.OperationMiddlewares["findTerm"]...)
 	router.GET(options.BaseURL+"/grades/gradingCategories", wrapper.ListGradingCategories, options.OperationMiddlewares["listGradingCategories"]...)
+	router.GET(options.BaseURL+"/grades/categories", wrapper.ListGradingCategories2022, options.OperationMiddlewares["listGradingCategories2022"]...)
 
 }
 
@@ -1031,6 +1076,99 @@ type TooManyRequestsJSONResponse struct {
 type UnauthorizedJSONResponse ErrorResponse
 
 type UnsupportedMediaTypeJSONResponse ErrorResponse
+
+type ListGradingCategories2022RequestObject struct {
+	Params ListGradingCategories2022Params
+}
+
+type ListGradingCategories2022ResponseObject interface {
+	VisitListGradingCategories2022Response(w http.ResponseWriter) error
+}
+
+type ListGradingCategories2022200JSONResponse GradingCategoriesResponse
+
+func (response ListGradingCategories2022200JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories2022400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListGradingCategories2022400JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories2022401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response ListGradingCategories2022401JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories2022403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response ListGradingCategories2022403JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories2022429JSONResponse struct{ TooManyRequestsJSONResponse }
+
+func (response ListGradingCategories2022429JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", fmt.Sprint(response.Headers.RetryAfter))
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListGradingCategories2022500JSONResponse struct{ InternalErrorJSONResponse }
+
+func (response ListGradingCategories2022500JSONResponse) VisitListGradingCategories2022Response(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListGradingCategoriesRequestObject struct {
 	Params ListGradingCategoriesParams
@@ -4153,6 +4291,11 @@ func (response AcknowledgeTask500JSONResponse) VisitAcknowledgeTaskResponse(w ht
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListGradingCategories2022 List all Grading Categories (2022 path)
+	// (GET /grades/categories)
+	//
+	// Deprecated: this operation has been marked as deprecated upstream, but no `x-deprecated-reason` was set
+	ListGradingCategories2022(ctx context.Context, request ListGradingCategories2022RequestObject) (ListGradingCategories2022ResponseObject, error)
 	// ListGradingCategories List all Grading Categories
 	// (GET /grades/gradingCategories)
 	ListGradingCategories(ctx context.Context, request ListGradingCategoriesRequestObject) (ListGradingCategoriesResponseObject, error)
@@ -4252,6 +4395,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListGradingCategories2022 operation middleware
+func (sh *strictHandler) ListGradingCategories2022(ctx echo.Context, params ListGradingCategories2022Params) error {
+	var request ListGradingCategories2022RequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListGradingCategories2022(ctx.Request().Context(), request.(ListGradingCategories2022RequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListGradingCategories2022")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListGradingCategories2022ResponseObject); ok {
+		return validResponse.VisitListGradingCategories2022Response(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListGradingCategories operation middleware

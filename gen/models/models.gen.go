@@ -53,30 +53,6 @@ type Authenticate struct {
 	TenantID  openapi_types.UUID `json:"tenant_id"`
 }
 
-// BaseAccountResource BaseAccountResourceType of the vendor's 2022 file.
-type BaseAccountResource struct {
-	AccountID openapi_types.UUID `json:"account_id,omitempty,omitzero"`
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
-// BaseResource BaseResourceType of the vendor's 2022 file.
-type BaseResource struct {
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
-// BaseTenantResource BaseTenantResourceType of the vendor's 2022 file.
-type BaseTenantResource struct {
-	AccountID openapi_types.UUID `json:"account_id,omitempty,omitzero"`
-	CreatedAt time.Time          `json:"created_at,omitempty,omitzero"`
-	ID        openapi_types.UUID `json:"id,omitempty,omitzero"`
-	TenantID  openapi_types.UUID `json:"tenant_id,omitempty,omitzero"`
-	UpdatedAt time.Time          `json:"updated_at,omitempty,omitzero"`
-}
-
 // Course defines model for Course.
 type Course struct {
 	// Ext Extension and custom attributes of an object; any keys, any values.
@@ -652,7 +628,9 @@ type Task struct {
 	Type string `json:"type,omitempty,omitzero"`
 }
 
-// TaskAck defines model for TaskAck.
+// TaskAck One acknowledgement. Every field is optional (decision ack-body): `{}` records success, and
+// so does an acknowledgement with only a message; one with a non-empty `error` object and no
+// status records error.
 type TaskAck struct {
 	// SysAppID The application's own id for the object of the task (key spelled with a dot, as the vendor renders it).
 	SysAppID string `json:"$sys.app_id,omitempty,omitzero"`
@@ -661,8 +639,8 @@ type TaskAck struct {
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AppID string `json:"app_id,omitempty,omitzero"`
 
-	// Error Optional error information to record (2020-2022).
-	Error ErrorType `json:"error,omitempty,omitzero"`
+	// Error Optional error information to record (2020-2022). Every field is optional; the server fills what is missing (decision ack-error).
+	Error TaskAckError `json:"error,omitempty,omitzero"`
 
 	// Message Optional message to record and display in Kimono.
 	Message string `json:"message,omitempty,omitzero"`
@@ -670,13 +648,29 @@ type TaskAck struct {
 	// Params Optional key/value pairs to record (2020-2022).
 	Params map[string]string `json:"params,omitempty,omitzero"`
 
-	// Status Outcome of a task. success: processed. error: processed with errors (send a message).
-	// retry: not processed; deliver again. reauthenticate: not processed because the tenant must
-	// authenticate again; the task is delivered again.
-	Status TaskAckStatus `json:"status"`
+	// Status The outcome. Optional; absent, the server records success, or error when the acknowledgement carries an error object.
+	Status TaskAckStatus `json:"status,omitempty,omitzero"`
 
 	// TaskID Task ID to acknowledge (Required if multiple TaskAcks are in a single request). When given with a path id it must equal it.
 	TaskID openapi_types.UUID `json:"task_id,omitempty,omitzero"`
+}
+
+// TaskAckError The error of an acknowledgement, the 2022 ErrorType with every field optional (decision ack-error).
+type TaskAckError struct {
+	// Code Application-layer error code
+	Code string `json:"code,omitempty,omitzero"`
+
+	// Details Details that may assist in diagnosing this error
+	Details string `json:"details,omitempty,omitzero"`
+
+	// ExtMessage Extended error message
+	ExtMessage string `json:"ext_message,omitempty,omitzero"`
+
+	// Message Error message; recorded as the acknowledgement's message when it has none (cut at 4096 characters).
+	Message string `json:"message,omitempty,omitzero"`
+
+	// Status Transport-layer status code
+	Status int32 `json:"status,omitempty,omitzero"`
 }
 
 // TaskAckGroup defines model for TaskAckGroup.
@@ -691,8 +685,8 @@ type TaskAckGroupItem struct {
 	// Deprecated: this property has been marked as deprecated upstream, but no `x-deprecated-reason` was set
 	AppID string `json:"app_id,omitempty,omitzero"`
 
-	// Error Optional error information to record (2020-2022).
-	Error ErrorType `json:"error,omitempty,omitzero"`
+	// Error Optional error information to record (2020-2022). Every field is optional; the server fills what is missing (decision ack-error).
+	Error TaskAckError `json:"error,omitempty,omitzero"`
 
 	// Message Optional message to record and display in Kimono.
 	Message string `json:"message,omitempty,omitzero"`
@@ -700,12 +694,10 @@ type TaskAckGroupItem struct {
 	// Params Optional key/value pairs to record (2020-2022).
 	Params map[string]string `json:"params,omitempty,omitzero"`
 
-	// Status Outcome of a task. success: processed. error: processed with errors (send a message).
-	// retry: not processed; deliver again. reauthenticate: not processed because the tenant must
-	// authenticate again; the task is delivered again.
-	Status TaskAckStatus `json:"status"`
+	// Status The outcome. Optional; absent, the server records success, or error when the acknowledgement carries an error object.
+	Status TaskAckStatus `json:"status,omitempty,omitzero"`
 
-	// TaskID Task ID to acknowledge (Required if multiple TaskAcks are in a single request). When given with a path id it must equal it.
+	// TaskID The task to acknowledge; every item of a group names one.
 	TaskID openapi_types.UUID `json:"task_id"`
 }
 
@@ -912,6 +904,24 @@ type Unauthorized = ErrorResponse
 
 // UnsupportedMediaType The one error body of every operation.
 type UnsupportedMediaType = ErrorResponse
+
+// ListGradingCategories2022Params defines parameters for ListGradingCategories2022.
+type ListGradingCategories2022Params struct {
+	// Page Specify the page number (defaults to 0). Zero-based.
+	Page *PageParam `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Specify the page_size (defaults to the maximum page size, 2000).
+	PageSize *PageSizeParam `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Cursor An opaque position in a list, as `paging.next` carries it: the page after the one that
+	// gave it. Following `paging.next` costs the same at page 500 as at page 1, because the
+	// server seeks to the position instead of counting the rows before it. When `cursor` is
+	// given, `page` only numbers the page in the next link, and `page_size` still sets the size.
+	// A cursor is valid only on the list, and for the caller's tenants, that issued it: one that
+	// was altered, or that comes from another list or tenant, is rejected with 400. Clients
+	// that compute pages themselves keep using `page` and `page_size`.
+	Cursor *CursorParam `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
 
 // ListGradingCategoriesParams defines parameters for ListGradingCategories.
 type ListGradingCategoriesParams struct {
@@ -1185,7 +1195,8 @@ type ListTermsParams struct {
 
 // ListTasksParams defines parameters for ListTasks.
 type ListTasksParams struct {
-	// TenantID Specify the tenant_id to restrict this operation to
+	// TenantID Specify the tenant_id to restrict this operation to. It must be one of the tenants the
+	// credentials name (403 otherwise): an OAuth2 client has one, an LTI JWT may name several.
 	TenantID *TenantIDParam `form:"tenant_id,omitempty" json:"tenant_id,omitempty"`
 
 	// Schema Specify the Task Schema to use for this operation. Known values: `2.0.0` (the default:
@@ -1206,6 +1217,10 @@ type ListTasksParams struct {
 
 // ListAdminTasksParams defines parameters for ListAdminTasks.
 type ListAdminTasksParams struct {
+	// TenantID Specify the tenant_id to restrict this operation to. It must be one of the tenants the
+	// credentials name (403 otherwise): an OAuth2 client has one, an LTI JWT may name several.
+	TenantID *TenantIDParam `form:"tenant_id,omitempty" json:"tenant_id,omitempty"`
+
 	// Schema Specify the Task Schema to use for this operation. Known values: `2.0.0` (the default:
 	// one snake_case payload key per task, as in the vendor's example) and `3.0.0` (flat: the
 	// event's fields at the task's root beside `type`). A major version alone (`2`, `3`) is

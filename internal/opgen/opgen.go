@@ -55,6 +55,9 @@ type Operation struct {
 	Group    bool   // an acknowledgement of a group (TaskAckGroup body)
 	HasID    bool   // takes the {id} path parameter
 	Pageable bool   // its query parameters are page, page_size and cursor only
+	// Deprecated is the operation's deprecated flag: an alias kept for older
+	// clients (the 2022 paths), served and checked but given no client helper.
+	Deprecated bool
 	// Filter is the x-object-filter of a list: the $sys field every object
 	// it lists must have one of the values of (org_type, person_type).
 	FilterField  string
@@ -99,7 +102,7 @@ func Parse(b []byte) (*Spec, error) {
 				return nil, fmt.Errorf("opgen: %s %s has no operationId", m, path)
 			}
 			o := Operation{ID: op.OperationID, GoName: codegen.ToCamelCaseWithInitialisms(op.OperationID),
-				Method: m, Path: path, Summary: op.Summary, Shape: ShapeOther, order: order}
+				Method: m, Path: path, Summary: op.Summary, Shape: ShapeOther, Deprecated: op.Deprecated, order: order}
 			classify(&o, item, op)
 			s.Ops = append(s.Ops, o)
 		}
@@ -185,7 +188,7 @@ func (o Operation) IsTask() bool { return o.Object == "Task" }
 
 // Iterator reports whether the client gets a generated iterator for o.
 func (o Operation) Iterator() bool {
-	return o.Shape == ShapeList && !o.IsTask() && o.Pageable && o.Object != ""
+	return o.Shape == ShapeList && !o.IsTask() && o.Pageable && o.Object != "" && !o.Deprecated
 }
 
 // Finder reports whether the client gets a generated find helper for o.

@@ -3,6 +3,7 @@ package readme_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -148,7 +149,7 @@ func stop(t *testing.T, cmd *exec.Cmd, sig os.Signal) int {
 // conformance suite with every operation counted as not implemented, and
 // exits 0 on Ctrl-C.
 func TestCompatibleServerSnippet(t *testing.T) {
-	src := replace(t, block(t, "Build a compatible server", "go"), `":8080"`, `"127.0.0.1:0"`)
+	src := replace(t, block(t, "Build a compatible server", "go"), `"127.0.0.1:8081"`, `"127.0.0.1:0"`)
 	bin := buildSnippet(t, "server", src)
 	var out, errOut syncbuf.Buffer
 	cmd := exec.Command(bin)
@@ -259,36 +260,146 @@ func TestReferenceServerSteps(t *testing.T) {
 	}
 }
 
-// The conformance recipe, run as written (on a free port and a scratch
-// database): it passes, and its last line stops the server.
-func TestConformanceRecipe(t *testing.T) {
+// recipe is the README's conformance recipe made to run on addr with a
+// scratch database and binary in tmp. Every path it names is replaced: the
+// test must pass whatever make run, the examples and earlier recipes left in
+// the working tree, so the script may not read it.
+func recipe(t *testing.T, addr, tmp string) string {
+	t.Helper()
+	script := block(t, "Check any server: conformance", "sh")
+	db, bin := filepath.Join(tmp, "interop.db"), filepath.Join(tmp, "interop")
+	script = replace(t, script, "ADDR=127.0.0.1:8080 DB=./interop.db BIN=bin/interop", "ADDR="+addr+" DB="+db+" BIN="+bin)
+	if rest := strings.NewReplacer(db, "", bin, "").Replace(script); strings.Contains(rest, "interop.db") || strings.Contains(rest, "bin/") || strings.Contains(rest, ".json") {
+		t.Fatalf("the recipe names a file in the working tree besides its DB and BIN variables:\n%s", script)
+	}
+	return script
+}
+
+// runRecipe runs script with bash from the repository's root, as a newcomer
+// pastes it, and returns its output and exit status. It fails the test when
+// the run leaves a file in the working tree that was not there before.
+func runRecipe(t *testing.T, script string) (string, int) {
+	t.Helper()
+	bash := tool(t, "bash")
+	before := untracked(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bash, "-c", script)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("the README's conformance recipe did not run: %v\n%s", err, out)
+	}
+	for f := range untracked(t) {
+		if !before[f] {
+			t.Errorf("the recipe left %s in the working tree", f)
+		}
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// untracked lists the files git does not track, ignored ones included, at
+// the root of the working tree and in bin/, where the recipe runs and builds:
+// tests of other packages, running at the same time, write in their own
+// folders.
+func untracked(t *testing.T) map[string]bool {
+	t.Helper()
+	cmd := exec.Command("git", "status", "--porcelain", "--ignored", "--untracked-files=all")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("not a git working tree: %v", err)
+	}
+	files := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f, ok := strings.CutPrefix(l, "?? "); ok && (!strings.Contains(f, "/") || strings.HasPrefix(f, "bin/")) {
+			files[f] = true
+		}
+		if f, ok := strings.CutPrefix(l, "!! "); ok && (!strings.Contains(f, "/") || strings.HasPrefix(f, "bin/")) {
+			files[f] = true
+		}
+	}
+	return files
+}
+
+func recipeTools(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: builds bin/interop and runs the whole suite against the demo district")
 	}
-	bash := tool(t, "bash")
 	tool(t, "curl")
 	tool(t, "make")
-	addr, tmp := freeAddr(t), t.TempDir()
-	script := block(t, "Check any server: conformance", "sh")
-	script = replace(t, script, "127.0.0.1:8080", addr)
-	script = replace(t, script, "./interop.db", filepath.Join(tmp, "interop.db"))
-	script = replace(t, script, "second.json", filepath.Join(tmp, "second.json"))
-	// make reads ADDR, DB and BIN from the environment (?=). Whatever
-	// happens, no server outlives the script.
-	script = "trap 'kill $(jobs -p) 2>/dev/null || true; wait' EXIT\n" + script
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bash, "-euo", "pipefail", "-c", script)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "ADDR="+addr, "DB="+filepath.Join(tmp, "interop.db"), "BIN="+filepath.Join(tmp, "interop"))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the README's conformance recipe: %v\n%s", err, out)
+}
+
+// The conformance recipe, run as written (on a free port and a scratch
+// database): it passes, exits 0, writes nothing into the working tree, and
+// stops its server.
+func TestConformanceRecipe(t *testing.T) {
+	recipeTools(t)
+	addr := freeAddr(t)
+	out, code := runRecipe(t, recipe(t, addr, t.TempDir()))
+	if code != 0 {
+		t.Fatalf("the README's conformance recipe: exit status %d\n%s", code, out)
 	}
-	if !regexp.MustCompile(`\d+ passed, 0 failed, 1 skipped`).Match(out) { // redelivery: no --lease-wait
+	if !regexp.MustCompile(`\d+ passed, 0 failed, 1 skipped`).MatchString(out) { // redelivery: no --lease-wait
 		t.Errorf("the recipe's report:\n%s", out)
 	}
 	if healthy("http://" + addr) {
-		t.Errorf("the server still answers after the recipe's kill %%1")
+		t.Errorf("the server still answers after the recipe ended")
+	}
+}
+
+// The recipe's exit status is conformance's: a failed run is not hidden
+// behind the status of the command that stops the server.
+func TestConformanceRecipeFails(t *testing.T) {
+	recipeTools(t)
+	t.Parallel()
+	addr := freeAddr(t)
+	script := replace(t, recipe(t, addr, t.TempDir()), "--client-secret demo-secret", "--client-secret wrong-secret")
+	out, code := runRecipe(t, script)
+	if code != 1 || !strings.Contains(out, "demo") {
+		t.Fatalf("the recipe with a wrong secret: exit status %d, want conformance's 1\n%s", code, out)
+	}
+	if healthy("http://" + addr) {
+		t.Errorf("the server still answers after the recipe ended")
+	}
+}
+
+// With a server already on the port (make run still up), the recipe stops
+// at once, saying so, instead of testing, and resetting, that server.
+func TestConformanceRecipeBusyPort(t *testing.T) {
+	recipeTools(t)
+	t.Parallel()
+	for name, serve := range map[string]func(net.Listener){
+		"a server": func(ln net.Listener) {
+			_ = http.Serve(ln, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+		},
+		"not HTTP": func(ln net.Listener) {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			go serve(ln)
+			out, code := runRecipe(t, recipe(t, ln.Addr().String(), t.TempDir()))
+			if code == 0 || strings.Contains(out, "passed,") {
+				t.Fatalf("the recipe on a busy port: exit status %d, want a failure before conformance\n%s", code, out)
+			}
+			if !strings.Contains(out, ln.Addr().String()) {
+				t.Errorf("the recipe's failure does not name the busy address:\n%s", out)
+			}
+		})
 	}
 }

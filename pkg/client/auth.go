@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -229,6 +230,11 @@ func clientCredentialsFetch(cfg *clientcredentials.Config, hc *http.Client, p Re
 				return tok, nil
 			}
 			err = tokenError(err)
+			var refused *APIError
+			if errors.As(err, &refused) && refused.StatusCode == http.StatusUnauthorized {
+				// Say whose credentials: a program may hold several.
+				refused.Message = strings.TrimSuffix(fmt.Sprintf("the token endpoint refused client id %q: %s", cfg.ClientID, refused.Message), ": ")
+			}
 			if ctx.Err() != nil || !transientTokenError(err) || attempt >= p.MaxAttempts {
 				return nil, err
 			}

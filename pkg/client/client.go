@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/interop-data/interop/gen/apiclient"
+	"github.com/interop-data/interop/internal/exactjson"
 )
 
 // Version is sent in the default User-Agent.
@@ -248,6 +249,13 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, out any) 
 	}
 	if out == nil {
 		return nil
+	}
+	// A key that differs from a field's name only by case would fill that
+	// field (encoding/json matches without case, the last key winning), so a
+	// receipt {"status":"error","STATUS":"success"} would read as a success
+	// that validation never saw: refused as an invalid response.
+	if err := exactjson.Check(body, out); err != nil {
+		return fmt.Errorf("%w: %s answered %d: %w", ErrInvalidResponse, op, resp.StatusCode, err)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("%w: %s answered %d: %w", ErrInvalidResponse, op, resp.StatusCode, err)

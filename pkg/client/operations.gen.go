@@ -45,6 +45,7 @@ var operations = []operation{
 	{id: "listTerms", method: "GET", path: "/rostering/terms", shape: shapeList, object: "Term"},
 	{id: "findTerm", method: "GET", path: "/rostering/terms/{id}", shape: shapeFind, object: "Term"},
 	{id: "listGradingCategories", method: "GET", path: "/grades/gradingCategories", shape: shapeList, object: "GradingCategory"},
+	{id: "listGradingCategories2022", method: "GET", path: "/grades/categories", shape: shapeList, object: "GradingCategory"},
 }
 
 // Orgs iterates over every object of listOrgs (GET /rostering/orgs): list all Orgs.

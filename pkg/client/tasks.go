@@ -12,6 +12,7 @@ import (
 
 	"github.com/interop-data/interop/gen/apiclient"
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/exactjson"
 )
 
 // Task kinds: the payload key of a schema 2.x task, or the type of a flat
@@ -74,6 +75,9 @@ type taskMeta struct {
 func (t *Task) UnmarshalJSON(b []byte) error {
 	*t = Task{}
 	var m models.Task
+	if err := exactjson.Check(b, &m); err != nil {
+		return err
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
@@ -111,6 +115,9 @@ func (t *Task) UnmarshalJSON(b []byte) error {
 
 func (t *Task) setMeta(b []byte) error {
 	var m taskMeta
+	if err := exactjson.Check(b, &m); err != nil {
+		return fmt.Errorf("task %s payload: %w", t.Kind, err)
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("task %s payload: %w", t.Kind, err)
 	}
@@ -149,7 +156,7 @@ func (t *Task) flatten(m models.Task) {
 
 // TaskListOptions selects the tasks of ListTasks and AdminTasks.
 type TaskListOptions struct {
-	TenantID uuid.UUID // restrict to one tenant (ListTasks only); zero means all the actor's tenants
+	TenantID uuid.UUID // restrict to one of the actor's tenants (an LTI JWT may name several); zero means all of them
 	Schema   string    // task schema version, e.g. "2.0.0" (default) or "3.0.0"
 	Driver   string    // restrict to one driver
 	PageSize int       // batch or page size (1 to 2000); 0 lets the server choose
@@ -200,8 +207,11 @@ func (c *Client) AdminTasks(ctx context.Context, opts *TaskListOptions) iter.Seq
 		o = *opts
 	}
 	return walk[*Task](c, ctx, "listAdminTasks", func(server string) (*http.Request, error) {
-		return apiclient.NewListAdminTasksRequest(server, &models.ListAdminTasksParams{
-			Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)})
+		p := &models.ListAdminTasksParams{Schema: strPtr(o.Schema), Driver: strPtr(o.Driver), PageSize: int32Ptr(o.PageSize), Page: int32Ptr(o.Page)}
+		if o.TenantID != uuid.Nil {
+			p.TenantID = &o.TenantID
+		}
+		return apiclient.NewListAdminTasksRequest(server, p)
 	})
 }
 

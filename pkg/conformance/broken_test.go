@@ -351,6 +351,25 @@ var breakages = []breakage{
 		check: "tasks/acknowledgement removes a task", reason: "success removes a task from the queue",
 	},
 	{
+		name: "refuses an acknowledgement without a status (the decision before ack-body was corrected)",
+		wrap: func(t *testing.T, tg *target) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if taskAck.MatchString(tg.rel(r)) && r.Method == http.MethodPut {
+					body := readBody(r)
+					var a map[string]any
+					if json.Unmarshal(body, &a) == nil && a["status"] == nil {
+						writeJSON(w, 400, map[string]any{"error": map[string]any{"status": 400, "code": "invalid_body", "message": "status is required"}})
+						return
+					}
+					reply(w, call(tg.inner, clone(r, "PUT", r.URL.Path, r.URL.Query(), body, "")))
+					return
+				}
+				tg.inner.ServeHTTP(w, r)
+			})
+		},
+		check: "tasks/an acknowledgement without a status", reason: "must answer 200",
+	},
+	{
 		name: "accepts a malformed acknowledgement as success",
 		wrap: func(t *testing.T, tg *target) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -508,6 +527,30 @@ var breakages = []breakage{
 			})
 		},
 		check: "isolation/no acknowledgement or delete reaches another tenant's task", reason: "deleteAdminTask of tenant 1 must not reach a task of tenant 2",
+	},
+	{
+		name: "refuses LTI JWTs", wrap: refusesLTI,
+		check: "auth/an LTI JWT authorises requests for its tenant", reason: "answered 401 (want 200)",
+	},
+	{
+		name: "accepts a tampered LTI JWT", wrap: acceptsTamperedLTI,
+		check: "auth/a tampered LTI JWT gets 401", reason: "must get 401",
+	},
+	{
+		name: "an LTI JWT lists another tenant's objects", wrap: ltiSeesOthers,
+		check: "isolation/LTI JWT: no list shows another tenant's objects", reason: "a tenant sees only its own data",
+	},
+	{
+		name: "an LTI JWT finds another tenant's objects", wrap: ltiSeesOthers,
+		check: "isolation/LTI JWT: no find finds another tenant's objects", reason: "must not find an object of tenant",
+	},
+	{
+		name: "an LTI JWT's queue holds another tenant's tasks", wrap: ltiSeesOthers,
+		check: "isolation/LTI JWT: each tenant's queue holds only its own tasks", reason: "holds task",
+	},
+	{
+		name: "an LTI JWT deletes another tenant's task", wrap: ltiSeesOthers,
+		check: "isolation/LTI JWT: no acknowledgement or delete reaches another tenant's task", reason: "must not reach a task of tenant 2",
 	},
 	{
 		name: "renders schema 3.0.0 like 2.0.0",
@@ -837,4 +880,61 @@ func TestEveryBreakageFailsItsCheck(t *testing.T) {
 			})
 		}
 	}
+}
+
+func isLTI(tg *target, r *http.Request) bool {
+	return r.Header.Get("Authorization") == "Bearer "+tg.ltiToken
+}
+
+// refusesLTI answers 401 to the LTI JWT, as a server that wires only OAuth2.
+func refusesLTI(t *testing.T, tg *target) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isLTI(tg, r) {
+			writeJSON(w, 401, map[string]any{"error": map[string]any{"status": 401, "code": "unauthorized", "message": "no LTI"}})
+			return
+		}
+		tg.inner.ServeHTTP(w, r)
+	})
+}
+
+// acceptsTamperedLTI serves a token that starts like the LTI JWT as if it
+// were the LTI JWT: a server that does not check the signature.
+func acceptsTamperedLTI(t *testing.T, tg *target) http.Handler {
+	head, _, _ := strings.Cut(tg.ltiToken, ".")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != tg.ltiToken && strings.HasPrefix(tok, head+".") {
+			r = clone(r, r.Method, r.URL.Path, r.URL.Query(), readBody(r), "Bearer "+tg.ltiToken)
+		}
+		tg.inner.ServeHTTP(w, r)
+	})
+}
+
+// ltiSeesOthers breaks isolation for the LTI JWT caller only: its course
+// list, person finds, admin queue and deletes reach the second tenant too,
+// while OAuth2 callers stay isolated.
+func ltiSeesOthers(t *testing.T, tg *target) http.Handler {
+	tok := tg.tokens(t)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLTI(tg, r) {
+			tg.inner.ServeHTTP(w, r)
+			return
+		}
+		rel := tg.rel(r)
+		rec := call(tg.inner, r)
+		switch {
+		case isGet(r) && (rel == "/rostering/courses" || rel == "/tasks/admin") && rec.Code == 200:
+			b := decode(rec.Body.Bytes())
+			q := r.URL.Query()
+			if rel == "/tasks/admin" {
+				q = url.Values{"page_size": {"1"}}
+			}
+			other := decode(call(tg.inner, clone(r, "GET", r.URL.Path, q, nil, tok[1])).Body.Bytes())
+			b["data"] = append(b["data"].([]any), other["data"].([]any)...)
+			writeJSON(w, 200, b)
+			return
+		case rec.Code == 404 && (isGet(r) && strings.HasPrefix(rel, "/rostering/persons/") || r.Method == http.MethodDelete):
+			rec = call(tg.inner, clone(r, r.Method, r.URL.Path, nil, nil, tok[1]))
+		}
+		reply(w, rec)
+	})
 }

@@ -17,6 +17,68 @@ func (r *run) authChecks() []check {
 		{group: "auth", name: "client credentials are not accepted in place of a token", run: func(c *C) {
 			c.checkUnauthorized(authBasic, "with the client's id and secret as HTTP Basic instead of a token")
 		}},
+		{group: "auth", name: "an LTI JWT authorises requests for its tenant", run: checkLTIToken},
+		{group: "auth", name: "a tampered LTI JWT gets 401", run: checkLTITampered},
+	}
+}
+
+// needLTI skips a check when no LTI JWT was given.
+func (c *C) needLTI() *tenant {
+	if c.r.lti == nil {
+		c.skipf("needs an LTI JWT naming tenant 1 (--lti-token; the reference server mints one: interop tenant lti-token)")
+	}
+	return c.r.lti
+}
+
+// checkLTIToken: the LTI JWT reads what tenant 1's OAuth2 token reads, on a
+// list, the admin queue and GET /tasks with tenant 1's tenant_id.
+func checkLTIToken(c *C) {
+	lt := c.needLTI()
+	as := c.r.tenants[0]
+	for _, l := range rosterLists[:1] {
+		want, got := ids(c.all(as, l), l), ids(c.all(lt, l), l)
+		if len(want) != len(got) {
+			c.failf("an LTI JWT naming tenant 1 reads tenant 1's data, but %s answered %d objects to it and %d to tenant 1's OAuth2 token", l.op, len(got), len(want))
+		}
+		for id := range got {
+			if !want[id] {
+				c.failf("an LTI JWT naming tenant 1 reads tenant 1's data, but %s showed it %s, which tenant 1's OAuth2 token does not see", l.op, id)
+			}
+		}
+	}
+	ex := c.get(lt, "/tasks/admin", url.Values{"page_size": {"1"}})
+	c.want(ex, 200, "an LTI JWT authorises listAdminTasks")
+}
+
+func checkLTITampered(c *C) {
+	lt := c.needLTI()
+	parts := strings.Split(lt.token, ".")
+	if len(parts) != 3 {
+		c.failf("--lti-token is not a JWT (three dot-separated parts)")
+	}
+	// flip changes a character in the middle: the last one of a base64url
+	// segment may carry only padding bits, which decoders commonly ignore,
+	// so changing it may leave the decoded bytes (and a valid signature) as
+	// they were.
+	flip := func(s string) string {
+		if s == "" {
+			return "A"
+		}
+		i := len(s) / 2
+		repl := byte('A')
+		if s[i] == 'A' {
+			repl = 'B'
+		}
+		return s[:i] + string(repl) + s[i+1:]
+	}
+	for _, bad := range []struct{ what, token string }{
+		{"its signature altered", parts[0] + "." + parts[1] + "." + flip(parts[2])},
+		{"its claims altered", parts[0] + "." + flip(parts[1]) + "." + parts[2]},
+		{"its signature removed", parts[0] + "." + parts[1] + "."},
+	} {
+		ex := c.send(request{method: http.MethodGet, path: "/rostering/orgs", query: url.Values{"page_size": {"1"}},
+			as: &tenant{label: "tampered LTI JWT", token: bad.token}})
+		c.wantError(ex, 401, "an LTI JWT with "+bad.what+" must get 401")
 	}
 }
 

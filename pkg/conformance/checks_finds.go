@@ -32,7 +32,7 @@ func (r *run) findChecks() []check {
 func (c *C) checkFound(as *tenant, l list) {
 	objs := c.all(as, l)
 	if len(objs) == 0 {
-		c.skipf("%s is empty: there is nothing to find", l.op)
+		c.skipLacking(loadRoster, []string{l.findOp}, "%s is empty: there is nothing to find", l.op)
 	}
 	n := len(objs)
 	if n > maxFinds {
@@ -83,7 +83,7 @@ func checkMalformedIDs(c *C) {
 func checkLEAIsNotSchool(c *C) {
 	school := c.firstSchool()
 	if school == "" {
-		c.skipf("the tenant has no org of type School")
+		c.skipLacking(loadRoster, nil, "the tenant has no org of type School")
 	}
 	ex := c.get(nil, "/rostering/leas/"+school, nil)
 	c.wantError(ex, 404, "findLEA: an org that exists but is not an LEA is 404")

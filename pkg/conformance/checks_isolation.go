@@ -19,11 +19,26 @@ func (r *run) isolationChecks() []check {
 			f(c, c.r.tenants[0], c.r.tenants[1])
 		}
 	}
+	// The same promises hold for an LTI JWT caller (Config.LTIToken) in
+	// place of the first client.
+	needLTI := func(f func(c *C, a, b *tenant)) func(c *C) {
+		return func(c *C) {
+			lt := c.needLTI()
+			if len(c.r.tenants) < 2 {
+				c.skipf("needs a second client of another tenant (--client-id-2, --client-secret-2)")
+			}
+			f(c, lt, c.r.tenants[1])
+		}
+	}
 	return []check{
 		{group: "isolation", name: "no list shows another tenant's objects", run: need(checkListsIsolated)},
 		{group: "isolation", name: "no find finds another tenant's objects", run: need(checkFindsIsolated)},
 		{group: "isolation", name: "each tenant's queue holds only its own tasks", run: need(checkQueuesIsolated)},
 		{group: "isolation", name: "no acknowledgement or delete reaches another tenant's task", run: need(checkAcksIsolated)},
+		{group: "isolation", name: "LTI JWT: no list shows another tenant's objects", run: needLTI(checkListsIsolated)},
+		{group: "isolation", name: "LTI JWT: no find finds another tenant's objects", run: needLTI(checkFindsIsolated)},
+		{group: "isolation", name: "LTI JWT: each tenant's queue holds only its own tasks", run: needLTI(checkQueuesIsolated)},
+		{group: "isolation", name: "LTI JWT: no acknowledgement or delete reaches another tenant's task", run: needLTI(checkAcksIsolated)},
 	}
 }
 
@@ -48,7 +63,7 @@ func checkListsIsolated(c *C, a, b *tenant) {
 		total += len(ia)
 	}
 	if total == 0 {
-		c.skipf("neither tenant has roster data")
+		c.skipLacking(loadRoster, nil, "neither tenant has roster data")
 	}
 	c.notef("%d objects across %d lists, none shared", total, len(rosterLists))
 }
@@ -77,7 +92,7 @@ func checkFindsIsolated(c *C, a, b *tenant) {
 		}
 	}
 	if n == 0 {
-		c.skipf("neither tenant has roster data")
+		c.skipLacking(loadRoster, nil, "neither tenant has roster data")
 	}
 	c.notef("%d finds across tenants answered 404", n)
 }
@@ -102,7 +117,7 @@ func checkQueuesIsolated(c *C, a, b *tenant) {
 	qa, ta := c.tenantOf(a)
 	qb, tb := c.tenantOf(b)
 	if len(qa) == 0 || len(qb) == 0 {
-		c.skipf("a task queue is empty (%s: %d tasks, %s: %d): nothing to compare", a.label, len(qa), b.label, len(qb))
+		c.skipLacking(loadTasks, nil, "a task queue is empty (%s: %d tasks, %s: %d): nothing to compare", a.label, len(qa), b.label, len(qb))
 	}
 	if ta == tb {
 		c.failf("each tenant's queue holds only its own tasks, but the tasks of %s and %s both carry tenant_id %s", a.label, b.label, ta)
@@ -135,7 +150,7 @@ func checkAcksIsolated(c *C, a, b *tenant) {
 		break
 	}
 	if victim == "" {
-		c.skipf("the task queue of %s is empty: there is no task to protect", b.label)
+		c.skipLacking(loadTasks, nil, "the task queue of %s is empty: there is no task to protect", b.label)
 	}
 	one := `{"status":"success","message":"conformance: must not cross tenants"}`
 	group := `[{"task_id":"` + victim + `","status":"success"}]`

@@ -39,7 +39,11 @@ func (c *C) firstOrg() string {
 	}
 	orgs := c.all(c.r.tenants[0], rosterLists[0])
 	if len(orgs) == 0 {
-		c.skipf("the tenant has no org, so there is no per-org list to page through")
+		ops := []string{"findOrg"}
+		for _, l := range orgLists {
+			ops = append(ops, l.op)
+		}
+		c.skipLacking(loadRoster, ops, "the tenant has no org, so there is no per-org list to page through")
 	}
 	return sysID(orgs[0])
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ type Config struct {
 	// Clients holds one or two clients. The second, when given, must belong to
 	// a different tenant: it enables the isolation checks.
 	Clients []Credentials
+	// LTIToken, when set, is an LTI JWT the server accepts, naming the
+	// tenant of Clients[0] and no other: the auth checks try it (and a
+	// tampered copy), and the isolation checks run again with it in place of
+	// the first client's token.
+	LTIToken string
 	// LeaseWait is how long a task lease lasts on the server under test. Zero
 	// skips the redelivery check; otherwise the suite waits that long (through
 	// Wait) for a leased task to be delivered again.
@@ -48,6 +54,12 @@ type Config struct {
 	// finds, memberships, tasks, isolation); the spec group always reports on
 	// the operations the chosen groups exercised.
 	Groups []string
+	// Run and Skip, when set, are regular expressions matched against each
+	// check's "group/name" (e.g. "tasks/group acknowledgement", "^finds/"):
+	// only checks Run matches and Skip does not are run and reported. The
+	// spec group's checks are selected the same way; they judge what the
+	// selected checks exercised.
+	Run, Skip string
 	// Progress, when set, receives the Notice and one line per group as the
 	// suite advances.
 	Progress io.Writer
@@ -77,6 +89,9 @@ type Result struct {
 	Verdict  Verdict `json:"verdict"`
 	Reason   string  `json:"reason,omitempty"`
 	Evidence string  `json:"evidence,omitempty"`
+	// Duration is how long the check took (0 for the spec group, judged
+	// from the other checks' exchanges).
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }
 
 // Report is the outcome of a run, results in group order.
@@ -179,6 +194,11 @@ func (c Config) normalised() (Config, *url.URL, error) {
 	for _, g := range c.Groups {
 		if !slices.Contains(groupOrder[1:], g) {
 			return c, nil, fmt.Errorf("conformance: unknown group %q (want one of %v)", g, groupOrder[1:])
+		}
+	}
+	for _, p := range []struct{ name, expr string }{{"Run", c.Run}, {"Skip", c.Skip}} {
+		if _, err := regexp.Compile(p.expr); err != nil {
+			return c, nil, fmt.Errorf("conformance: %s %q is not a regular expression: %v", p.name, p.expr, err)
 		}
 	}
 	if c.HTTPClient == nil {

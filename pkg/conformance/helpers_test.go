@@ -26,6 +26,7 @@ type target struct {
 	advance  func(time.Duration)
 	lease    time.Duration
 	tokenURL string // path of the token endpoint
+	ltiToken string // a token standing for an LTI JWT of the first tenant
 
 	mu       sync.Mutex
 	byAuth   map[string]int // Authorization header -> client index
@@ -83,6 +84,7 @@ func fakeTarget(t testing.TB) *target {
 		advance:  f.Advance,
 		lease:    time.Minute,
 		tokenURL: "/oauth/token",
+		ltiToken: f.LTIToken,
 	}
 }
 
@@ -98,6 +100,7 @@ func (tg *target) serve(t testing.TB, h http.Handler) conformance.Config {
 		Clients:   tg.clients[:],
 		LeaseWait: tg.lease,
 		Wait:      func(_ context.Context, d time.Duration) error { tg.advance(d); return nil },
+		LTIToken:  tg.ltiToken,
 	}
 }
 

@@ -14,6 +14,7 @@ var rosterLists = []list{
 	{op: "listSections", path: "/rostering/sections", find: "/rostering/sections/", findOp: "findSection"},
 	{op: "listTerms", path: "/rostering/terms", find: "/rostering/terms/", findOp: "findTerm"},
 	{op: "listGradingCategories", path: "/grades/gradingCategories"},
+	{op: "listGradingCategories2022", path: "/grades/categories"},
 }
 
 // orgLists are the lists under one org; path is appended to /rostering/orgs/{id}.

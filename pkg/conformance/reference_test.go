@@ -26,6 +26,7 @@ func referenceTarget(t testing.TB) *target {
 		advance:  env.Clock.Advance,
 		lease:    time.Minute,
 		tokenURL: "/oauth/token",
+		ltiToken: env.LTIToken(t, 0),
 	}
 }
 
@@ -40,6 +41,7 @@ func TestReferenceConforms(t *testing.T) {
 			{ClientID: env.Tenants[0].ClientID, ClientSecret: env.Tenants[0].ClientSecret},
 			{ClientID: env.Tenants[1].ClientID, ClientSecret: env.Tenants[1].ClientSecret},
 		},
+		LTIToken:  env.LTIToken(t, 0),
 		LeaseWait: 30 * time.Second,
 		Wait: func(_ context.Context, d time.Duration) error {
 			env.Clock.Advance(d)

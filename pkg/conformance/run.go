@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 )
 
 // run is one execution of the suite: configuration, the tenants, the
@@ -31,6 +33,21 @@ type run struct {
 	// on, operations may have gone uncalled because what leads to them is
 	// not implemented.
 	sawNotImplemented bool
+	// lti is the first tenant as an LTI JWT caller (Config.LTIToken), or nil.
+	lti *tenant
+	// lacking maps an operation to what the tenant must hold for the suite
+	// to call it with success, when a check found the tenant without it:
+	// its spec check is then skipped, saying what to load, not failed.
+	lacking map[string]string
+	// only and skip are Config.Run and Config.Skip compiled (nil: unset).
+	only, skip *regexp.Regexp
+}
+
+// selected reports whether Config.Run and Config.Skip select the check
+// group/name.
+func (r *run) selected(group, name string) bool {
+	full := group + "/" + name
+	return (r.only == nil || r.only.MatchString(full)) && (r.skip == nil || !r.skip.MatchString(full))
 }
 
 type opLog struct {
@@ -50,9 +67,18 @@ func newRun(cfg Config) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, base: base, spec: v, ops: map[string]*opLog{}, roster: map[string][]object{}}
+	r := &run{cfg: cfg, base: base, spec: v, ops: map[string]*opLog{}, roster: map[string][]object{}, lacking: map[string]string{}}
+	if cfg.Run != "" {
+		r.only = regexp.MustCompile(cfg.Run) // normalised compiled it
+	}
+	if cfg.Skip != "" {
+		r.skip = regexp.MustCompile(cfg.Skip)
+	}
 	for i, c := range cfg.Clients {
 		r.tenants = append(r.tenants, &tenant{label: fmt.Sprintf("tenant %d", i+1), creds: c})
+	}
+	if cfg.LTIToken != "" {
+		r.lti = &tenant{label: "tenant 1 (LTI JWT)", token: cfg.LTIToken}
 	}
 	return r, nil
 }
@@ -137,6 +163,25 @@ func (c *C) skipf(format string, args ...any) {
 	panic(stop{})
 }
 
+// What to load when a check is skipped because the tenant lacks data.
+const (
+	loadRoster = "load a roster into the tenant (reference server: interop load --tenant ID EXPORT; serve --demo loads the demo tenant's)"
+	loadTasks  = "fill the tenant's task queue (reference server: loading a roster enqueues a sync; interop tenant reset --tenant demo --yes, then serve --demo, refills the demo's)"
+)
+
+// skipLacking ends the check as skipped because the tenant lacks data,
+// saying what to load (hint). ops are the operations that, for lack of it,
+// could not be called with success: their spec checks are skipped with the
+// same hint rather than failed.
+func (c *C) skipLacking(hint string, ops []string, format string, args ...any) {
+	for _, op := range ops {
+		if _, ok := c.r.lacking[op]; !ok {
+			c.r.lacking[op] = hint
+		}
+	}
+	c.skipf("%s: %s", fmt.Sprintf(format, args...), hint)
+}
+
 func (c *C) notef(format string, args ...any) {
 	c.notes = append(c.notes, fmt.Sprintf(format, args...))
 }
@@ -214,7 +259,9 @@ func (c *C) wantError(ex *exchange, status int, promise string) {
 func (r *run) runCheck(ctx context.Context, k check) (res Result) {
 	res = Result{Group: k.group, Name: k.name, Verdict: Pass}
 	c := &C{ctx: ctx, r: r, res: &res}
+	start := time.Now()
 	defer func() {
+		res.Duration = time.Since(start)
 		if p := recover(); p != nil {
 			if _, ok := p.(stop); !ok {
 				res.Verdict = Fail
@@ -258,6 +305,9 @@ func (r *run) runAll(ctx context.Context) []Result {
 			fmt.Fprintf(r.cfg.Progress, "checking %s…\n", g)
 		}
 		for _, k := range r.checks(g) {
+			if !r.selected(g, k.name) {
+				continue
+			}
 			if ctx.Err() != nil {
 				byGroup[g] = append(byGroup[g], Result{Group: g, Name: k.name, Verdict: Skip, Reason: "the run was cancelled"})
 				continue
@@ -265,7 +315,11 @@ func (r *run) runAll(ctx context.Context) []Result {
 			byGroup[g] = append(byGroup[g], r.runCheck(ctx, k))
 		}
 	}
-	byGroup["spec"] = r.specResults(ctx)
+	for _, res := range r.specResults(ctx) {
+		if r.selected(res.Group, res.Name) {
+			byGroup["spec"] = append(byGroup["spec"], res)
+		}
+	}
 	var out []Result
 	for _, g := range groupOrder {
 		out = append(out, byGroup[g]...)

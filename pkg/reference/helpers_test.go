@@ -22,6 +22,36 @@ func newAPI(t *testing.T, env *referencetest.Env, tenant int) *api {
 	return &api{t: t, env: env, token: env.Token(t, tenant)}
 }
 
+// credential is a kind of caller. The isolation and task tests run as each
+// (eachCredential): every guarantee an OAuth2 caller has holds for an LTI
+// JWT caller too.
+type credential string
+
+const (
+	oauth2Credential credential = "oauth2"
+	ltiCredential    credential = "lti-jwt"
+)
+
+func eachCredential(t *testing.T, fn func(t *testing.T, cred credential)) {
+	for _, c := range []credential{oauth2Credential, ltiCredential} {
+		t.Run(string(c), func(t *testing.T) { fn(t, c) })
+	}
+}
+
+// tokenAs is a bearer token of this kind for tenant i: an OAuth2 access
+// token, or an LTI JWT of the test issuer naming the tenant.
+func tokenAs(t *testing.T, env *referencetest.Env, cred credential, tenant int) string {
+	if cred == ltiCredential {
+		return env.LTIToken(t, tenant)
+	}
+	return env.Token(t, tenant)
+}
+
+// newAPIAs is newAPI with a credential of this kind.
+func newAPIAs(t *testing.T, env *referencetest.Env, cred credential, tenant int) *api {
+	return &api{t: t, env: env, token: tokenAs(t, env, cred, tenant)}
+}
+
 // do sends a request (path relative to the base URL, or absolute) and
 // returns the status and body. Every answer must be JSON.
 func (a *api) do(method, path string, body any) (int, []byte) {
@@ -133,6 +163,7 @@ func (a *api) walk(path string) []string {
 type taskView struct {
 	ID       string `json:"id"`
 	Sequence int64  `json:"sequence"`
+	TenantID string `json:"tenant_id"`
 	Action   string `json:"action"`
 }
 

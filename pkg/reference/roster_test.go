@@ -106,9 +106,11 @@ func sorted(s []string) []string {
 
 // Every list, walked through paging.next at several page sizes, answers each
 // object exactly once, in the same order whatever the page size.
-func TestListsWalkEveryObjectOnce(t *testing.T) {
+func TestListsWalkEveryObjectOnce(t *testing.T) { eachCredential(t, testListsWalkEveryObjectOnce) }
+
+func testListsWalkEveryObjectOnce(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	e := expect(env.Tenants[0].Roster)
 	if len(e.lists) < 20 {
 		t.Fatalf("only %d lists derived", len(e.lists))
@@ -220,9 +222,11 @@ func TestListParameterErrors(t *testing.T) {
 	}
 }
 
-func TestFindsAndNotFound(t *testing.T) {
+func TestFindsAndNotFound(t *testing.T) { eachCredential(t, testFindsAndNotFound) }
+
+func testFindsAndNotFound(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	e := expect(env.Tenants[0].Roster)
 	other := expect(env.Tenants[1].Roster)
 	for prefix, id := range e.finds {
@@ -251,10 +255,12 @@ func TestFindsAndNotFound(t *testing.T) {
 }
 
 // Tenant 1 sees nothing of tenant 0 in any list, and the reverse.
-func TestRosterIsolation(t *testing.T) {
+func TestRosterIsolation(t *testing.T) { eachCredential(t, testRosterIsolation) }
+
+func testRosterIsolation(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
 	for i := range 2 {
-		a := newAPI(t, env, i)
+		a := newAPIAs(t, env, cred, i)
 		mine, theirs := expect(env.Tenants[i].Roster), expect(env.Tenants[1-i].Roster)
 		theirIDs := map[string]bool{}
 		for _, l := range theirs.lists {
@@ -298,7 +304,7 @@ func TestNextLinkProxyHeaders(t *testing.T) {
 	for _, trust := range []bool{false, true} {
 		var opts []referencetest.Option
 		if trust {
-			opts = append(opts, referencetest.WithTrustProxy())
+			opts = append(opts, referencetest.WithTrustProxy(), referencetest.WithServerOptions(server.WithAllowedHosts("api.example.org")))
 		}
 		env := referencetest.Start(t, opts...)
 		tok := env.Token(t, 0)

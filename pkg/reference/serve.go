@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
+	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 	"github.com/interop-data/interop/pkg/server/auth"
@@ -37,10 +40,27 @@ type Config struct {
 	Logger     *slog.Logger
 	TrustProxy bool          // honour X-Forwarded-Proto/-Host in paging links
 	TokenTTL   time.Duration // default auth.DefaultTokenTTL
+	// TokenCacheTTL is how long the server answers for a bearer token from
+	// memory before reading the store again (auth.TokenCache; default
+	// auth.DefaultTokenCacheTTL, negative: no cache): the longest a token
+	// revoked through another replica stays accepted by this one.
+	TokenCacheTTL time.Duration
 	// DemoSize overrides DefaultDemo (tests use a smaller district).
 	DemoSize *DemoSize
 	// ServerOptions are appended to the kit options NewServer sets.
 	ServerOptions []server.Option
+	// LTI, when set, accepts LTI JWT bearer tokens beside OAuth2 on every
+	// operation: an *lti.Issuer (the test issuer over the store's keys,
+	// whose JWKS is then served at lti.JWKSPath) or an *auth.LTIJWT
+	// trusting an external platform. Every tenant a token names must be in
+	// the store.
+	LTI auth.Authenticator
+}
+
+// jwksSource is what the test issuer adds to an authenticator: the keys to
+// publish.
+type jwksSource interface {
+	JWKS(ctx context.Context) ([]byte, error)
 }
 
 // Instance is what NewServer opened besides the server: close it when the
@@ -71,7 +91,11 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 		return nil, nil, errors.New("reference: Config.Store is nil")
 	}
 	h := newHandler(st, WithClock(cfg.Clock), WithTaskLease(cfg.TaskLease), WithBatchSize(cfg.BatchSize), WithLogger(cfg.Logger))
-	oauth := auth.NewOAuth2(st, st, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
+	var tokens auth.TokenStore = st
+	if cfg.TokenCacheTTL >= 0 {
+		tokens = auth.NewTokenCache(st, auth.WithCacheTTL(cfg.TokenCacheTTL), auth.WithCacheClock(cfg.Clock))
+	}
+	oauth := auth.NewOAuth2(st, tokens, auth.WithClock(cfg.Clock), auth.WithTokenTTL(cfg.TokenTTL), auth.WithLogger(cfg.Logger))
 	inst := &Instance{Store: st, Handler: h, OAuth2: oauth}
 	if cfg.Demo {
 		size := DefaultDemo
@@ -92,10 +116,30 @@ func NewServer(ctx context.Context, cfg Config) (*server.Server, *Instance, erro
 		server.WithTrustProxyHeaders(cfg.TrustProxy),
 		server.WithClock(cfg.Clock), // the kit's rate limiter runs on the same clock as leases and tokens
 	}
+	// A store every replica shares keeps the clients' rate-limit buckets
+	// (the PostgreSQL store does), so a client's limit holds across them.
+	if sl, ok := st.(server.SharedLimiter); ok {
+		opts = append(opts, server.WithSharedRateLimit(sl))
+	}
+	if cfg.LTI != nil {
+		// OAuth2 first: its tokens are opaque and found by hash, so an LTI
+		// JWT costs it one lookup, while a signature check is the dearer one.
+		opts = append(opts, server.WithAuthenticator(auth.Chain(oauth, &ltiTenants{next: cfg.LTI, st: st})))
+	}
 	srv, err := server.New(h, append(opts, cfg.ServerOptions...)...)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
+	}
+	if src, ok := cfg.LTI.(jwksSource); ok {
+		srv.Echo().GET(lti.JWKSPath, func(c echo.Context) error {
+			b, err := src.JWKS(c.Request().Context())
+			if err != nil {
+				return err
+			}
+			c.Response().Header().Set("Cache-Control", "max-age=60")
+			return c.JSONBlob(http.StatusOK, b)
+		})
 	}
 	return srv, inst, nil
 }

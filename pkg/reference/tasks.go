@@ -157,20 +157,16 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 	if err != nil {
 		return nil, err
 	}
-	if id := r.Params.TenantID; id != nil {
-		p, _ := auth.PrincipalFrom(ctx)
-		if !p.HasTenant(*id) {
-			return nil, server.Errorf(http.StatusForbidden, server.CodeForbidden, "tenant %s is not one of this actor's tenants", *id)
-		}
-		tenants = []uuid.UUID{*id}
+	if tenants, err = narrow(ctx, tenants, r.Params.TenantID); err != nil {
+		return nil, err
 	}
 	limit := h.batch
 	if s := r.Params.PageSize; s != nil && int(*s) < limit {
 		limit = int(*s)
 	}
 	q := store.LeaseQuery{Tenants: tenants, Limit: limit, Now: h.now(), Lease: h.lease}
-	if r.Params.Driver != nil {
-		q.Driver = *r.Params.Driver
+	if q.Driver, err = driverOf(r.Params.Driver); err != nil {
+		return nil, err
 	}
 	ts, err := h.st.LeaseTasks(ctx, q)
 	if err != nil {
@@ -184,6 +180,34 @@ func (h *Handler) ListTasks(ctx context.Context, r apiserver.ListTasksRequestObj
 		return nil, err
 	}
 	return out, nil
+}
+
+// driverOf checks the driver parameter: a driver name is Unicode text
+// without U+0000 (store.CheckName), since no task can be addressed to any
+// other; such a value is a 400 on every store, not an empty list on one
+// and a database error on another.
+func driverOf(p *string) (string, error) {
+	if p == nil {
+		return "", nil
+	}
+	if !store.Storable(*p) {
+		return "", server.Errorf(http.StatusBadRequest, server.CodeInvalidParameter, "parameter \"driver\" in query is invalid: a driver name is UTF-8 text without U+0000")
+	}
+	return *p, nil
+}
+
+// narrow applies a tenant_id parameter: one of the caller's tenants, which a
+// caller whose credentials name several (an LTI JWT) uses to pick one; any
+// other tenant is a 403.
+func narrow(ctx context.Context, tenants []uuid.UUID, id *uuid.UUID) ([]uuid.UUID, error) {
+	if id == nil {
+		return tenants, nil
+	}
+	p, _ := auth.PrincipalFrom(ctx)
+	if !p.HasTenant(*id) {
+		return nil, server.Errorf(http.StatusForbidden, server.CodeForbidden, "tenant %s is not one of this actor's tenants", *id)
+	}
+	return []uuid.UUID{*id}, nil
 }
 
 // release gives leased tasks back at once. It runs on a context of its own:
@@ -207,9 +231,12 @@ func (h *Handler) ListAdminTasks(ctx context.Context, r apiserver.ListAdminTasks
 	if err != nil {
 		return nil, err
 	}
+	if tenants, err = narrow(ctx, tenants, r.Params.TenantID); err != nil {
+		return nil, err
+	}
 	q := store.TaskQuery{Tenants: tenants}
-	if r.Params.Driver != nil {
-		q.Driver = *r.Params.Driver
+	if q.Driver, err = driverOf(r.Params.Driver); err != nil {
+		return nil, err
 	}
 	id := taskListID(q)
 	pos, err := h.positionOf(ctx, id, r.Params.Page, r.Params.PageSize, r.Params.Cursor)
@@ -257,13 +284,20 @@ func (h *Handler) DeleteAdminTask(ctx context.Context, r apiserver.DeleteAdminTa
 }
 
 // ackOf checks one acknowledgement. pathID is the id in the URL, when there
-// is one: a body task_id that differs from it is a 400.
-// ackOf checks one acknowledgement; uuid.Nil stands for an id not given.
+// is one: a body task_id that differs from it is a 400; uuid.Nil stands for
+// an id not given. It fills what the acknowledgement leaves out, as the
+// spec's decisions ack-body and ack-error say: the outcome and the message.
 func ackOf(pathID, bodyID uuid.UUID, a models.TaskAck) (store.Ack, error) {
-	if !a.Status.Valid() {
+	status := a.Status
+	switch {
+	case status == "" && a.Error != (models.TaskAckError{}):
+		status = models.Error
+	case status == "":
+		status = models.Success
+	case !status.Valid():
 		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "unknown acknowledgement status %q", a.Status)
 	}
-	out := store.Ack{Status: store.AckStatus(a.Status)}
+	out := store.Ack{Status: store.AckStatus(status)}
 	switch {
 	case pathID != uuid.Nil && bodyID != uuid.Nil && bodyID != pathID:
 		return store.Ack{}, server.Errorf(http.StatusBadRequest, server.CodeInvalidBody, "task_id %s in the body differs from the task id %s in the path", bodyID, pathID)
@@ -273,12 +307,39 @@ func ackOf(pathID, bodyID uuid.UUID, a models.TaskAck) (store.Ack, error) {
 		out.TaskID = bodyID
 	}
 	out.Message = a.Message
+	if out.Message == "" {
+		out.Message = errorMessage(a.Error)
+	}
 	if a.SysAppID != "" {
 		out.AppID = a.SysAppID
 	} else if a.AppID != "" { //nolint:staticcheck // the deprecated 2019-2020 spelling is still accepted
 		out.AppID = a.AppID //nolint:staticcheck // as above
 	}
 	return out, nil
+}
+
+// maxAckMessage is TaskAck.message's maxLength in the spec, in characters.
+const maxAckMessage = 4096
+
+// errorMessage is the message a 2022 error object stands for: its message,
+// else its ext_message, else its details, cut to what TaskAck.message may
+// hold.
+func errorMessage(e models.TaskAckError) string {
+	m := e.Message
+	if m == "" {
+		m = e.ExtMessage
+	}
+	if m == "" {
+		m = e.Details
+	}
+	n := 0
+	for i := range m {
+		if n == maxAckMessage {
+			return m[:i]
+		}
+		n++
+	}
+	return m
 }
 
 func receiptOf(r store.Receipt) models.TaskAckReceipt {
@@ -320,7 +381,7 @@ func (h *Handler) ackGroup(ctx context.Context, body *models.TaskAckGroup) ([]mo
 		}
 		seen[item.TaskID] = i
 		id := item.TaskID
-		a, err := ackOf(uuid.Nil, id, models.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppID: item.AppID}) //nolint:staticcheck // AppID: deprecated spelling still accepted
+		a, err := ackOf(uuid.Nil, id, models.TaskAck{Status: item.Status, Message: item.Message, SysAppID: item.SysAppID, AppID: item.AppID, Error: item.Error}) //nolint:staticcheck // AppID: deprecated spelling still accepted
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -41,9 +42,11 @@ func memberships(r reference.Roster) map[string]string {
 	return out
 }
 
-func TestLeaseHidesAndExpires(t *testing.T) {
+func TestLeaseHidesAndExpires(t *testing.T) { eachCredential(t, testLeaseHidesAndExpires) }
+
+func testLeaseHidesAndExpires(t *testing.T, cred credential) {
 	env := referencetest.Start(t, referencetest.WithBatchSize(10))
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	first := a.lease("/tasks")
 	if len(first) != 10 || first[0].Sequence != 1 || first[0].Action != "TENANT_INSTALLED" || first[1].Action != "SYNC_START" {
 		t.Fatalf("first batch = %+v", first)
@@ -156,9 +159,11 @@ type receipt struct {
 	AcknowledgedAt time.Time `json:"acknowledged_at"`
 }
 
-func TestAcknowledgeTask(t *testing.T) {
+func TestAcknowledgeTask(t *testing.T) { eachCredential(t, testAcknowledgeTask) }
+
+func testAcknowledgeTask(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	ts := a.lease("/tasks?page_size=6")
 	for _, base := range []string{"/tasks/", "/tasks/admin/"} {
 		t.Run(base, func(t *testing.T) {
@@ -220,7 +225,8 @@ func TestAcknowledgeTask(t *testing.T) {
 	a.wantError(http.MethodPut, "/tasks/"+uuid.NewString()+"/ack", map[string]any{"status": "success"}, 404, "not_found")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"status": "success", "task_id": uuid.NewString()}, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"status": "maybe"}, 400, "invalid_body")
-	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"message": "no status"}, 400, "invalid_body")
+	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"error": map[string]any{"status": "five hundred"}}, 400, "invalid_body")
+	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", map[string]any{"error": "failed"}, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/"+id+"/ack", `{"status":`, 400, "invalid_body")
 	a.wantError(http.MethodPut, "/tasks/not-a-uuid/ack", map[string]any{"status": "success"}, 400, "invalid_parameter")
 	// Nothing above touched task 3.
@@ -231,10 +237,74 @@ func TestAcknowledgeTask(t *testing.T) {
 	}
 }
 
-func TestAcknowledgeGroup(t *testing.T) {
+// An acknowledgement without a status records success, or error when it
+// carries a 2022 error object, whose message is recorded when the
+// acknowledgement has none (decisions ack-body and ack-error).
+func TestAcknowledgeWithoutStatus(t *testing.T) { eachCredential(t, testAcknowledgeWithoutStatus) }
+
+func testAcknowledgeWithoutStatus(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
-	other := newAPI(t, env, 1)
+	a := newAPIAs(t, env, cred, 0)
+	ts := a.lease("/tasks?page_size=8")
+	long := strings.Repeat("é", 5000)
+	for _, c := range []struct {
+		path   string
+		body   any
+		status string
+	}{
+		{"/tasks/" + ts[0].ID + "/ack", map[string]any{}, "success"},
+		{"/tasks/" + ts[1].ID + "/ack", map[string]any{"message": "done"}, "success"},
+		{"/tasks/admin/" + ts[2].ID + "/ack", map[string]any{"error": map[string]any{"message": "Student has no school"}}, "error"},
+		{"/tasks/" + ts[3].ID + "/ack", map[string]any{"message": "mine", "error": map[string]any{"code": "E1", "details": "theirs"}}, "error"},
+		{"/tasks/" + ts[4].ID + "/ack", map[string]any{"status": "retry", "error": map[string]any{"message": "later"}}, "retry"},
+		{"/tasks/" + ts[5].ID + "/ack", map[string]any{"error": map[string]any{"status": 500, "ext_message": long}}, "error"},
+		{"/tasks/" + ts[7].ID + "/ack", map[string]any{"error": map[string]any{}}, "success"}, // an empty error says nothing
+	} {
+		var r struct{ Data receipt }
+		code, b := a.do(http.MethodPut, c.path, c.body)
+		if code != 200 || json.Unmarshal(b, &r) != nil || r.Data.Status != c.status {
+			t.Fatalf("PUT %s %s = %d %s, want 200 %s", c.path, mustMarshal(c.body), code, b, c.status)
+		}
+	}
+	var r struct{ Data []receipt }
+	code, b := a.do(http.MethodPut, "/tasks/ack", []any{map[string]any{"task_id": ts[6].ID, "message": "done"}})
+	if code != 200 || json.Unmarshal(b, &r) != nil || len(r.Data) != 1 || r.Data[0].Status != "success" {
+		t.Fatalf("group ack without status = %d %s", code, b)
+	}
+	// Acknowledging again without a status is the same outcome: the first receipt.
+	if code, b := a.do(http.MethodPut, "/tasks/"+ts[0].ID+"/ack", map[string]any{}); code != 200 {
+		t.Fatalf("repeated {} = %d %s", code, b)
+	}
+	a.wantError(http.MethodPut, "/tasks/"+ts[2].ID+"/ack", map[string]any{}, 409, "conflict")
+
+	h, err := env.Store.History(context.Background(), env.Tenants[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range h {
+		got[e.TaskID.String()] = string(e.Status) + ":" + e.Message
+	}
+	want := map[string]string{
+		ts[0].ID: "success:", ts[1].ID: "success:done", ts[2].ID: "error:Student has no school",
+		ts[3].ID: "error:mine", ts[5].ID: "error:" + strings.Repeat("é", 4096), ts[6].ID: "success:done",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("history of %s = %.60q, want %.60q", id, got[id], w)
+		}
+	}
+	if _, ok := got[ts[4].ID]; ok {
+		t.Errorf("a retry was recorded: %q", got[ts[4].ID])
+	}
+}
+
+func TestAcknowledgeGroup(t *testing.T) { eachCredential(t, testAcknowledgeGroup) }
+
+func testAcknowledgeGroup(t *testing.T, cred credential) {
+	env := referencetest.Start(t)
+	a := newAPIAs(t, env, cred, 0)
+	other := newAPIAs(t, env, cred, 1)
 	ts := a.lease("/tasks?page_size=5")
 	foreign := other.lease("/tasks?page_size=1")[0]
 	total := func() int {
@@ -280,9 +350,11 @@ func TestAcknowledgeGroup(t *testing.T) {
 	other.get("/tasks/admin/"+foreign.ID, &of)
 }
 
-func TestAdminListFindDelete(t *testing.T) {
+func TestAdminListFindDelete(t *testing.T) { eachCredential(t, testAdminListFindDelete) }
+
+func testAdminListFindDelete(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a := newAPI(t, env, 0)
+	a := newAPIAs(t, env, cred, 0)
 	n := queueSize(env.Tenants[0].Roster)
 	var seqs []int64
 	for _, size := range []int{1, 7, 2000} {
@@ -345,9 +417,11 @@ func TestAdminListFindDelete(t *testing.T) {
 	}
 }
 
-func TestTaskIsolation(t *testing.T) {
+func TestTaskIsolation(t *testing.T) { eachCredential(t, testTaskIsolation) }
+
+func testTaskIsolation(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
-	a, b := newAPI(t, env, 0), newAPI(t, env, 1)
+	a, b := newAPIAs(t, env, cred, 0), newAPIAs(t, env, cred, 1)
 	var p page
 	a.get("/tasks/admin", &p)
 	mine := tasksOf(t, mustMarshal(p))
@@ -376,10 +450,12 @@ func mustMarshal(v any) []byte {
 
 // Many consumers polling at once never receive the same task within a lease,
 // and together they receive every task.
-func TestConcurrentConsumers(t *testing.T) {
+func TestConcurrentConsumers(t *testing.T) { eachCredential(t, testConcurrentConsumers) }
+
+func testConcurrentConsumers(t *testing.T, cred credential) {
 	env := referencetest.Start(t)
 	n := queueSize(env.Tenants[0].Roster)
-	token := env.Token(t, 0)
+	token := tokenAs(t, env, cred, 0)
 	var mu sync.Mutex
 	seen := map[string]int{}
 	var wg sync.WaitGroup

@@ -3,9 +3,13 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/interop-data/interop/internal/exactjson"
 )
 
 // bufferedBody is a request body the kit has already read (readBody): the
@@ -31,7 +35,8 @@ func (b *bufferedBody) unread() []byte { return b.buf[len(b.buf)-b.Len():] }
 // doubling (zeroing each new one), which on a large group acknowledgement
 // cost as much as the decoding. Every decoding failure, including a value a
 // type's UnmarshalText refuses, is a 400: with request validation off the
-// binder is the only check, and a bad id must not become a 500.
+// binder is the only check, and a bad id must not become a 500. A key that
+// differs from a declared field's name only by case is a 400 naming it.
 type jsonSerializer struct{ echo.DefaultJSONSerializer }
 
 func (s jsonSerializer) Deserialize(c echo.Context, v any) error {
@@ -39,7 +44,17 @@ func (s jsonSerializer) Deserialize(c echo.Context, v any) error {
 	if !ok {
 		return s.DefaultJSONSerializer.Deserialize(c, v)
 	}
-	if err := json.Unmarshal(bb.unread(), v); err != nil {
+	body := bb.unread()
+	// The validator read keys exactly; the decoder would also fill a field
+	// from a key that differs from its name only by case, letting
+	// {"status":"retry","STATUS":"success"} pass as a retry and decode as a
+	// success. Such a key is refused, so the handler gets what was validated.
+	var ke *exactjson.KeyError
+	if err := exactjson.Check(body, v); errors.As(err, &ke) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidBody, Message: "request body is invalid",
+			Details: fmt.Sprintf("field %q: key %q differs from the declared %q only by case", ke.Pointer, ke.Key, ke.Field)}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
 		// fromEchoError words the answer; Go's error text stays internal.
 		return echo.NewHTTPError(http.StatusBadRequest, "request body does not decode").SetInternal(err)
 	}

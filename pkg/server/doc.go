@@ -54,7 +54,9 @@
 //     (at least 1) until a token is back, and is counted in
 //     interop_rate_limited_total{operation}. Buckets idle long enough to
 //     have refilled are forgotten (interop_rate_limit_keys counts the rest).
-//     Limits are per process, and time comes from WithClock, so tests
+//     Limits are per process unless WithSharedRateLimit gives the clients'
+//     buckets a home shared by replicas (a database), and time comes from
+//     WithClock, so tests
 //     advance a fake clock instead of sleeping.
 //
 //   - The API reference, on by default: /docs renders the embedded spec
@@ -71,7 +73,8 @@
 //     64; WithMaxJSONElements, 50,000: one pass over the bytes before any
 //     parser sees the body), the request line and headers
 //     (WithMaxHeaderBytes), the URL (WithMaxURLLength, 414), open
-//     connections (WithMaxConnections) and the http.Server timeouts. A body
+//     connections (WithMaxConnections: at the limit the connection idle
+//     longest is closed for a newcomer) and the http.Server timeouts. A body
 //     that stops arriving is a 408 (read timeout) or 400, never a 500.
 //     Error messages and details are cut at MaxErrorText.
 //
@@ -83,5 +86,6 @@
 // paging.next links are built. Its host is never one a client made up:
 // WithPublicURL fixes it, WithAllowedHosts lists the Host values taken as
 // sent, and any other Host is replaced by the address the connection
-// arrived on.
+// arrived on. Forwarded headers count only from the proxies
+// WithTrustedProxies names.
 package server

@@ -202,7 +202,12 @@ func (s *Server) fromEchoError(c echo.Context, he *echo.HTTPError) *Error {
 	r := c.Request()
 	switch he.Code {
 	case http.StatusNotFound:
-		return &Error{Status: he.Code, Code: CodeNotFound, Message: fmt.Sprintf("no operation at %s", r.URL.Path)}
+		e := &Error{Status: he.Code, Code: CodeNotFound, Message: fmt.Sprintf("no operation at %s", r.URL.Path)}
+		if p := r.URL.Path; p != contract.BasePath && !strings.HasPrefix(p, contract.BasePath+"/") && !strings.HasPrefix(p, "/oauth/") {
+			// Most often a client's base URL without the mount path.
+			e.Message += fmt.Sprintf(" (the API is served under %s, so a client's base URL must end with %s)", contract.BasePath, contract.BasePath)
+		}
+		return e
 	case http.StatusMethodNotAllowed:
 		e := &Error{Status: he.Code, Code: CodeMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed on %s", r.Method, r.URL.Path)}
 		if allow := c.Response().Header().Get(echo.HeaderAllow); allow != "" {

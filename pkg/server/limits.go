@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -19,9 +20,15 @@ const (
 	// below it; over it, the kit answers 414 with the JSON error body.
 	DefaultMaxURLLength = 8 << 10
 	// DefaultMaxConnections bounds the connections ListenAndServe holds open
-	// at once (keep-alive ones included); further clients wait in the
-	// kernel's accept queue until one closes.
+	// at once (keep-alive ones included). At the limit, a new client takes
+	// the slot of an idle keep-alive connection (the one idle longest, which
+	// the server closes), or of a connection that has sent no full request for a
+	// second; only when every connection is busy with a request does it
+	// wait in the kernel's accept queue.
 	DefaultMaxConnections = 1024
+	// DefaultIdleTimeout is how long a keep-alive connection may wait for
+	// its next request (Timeouts.Idle) before the server closes it.
+	DefaultIdleTimeout = 30 * time.Second
 )
 
 // CodeURITooLong answers a request target longer than the URL limit.
@@ -77,7 +84,8 @@ func WithMaxHeaderBytes(n int) Option { return func(s *Server) { s.limits.maxHea
 func WithMaxURLLength(n int) Option { return func(s *Server) { s.limits.maxURLLength = n } }
 
 // WithMaxConnections sets how many connections ListenAndServe holds open at
-// once (default DefaultMaxConnections); a negative n means no limit.
+// once (default DefaultMaxConnections), shedding idle ones for newcomers at
+// the limit; a negative n means no limit.
 func WithMaxConnections(n int) Option { return func(s *Server) { s.limits.maxConns = n } }
 
 // limitURL answers a request target over the URL limit with 414 before

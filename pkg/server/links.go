@@ -19,8 +19,8 @@ func WithPublicURL(u string) Option { return func(s *Server) { s.links.raw = u }
 // WithAllowedHosts names the Host values (host or host:port, compared
 // without case) that RequestURL may use as they come. Any other Host gets
 // links to the address the connection arrived on instead; with
-// WithTrustProxyHeaders, an X-Forwarded-Host must be on the list too when
-// there is one (without a list the proxy's header is taken as it comes). Without WithPublicURL or this
+// WithTrustedProxies, a proxy's X-Forwarded-Host is taken only when it is on
+// the list (without a list, never). Without WithPublicURL or this
 // option, only that address itself (and "localhost" when it is a loopback
 // one) is taken from the request: the Host header is the client's to choose,
 // and a link built on it would send the next page's token to whoever the
@@ -88,9 +88,9 @@ func (l *links) requestURL(r *http.Request, trustProxy bool) *url.URL {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			u.Scheme = p
 		}
-		// The operator vouches for the proxy: its host is taken unless an
-		// allow-list says otherwise (a proxy often copies the client's Host).
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) && (len(l.allowOK) == 0 || l.allowOK[h]) {
+		// A proxy often copies the client's Host into X-Forwarded-Host, so
+		// it is taken only from the operator's list, like a Host.
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) && l.allowOK[h] {
 			return &url.URL{Scheme: u.Scheme, Host: h, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
 		}
 	}

@@ -18,6 +18,7 @@ type metrics struct {
 	duration   *prometheus.HistogramVec
 	validation *prometheus.CounterVec
 	panics     prometheus.Counter
+	connsShed  prometheus.Counter
 	// rateLimited is registered only with WithRateLimit.
 	rateLimited *prometheus.CounterVec
 }
@@ -43,7 +44,11 @@ func newMetrics() *metrics {
 			Help: "Handler panics recovered and answered with 500.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics,
+	m.connsShed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "interop_connections_shed_total",
+		Help: "Idle or silent connections closed to make room for a new one at the connection limit.",
+	})
+	m.reg.MustRegister(m.requests, m.duration, m.validation, m.panics, m.connsShed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -64,8 +69,32 @@ func (m *metrics) enableRateLimit() func(int) {
 }
 
 func (m *metrics) observe(op, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(op, method, strconv.Itoa(status)).Inc()
+	method = methodLabel(method)
+	m.requests.WithLabelValues(op, method, statusLabel(status)).Inc()
 	m.duration.WithLabelValues(op, method).Observe(d.Seconds())
+}
+
+// methodLabel maps a request method to a closed set: the methods of RFC 9110
+// and PATCH as they are, anything else to "other". The method is the
+// client's to choose (any token), and each label value is a series kept for
+// the life of the process, so an open set let 20,000 requests with made-up
+// methods add 360,000 series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// statusLabel keeps the code label to the three-digit statuses; the kit
+// writes no other, but an extension's handler might.
+func statusLabel(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *metrics) validationFailure(op, direction string) {

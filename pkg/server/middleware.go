@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +54,7 @@ func RequestID(ctx context.Context) string {
 // RequestURL returns the absolute URL of the current request, for building
 // paging.next links, or nil outside the kit. With WithPublicURL it is built on
 // that URL. Otherwise the scheme is https when the connection is TLS, and,
-// with WithTrustProxyHeaders(true), X-Forwarded-Proto and X-Forwarded-Host
+// from a proxy WithTrustedProxies names, X-Forwarded-Proto and X-Forwarded-Host
 // (their first values, when well formed) take precedence over the connection
 // and the Host header. A host the operator did not allow (WithAllowedHosts)
 // is replaced by the address the connection arrived on, so a forged Host
@@ -124,7 +126,7 @@ func (s *Server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = newRequestID()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		info := &requestInfo{id: id, r: r, trustProxy: s.trustProxy, links: &s.links}
+		info := &requestInfo{id: id, r: r, trustProxy: s.fromTrustedProxy(r), links: &s.links}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
 		return next(c)
 	}
@@ -142,7 +144,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		r, resp := c.Request(), c.Response()
 		op := operationOf(c)
 		s.metrics.observe(op, r.Method, resp.Status, elapsed)
-		level := slog.LevelInfo
+		level := s.accessLevel
 		if serverFailure(resp.Status) {
 			level = slog.LevelError
 		}
@@ -305,6 +307,11 @@ func (s *Server) unauthorized(c echo.Context, err error) error {
 	ctx := c.Request().Context()
 	if errors.Is(err, auth.ErrUnavailable) {
 		s.logger.ErrorContext(ctx, "authentication unavailable", "request_id", RequestID(ctx), "operation", operationOf(c), "err", err)
+		// A 500 (the spec declares no 503), which clients retry and which
+		// keeps their token; with the authenticator's hint, when to retry.
+		if ue := (*auth.UnavailableError)(nil); errors.As(err, &ue) && ue.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(ue.RetryAfter.Seconds())), 10))
+		}
 		return internalError(RequestID(ctx))
 	}
 	e := &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized}
@@ -378,8 +385,15 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *con
 		}
 	}()
 	resp := c.Response()
-	cw := &captureWriter{header: resp.Header(), buf: buf}
+	// The handler writes headers into a copy: a response replaced by a 500
+	// must not carry what the handler meant for the one it wrote (a
+	// Location, a Set-Cookie, a Content-Type of its own).
+	sent := resp.Header()
+	cw := &captureWriter{header: sent.Clone(), buf: buf}
 	if err := capture(c, next, cw); err != nil {
+		// An error is rendered by the error handler, with what the handler
+		// set on the way (a Retry-After, a challenge), as before.
+		replaceHeader(sent, cw.header)
 		return err
 	}
 	ctx := c.Request().Context()
@@ -405,9 +419,22 @@ func (s *Server) validateResponse(c echo.Context, next echo.HandlerFunc, op *con
 	if cw.status == 0 {
 		cw.status = http.StatusOK
 	}
+	replaceHeader(sent, cw.header)
 	resp.WriteHeader(cw.status)
 	_, err := resp.Write(buf.Bytes())
 	return err
+}
+
+// replaceHeader makes dst hold exactly what src holds.
+func replaceHeader(dst, src http.Header) {
+	for k := range dst {
+		if _, ok := src[k]; !ok {
+			delete(dst, k)
+		}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
 }
 
 // validateRequestBody checks the body of an operation that takes one (read

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,19 +39,44 @@ type RateLimit struct {
 //     of its tokens it uses; a principal without a ClientID (a custom
 //     authenticator's) counts against its client IP;
 //   - POST /oauth/token, where nobody is authenticated yet, counts against the
-//     client IP (echo's RealIP: the connection's address, or X-Forwarded-For
-//     with WithTrustProxyHeaders), in buckets separate from the clients'.
+//     client IP (the connection's address or, from a proxy WithTrustedProxies
+//     names, the nearest X-Forwarded-For address that is not a named proxy),
+//     in buckets separate from the clients'.
 //
 // Requests that fail authentication, /healthz, /readyz and /metrics are not
 // limited. A limited request gets 429 with the spec's error body (code
 // rate_limited) and Retry-After: the whole seconds, at least 1, until the
 // bucket holds a token again; it is counted in
 // interop_rate_limited_total{operation}. Buckets live in the process: behind
-// a load balancer each instance limits on its own. A bucket idle long enough
+// a load balancer each instance limits on its own, unless WithSharedRateLimit
+// gives the clients' buckets a home every instance sees. A bucket idle long enough
 // to have refilled (Burst/PerSecond, at least a minute, at most a day) is
 // forgotten, which changes nothing for its caller; interop_rate_limit_keys says how many are
 // held. Time comes from WithClock.
 func WithRateLimit(l RateLimit) Option { return func(s *Server) { s.rateLimit = l } }
+
+// SharedLimiter keeps token buckets where every replica of a server sees
+// them (a database), so that one caller's limit holds across replicas.
+type SharedLimiter interface {
+	// TakeRateToken takes one token from key's bucket, which refills at
+	// perSecond and holds at most burst, at now. It returns 0 when it did,
+	// else how long until the bucket holds a token again (and takes
+	// nothing).
+	TakeRateToken(ctx context.Context, key string, perSecond float64, burst int, now time.Time) (time.Duration, error)
+}
+
+// WithSharedRateLimit makes WithRateLimit's per-client buckets (API
+// operations of an authenticated client) live in l, shared by every server
+// using it, instead of in the process. A request is first checked against
+// the process's own bucket, which costs nothing and turns away a caller
+// flooding this replica without asking l; only what passes it asks l. When
+// l fails, the request is let through on the process's bucket alone, and
+// the failure logged: the limiter never turns a database hiccup into an
+// outage. The token endpoint's per-IP buckets stay in the process (nobody
+// is authenticated there; sharing them would write to l for every
+// anonymous caller): with N replicas an address gets up to N times its
+// limit there. Without WithRateLimit, l is not used.
+func WithSharedRateLimit(l SharedLimiter) Option { return func(s *Server) { s.sharedLimit = l } }
 
 // WithClock sets the clock of the kit's time-dependent behaviour, today the
 // rate limiter (default time.Now). Request durations in logs and metrics
@@ -165,11 +192,15 @@ func (l *limiters) sweep(now time.Time) {
 	l.keys(len(l.m))
 }
 
+// clientKeyPrefix starts the bucket keys of authenticated clients, the only
+// ones WithSharedRateLimit shares.
+const clientKeyPrefix = "client:"
+
 // rateLimitKey says whose bucket a request of an API operation draws from;
 // see WithRateLimit.
 func rateLimitKey(c echo.Context) string {
 	if p, ok := auth.PrincipalFrom(c.Request().Context()); ok && p.ClientID != "" {
-		return "client:" + p.ClientID
+		return clientKeyPrefix + p.ClientID
 	}
 	return "ip:" + c.RealIP()
 }
@@ -181,7 +212,16 @@ func (s *Server) takeToken(c echo.Context, key string) error {
 	if s.limiters == nil {
 		return nil
 	}
-	d := s.limiters.reserve(key, s.now())
+	now := s.now()
+	d := s.limiters.reserve(key, now)
+	if d <= 0 && s.sharedLimit != nil && strings.HasPrefix(key, clientKeyPrefix) {
+		var err error
+		d, err = s.sharedLimit.TakeRateToken(c.Request().Context(), key, s.rateLimit.PerSecond, s.rateLimit.Burst, now)
+		if err != nil {
+			s.logger.WarnContext(c.Request().Context(), "shared rate limiter failed; limiting in this process only", "err", err)
+			d = 0
+		}
+	}
 	if d <= 0 {
 		return nil
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/net/netutil"
 
 	"github.com/interop-data/interop/gen/apiserver"
 	"github.com/interop-data/interop/pkg/contract"
@@ -51,7 +50,7 @@ type Timeouts struct {
 	ReadHeader time.Duration // default 10s: bounds slow-loris clients
 	Read       time.Duration // default 30s
 	Write      time.Duration // default 60s: a 2000-item page takes well under it
-	Idle       time.Duration // default 120s
+	Idle       time.Duration // default 30s: an idle keep-alive connection holds one of WithMaxConnections' slots
 	Shutdown   time.Duration // default 15s: how long in-flight requests get to finish
 }
 
@@ -67,11 +66,13 @@ type Server struct {
 	respMode      ValidationMode
 	reqValidation bool
 	logger        *slog.Logger
+	accessLevel   slog.Level // of the per-request line; the zero value is slog.LevelInfo
 	bodyLimit     int64
 	maxDepth      int
 	maxElements   int
 	ready         func(context.Context) error
 	trustProxy    bool
+	proxies       proxies
 	extra         []echo.MiddlewareFunc
 	timeouts      Timeouts
 	now           func() time.Time
@@ -81,6 +82,7 @@ type Server struct {
 	tracer        trace.TracerProvider
 	limits        limits
 	links         links
+	sharedLimit   SharedLimiter
 
 	metricsOn  bool   // serve /metrics on the API handler
 	metricsAdr string // serve /metrics on a listener of its own (ListenAndServe)
@@ -136,9 +138,13 @@ func WithBodyLimit(n int64) Option {
 // ping). Without it /readyz answers like /healthz.
 func WithReadiness(f func(context.Context) error) Option { return func(s *Server) { s.ready = f } }
 
-// WithTrustProxyHeaders makes RequestURL and the logged client address honour
-// X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-For. Enable it only
-// behind a proxy that sets them, or clients can forge paging links.
+// WithTrustProxyHeaders makes RequestURL, the logged client address and the
+// token endpoint's rate limit honour X-Forwarded-Proto, X-Forwarded-Host and
+// X-Forwarded-For on requests from the proxies WithTrustedProxies names (New
+// fails when it names none: trusting every peer let any client choose its
+// address, and so its rate-limit bucket). X-Forwarded-Host is taken only
+// when WithAllowedHosts lists it. WithTrustedProxies turns this on by
+// itself; WithTrustProxyHeaders(false) turns it off.
 func WithTrustProxyHeaders(on bool) Option { return func(s *Server) { s.trustProxy = on } }
 
 // WithMiddleware adds Echo middleware to every API operation. It runs after
@@ -184,6 +190,12 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	if err := s.links.init(); err != nil {
 		return nil, err
 	}
+	if err := s.proxies.init(); err != nil {
+		return nil, err
+	}
+	if s.trustProxy && len(s.proxies.prefixes) == 0 {
+		return nil, &ConfigError{Option: "WithTrustProxyHeaders", Reason: "name the proxies to trust with WithTrustedProxies"}
+	}
 	if s.metricsAdr != "" {
 		s.metricsOn = false
 	}
@@ -210,11 +222,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.JSONSerializer = jsonSerializer{}
-	if s.trustProxy {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = s.clientIP
 	s.echo = e
 
 	e.Use(s.requestID)
@@ -290,7 +298,7 @@ func (t Timeouts) withDefaults() Timeouts {
 	def(&t.ReadHeader, 10*time.Second)
 	def(&t.Read, 30*time.Second)
 	def(&t.Write, 60*time.Second)
-	def(&t.Idle, 120*time.Second)
+	def(&t.Idle, DefaultIdleTimeout)
 	def(&t.Shutdown, 15*time.Second)
 	return t
 }
@@ -312,13 +320,19 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 // that must know the address is theirs before they acquire anything else
 // (interop serve listens before it creates its database file). Serve closes
 // ln when it returns. It holds at most WithMaxConnections connections of ln
-// open at once, and with WithMetricsAddr it also serves /metrics on that
-// address, failing when it cannot listen there.
+// open at once; at the limit, a new client gets the slot of the connection
+// idle longest between requests (or of one that has sent no full request for a
+// second), closed for it, and waits only while every connection is busy.
+// With WithMetricsAddr it also serves /metrics on that address, failing when
+// it cannot listen there.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+	api := s.httpServer(s.echo)
 	if s.limits.maxConns > 0 {
-		ln = netutil.LimitListener(ln, s.limits.maxConns)
+		cl := newConnLimiter(ln, s.limits.maxConns, s.metrics.connsShed.Inc)
+		api.ConnState = cl.trackState
+		ln = cl
 	}
-	servers := []*http.Server{s.httpServer(s.echo)}
+	servers := []*http.Server{api}
 	listeners := []net.Listener{ln}
 	if s.metricsAdr != "" {
 		var lc net.ListenConfig

@@ -333,8 +333,9 @@ func TestBadEnumInBodyIs400(t *testing.T) {
 
 func TestMissingRequiredFieldIs400(t *testing.T) {
 	e := newEnv(t, &fake{})
-	got := wantError(t, e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"message":"hi"}`), 400, "invalid_body")
-	if !strings.Contains(details(got), "status") {
+	// TaskAck.status is optional (decision ack-body); a group item's task_id is not.
+	got := wantError(t, e.do("PUT", base+"/tasks/ack", `[{"status":"success","message":"hi"}]`), 400, "invalid_body")
+	if !strings.Contains(details(got), "task_id") {
 		t.Errorf("details %q", details(got))
 	}
 }
@@ -747,6 +748,7 @@ func TestRequestURL(t *testing.T) {
 	}}
 	path := base + "/rostering/persons?page=2&page_size=5"
 	local := "10.0.0.5:8080"
+	const proxy = "192.0.2.0/24" // httptest's client address
 	for _, c := range []struct {
 		name string
 		opts []server.Option
@@ -761,10 +763,13 @@ func TestRequestURL(t *testing.T) {
 		{"allowed Host", []server.Option{server.WithAllowedHosts("API.internal:8080")}, []string{"Host", "api.internal:8080"}, "http://api.internal:8080"},
 		{"Host not on the allow list", []server.Option{server.WithAllowedHosts("api.internal:8080")}, []string{"Host", "api.internal:9999"}, "http://" + local},
 		{"public URL", []server.Option{server.WithPublicURL("https://api.example.org/interop/")}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org/interop"},
-		{"public URL beats trusted proxy", []server.Option{server.WithPublicURL("https://api.example.org"), server.WithTrustProxyHeaders(true)}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org"},
-		{"trusted proxy", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "https://api.example.org"},
-		{"trusted proxy, host not allowed", []server.Option{server.WithTrustProxyHeaders(true), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
-		{"forged proxy headers", []server.Option{server.WithTrustProxyHeaders(true)}, []string{"Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript"}, "http://" + local},
+		{"public URL beats trusted proxy", []server.Option{server.WithPublicURL("https://api.example.org"), server.WithTrustedProxies(proxy)}, []string{"Host", "evil.example", "X-Forwarded-Host", "evil.example"}, "https://api.example.org"},
+		{"trusted proxy", []server.Option{server.WithTrustedProxies(proxy), server.WithAllowedHosts("api.example.org")}, []string{"Host", "api.internal:8080", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "https://api.example.org"},
+		{"trusted proxy, host not allowed", []server.Option{server.WithTrustedProxies(proxy), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
+		// Issue 20, item 7: without an allow list no forwarded host is taken.
+		{"trusted proxy, no allow list", []server.Option{server.WithTrustedProxies(proxy)}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil.example"}, "https://" + local},
+		{"peer is not a named proxy", []server.Option{server.WithTrustedProxies("10.0.0.0/8"), server.WithAllowedHosts("api.example.org")}, []string{"X-Forwarded-Proto", "https", "X-Forwarded-Host", "api.example.org"}, "http://" + local},
+		{"forged proxy headers", []server.Option{server.WithTrustedProxies(proxy)}, []string{"Host", "h", "X-Forwarded-Host", "evil.example/x?", "X-Forwarded-Proto", "javascript"}, "http://" + local},
 	} {
 		got = nil
 		newEnv(t, f, c.opts...).do("GET", path, "", append([]string{"LocalAddr", local}, c.hdrs...)...)
@@ -904,5 +909,43 @@ func TestNotImplementedIsNotAnError(t *testing.T) {
 	}
 	if logs := e.logs.String(); !strings.Contains(logs, `"level":"ERROR","msg":"request"`) {
 		t.Fatalf("500 not logged as an error:\n%s", logs)
+	}
+}
+
+// withHeaders is a response object that sets headers of its own before
+// writing an off-contract body.
+type withHeaders struct{ raw }
+
+func (w withHeaders) VisitFindPersonResponse(rw http.ResponseWriter) error {
+	rw.Header().Set("Location", "https://evil.example/")
+	rw.Header().Set("Set-Cookie", "session=handler")
+	rw.Header().Set("Cache-Control", "public, max-age=86400")
+	return w.raw.write(rw)
+}
+
+// Issue 20: the 500 that replaces an invalid response in enforce mode
+// carries none of the headers the handler had set for the response it
+// replaces; report mode sends them with that response.
+func TestInvalidResponseEnforceDropsHandlerHeaders(t *testing.T) {
+	t.Parallel()
+	impl := &fake{findPerson: func(context.Context, apiserver.FindPersonRequestObject) (apiserver.FindPersonResponseObject, error) {
+		return withHeaders{raw{status: 200, body: `{"data":{"local_id":"S1"}}`}}, nil
+	}}
+	e := newEnv(t, impl, server.WithResponseValidation(server.ValidationEnforce))
+	rec := e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "", "X-Request-Id", "enf-2")
+	wantError(t, rec, 500, "internal_error")
+	for _, h := range []string{"Location", "Set-Cookie", "Cache-Control"} {
+		if v := rec.Header().Get(h); v != "" {
+			t.Errorf("the replacement 500 carries the handler's %s: %q", h, v)
+		}
+	}
+	if got := rec.Header().Get(server.HeaderRequestID); got != "enf-2" {
+		t.Errorf("X-Request-Id = %q, want the kit's own header kept", got)
+	}
+
+	e = newEnv(t, impl, server.WithResponseValidation(server.ValidationReport))
+	rec = e.do("GET", base+"/rostering/persons/"+uuid.NewString(), "")
+	if rec.Code != 200 || rec.Header().Get("Set-Cookie") != "session=handler" {
+		t.Errorf("report mode: %d, Set-Cookie %q", rec.Code, rec.Header().Get("Set-Cookie"))
 	}
 }

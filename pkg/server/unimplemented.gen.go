@@ -152,3 +152,8 @@ func (Unimplemented) FindTerm(context.Context, apiserver.FindTermRequestObject) 
 func (Unimplemented) ListGradingCategories(context.Context, apiserver.ListGradingCategoriesRequestObject) (apiserver.ListGradingCategoriesResponseObject, error) {
 	return nil, notImplemented("listGradingCategories")
 }
+
+// ListGradingCategories2022 answers 501 (listGradingCategories2022: GET /grades/categories).
+func (Unimplemented) ListGradingCategories2022(context.Context, apiserver.ListGradingCategories2022RequestObject) (apiserver.ListGradingCategories2022ResponseObject, error) {
+	return nil, notImplemented("listGradingCategories2022")
+}

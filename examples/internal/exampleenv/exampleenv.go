@@ -4,6 +4,7 @@
 package exampleenv
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -65,4 +66,22 @@ func Parse(synopsis, what string) {
 func Client(opts ...client.Option) (*client.Client, error) {
 	all := append([]client.Option{client.WithClientCredentials(Get("INTEROP_CLIENT_ID"), Get("INTEROP_CLIENT_SECRET"), Get("INTEROP_TOKEN_URL"))}, opts...)
 	return client.New(Get("INTEROP_URL"), all...)
+}
+
+// Explain adds to err which variables to check: the credentials when the
+// server refused them, INTEROP_URL when it has no such operation or cannot
+// be reached.
+func Explain(err error) error {
+	var apiErr *client.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, client.ErrUnauthorized):
+		return fmt.Errorf("%w\ncheck INTEROP_CLIENT_ID and INTEROP_CLIENT_SECRET (now client id %q), and INTEROP_TOKEN_URL if the token endpoint is elsewhere", err, Get("INTEROP_CLIENT_ID"))
+	case errors.Is(err, client.ErrNotFound):
+		return fmt.Errorf("%w\ncheck INTEROP_URL (now %s): it must be the API's base URL, ending in /v2/interop/data on the reference server", err, Get("INTEROP_URL"))
+	case !errors.As(err, &apiErr):
+		return fmt.Errorf("%w\nis a server running at INTEROP_URL (now %s)? make run starts the reference server there", err, Get("INTEROP_URL"))
+	}
+	return err
 }

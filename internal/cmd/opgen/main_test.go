@@ -88,6 +88,35 @@ func TestNewOperationReachesEveryLayer(t *testing.T) {
 	}
 }
 
+// A deprecated alias (the 2022 path of listGradingCategories) is served and
+// checked like any operation but gets no client iterator of its own: the
+// client walks the canonical path.
+func TestDeprecatedAliasGetsNoClientHelper(t *testing.T) {
+	dir := t.TempDir()
+	if err := run("../../../api/openapi.yaml", dir); err != nil {
+		t.Fatal(err)
+	}
+	client := funcs(t, filepath.Join(dir, "pkg/client/operations.gen.go"))
+	if client["Client.GradingCategories2022"] || !client["Client.GradingCategories"] {
+		t.Errorf("client iterators: GradingCategories2022 %v (want none), GradingCategories %v", client["Client.GradingCategories2022"], client["Client.GradingCategories"])
+	}
+	if !funcs(t, filepath.Join(dir, "pkg/server/unimplemented.gen.go"))["Unimplemented.ListGradingCategories2022"] {
+		t.Error("the server kit has no stub for listGradingCategories2022")
+	}
+	for f, want := range map[string]string{
+		"pkg/client/operations.gen.go":      `{id: "listGradingCategories2022", method: "GET", path: "/grades/categories", shape: shapeList, object: "GradingCategory"}`,
+		"pkg/conformance/operations.gen.go": `{op: "listGradingCategories2022", path: "/grades/categories"}`,
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", f, want)
+		}
+	}
+}
+
 // The committed files are what the generator writes for the committed spec
 // (make check-generate checks the same in CI).
 func TestCommittedFilesAreCurrent(t *testing.T) {

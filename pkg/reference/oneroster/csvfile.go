@@ -207,7 +207,7 @@ func (f *csvFile) date(c string, required bool) string {
 		return ""
 	}
 	if _, err := time.Parse(time.DateOnly, v); err != nil || len(v) != len(time.DateOnly) {
-		f.fail(c, RuleDate, "%q is not a date (YYYY-MM-DD)", v)
+		f.fail(c, RuleDate, "%s", dateProblem(v))
 		return ""
 	}
 	return v
@@ -243,4 +243,19 @@ func (f *csvFile) list(c string, required bool) []string {
 		f.fail(c, RuleRequired, "a value is required")
 	}
 	return out
+}
+
+// dateProblem says what is wrong with v, which is not a YYYY-MM-DD date: its
+// form, or, written right, that no such day exists (2021-09-31).
+func dateProblem(v string) string {
+	var y, m, d int
+	if len(v) != len(time.DateOnly) || strings.Trim(v[0:4]+v[5:7]+v[8:10], "0123456789") != "" || v[4] != '-' || v[7] != '-' {
+		return fmt.Sprintf("%q is not a date (YYYY-MM-DD)", v)
+	}
+	fmt.Sscanf(v, "%4d-%2d-%2d", &y, &m, &d)
+	if m < 1 || m > 12 {
+		return fmt.Sprintf("%q is not a day: there is no month %02d", v, m)
+	}
+	days := time.Date(y, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return fmt.Sprintf("%q is not a day: %s %d has %d days", v, time.Month(m), y, days)
 }

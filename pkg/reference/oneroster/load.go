@@ -162,6 +162,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	}
 	c.progress(Progress{Phase: "check", Done: true})
 	if errs.err() != nil {
+		locateColumns(src, errs.v.Errors)
 		return res, finish(errs)
 	}
 	res.Read = time.Since(started)

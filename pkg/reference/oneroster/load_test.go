@@ -493,16 +493,16 @@ func TestLoadRefusesBadInput(t *testing.T) {
 			`enr10,active,,cla9,sch1,stu1,student,,2021-09-20,2021-12-19`,
 			`enr11,active,,cla1,sch1,stu9,student,,2021-09-20,2021-12-19`)},
 			[]string{
-				`enrollments.csv:11: classSourcedId: "cla9" is not a sourcedId of classes.csv [unknown-ref]`,
-				`enrollments.csv:12: userSourcedId: "stu9" is not a sourcedId of users.csv [unknown-ref]`,
+				`enrollments.csv:11:15: classSourcedId: "cla9" is not a sourcedId of classes.csv [unknown-ref]`,
+				`enrollments.csv:12:25: userSourcedId: "stu9" is not a sourcedId of users.csv [unknown-ref]`,
 			}},
 		{"a bulk file drops what others use", map[string]func(string) string{"courses.csv": replace("cou2,,,,Learning the Google Way,c2,,sch1,,\n", "")},
 			[]string{
-				`classes.csv:3: courseSourcedId: "cou2" is not a sourcedId of courses.csv [unknown-ref]`,
-				`classes.csv:4: courseSourcedId: "cou2" is not a sourcedId of courses.csv [unknown-ref]`,
+				`classes.csv:3:43: courseSourcedId: "cou2" is not a sourcedId of courses.csv [unknown-ref]`,
+				`classes.csv:4:43: courseSourcedId: "cou2" is not a sourcedId of courses.csv [unknown-ref]`,
 			}},
 		{"unparsable date", map[string]func(string) string{"academicSessions.csv": replace("2021-09-20,2021-10-20", "2021-09-31,2021-10-20")},
-			[]string{`academicSessions.csv:2:26: startDate: "2021-09-31" is not a date (YYYY-MM-DD) [date]`}},
+			[]string{`academicSessions.csv:2:26: startDate: "2021-09-31" is not a day: September 2021 has 30 days [date]`}},
 		{"non-UTF-8 byte", map[string]func(string) string{"users.csv": replace("Texas,Aymuagdd", "T\xe9xas,Aymuagdd")},
 			[]string{`users.csv:2:59: invalid UTF-8 byte sequence [utf-8]`}},
 		{"CSV quoting", map[string]func(string) string{"courses.csv": replace("Intro to Google Classroom", `Intro to "Google" Classroom`)},
@@ -653,7 +653,7 @@ func TestLoadDelta(t *testing.T) {
 	_, err = d.load(t, deltaExport(t, map[string]string{"enrollments": "delta"}, map[string]string{"enrollments.csv": "sourcedId,classSourcedId,schoolSourcedId,userSourcedId,role\n" +
 		"enr11,cla3,sch1,stu4,student\n"}))
 	if v, ok := oneroster.AsValidation(err); !ok || len(v.Errors) != 1 ||
-		v.Errors[0].Error() != `enrollments.csv:2: userSourcedId: "stu4" is not a sourcedId of the tenant's users (the manifest has users.csv absent) [unknown-ref]` {
+		v.Errors[0].Error() != `enrollments.csv:2:17: userSourcedId: "stu4" is not a sourcedId of the tenant's users (the manifest has users.csv absent) [unknown-ref]` {
 		t.Errorf("got %v", err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/interop-data/interop/internal/fakeclock"
 	"github.com/interop-data/interop/pkg/contract"
 	"github.com/interop-data/interop/pkg/reference"
+	"github.com/interop-data/interop/pkg/reference/lti"
 	"github.com/interop-data/interop/pkg/reference/store"
 	"github.com/interop-data/interop/pkg/server"
 )
@@ -67,6 +68,9 @@ type Env struct {
 	DBPath   string
 	Server   *httptest.Server
 	Instance *reference.Instance
+	// LTI is the server's LTI test issuer (on the Env's clock): LTIToken
+	// mints its tokens, and the server accepts them beside OAuth2.
+	LTI *lti.Issuer
 
 	closeOnce sync.Once
 }
@@ -97,8 +101,15 @@ func WithTenants(n int) Option { return func(c *config) { c.tenants = n } }
 // WithDistrict sets the size of each tenant's district (Seed is set per tenant).
 func WithDistrict(s reference.DemoSize) Option { return func(c *config) { c.size = s } }
 
-// WithTrustProxy makes paging links honour X-Forwarded-Proto/-Host.
-func WithTrustProxy() Option { return func(c *config) { c.trustProxy = true } }
+// WithTrustProxy makes the server believe X-Forwarded-* from a proxy on
+// loopback, where the test's requests come from (a forwarded host still
+// needs server.WithAllowedHosts to reach a link).
+func WithTrustProxy() Option {
+	return func(c *config) {
+		c.trustProxy = true
+		c.serverOpts = append(c.serverOpts, server.WithTrustedProxies("127.0.0.0/8", "::1"))
+	}
+}
 
 // WithDBPath uses this file instead of a fresh temporary one (restart tests:
 // start a second Env on the first one's DBPath; it creates no tenant when
@@ -136,14 +147,19 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("referencetest: %v", err)
 	}
+	issuer := lti.New(st, lti.WithClock(clock.Now))
+	if _, err := issuer.Ensure(ctx); err != nil {
+		t.Fatalf("referencetest: lti key: %v", err)
+	}
 	srv, inst, err := reference.NewServer(ctx, reference.Config{
 		Store: st, TaskLease: cfg.lease, BatchSize: cfg.batch, Clock: clock.Now,
 		Logger: cfg.logger, TrustProxy: cfg.trustProxy, ServerOptions: cfg.serverOpts,
+		LTI: issuer,
 	})
 	if err != nil {
 		t.Fatalf("referencetest: %v", err)
 	}
-	env := &Env{Clock: clock, Store: inst.Store, DBPath: cfg.dbPath, Instance: inst}
+	env := &Env{Clock: clock, Store: inst.Store, DBPath: cfg.dbPath, Instance: inst, LTI: issuer}
 	for i := 0; i < cfg.tenants; i++ {
 		size := cfg.size
 		size.Seed = uint64(i + 1)
@@ -179,6 +195,24 @@ func (e *Env) Close() {
 		e.Server.Close()
 		e.Instance.Close()
 	})
+}
+
+// LTIToken mints an LTI JWT of the test issuer naming the tenants at these
+// indexes (tenant 0 when none is given), valid for an hour of the Env's clock.
+func (e *Env) LTIToken(t testing.TB, tenants ...int) string {
+	t.Helper()
+	if len(tenants) == 0 {
+		tenants = []int{0}
+	}
+	ids := make([]uuid.UUID, len(tenants))
+	for n, i := range tenants {
+		ids[n] = e.Tenants[i].ID
+	}
+	tok, err := e.LTI.Mint(context.Background(), ids, time.Hour, "")
+	if err != nil {
+		t.Fatalf("referencetest: lti token: %v", err)
+	}
+	return tok.Token
 }
 
 // Token obtains an access token for tenant i through the token endpoint.

@@ -30,8 +30,10 @@ type AckPlan struct {
 	History  []HistoryEntry // every outcome but a plain retry, in acknowledgement order
 }
 
-// CheckAcks refuses an acknowledgement whose outcome is none of the four
-// (ErrInvalid), before a store opens a transaction.
+// CheckAcks refuses (ErrInvalid), before a store opens a transaction, an
+// acknowledgement whose outcome is none of the four, whose message or app id
+// is not UTF-8 (U+0000 is kept: see CheckText), and a batch that names a
+// task twice: one task gets one outcome per batch, whoever calls the store.
 func CheckAcks(acks []Ack) error {
 	for _, a := range acks {
 		switch a.Status {
@@ -39,6 +41,27 @@ func CheckAcks(acks []Ack) error {
 		default:
 			return fmt.Errorf("%w: unknown status %q", ErrInvalid, a.Status)
 		}
+		if err := CheckText("message", a.Message); err != nil {
+			return fmt.Errorf("task %s: %w", a.TaskID, err)
+		}
+		if err := CheckText("app id", a.AppID); err != nil {
+			return fmt.Errorf("task %s: %w", a.TaskID, err)
+		}
+	}
+	return checkDistinctAcks(acks)
+}
+
+// checkDistinctAcks refuses a batch that names a task twice (ErrInvalid).
+func checkDistinctAcks(acks []Ack) error {
+	if len(acks) < 2 {
+		return nil
+	}
+	seen := make(map[uuid.UUID]int, len(acks))
+	for i, a := range acks {
+		if j, dup := seen[a.TaskID]; dup {
+			return fmt.Errorf("%w: task %s is acknowledged twice (items %d and %d); no task was acknowledged", ErrInvalid, a.TaskID, j, i)
+		}
+		seen[a.TaskID] = i
 	}
 	return nil
 }
@@ -47,9 +70,12 @@ func CheckAcks(acks []Ack) error {
 // the batch still queued and the recorded outcomes of those that are not.
 // A task in neither is a *TaskError wrapping ErrNotFound; one recorded with
 // another outcome is a *TaskError wrapping ErrConflict; one recorded with the
-// same outcome answers the first receipt. Either error means nothing is
-// acknowledged.
+// same outcome answers the first receipt. A batch naming a task twice is
+// ErrInvalid, as in CheckAcks. Any error means nothing is acknowledged.
 func PlanAcks(acks []Ack, queued map[uuid.UUID]Queued, recorded map[uuid.UUID]Recorded, now time.Time) (AckPlan, error) {
+	if err := checkDistinctAcks(acks); err != nil {
+		return AckPlan{}, err
+	}
 	if !now.IsZero() {
 		now = time.Unix(0, now.UnixNano()).UTC() // as stores keep it: Unix nanoseconds
 	}

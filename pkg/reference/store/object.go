@@ -19,6 +19,12 @@ func CheckObject(o Object) error {
 	default:
 		return fmt.Errorf("%w: object %s has unknown kind %q", ErrInvalid, o.ID, o.Kind)
 	}
+	if err := CheckName("subtype", o.Subtype); err != nil {
+		return fmt.Errorf("object %s: %w", o.ID, err)
+	}
+	if err := CheckName("label", o.Label); err != nil {
+		return fmt.Errorf("object %s: %w", o.ID, err)
+	}
 	if !json.Valid(o.Data) || len(bytes.TrimSpace(o.Data)) == 0 || bytes.TrimSpace(o.Data)[0] != '{' {
 		return fmt.Errorf("%w: object %s data is not a JSON object", ErrInvalid, o.ID)
 	}

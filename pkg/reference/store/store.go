@@ -171,6 +171,20 @@ const (
 	TaskGradesQuery  TaskKind = "grades_query"
 )
 
+// CheckNewTasks refuses (ErrInvalid) a task whose kind or driver
+// CheckName refuses, before a store writes any of them.
+func CheckNewTasks(tasks []NewTask) error {
+	for _, nt := range tasks {
+		if err := CheckName("task kind", string(nt.Kind)); err != nil {
+			return err
+		}
+		if err := CheckName("driver", nt.Driver); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // NewTask is a task to enqueue.
 type NewTask struct {
 	Kind   TaskKind
@@ -265,10 +279,16 @@ type Tenant struct {
 }
 
 // Prepare checks what CreateTenant needs of t (an id, a client id and a
-// secret hash: ErrInvalid otherwise) and dates it now when it has no date.
+// secret hash; a name, client id and hash CheckName accepts: ErrInvalid
+// otherwise) and dates it now when it has no date.
 func (t Tenant) Prepare(now time.Time) (Tenant, error) {
 	if t.ID == uuid.Nil || t.ClientID == "" || t.SecretHash == "" {
 		return t, fmt.Errorf("%w: tenant needs an id, a client id and a secret hash", ErrInvalid)
+	}
+	for _, f := range []struct{ name, v string }{{"tenant name", t.Name}, {"client id", t.ClientID}, {"secret hash", t.SecretHash}} {
+		if err := CheckName(f.name, f.v); err != nil {
+			return t, err
+		}
 	}
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = now
@@ -276,7 +296,9 @@ func (t Tenant) Prepare(now time.Time) (Tenant, error) {
 	return t, nil
 }
 
-// Store keeps tenants, rosters and task queues. Every method is safe for
+// Store keeps tenants, rosters and task queues. Strings follow one rule in
+// every store (see CheckText): no answer depends on whether the database can
+// hold U+0000 or bytes that are not UTF-8. Every method is safe for
 // concurrent use; every method that changes data is atomic. Tenants scope
 // every read and write: an id outside the scope is ErrNotFound, exactly like
 // an id that does not exist.
@@ -295,7 +317,8 @@ type Store interface {
 
 	// Sync runs fn in one write transaction on tenant: everything fn does
 	// through tx is committed when fn returns nil, and nothing when it
-	// returns an error (which Sync returns). Syncs of one tenant run one
+	// returns an error (which Sync returns) or panics (the panic goes on up
+	// after the rollback, and the store stays writable). Syncs of one tenant run one
 	// after the other, so the tasks one enqueues are consecutive. An
 	// unknown tenant is ErrNotFound, and fn is not called. A store may
 	// run fn a second time, on a fresh tx, when the first run's work
@@ -330,7 +353,8 @@ type Store interface {
 	// Acknowledging a removed task again with its recorded outcome answers
 	// the original receipt; with another outcome it is a *TaskError wrapping
 	// ErrConflict. An unknown task is a *TaskError wrapping ErrNotFound, and
-	// then nothing is acknowledged.
+	// then nothing is acknowledged; so is a batch naming a task twice, which
+	// is ErrInvalid (CheckAcks).
 	AckTasks(ctx context.Context, tenants []uuid.UUID, acks []Ack, now time.Time) ([]Receipt, error)
 	// DeleteTask removes a queued task without recording an outcome and
 	// returns it.
@@ -339,9 +363,14 @@ type Store interface {
 	History(ctx context.Context, tenant uuid.UUID) ([]HistoryEntry, error)
 
 	// The store keeps the OAuth2 clients (one per tenant) and the access
-	// tokens issued to them, so that tokens survive a restart.
+	// tokens issued to them, so that tokens survive a restart, and bounds
+	// how many each client holds (auth.TokenLimit), for every process on
+	// the store at once.
 	auth.ClientStore
-	auth.TokenStore
+	auth.QuotaTokenStore
+
+	// The keys of the LTI test issuer.
+	LTIKeyStore
 
 	// Secret returns 32 random bytes kept under name, made on first use,
 	// the same for every process on the store (replicas sign paging

@@ -16,6 +16,10 @@
 //     accepted, so "alg: none" and HMAC-keyed-with-the-public-key forgeries
 //     fail before any signature is computed.
 //
+// A TokenCache in front of the TokenStore answers repeated checks of a token
+// from memory for a few seconds (revocation through it takes effect at once;
+// elsewhere, within its TTL), so that a request does not cost a database read.
+//
 // Chain tries several authenticators in turn, so one server can accept both.
 // Implementers with their own identity system implement Authenticator.
 package auth

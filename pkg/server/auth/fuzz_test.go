@@ -52,6 +52,8 @@ func FuzzTokenRequest(f *testing.F) {
 		"unsupported_grant_type": {400},
 		"unauthorized_client":    {400},
 		"invalid_scope":          {400},
+		// The clock stands still: past DefaultTokenLimit the client is refused.
+		"temporarily_unavailable": {429},
 	}
 	f.Fuzz(func(t *testing.T, body, authorization, ctype string) {
 		req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))

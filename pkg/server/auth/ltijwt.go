@@ -23,13 +23,21 @@ import (
 
 // Defaults of LTIJWTConfig.
 const (
-	DefaultTenantClaim   = "tenant_id"
-	DefaultLeeway        = 30 * time.Second
-	DefaultJWKSCacheTTL  = 10 * time.Minute
+	DefaultTenantClaim  = "tenant_id"
+	DefaultLeeway       = 30 * time.Second
+	DefaultJWKSCacheTTL = 10 * time.Minute
+	// DefaultJWKSFetchWait is how long a request waits for a JWKS fetch it
+	// needs before it is answered as an outage (ErrUnavailable).
+	DefaultJWKSFetchWait = 2 * time.Second
 	jwksMinRefetch       = 30 * time.Second // at most one refetch per unknown kid burst
 	maxJWKSBytes         = 1 << 20
 	minRSABits           = 2048
 	defaultJWKSFetchTime = 10 * time.Second
+	// After a failed fetch the next waits 1 s, doubling per failure up to
+	// 5 min; meanwhile requests are answered from the cache, or as an
+	// outage, without touching the URL.
+	jwksMinBackoff = time.Second
+	jwksMaxBackoff = 5 * time.Minute
 )
 
 // validAlgs are the only algorithms accepted. Listing them up front is what
@@ -47,7 +55,14 @@ type LTIJWTConfig struct {
 	// JWKSFile is a path to a JWKS document, read once by NewLTIJWT.
 	JWKSFile string
 	// JWKSURL is fetched on first use and cached for CacheTTL; a token with an
-	// unknown kid triggers an early refetch (at most every 30s).
+	// unknown kid triggers an early refetch (at most every 30s). One fetch
+	// runs at a time, shared by every request that needs it, and never under
+	// a lock: a request waits for it at most FetchWait (and no longer than
+	// its own context), a stale key set is used while a fresh one is fetched
+	// and for as long as the URL fails, and failed fetches back off (1 s
+	// doubling to 5 min). With no usable key set, the answer is an
+	// *UnavailableError (ErrUnavailable, with a Retry-After), not a 401: the
+	// token may well be good.
 	JWKSURL string
 	// JWKS is an inline JWKS document.
 	JWKS []byte
@@ -61,19 +76,50 @@ type LTIJWTConfig struct {
 	Clock func() time.Time
 	// HTTPClient fetches JWKSURL (default: a client with a 10s timeout).
 	HTTPClient *http.Client
-	// CacheTTL is how long a fetched JWKS is used (default DefaultJWKSCacheTTL).
+	// CacheTTL is how long a fetched JWKS is used before it is fetched again
+	// (default DefaultJWKSCacheTTL); while fetching fails it is used longer.
 	CacheTTL time.Duration
+	// FetchWait bounds how long a request waits for a JWKS fetch (default
+	// DefaultJWKSFetchWait); the fetch itself goes on, for the next request.
+	FetchWait time.Duration
 }
+
+// UnavailableError is ErrUnavailable with a hint of when to try again: the
+// kit sends RetryAfter as the Retry-After of its 500.
+type UnavailableError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("auth: unavailable (retry after %s): %v", e.RetryAfter, e.Err)
+}
+
+// Unwrap makes errors.Is(e, ErrUnavailable) true, and reaches the cause.
+func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 
 // LTIJWT authenticates LTI JWT bearer tokens. It is safe for concurrent use.
 type LTIJWT struct {
 	cfg    LTIJWTConfig
 	parser *jwt.Parser
 
+	// JWKSURL's state. mu is never held across I/O.
 	mu          sync.Mutex
 	keys        []jwk
 	fetched     time.Time // when keys were fetched from JWKSURL
-	lastAttempt time.Time
+	lastAttempt time.Time // when the last fetch started
+	failures    int       // fetches failed in a row
+	retryAt     time.Time // no fetch before this, after a failure
+	call        *jwksCall // the fetch in flight, if any
+}
+
+// jwksCall is one fetch of JWKSURL, shared by every request that waits for
+// it. keys and err are set before done is closed.
+type jwksCall struct {
+	done  chan struct{}
+	keys  []jwk
+	err   error
+	retry time.Duration
 }
 
 type jwk struct {
@@ -111,6 +157,9 @@ func NewLTIJWT(cfg LTIJWTConfig) (*LTIJWT, error) {
 	}
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = DefaultJWKSCacheTTL
+	}
+	if cfg.FetchWait <= 0 {
+		cfg.FetchWait = DefaultJWKSFetchWait
 	}
 	a := &LTIJWT{cfg: cfg}
 	a.parser = jwt.NewParser(
@@ -151,6 +200,9 @@ func (a *LTIJWT) Authenticate(r *http.Request) (Principal, error) {
 		return a.keyFor(r.Context(), t)
 	})
 	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			return Principal{}, err // the keys could not be had: the token may be good
+		}
 		if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
 			return Principal{}, fmt.Errorf("%w: %v", ErrExpiredToken, err)
 		}
@@ -217,7 +269,8 @@ func (a *LTIJWT) keyFor(ctx context.Context, t *jwt.Token) (any, error) {
 	}
 	set := matchKeys(keys, alg, kid)
 	if len(set.Keys) == 0 && kid != "" && a.cfg.JWKSURL != "" {
-		// The platform may have rotated its keys since we fetched them.
+		// The platform may have rotated its keys since we fetched them. If
+		// the set cannot be refetched, the kid may be a new one: an outage.
 		if keys, err = a.currentKeys(ctx, true); err != nil {
 			return nil, err
 		}
@@ -255,33 +308,80 @@ func matchKeys(keys []jwk, alg, kid string) jwt.VerificationKeySet {
 	return set
 }
 
-// currentKeys returns the key set, fetching JWKSURL when the cache is empty
-// or stale, or when refresh asks for it and the last attempt is old enough.
-// A failed refetch keeps serving the keys already known.
+// currentKeys returns the key set. From JWKSURL: the cached set while it is
+// fresh; a stale one at once while a fetch runs in the background (or backs
+// off after failing); with no set, or when refresh asks for a newer one (an
+// unknown kid, at most every jwksMinRefetch), it waits for the one fetch in
+// flight, at most FetchWait and while ctx lasts. It fails only with an
+// *UnavailableError.
 func (a *LTIJWT) currentKeys(ctx context.Context, refresh bool) ([]jwk, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	if a.cfg.JWKSURL == "" {
 		return a.keys, nil
 	}
+	a.mu.Lock()
 	now := a.cfg.Clock()
-	stale := a.keys == nil || now.Sub(a.fetched) >= a.cfg.CacheTTL
-	if !stale && !refresh {
-		return a.keys, nil
-	}
-	if a.keys != nil && now.Sub(a.lastAttempt) < jwksMinRefetch {
-		return a.keys, nil
-	}
-	a.lastAttempt = now
-	keys, err := a.fetch(ctx)
-	if err != nil {
-		if a.keys != nil {
-			return a.keys, nil
+	keys := a.keys
+	stale := keys == nil || now.Sub(a.fetched) >= a.cfg.CacheTTL
+	switch {
+	case !stale && !refresh:
+		a.mu.Unlock()
+		return keys, nil
+	case now.Before(a.retryAt): // backing off after a failed fetch
+		err := &UnavailableError{RetryAfter: a.retryAt.Sub(now), Err: errors.New("auth: JWKS fetch failed recently")}
+		a.mu.Unlock()
+		if keys != nil && !refresh {
+			return keys, nil
 		}
 		return nil, err
+	case refresh && !stale && a.failures == 0 && now.Sub(a.lastAttempt) < jwksMinRefetch:
+		a.mu.Unlock()
+		return keys, nil
 	}
-	a.keys, a.fetched = keys, now
-	return keys, nil
+	c := a.call
+	if c == nil {
+		c = &jwksCall{done: make(chan struct{})}
+		a.call, a.lastAttempt = c, now
+		go a.fetchInto(c)
+	}
+	a.mu.Unlock()
+	if keys != nil && !refresh {
+		return keys, nil // stale, but the best there is until the fetch ends
+	}
+	t := time.NewTimer(a.cfg.FetchWait)
+	defer t.Stop()
+	select {
+	case <-c.done:
+		if c.err != nil {
+			return nil, &UnavailableError{RetryAfter: c.retry, Err: c.err}
+		}
+		return c.keys, nil
+	case <-ctx.Done():
+		return nil, &UnavailableError{RetryAfter: jwksMinBackoff, Err: fmt.Errorf("auth: waiting for the JWKS: %w", ctx.Err())}
+	case <-t.C:
+		return nil, &UnavailableError{RetryAfter: jwksMinBackoff, Err: fmt.Errorf("auth: JWKS fetch still running after %s", a.cfg.FetchWait)}
+	}
+}
+
+// fetchInto runs one fetch of JWKSURL for c, bounded by its own deadline
+// (not a caller's: those who wait may give up, the fetch is for everyone),
+// and records the outcome.
+func (a *LTIJWT) fetchInto(c *jwksCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), defaultJWKSFetchTime)
+	keys, err := a.fetch(ctx)
+	cancel()
+	a.mu.Lock()
+	now := a.cfg.Clock()
+	if err == nil {
+		a.keys, a.fetched, a.failures, a.retryAt = keys, now, 0, time.Time{}
+	} else {
+		a.failures++
+		c.retry = min(jwksMaxBackoff, jwksMinBackoff<<min(a.failures-1, 20))
+		a.retryAt = now.Add(c.retry)
+	}
+	c.keys, c.err = keys, err
+	a.call = nil
+	a.mu.Unlock()
+	close(c.done)
 }
 
 func (a *LTIJWT) fetch(ctx context.Context) ([]jwk, error) {

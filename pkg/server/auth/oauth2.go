@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,27 @@ import (
 
 // DefaultTokenTTL is how long an access token issued by OAuth2 stays valid.
 const DefaultTokenTTL = time.Hour
+
+// TokenLimit bounds the tokens OAuth2 issues to one client, so that a
+// client (or whoever holds its secret) cannot fill the token store: without
+// it, one client was issued about 1,800 tokens a second, each kept for a day
+// past its expiry. A request past either limit is answered 429
+// temporarily_unavailable with Retry-After, and no token is stored.
+// The limits are counted in the TokenStore (QuotaTokenStore), so replicas
+// on one database share them.
+type TokenLimit struct {
+	// Live is the most unexpired tokens a client may hold; 0 is no cap.
+	Live int
+	// PerMinute is the most tokens a client is issued in any minute; 0 is
+	// no limit.
+	PerMinute int
+}
+
+// DefaultTokenLimit is OAuth2's TokenLimit unless WithTokenLimit says
+// otherwise: 100 live tokens, 20 a minute. A client that keeps its token
+// until it expires (as pkg/client does) needs one; a fleet of workers each
+// fetching its own at start-up fits many times over.
+var DefaultTokenLimit = TokenLimit{Live: 100, PerMinute: 20}
 
 // maxTokenRequest bounds the token endpoint's form body: a client-credentials
 // request is a few hundred bytes.
@@ -34,6 +57,7 @@ type OAuth2 struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	realm   string
+	limit   TokenLimit
 }
 
 // OAuth2Option configures NewOAuth2.
@@ -67,9 +91,16 @@ func WithLogger(l *slog.Logger) OAuth2Option {
 	}
 }
 
+// WithTokenLimit sets how many tokens one client may be issued (default
+// DefaultTokenLimit; TokenLimit{} turns both limits off; negative values
+// count as 0).
+func WithTokenLimit(l TokenLimit) OAuth2Option {
+	return func(o *OAuth2) { o.limit = TokenLimit{Live: max(0, l.Live), PerMinute: max(0, l.PerMinute)} }
+}
+
 // NewOAuth2 returns an OAuth2 issuer and authenticator over the given stores.
 func NewOAuth2(clients ClientStore, tokens TokenStore, opts ...OAuth2Option) *OAuth2 {
-	o := &OAuth2{clients: clients, tokens: tokens, ttl: DefaultTokenTTL, now: time.Now, logger: slog.Default(), realm: "interop"}
+	o := &OAuth2{clients: clients, tokens: tokens, ttl: DefaultTokenTTL, now: time.Now, logger: slog.Default(), realm: "interop", limit: DefaultTokenLimit}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -100,16 +131,32 @@ func (o *OAuth2) Authenticate(r *http.Request) (Principal, error) {
 
 // IssueToken creates, stores and returns a new access token for client, as
 // the token endpoint does after authenticating it. Servers and tests that
-// authenticate clients some other way can use it directly.
+// authenticate clients some other way can use it directly. Past the
+// client's TokenLimit it stores nothing and returns an error wrapping a
+// *QuotaError.
 func (o *OAuth2) IssueToken(ctx context.Context, c Client) (token string, expires time.Time, err error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: random token: %w", err)
 	}
 	token = base64.RawURLEncoding.EncodeToString(b[:])
-	expires = o.now().Add(o.ttl)
+	now := o.now()
+	expires = now.Add(o.ttl)
 	p := Principal{TenantIDs: []uuid.UUID{c.TenantID}, ClientID: c.ID, Subject: c.ID, Method: MethodOAuth2}
-	if err := o.tokens.SaveToken(ctx, HashToken(token), p, expires); err != nil {
+	if qs, ok := o.tokens.(QuotaTokenStore); ok && (o.limit.Live > 0 || o.limit.PerMinute > 0) {
+		var quotas []TokenQuota
+		if o.limit.Live > 0 {
+			quotas = append(quotas, TokenQuota{After: now, Max: o.limit.Live})
+		}
+		if o.limit.PerMinute > 0 {
+			// Issued in the last minute: expiring after now+TTL-1m.
+			quotas = append(quotas, TokenQuota{After: expires.Add(-time.Minute), Max: o.limit.PerMinute})
+		}
+		err = qs.SaveTokenWithin(ctx, HashToken(token), p, expires, quotas...)
+	} else {
+		err = o.tokens.SaveToken(ctx, HashToken(token), p, expires)
+	}
+	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: save token: %w", err)
 	}
 	return token, expires, nil
@@ -127,7 +174,8 @@ type TokenError struct {
 	Code        string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 	status      int
-	basic       bool // answer with WWW-Authenticate: Basic
+	basic       bool  // answer with WWW-Authenticate: Basic
+	retryAfter  int64 // seconds, for Retry-After; 0: none
 }
 
 func (e *TokenError) Error() string { return e.Code + ": " + e.Description }
@@ -150,7 +198,10 @@ var dummyHash = HashSecret("not a real secret")
 // when Basic was tried) when client authentication fails,
 // unsupported_grant_type (400) for any grant but client_credentials,
 // unauthorized_client (400) for a client bound to no tenant and invalid_scope
-// (400) for any scope, since the API defines none. invalid_grant does not
+// (400) for any scope, since the API defines none; a client past its
+// TokenLimit gets 429 temporarily_unavailable with Retry-After (the code
+// RFC 6749 §4.1.2.1 gives a server that cannot answer now, as the kit's
+// rate limiter answers too). invalid_grant does not
 // arise: this grant carries nothing to be invalid but the client's own
 // credentials. Every answer carries Cache-Control: no-store.
 func (o *OAuth2) TokenHandler() http.Handler {
@@ -171,6 +222,9 @@ func (o *OAuth2) TokenHandler() http.Handler {
 			}
 			if te.basic {
 				h.Set("WWW-Authenticate", fmt.Sprintf("Basic realm=%q", o.realm))
+			}
+			if te.retryAfter > 0 {
+				h.Set("Retry-After", strconv.FormatInt(te.retryAfter, 10))
 			}
 			w.WriteHeader(te.status)
 			_ = json.NewEncoder(w).Encode(te)
@@ -241,6 +295,17 @@ func (o *OAuth2) token(r *http.Request) (*TokenResponse, error) {
 		return nil, tokenErr(http.StatusBadRequest, "invalid_scope", "this API defines no scopes")
 	}
 	token, expires, err := o.IssueToken(r.Context(), client)
+	var qe *QuotaError
+	if errors.As(err, &qe) {
+		// The quota has room once its window (After, which moves with the
+		// clock) has passed the oldest token counted in it.
+		wait := qe.Oldest.Sub(qe.Quota.After)
+		secs := max(1, int64(math.Ceil(wait.Seconds())))
+		te := tokenErr(http.StatusTooManyRequests, "temporarily_unavailable",
+			fmt.Sprintf("this client was issued too many tokens (at most %d live, %d a minute); use the one it holds, or retry after %d seconds", o.limit.Live, o.limit.PerMinute, secs))
+		te.retryAfter = secs
+		return nil, te
+	}
 	if err != nil {
 		return nil, err
 	}

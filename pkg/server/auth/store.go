@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -40,6 +41,39 @@ type TokenStore interface {
 	// an error wrapping ErrUnknownToken. It may return expired tokens: the
 	// caller checks expiry against its own clock.
 	LookupToken(ctx context.Context, tokenHash string) (Principal, time.Time, error)
+}
+
+// TokenQuota bounds the tokens of one client a store will hold: at most Max
+// of them that expire after After. OAuth2 expresses both of its limits
+// (TokenLimit) this way: live tokens are those expiring after now, and the
+// tokens issued in the last minute those expiring after now+TTL-1m.
+type TokenQuota struct {
+	After time.Time
+	Max   int
+}
+
+// QuotaError is the answer of QuotaTokenStore.SaveTokenWithin when one of
+// the quotas is full; nothing was saved. Oldest is the earliest expiry among
+// the tokens that count against it: the quota has room again once After has
+// passed it.
+type QuotaError struct {
+	Quota  TokenQuota
+	Oldest time.Time
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("auth: the client holds %d or more tokens expiring after %s", e.Quota.Max, e.Quota.After.UTC().Format(time.RFC3339))
+}
+
+// QuotaTokenStore is a TokenStore that bounds how many tokens each client
+// holds. SaveTokenWithin counts the tokens of p.ClientID against every quota
+// and saves the new one only when each has room, as one atomic step: two
+// servers (or goroutines) saving at once cannot both take the last place.
+// OAuth2 uses it when its TokenStore has it; every store of this module
+// does. A TokenStore without it is not bounded (docs/SECURITY.md).
+type QuotaTokenStore interface {
+	TokenStore
+	SaveTokenWithin(ctx context.Context, tokenHash string, p Principal, expires time.Time, quotas ...TokenQuota) error
 }
 
 // NewMemoryClientStore returns a ClientStore holding clients, for tests and
@@ -81,9 +115,30 @@ type memoryTokens struct {
 	newest time.Time
 }
 
-func (s *memoryTokens) SaveToken(_ context.Context, hash string, p Principal, expires time.Time) error {
+func (s *memoryTokens) SaveToken(ctx context.Context, hash string, p Principal, expires time.Time) error {
+	return s.SaveTokenWithin(ctx, hash, p, expires)
+}
+
+// SaveTokenWithin implements QuotaTokenStore. It counts by walking the
+// map: the store is for tests and small deployments, and the quotas keep
+// the map small.
+func (s *memoryTokens) SaveTokenWithin(_ context.Context, hash string, p Principal, expires time.Time, quotas ...TokenQuota) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for _, q := range quotas {
+		n, oldest := 0, time.Time{}
+		for _, t := range s.m {
+			if t.p.ClientID == p.ClientID && t.expires.After(q.After) {
+				n++
+				if oldest.IsZero() || t.expires.Before(oldest) {
+					oldest = t.expires
+				}
+			}
+		}
+		if n >= q.Max {
+			return &QuotaError{Quota: q, Oldest: oldest}
+		}
+	}
 	s.m[hash] = memoryToken{p: p, expires: expires}
 	if expires.After(s.newest) {
 		s.newest = expires

@@ -81,6 +81,7 @@ func New(spec []byte) (*Handler, error) {
 		// The page's copy of the spec only: doc is not used for the JSON above.
 		appendDecisions(info)
 	}
+	dropGeneratorExtensions(doc.Content[0])
 	view, err := nodeJSON(&doc)
 	if err != nil {
 		return nil, fmt.Errorf("docs: spec for the page: %w", err)
@@ -338,4 +339,38 @@ func writeString(b *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)       // a string always encodes
 	b.Truncate(b.Len() - 1) // Encode ends with a newline
+}
+
+// generatorExtensions are the prefixes of extensions that instruct a code
+// generator (oapi-codegen's x-go-type, x-go-name, ...): they mean nothing to
+// a reader, so the page's copy of the spec goes without them. The other
+// extensions (decisions, unconfirmed notes, known values, limits) stay,
+// shown by Redoc's showExtensions.
+var generatorExtensions = []string{"x-go-", "x-oapi-codegen-"}
+
+// dropGeneratorExtensions removes the generator's extensions from every
+// mapping under n.
+func dropGeneratorExtensions(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && hasAnyPrefix(k.Value, generatorExtensions) {
+				continue
+			}
+			kept = append(kept, n.Content[i], n.Content[i+1])
+		}
+		n.Content = kept
+	}
+	for _, c := range n.Content {
+		dropGeneratorExtensions(c)
+	}
+}
+
+func hasAnyPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -34,6 +34,10 @@ type Server struct {
 	tokens  map[string]string // token -> tenant id
 	tenants map[string]*tenantData
 	Clients []Client
+	// LTIToken is a bearer token the fake accepts for the first client's
+	// tenant, standing for an LTI JWT (the fake checks no signature: any
+	// other string, a tampered copy included, is unknown).
+	LTIToken string
 }
 
 type tenantData struct {
@@ -65,6 +69,8 @@ func New(lease time.Duration) *Server {
 		s.Clients = append(s.Clients, c)
 		s.tenants[c.TenantID] = s.seed(i, c.TenantID)
 	}
+	s.LTIToken = "eyJhbGciOiJFUzI1NiJ9.eyJ0ZW5hbnRfaWQiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmU"
+	s.tokens[s.LTIToken] = s.Clients[0].TenantID
 	return s
 }
 
@@ -293,6 +299,9 @@ func paging(q url.Values) (int, int, bool) {
 
 func (s *Server) roster(w http.ResponseWriter, r *http.Request, d *tenantData, parts []string, pg, size int) {
 	name := parts[len(parts)-1]
+	if len(parts) == 2 && parts[0] == "grades" && name == "categories" {
+		name = "gradingCategories" // the 2022 path (decision paths-2022)
+	}
 	switch len(parts) {
 	case 2:
 		if name == "gradingCategories" || d.objects[name] != nil {
@@ -408,6 +417,21 @@ type ack struct {
 	TaskID  *string `json:"task_id"`
 	Status  string  `json:"status"`
 	Message string  `json:"message"`
+	Error   *struct {
+		Status *int `json:"status"`
+	} `json:"error"`
+}
+
+// outcome fills a missing status as the spec decides (ack-body, ack-error):
+// error with an error object, success without.
+func (a *ack) outcome() {
+	switch {
+	case a.Status != "":
+	case a.Error != nil:
+		a.Status = "error"
+	default:
+		a.Status = "success"
+	}
 }
 
 func validStatus(s string) bool {
@@ -438,7 +462,9 @@ func (s *Server) apply(d *tenantData, id, status string) (obj, int, string) {
 func (s *Server) ackOne(w http.ResponseWriter, r *http.Request, d *tenantData, id string) {
 	var a ack
 	body, _ := io.ReadAll(r.Body)
-	if json.Unmarshal(body, &a) != nil || !validStatus(a.Status) || len(a.Message) > 4096 || (a.TaskID != nil && *a.TaskID != id) {
+	err := json.Unmarshal(body, &a)
+	a.outcome()
+	if err != nil || !validStatus(a.Status) || len(a.Message) > 4096 || (a.TaskID != nil && *a.TaskID != id) {
 		apiError(w, 400, "invalid_body", "invalid acknowledgement")
 		return
 	}
@@ -457,6 +483,9 @@ func (s *Server) groupAck(w http.ResponseWriter, r *http.Request, d *tenantData)
 	if json.Unmarshal(body, &g) != nil || len(g) == 0 {
 		apiError(w, 400, "invalid_body", "a group acknowledgement is a non-empty array")
 		return
+	}
+	for i := range g {
+		g[i].outcome()
 	}
 	for _, a := range g {
 		if a.TaskID == nil || !uuidRE.MatchString(*a.TaskID) || !validStatus(a.Status) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,9 @@ import (
 // Store is the PostgreSQL store. It implements store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time // of rate_buckets
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,17 +78,32 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Secret implements store.Store: replicas asking at once all get the one
-// that was inserted first.
+// that was inserted first. The insert and the read are two statements:
+// within one, both parts see the snapshot taken when it started, so a caller
+// whose insert lost to a concurrent one (ON CONFLICT DO NOTHING, after
+// waiting for the winner to commit) found no row in the read either. The
+// read runs after the insert returned, in a snapshot of its own that holds
+// the winner's row.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	if err := store.CheckName("secret name", name); err != nil {
+		return nil, err
+	}
+	var v []byte
+	err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v)
+	if err == nil {
+		return v, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: secret: %w", err)
+	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, err
 	}
-	var v []byte
-	err := s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value)
-		SELECT value FROM ins UNION ALL SELECT value FROM secrets WHERE name = $1 LIMIT 1`, name, fresh).Scan(&v)
-	if err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, fresh); err != nil {
+		return nil, fmt.Errorf("postgres: secret: %w", err)
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, name).Scan(&v); err != nil {
 		return nil, fmt.Errorf("postgres: secret: %w", err)
 	}
 	return v, nil

@@ -26,7 +26,11 @@ func open(t *testing.T, url string) *postgres.Store {
 }
 
 func TestStoreSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Schema(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Schema(t)) },
+		storetest.WithReplicas(func(t *testing.T) storetest.Open {
+			url := pgtest.Schema(t)
+			return func(t *testing.T) store.Store { return open(t, url) }
+		}))
 }
 
 // Replicas starting together on a new database apply each migration once.

@@ -360,7 +360,7 @@ func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.
 // ListObjects implements store.Store: one query per page in seq order; an
 // org's lists take the page's seqs from the link index alone.
 func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.Object, bool, error) {
-	if q.Limit <= 0 || len(q.Tenants) == 0 {
+	if q.Limit <= 0 || len(q.Tenants) == 0 || !store.Storable(string(q.Kind)) || !store.Storable(q.Subtype) {
 		return nil, false, nil
 	}
 	// Distinct statements with and without a subtype, rather than one with

@@ -60,12 +60,18 @@ func (s *Store) FindTenant(ctx context.Context, id uuid.UUID) (store.Tenant, err
 
 // FindTenantByClientID implements store.Store.
 func (s *Store) FindTenantByClientID(ctx context.Context, clientID string) (store.Tenant, error) {
+	if !store.Storable(clientID) {
+		return store.Tenant{}, fmt.Errorf("tenant %w", store.ErrNotFound)
+	}
 	return scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE client_id = $1`, clientID))
 }
 
 // FindTenantsByName implements store.Store. The tenants table is small
 // (one row per installed integration), so a scan needs no index.
 func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Tenant, error) {
+	if !store.Storable(name) {
+		return []store.Tenant{}, nil
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+tenantCols+` FROM tenants WHERE name = $1 ORDER BY created_at, id`, name)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: tenants by name: %w", err)
@@ -106,6 +112,9 @@ func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.New
 func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
 	if len(tasks) == 0 {
 		return nil, nil
+	}
+	if err := store.CheckNewTasks(tasks); err != nil {
+		return nil, err
 	}
 	var last int64
 	err := tx.QueryRow(ctx, `UPDATE tenant_counters SET last_sequence = last_sequence + $1 WHERE tenant_id = $2 RETURNING last_sequence`,
@@ -162,7 +171,7 @@ func scanTask(row pgx.Row, extra ...any) (store.Task, error) {
 // is leasing is skipped, not waited for; one whose lease that transaction
 // has just committed is re-checked against leased_until and left alone.
 func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Task, error) {
-	if q.Limit <= 0 || len(q.Tenants) == 0 {
+	if q.Limit <= 0 || len(q.Tenants) == 0 || !store.Storable(q.Driver) {
 		return nil, nil
 	}
 	args := []any{q.Tenants, store.UnixNanos(q.Now), q.Limit, store.UnixNanos(q.Now.Add(q.Lease))}
@@ -204,7 +213,7 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 
 // ListTasks implements store.Store.
 func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task, bool, error) {
-	if q.Limit <= 0 || len(q.Tenants) == 0 {
+	if q.Limit <= 0 || len(q.Tenants) == 0 || !store.Storable(q.Driver) {
 		return nil, false, nil
 	}
 	args := []any{q.Tenants, q.Limit + 1, q.Offset}
@@ -324,16 +333,18 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 		}
 		if n := len(plan.History); n > 0 {
 			hTask, hTenant, hSeq := make([]uuid.UUID, n), make([]uuid.UUID, n), make([]int64, n)
-			hKind, hStatus, hMessage, hApp := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			// message and app_id are bytea (migration 4): text cannot
+			// hold the U+0000 that JSON, and so a message, may carry.
+			hKind, hStatus, hMessage, hApp := make([]string, n), make([]string, n), make([][]byte, n), make([][]byte, n)
 			hTerminal := make([]bool, n)
 			for i, h := range plan.History {
 				hTask[i], hTenant[i], hSeq[i], hKind[i] = h.TaskID, h.TenantID, h.Sequence, string(h.Kind)
-				hStatus[i], hTerminal[i], hMessage[i], hApp[i] = string(h.Status), h.Status.Terminal(), h.Message, h.AppID
+				hStatus[i], hTerminal[i], hMessage[i], hApp[i] = string(h.Status), h.Status.Terminal(), []byte(h.Message), []byte(h.AppID)
 			}
 			// unnest keeps the arrays' order, and pos numbers the rows in it.
 			b.Queue(`INSERT INTO task_history (tenant_id, task_id, sequence, kind, status, terminal, message, app_id, acknowledged_at)
 				SELECT tenant_id, task_id, seq, kind, status, terminal, message, app_id, $1
-				FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[])
+				FROM unnest($2::uuid[], $3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::boolean[], $8::bytea[], $9::bytea[])
 					AS h (tenant_id, task_id, seq, kind, status, terminal, message, app_id)`,
 				store.UnixNanos(now), hTenant, hTask, hSeq, hKind, hStatus, hTerminal, hMessage, hApp)
 		}
@@ -361,9 +372,10 @@ func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryE
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.HistoryEntry, error) {
 		var h store.HistoryEntry
 		var kind, status string
+		var message, app []byte
 		var at int64
-		err := r.Scan(&h.TenantID, &h.TaskID, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at)
-		h.Kind, h.Status, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), store.FromUnixNanos(at)
+		err := r.Scan(&h.TenantID, &h.TaskID, &h.Sequence, &kind, &status, &message, &app, &at)
+		h.Kind, h.Status, h.Message, h.AppID, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), string(message), string(app), store.FromUnixNanos(at)
 		return h, err
 	})
 	if err != nil {

@@ -3,13 +3,17 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/server/auth"
 )
 
 // A file written by version 1 opens at the current version with its org
@@ -69,5 +73,43 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			s.Close()
 		}
 		t.Fatalf("Open of a newer file: %v", err)
+	}
+}
+
+// A file of schema version 5 keeps its tokens counting against their
+// client's quota: migration 6 reads the client out of each principal.
+func TestMigrationSixKeepsTokensCounted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v5.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Unix(1_700_003_600, 0)
+	stmts := []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`}
+	stmts = append(stmts, migrations[:5]...)
+	stmts = append(stmts,
+		`INSERT INTO schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0), (5, 0)`,
+		`INSERT INTO tokens (hash, principal, expires_at) VALUES ('old-token', CAST('{"tenant_ids":[],"client_id":"old-client","subject":"old-client","method":"oauth2"}' AS BLOB), `+strconv.FormatInt(store.UnixNanos(exp), 10)+`)`)
+	for _, q := range stmts {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := auth.Principal{ClientID: "old-client", Subject: "old-client", Method: auth.MethodOAuth2}
+	err = s.SaveTokenWithin(ctx, "new-token", p, exp.Add(time.Minute), auth.TokenQuota{After: exp.Add(-time.Hour), Max: 1})
+	var qe *auth.QuotaError
+	if !errors.As(err, &qe) {
+		t.Fatalf("a token saved before migration 6 does not count against its client: %v", err)
+	}
+	if _, _, err := s.LookupToken(ctx, "old-token"); err != nil {
+		t.Fatalf("the old token after the migration: %v", err)
 	}
 }

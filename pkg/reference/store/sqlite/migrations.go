@@ -129,7 +129,27 @@ CREATE TABLE secrets (
 	`
 CREATE TABLE sync_put (seq INTEGER PRIMARY KEY);
 `,
-	// 6: a counter of the writes to each tenant's roster. A sync stages and
+	// 6: each token names its client in a column, so that the token
+	// endpoint can count a client's tokens (auth.TokenLimit) in the index
+	// instead of reading every principal. Tokens saved before keep working:
+	// their client is read from the principal once, here.
+	`
+ALTER TABLE tokens ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
+UPDATE tokens SET client_id = COALESCE(json_extract(CAST(principal AS TEXT), '$.client_id'), '');
+CREATE INDEX tokens_by_client ON tokens (client_id, expires_at);
+`,
+	// 7: the signing keys of the LTI test issuer; at most one is current
+	// (retired_at 0).
+	`
+CREATE TABLE lti_keys (
+	id         TEXT PRIMARY KEY,
+	private    BLOB NOT NULL,
+	created_at INTEGER NOT NULL,
+	retired_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX lti_keys_current ON lti_keys (retired_at) WHERE retired_at = 0;
+`,
+	// 8: a counter of the writes to each tenant's roster. A sync stages and
 	// diffs an export without the write lock, reading a snapshot; once it
 	// holds the lock, an unchanged counter says the diff still holds.
 	`

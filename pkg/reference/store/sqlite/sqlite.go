@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -24,8 +26,10 @@ type Store struct {
 	path        string
 	common      string // the DSN options every pool shares
 	busyTimeout time.Duration
-	w           *sql.DB // exactly one connection; its transactions BEGIN IMMEDIATE
-	r           *sql.DB // readers, concurrent with the writer thanks to WAL
+	w           *sql.DB    // exactly one connection; its transactions BEGIN IMMEDIATE
+	r           *sql.DB    // readers, concurrent with the writer thanks to WAL
+	rs          *stmtCache // the read paths' prepared statements, on r
+	ws          *stmtCache // the lease's, on w
 	syncMu      sync.Mutex
 	syncDB      *sql.DB // the syncs' connections (see syncPool), nil until used
 }
@@ -58,6 +62,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		// Two pools share the data only through a file.
 		return nil, fmt.Errorf("sqlite: database path %q must name a file", path)
 	}
+	// SQLite would only say "unable to open database file (14)".
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: database %s: the directory %s does not exist (create it, or choose a path in an existing one)", path, dir)
+		}
+	}
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", cfg.busyTimeout.Milliseconds())
 	// The writer keeps its temporary files in memory and a larger page
 	// cache: a big sync (a OneRoster load) otherwise spends a quarter of its
@@ -78,7 +88,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w}
+	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -90,21 +100,22 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
-	s.r = r
+	s.r, s.rs = r, newStmtCache(r)
 	return s, nil
 }
 
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes both pools.
+// Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	var syncErr error
 	if s.syncDB != nil {
-		s.syncDB.Close()
+		syncErr = s.syncDB.Close()
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), syncErr, s.r.Close(), s.w.Close())
 }
 
 // MinHeadroom is the room, in bytes, Ping wants left under the database's
@@ -193,6 +204,9 @@ func isBusy(err error) bool {
 // Secret implements store.Store. It is read first, so that the common case
 // (it exists) does not take the write lock.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+	if err := store.CheckName("secret name", name); err != nil {
+		return nil, err
+	}
 	var v []byte
 	err := s.r.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
 	if err == nil {
@@ -217,16 +231,28 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	return v, nil
 }
 
-// write runs fn in one IMMEDIATE transaction on the writer connection.
+// write runs fn in one IMMEDIATE transaction on the writer connection. A
+// panic in fn rolls the transaction back and goes on up, as it does in the
+// PostgreSQL store (pgx.BeginFunc): left open, it would keep the only
+// writer connection inside a transaction, and every later write would
+// wait for it until its context ended.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
+		done = true
 		_ = tx.Rollback()
 		return err
 	}
+	done = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}

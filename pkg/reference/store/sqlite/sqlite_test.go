@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,13 +15,18 @@ import (
 )
 
 func TestStoreSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "suite.db"))
+	openAt := func(t *testing.T, path string) store.Store {
+		s, err := sqlite.Open(context.Background(), path)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
 		return s
-	})
+	}
+	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "suite.db")) },
+		storetest.WithReplicas(func(t *testing.T) storetest.Open {
+			path := filepath.Join(t.TempDir(), "shared.db")
+			return func(t *testing.T) store.Store { return openAt(t, path) }
+		}))
 }
 
 func TestOpenRejectsMemory(t *testing.T) {
@@ -116,6 +122,52 @@ func TestTwoHandlesOneFile(t *testing.T) {
 	for range 2 {
 		if err := <-done; err != nil {
 			t.Fatalf("concurrent writers: %v", err)
+		}
+	}
+}
+
+// An id in the file that is not a UUID (a hand edit, a bad restore) is an
+// error from every read that meets it, not a panic of the server.
+func TestBadIDIsAnError(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bad.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tn := storetest.NewTenant(t, s, "bad")
+	p := storetest.Person(store.SubtypeStudent, "Bad")
+	storetest.Put(t, s, tn.ID, p)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`UPDATE tasks SET id = 'not-a-uuid'`,
+		`UPDATE objects SET id = 'not-a-uuid'`,
+		`UPDATE tenants SET name = 'renamed'`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scope := []uuid.UUID{tn.ID}
+	t0 := time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
+	if _, _, err := s.ListTasks(ctx, store.TaskQuery{Tenants: scope, Limit: 10}); err == nil {
+		t.Error("ListTasks over a bad id: no error")
+	}
+	if _, err := s.LeaseTasks(ctx, store.LeaseQuery{Tenants: scope, Limit: 10, Now: t0, Lease: time.Minute}); err == nil {
+		t.Error("LeaseTasks over a bad id: no error")
+	}
+	if _, _, err := s.ListObjects(ctx, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Limit: 10}); err == nil {
+		t.Error("ListObjects over a bad id: no error")
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE tenants SET id = 'not-a-uuid' WHERE name = 'renamed'`); err == nil {
+		// The foreign keys may refuse it; when they do not, the read must fail cleanly.
+		if _, err := s.FindTenantsByName(ctx, "renamed"); err == nil {
+			t.Error("FindTenantsByName over a bad id: no error")
 		}
 	}
 }

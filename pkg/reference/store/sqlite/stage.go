@@ -521,6 +521,9 @@ func (x *syncTx) planEnqueue(ctx context.Context, tasks []store.NewTask, now tim
 	if len(tasks) == 0 {
 		return nil, nil
 	}
+	if err := store.CheckNewTasks(tasks); err != nil {
+		return nil, err
+	}
 	out := make([]store.Task, len(tasks))
 	args := make([]any, 0, 6*len(tasks))
 	for i, nt := range tasks {

@@ -41,15 +41,13 @@ const tenantCols = `id, name, client_id, secret_hash, created_at`
 
 func scanTenant(row *sql.Row) (store.Tenant, error) {
 	var t store.Tenant
-	var id string
 	var created int64
-	if err := row.Scan(&id, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
+	if err := row.Scan(&t.ID, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return t, fmt.Errorf("tenant %w", store.ErrNotFound)
 		}
 		return t, fmt.Errorf("sqlite: tenant: %w", err)
 	}
-	t.ID = uuid.MustParse(id)
 	t.CreatedAt = store.FromUnixNanos(created)
 	return t, nil
 }
@@ -61,12 +59,18 @@ func (s *Store) FindTenant(ctx context.Context, id uuid.UUID) (store.Tenant, err
 
 // FindTenantByClientID implements store.Store.
 func (s *Store) FindTenantByClientID(ctx context.Context, clientID string) (store.Tenant, error) {
+	if !store.Storable(clientID) {
+		return store.Tenant{}, fmt.Errorf("tenant %w", store.ErrNotFound)
+	}
 	return scanTenant(s.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE client_id = ?`, clientID))
 }
 
 // FindTenantsByName implements store.Store. The tenants table is small
 // (one row per installed integration), so a scan needs no index.
 func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Tenant, error) {
+	if !store.Storable(name) {
+		return []store.Tenant{}, nil
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE name = ? ORDER BY created_at, id`, name)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
@@ -75,12 +79,10 @@ func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Ten
 	out := []store.Tenant{}
 	for rows.Next() {
 		var t store.Tenant
-		var id string
 		var created int64
-		if err := rows.Scan(&id, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.ClientID, &t.SecretHash, &created); err != nil {
 			return nil, fmt.Errorf("sqlite: tenants by name: %w", err)
 		}
-		t.ID = uuid.MustParse(id)
 		t.CreatedAt = store.FromUnixNanos(created)
 		out = append(out, t)
 	}
@@ -105,6 +107,9 @@ func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.New
 func enqueue(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
 	if len(tasks) == 0 {
 		return nil, nil
+	}
+	if err := store.CheckNewTasks(tasks); err != nil {
+		return nil, err
 	}
 	var last int64
 	err := tx.QueryRowContext(ctx, `UPDATE tenants SET last_sequence = last_sequence + ? WHERE id = ? RETURNING last_sequence`,
@@ -144,13 +149,13 @@ type scanner interface{ Scan(dest ...any) error }
 // scanTask reads the taskCols of a row, and extra columns after them.
 func scanTask(sc scanner, extra ...any) (store.Task, error) {
 	var t store.Task
-	var id, tenant, kind string
+	var kind string
 	var created, leased int64
 	var payload []byte
-	if err := sc.Scan(append([]any{&id, &tenant, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&t.ID, &t.TenantID, &t.Sequence, &kind, &t.Driver, &created, &payload, &leased, &t.Deliveries}, extra...)...); err != nil {
 		return t, err
 	}
-	t.ID, t.TenantID, t.Kind = uuid.MustParse(id), uuid.MustParse(tenant), store.TaskKind(kind)
+	t.Kind = store.TaskKind(kind)
 	t.CreatedAt, t.LeasedUntil, t.Payload = store.FromUnixNanos(created), store.FromUnixNanos(leased), payload
 	return t, nil
 }
@@ -159,7 +164,7 @@ func scanTask(sc scanner, extra ...any) (store.Task, error) {
 // UPDATE ... RETURNING inside an IMMEDIATE transaction: no other writer can
 // run between choosing a task and marking it.
 func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Task, error) {
-	if q.Limit <= 0 || len(q.Tenants) == 0 {
+	if q.Limit <= 0 || len(q.Tenants) == 0 || !store.Storable(q.Driver) {
 		return nil, nil
 	}
 	in, args := inClause(q.Tenants)
@@ -173,10 +178,15 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	query += ` ORDER BY pos LIMIT ?`
 	args = append(args, q.Limit)
 	until := store.UnixNanos(q.Now.Add(q.Lease))
+	query = `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
+			WHERE pos IN (` + query + `) RETURNING ` + taskCols + `, pos`
+	st, err := s.ws.stmt(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: lease: %w", err)
+	}
 	var out []store.Task
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE tasks SET leased_until = ?, deliveries = deliveries + 1
-			WHERE pos IN (`+query+`) RETURNING `+taskCols+`, pos`, append([]any{until}, args...)...)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := txQuery(ctx, tx, st, query, append([]any{until}, args...)...)
 		if err != nil {
 			return fmt.Errorf("sqlite: lease: %w", err)
 		}
@@ -209,7 +219,7 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 
 // ListTasks implements store.Store.
 func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task, bool, error) {
-	if q.Limit <= 0 || len(q.Tenants) == 0 {
+	if q.Limit <= 0 || len(q.Tenants) == 0 || !store.Storable(q.Driver) {
 		return nil, false, nil
 	}
 	in, args := inClause(q.Tenants)
@@ -305,13 +315,14 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 		}
 		queued := make(map[uuid.UUID]store.Queued, len(acks))
 		for rows.Next() {
-			var id, tenant, kind string
+			var id, tenant uuid.UUID
+			var kind string
 			var seq int64
 			if err := rows.Scan(&id, &tenant, &seq, &kind); err != nil {
 				rows.Close()
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
-			queued[uuid.MustParse(id)] = store.Queued{TenantID: uuid.MustParse(tenant), Sequence: seq, Kind: store.TaskKind(kind)}
+			queued[id] = store.Queued{TenantID: tenant, Sequence: seq, Kind: store.TaskKind(kind)}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -331,13 +342,13 @@ func (s *Store) AckTasks(ctx context.Context, tenants []uuid.UUID, acks []store.
 				return fmt.Errorf("sqlite: ack: %w", err)
 			}
 			for rows.Next() {
-				var id, status string
+				var tid uuid.UUID
+				var status string
 				var at int64
-				if err := rows.Scan(&id, &status, &at); err != nil {
+				if err := rows.Scan(&tid, &status, &at); err != nil {
 					rows.Close()
 					return fmt.Errorf("sqlite: ack: %w", err)
 				}
-				tid := uuid.MustParse(id)
 				if _, seen := recorded[tid]; !seen { // the first outcome recorded
 					recorded[tid] = store.Recorded{Status: store.AckStatus(status), AcknowledgedAt: store.FromUnixNanos(at)}
 				}
@@ -419,12 +430,12 @@ func (s *Store) History(ctx context.Context, tenant uuid.UUID) ([]store.HistoryE
 	var out []store.HistoryEntry
 	for rows.Next() {
 		var h store.HistoryEntry
-		var tid, id, kind, status string
+		var kind, status string
 		var at int64
-		if err := rows.Scan(&tid, &id, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at); err != nil {
+		if err := rows.Scan(&h.TenantID, &h.TaskID, &h.Sequence, &kind, &status, &h.Message, &h.AppID, &at); err != nil {
 			return nil, fmt.Errorf("sqlite: history: %w", err)
 		}
-		h.TenantID, h.TaskID, h.Kind, h.Status, h.AcknowledgedAt = uuid.MustParse(tid), uuid.MustParse(id), store.TaskKind(kind), store.AckStatus(status), store.FromUnixNanos(at)
+		h.Kind, h.Status, h.AcknowledgedAt = store.TaskKind(kind), store.AckStatus(status), store.FromUnixNanos(at)
 		out = append(out, h)
 	}
 	return out, rows.Err()

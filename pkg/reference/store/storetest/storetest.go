@@ -26,8 +26,13 @@ type Open func(t *testing.T) store.Store
 // t0 is the suite's fixed clock start; tests move time by passing later instants.
 var t0 = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
 
-// Run runs the whole suite against stores made by open.
-func Run(t *testing.T, open Open) {
+// Run runs the whole suite against stores made by open. The cases are
+// independent (each has a store of its own) and run in parallel.
+func Run(t *testing.T, open Open, opts ...Option) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -54,15 +59,23 @@ func Run(t *testing.T, open Open) {
 		{"AckGroupAtomic", testAckGroup},
 		{"AdminListAndDelete", testAdmin},
 		{"ClientsAndTokens", testAuth},
+		{"RevokeToken", testRevokeToken},
 		{"PingCommitsAWrite", testPing},
+		{"SyncPanicLeavesStoreWritable", testSyncPanic},
+		{"AckDuplicateRefused", testAckDuplicate},
+		{"StringsNULAndInvalidUTF8", testStrings},
+		{"TokenQuotas", testTokenQuotas},
+		{"LTIKeysRotate", testLTIKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			s := open(t)
 			t.Cleanup(func() { s.Close() })
 			tc.fn(t, s)
 		})
 	}
+	runReplicas(t, open, cfg)
 }
 
 // NewTenant creates a tenant with a unique client id and returns it.
@@ -1386,5 +1399,86 @@ func testPing(t *testing.T, s store.Store) {
 	}
 	if got := allTasks(t, s, tn.ID); len(got) != len(before)+4 {
 		t.Errorf("%d tasks after 4 enqueues and 4 pings, want %d", len(got), len(before)+4)
+	}
+}
+
+// testRevokeToken: a store that can revoke tokens (auth.TokenRevoker)
+// forgets the one revoked and keeps the others; revoking twice, or an
+// unknown token, is not an error.
+func testRevokeToken(t *testing.T, s store.Store) {
+	r, ok := s.(auth.TokenRevoker)
+	if !ok {
+		t.Skip("the store cannot revoke tokens")
+	}
+	tn := NewTenant(t, s, "revoke")
+	p := auth.Principal{TenantIDs: []uuid.UUID{tn.ID}, ClientID: tn.ClientID, Subject: tn.ClientID, Method: auth.MethodOAuth2}
+	for _, h := range []string{"r1", "r2"} {
+		if err := s.SaveToken(ctx(), h, p, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if err := r.RevokeToken(ctx(), "r1"); err != nil {
+			t.Fatalf("RevokeToken: %v", err)
+		}
+	}
+	if err := r.RevokeToken(ctx(), "never-issued"); err != nil {
+		t.Fatalf("RevokeToken(unknown): %v", err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "r1"); !errors.Is(err, auth.ErrUnknownToken) {
+		t.Fatalf("LookupToken(revoked) err = %v, want ErrUnknownToken", err)
+	}
+	if _, _, err := s.LookupToken(ctx(), "r2"); err != nil {
+		t.Fatalf("LookupToken(other) err = %v", err)
+	}
+}
+
+// testLTIKeys: the first key is added once however many ask, rotation
+// retires the current key at the new one's creation and prunes keys retired
+// long enough ago, and the list is newest first.
+func testLTIKeys(t *testing.T, s store.Store) {
+	if ks, err := s.LTIKeys(ctx()); err != nil || len(ks) != 0 {
+		t.Fatalf("LTIKeys of a new store = %v, %v", ks, err)
+	}
+	key := func(id string, at time.Time) store.LTIKey {
+		return store.LTIKey{ID: id, Private: []byte("private-" + id), CreatedAt: at}
+	}
+	got, err := s.AddLTIKey(ctx(), key("k1", t0), false, time.Time{})
+	if err != nil || got.ID != "k1" || string(got.Private) != "private-k1" || !got.CreatedAt.Equal(t0) {
+		t.Fatalf("first AddLTIKey = %+v, %v", got, err)
+	}
+	// Another process starting at the same time keeps the first key.
+	if got, err := s.AddLTIKey(ctx(), key("k1b", t0.Add(time.Second)), false, time.Time{}); err != nil || got.ID != "k1" {
+		t.Fatalf("AddLTIKey without rotate over a current key = %+v, %v; want k1", got, err)
+	}
+	if _, err := s.AddLTIKey(ctx(), key("k1", t0.Add(time.Minute)), true, time.Time{}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("AddLTIKey with a taken id = %v, want ErrConflict", err)
+	}
+	t1 := t0.Add(time.Hour)
+	if got, err := s.AddLTIKey(ctx(), key("k2", t1), true, time.Time{}); err != nil || got.ID != "k2" {
+		t.Fatalf("rotate to k2 = %+v, %v", got, err)
+	}
+	t2 := t0.Add(30 * time.Hour)
+	if _, err := s.AddLTIKey(ctx(), key("k3", t2), true, t2.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := s.LTIKeys(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var desc []string
+	for _, k := range ks {
+		retired := "current"
+		if !k.RetiredAt.IsZero() {
+			retired = k.RetiredAt.Sub(t0).String()
+		}
+		desc = append(desc, fmt.Sprintf("%s:%s:%s", k.ID, k.CreatedAt.Sub(t0), retired))
+	}
+	// k1 retired at t1, more than 24h before t2: pruned. k2 retired at t2.
+	if want := fmt.Sprint([]string{"k3:30h0m0s:current", "k2:1h0m0s:30h0m0s"}); fmt.Sprint(desc) != want {
+		t.Fatalf("LTIKeys = %v, want %s", desc, want)
+	}
+	if !ks[0].RetiredAt.IsZero() || string(ks[1].Private) != "private-k2" {
+		t.Fatalf("current key %+v, retired %+v", ks[0], ks[1])
 	}
 }
