@@ -44,6 +44,7 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SyncStageApply", testSyncStageApply},
 		{"SyncStageTwice", testSyncStageTwice},
 		{"SyncStageAllOrNothing", testSyncStageAtomic},
+		{"SyncStageMany", testSyncStageMany},
 		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
 		{"SyncSerialized", testSyncSerialized},
@@ -599,6 +600,89 @@ func testSyncStageTwice(t *testing.T, s store.Store) {
 	}
 	if o, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, p.ID); err != nil || o.Label != "second" {
 		t.Errorf("p after = %+v, %v", o, err)
+	}
+}
+
+// Many objects staged: more than a store keeps for Apply (StageLimiter),
+// in one Apply, and again applied in parts; the changes carry the staged
+// objects in order, and what was applied counts as put for RemoveUnput.
+func testSyncStageMany(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "stage-many")
+	const n, batch = 9000, 1500
+	objs := make([]store.Object, n)
+	for i := range objs {
+		objs[i] = Person(store.SubtypeStudent, fmt.Sprint("p", i))
+	}
+	stageAll := func(tx store.SyncTx, objs []store.Object) error {
+		for i := 0; i < len(objs); i += batch {
+			if err := tx.Stage(ctx(), objs[i:min(i+batch, len(objs))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var got []store.Change
+	collect := func(chs []store.Change) error { got = append(got, chs...); return nil }
+	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		if err := stageAll(tx, objs); err != nil {
+			return err
+		}
+		_, err := tx.Apply(ctx(), collect)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("first Apply: %d changes, want %d", len(got), n)
+	}
+	for i, ch := range got {
+		if ch.Prior != nil || ch.Object.ID != objs[i].ID || ch.Object.Label != objs[i].Label || string(ch.Object.Data) != string(objs[i].Data) {
+			t.Fatalf("change %d = %+v, want the new %s", i, ch, objs[i].Label)
+		}
+	}
+	// Again, applied in parts of 2,000 (beyond any limit or within it), a
+	// few changed: only those are changes, each with its prior; nothing
+	// applied is absent.
+	next := slices.Clone(objs)
+	for _, i := range []int{5, 2500, 8999} {
+		next[i].Data = []byte(`{"name":{"first":"changed"}}`)
+	}
+	got = nil
+	unchanged := 0
+	var removed []store.Object
+	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		for i := 0; i < n; i += 2000 {
+			if err := stageAll(tx, next[i:min(i+2000, n)]); err != nil {
+				return err
+			}
+			u, err := tx.Apply(ctx(), collect)
+			if err != nil {
+				return err
+			}
+			unchanged += u
+		}
+		var err error
+		removed, err = tx.RemoveUnput(ctx(), store.KindPerson, "", 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || unchanged != n-3 || len(removed) != 0 {
+		t.Fatalf("second sync: %d changes, %d unchanged, %d removed; want 3, %d, 0", len(got), unchanged, len(removed), n-3)
+	}
+	for k, i := range []int{5, 2500, 8999} {
+		if got[k].Object.ID != objs[i].ID || got[k].Prior == nil || string(got[k].Prior.Data) != string(objs[i].Data) || string(got[k].Object.Data) != string(next[i].Data) {
+			t.Fatalf("change %d = %+v, want %s with its prior", k, got[k], objs[i].Label)
+		}
+	}
+	page, _, err := s.ListObjects(ctx(), store.ObjectQuery{Tenants: []uuid.UUID{tn.ID}, Kind: store.KindPerson, Limit: n + 1})
+	if err != nil || len(page) != n {
+		t.Fatalf("list = %d objects, %v; want %d", len(page), err, n)
+	}
+	for i, o := range page {
+		if o.ID != objs[i].ID {
+			t.Fatalf("list[%d] = %s, want %s: not in staging order", i, o.Label, objs[i].Label)
+		}
 	}
 }
 
