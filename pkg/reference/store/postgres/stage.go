@@ -265,9 +265,14 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		{"object_orgs", "object_seq", "org_id", "stage_orgs", "org"},
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
-		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
-				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
+		// Each object's links are found through the index on its seq: as
+		// a join, the planner (whose statistics predate the load) scanned
+		// the whole link table once per Apply, quadratic in a reload.
+		b.Queue(`DELETE FROM `+l.table+` WHERE ctid = ANY(ARRAY(
+			SELECT k.ctid FROM pg_temp.diff d CROSS JOIN LATERAL (
+				SELECT ctid, `+l.key+` AS key FROM `+l.table+` WHERE `+l.col+` = d.seq OFFSET 0) k
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND (d.state = 2
+				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = k.key))))`, lo, hi)
 	}
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype
