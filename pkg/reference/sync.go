@@ -153,14 +153,8 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 		return err
 	}
 	w.buf = append(w.buf, o)
-	if len(w.buf) < stageEvery {
-		return nil
-	}
-	if err := w.stage(ctx); err != nil {
-		return err
-	}
-	if l, ok := w.tx.(store.StageLimiter); ok && w.staged >= l.StageLimit() {
-		return w.apply(ctx)
+	if len(w.buf) >= stageEvery {
+		return w.stage(ctx)
 	}
 	return nil
 }

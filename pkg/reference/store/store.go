@@ -153,18 +153,6 @@ type SyncTx interface {
 	Enqueue(ctx context.Context, tasks []NewTask, now time.Time) ([]Task, error)
 }
 
-// StageLimiter is implemented by a SyncTx that keeps the objects staged
-// since the last Apply in memory, so that Apply need not read them back
-// (the PostgreSQL store): a caller should Apply once StageLimit objects are
-// staged (beyond, the SyncTx stops keeping them and Apply reads them back).
-// Such a SyncTx may keep the objects given to Stage until the next Apply:
-// the caller must not change them meanwhile. A SyncTx without it is best
-// applied as late as possible (the SQLite store plans a first Apply without
-// the write lock, and takes the lock for the next one).
-type StageLimiter interface {
-	StageLimit() int
-}
-
 // Change is an object SyncTx.Apply is about to add or change.
 type Change struct {
 	Object Object  // as staged, its links not filled in

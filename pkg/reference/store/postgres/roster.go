@@ -66,10 +66,6 @@ type syncTx struct {
 	// staged is the ord of the last object staged, applied of the last
 	// one Apply wrote.
 	staged, applied int64
-	// kept are the objects staged since the last Apply, unless there were
-	// more than stageLimit (keptLost).
-	kept     []store.Object
-	keptLost bool
 }
 
 // putObject inserts the object or updates it in place (keeping its seq),

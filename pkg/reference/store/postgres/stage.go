@@ -18,6 +18,7 @@ const stageTables = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
 	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, data bytea NOT NULL
 ) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS stage_id ON pg_temp.stage (id);
 CREATE TEMP TABLE IF NOT EXISTS stage_orgs (ord bigint NOT NULL, org uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_orgs_ord ON pg_temp.stage_orgs (ord);
 CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord bigint NOT NULL, sec uuid NOT NULL) ON COMMIT DELETE ROWS;
@@ -34,18 +35,6 @@ const (
 
 // changePage is how many changes Apply reads per query.
 const changePage = 1000
-
-// stageLimit is how many staged objects the sync keeps in memory until the
-// next Apply (StageLimit): Apply then reads back only what the objects
-// replace, not the objects themselves, and the staging tables, emptied at
-// each Apply, stay small enough for the connection's temporary buffers.
-// Reading every new object back and keeping a whole load in the staging
-// tables made a 100k-user first load 2.4 times slower than the batched
-// upserts it replaced.
-const stageLimit = 8192
-
-// StageLimit implements store.StageLimiter.
-func (x *syncTx) StageLimit() int { return stageLimit }
 
 // Stage implements store.SyncTx: one COPY per table for all of objs.
 func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
@@ -84,15 +73,6 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 		}
 	}
 	x.staged += int64(len(objs))
-	// Keep the objects for Apply while they are few; past the limit
-	// (a caller that does not apply at StageLimit) Apply reads them back.
-	if !x.keptLost {
-		if len(x.kept)+len(objs) <= stageLimit {
-			x.kept = append(x.kept, objs...)
-		} else {
-			x.kept, x.keptLost = nil, true
-		}
-	}
 	return nil
 }
 
@@ -126,17 +106,7 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 		}
 		unchanged += n
 	}
-	// Everything staged is applied: what RemoveUnput needs of it (the
-	// seqs put) goes to put, and the staging tables are emptied.
-	if _, err := x.tx.Exec(ctx, `INSERT INTO pg_temp.put (seq) SELECT seq FROM pg_temp.diff ON CONFLICT DO NOTHING`); err != nil {
-		return 0, fmt.Errorf("postgres: apply: %w", err)
-	}
-	if _, err := x.tx.Exec(ctx, `TRUNCATE pg_temp.stage, pg_temp.stage_orgs, pg_temp.stage_secs, pg_temp.diff`); err != nil {
-		return 0, fmt.Errorf("postgres: apply: %w", err)
-	}
 	x.applied = hi
-	clear(x.kept)
-	x.kept, x.keptLost = x.kept[:0], false
 	return unchanged, nil
 }
 
@@ -177,19 +147,13 @@ func splitRounds(lo int64, rows pgx.Rows, scans []any, row func() (int64, uuid.U
 
 // applyRound applies the staged ords (lo, hi], whose ids are distinct.
 func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
-	var kept []store.Object // the objects staged since the last Apply, when all are kept
-	if !x.keptLost && int64(len(x.kept)) == x.staged-x.applied {
-		kept = x.kept
-	}
 	var same int
 	err := x.tx.QueryRow(ctx, `WITH d AS (
 			INSERT INTO pg_temp.diff (ord, seq, state)
-			SELECT ord, COALESCE(seq, nextval((SELECT pg_get_serial_sequence('objects', 'seq'))::regclass)), state FROM (
-				SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1
-					WHEN (o.kind, o.subtype, o.label, o.data) = (s.kind, s.subtype, s.label, s.data) THEN 3 ELSE 2 END AS state
-				FROM pg_temp.stage s LEFT JOIN LATERAL (
-					SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = $1 AND id = s.id OFFSET 0) o ON true
-				WHERE s.ord > $2 AND s.ord <= $3 ORDER BY s.ord OFFSET 0) AS q
+			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1
+				WHEN (o.kind, o.subtype, o.label, o.data) = (s.kind, s.subtype, s.label, s.data) THEN 3 ELSE 2 END
+			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
+			WHERE s.ord > $2 AND s.ord <= $3
 			RETURNING state)
 		SELECT count(*) FILTER (WHERE state = 3) FROM d`, x.tenant, lo, hi).Scan(&same)
 	if err != nil {
@@ -201,19 +165,10 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	// The changes, in pages (changed may enqueue on this connection, so
 	// no result set stays open while it runs).
 	for after := lo; ; {
-		// The objects kept in memory are not read back: only their state
-		// and what they replace.
-		query := `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
+		rows, err := x.tx.Query(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
 				COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
 			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`
-		if kept != nil {
-			query = `SELECT d.ord, NULL::uuid, '', '', '', NULL::bytea, d.state,
-				COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
-			FROM pg_temp.diff d LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`
-		}
-		rows, err := x.tx.Query(ctx, query, after, hi, changePage)
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`, after, hi, changePage)
 		if err != nil {
 			return 0, fmt.Errorf("postgres: apply: %w", err)
 		}
@@ -225,10 +180,6 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		var data, pdata []byte
 		if _, err := pgx.ForEachRow(rows, []any{&ord, &c.Object.ID, &kind, &c.Object.Subtype, &c.Object.Label, &data, &state, &pkind, &psub, &plabel, &pdata}, func() error {
 			ch := store.Change{Object: store.Object{ID: c.Object.ID, Kind: store.Kind(kind), Subtype: c.Object.Subtype, Label: c.Object.Label, Data: data}}
-			if kept != nil {
-				ch.Object = kept[ord-x.applied-1]
-				ch.Object.Orgs, ch.Object.Sections = nil, nil
-			}
 			if state == stateChanged {
 				ch.Prior = &store.Object{ID: c.Object.ID, Kind: store.Kind(pkind), Subtype: psub, Label: plabel, Data: pdata}
 			}
@@ -251,13 +202,15 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
 		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
 		WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 2 AND o.seq = d.seq`, lo, hi)
-	// New objects, under the seqs diff drew for them in staging order (so
-	// that their list order follows it): nothing to read back or to
-	// write again.
-	b.Queue(`INSERT INTO objects (seq, tenant_id, id, kind, subtype, label, data) OVERRIDING SYSTEM VALUE
-		SELECT d.seq, $1, s.id, s.kind, s.subtype, s.label, s.data
-		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
-		WHERE d.ord > $2 AND d.ord <= $3 AND d.state = 1`, x.tenant, lo, hi)
+	// New objects in staging order (their seqs follow it).
+	b.Queue(`WITH ins AS (
+			INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+			SELECT $1, s.id, s.kind, s.subtype, s.label, s.data
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+			WHERE d.ord > $2 AND d.ord <= $3 AND d.state = 1 ORDER BY d.ord
+			RETURNING id, seq)
+		UPDATE pg_temp.diff d SET seq = ins.seq FROM ins JOIN pg_temp.stage s ON s.id = ins.id
+		WHERE s.ord = d.ord AND d.ord > $2 AND d.ord <= $3`, x.tenant, lo, hi)
 	// Links: a changed object's go (its kind or subtype, which they carry,
 	// may be new), an unchanged object's go where no longer staged; then
 	// every staged link is made where missing.
@@ -265,14 +218,9 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		{"object_orgs", "object_seq", "org_id", "stage_orgs", "org"},
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
-		// Each object's links are found through the index on its seq: as
-		// a join, the planner (whose statistics predate the load) scanned
-		// the whole link table once per Apply, quadratic in a reload.
-		b.Queue(`DELETE FROM `+l.table+` WHERE ctid = ANY(ARRAY(
-			SELECT k.ctid FROM pg_temp.diff d CROSS JOIN LATERAL (
-				SELECT ctid, `+l.key+` AS key FROM `+l.table+` WHERE `+l.col+` = d.seq OFFSET 0) k
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND (d.state = 2
-				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = k.key))))`, lo, hi)
+		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
+				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype

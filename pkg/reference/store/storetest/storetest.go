@@ -603,9 +603,9 @@ func testSyncStageTwice(t *testing.T, s store.Store) {
 	}
 }
 
-// Many objects staged: more than a store keeps for Apply (StageLimiter),
-// in one Apply, and again applied in parts; the changes carry the staged
-// objects in order, and what was applied counts as put for RemoveUnput.
+// Many objects staged, in one Apply and again applied in parts: the
+// changes carry the staged objects in order, each change its prior, and
+// what was applied counts as put for RemoveUnput.
 func testSyncStageMany(t *testing.T, s store.Store) {
 	tn := NewTenant(t, s, "stage-many")
 	const n, batch = 9000, 1500
@@ -640,9 +640,8 @@ func testSyncStageMany(t *testing.T, s store.Store) {
 			t.Fatalf("change %d = %+v, want the new %s", i, ch, objs[i].Label)
 		}
 	}
-	// Again, applied in parts of 2,000 (beyond any limit or within it), a
-	// few changed: only those are changes, each with its prior; nothing
-	// applied is absent.
+	// Again, applied in parts of 2,000, a few changed: only those are
+	// changes, each with its prior; nothing applied is absent.
 	next := slices.Clone(objs)
 	for _, i := range []int{5, 2500, 8999} {
 		next[i].Data = []byte(`{"name":{"first":"changed"}}`)
