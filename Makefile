@@ -8,7 +8,7 @@ BIN     ?= bin/interop
 PKGS    ?= ./...
 FUZZTIME ?= 30s
 
-.PHONY: all generate check-generate check-generators lint spec-lint test test-short cover run build bench bench-page fuzz clean docs-test check-breaking scale
+.PHONY: all generate check-generate check-generators lint spec-lint test test-short cover run build bench bench-page bench-load fuzz clean docs-test check-breaking scale
 
 all: lint test
 
@@ -85,6 +85,13 @@ bench-page:
 		export INTEROP_TEST_PAGE_BASELINE="$$tmp/base.test"; \
 	fi; \
 	cd "$$tmp" && ./page.test -test.run '^$$' -test.bench PageCPU -test.benchtime $(PAGEBENCH) -test.count $(or $(COUNT),3)
+
+## bench-load: a OneRoster load per store (first, again, 5% changed) beside the
+## engine's bulk copy of the same rows, and the waits of another tenant meanwhile
+## (USERS=50000 by default; PostgreSQL needs INTEROP_TEST_POSTGRES)
+USERS ?= 50000
+bench-load:
+	$(GO) test -run '^$$' -bench BenchmarkLoadFloor -benchtime 1x -timeout 60m ./pkg/reference/oneroster -oneroster.users $(USERS) -v
 
 ## fuzz: every Go fuzz target (func FuzzXxx in a _test.go file), FUZZTIME each (default 30s)
 fuzz:

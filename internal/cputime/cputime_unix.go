@@ -27,3 +27,7 @@ func Measure(b *testing.B) func() {
 		}
 	}
 }
+
+// Process is the CPU time (user and system) the process has spent so far;
+// false where it cannot be read.
+func Process() (time.Duration, bool) { return now() }

@@ -41,12 +41,13 @@ type SyncResult struct {
 }
 
 // SyncWriter is what the fill function of ApplySync writes a sync through.
-// Calls reach the store inside the sync's transaction, upserts in batches
-// of a few hundred, so a sync of any size holds no more than small buffers
-// of objects and tasks in memory. An invalid object is refused at its
-// Upsert; an error of the store may surface at a later call or from
-// ApplySync (either way nothing is kept). A SyncWriter is valid only during
-// the fill function.
+// Calls reach the store inside the sync's transaction: upserts are staged
+// in the engine in batches of a few thousand and applied as sets (before a
+// Delete or DeleteAbsent, and at the end), so a sync of any size holds no
+// more than small buffers of objects and tasks in memory and makes no round
+// trip per object. An invalid object is refused at its Upsert; an error of
+// the store may surface at a later call or from ApplySync (either way
+// nothing is kept). A SyncWriter is valid only during the fill function.
 type SyncWriter interface {
 	// Upsert stores obj: an ADD when it is new, a CHANGE carrying the prior
 	// values of the attributes that differ when its Data differs from what
@@ -64,11 +65,11 @@ type SyncWriter interface {
 }
 
 // flushEvery is how many data events a sync buffers before enqueueing them.
-const flushEvery = 512
+const flushEvery = 1024
 
-// putEvery is how many upserts a sync buffers before putting them in one
-// SyncTx.PutAll (a few statements for all on PostgreSQL).
-const putEvery = 256
+// stageEvery is how many upserts a sync buffers before staging them in one
+// SyncTx.Stage (one bulk copy on PostgreSQL).
+const stageEvery = 2048
 
 // deleteBatch is how many absent objects DeleteAbsent removes per store call.
 const deleteBatch = 1000
@@ -96,7 +97,7 @@ func ApplySync(ctx context.Context, st store.Store, tenant uuid.UUID, now time.T
 		if err := fill(w); err != nil {
 			return err
 		}
-		if err := w.putPending(ctx); err != nil {
+		if err := w.apply(ctx); err != nil {
 			return err
 		}
 		if !opts.Silent {
@@ -116,8 +117,8 @@ type syncWriter struct {
 	now     time.Time
 	res     *SyncResult
 	pending []store.NewTask // events not yet enqueued
-	puts    []store.Object  // upserts not yet put, ids distinct
-	putIDs  map[uuid.UUID]bool
+	buf     []store.Object  // upserts not yet staged
+	staged  int             // upserts staged since the last Apply
 }
 
 func (w *syncWriter) event(ctx context.Context, t store.NewTask) error {
@@ -151,40 +152,48 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 	if err := store.CheckObject(o); err != nil {
 		return err
 	}
-	if w.putIDs[o.ID] {
-		// The same object twice: the second must see the first stored.
-		if err := w.putPending(ctx); err != nil {
-			return err
-		}
-	}
-	if w.putIDs == nil {
-		w.putIDs = map[uuid.UUID]bool{}
-	}
-	w.puts = append(w.puts, o)
-	w.putIDs[o.ID] = true
-	if len(w.puts) >= putEvery {
-		return w.putPending(ctx)
+	w.buf = append(w.buf, o)
+	if len(w.buf) >= stageEvery {
+		return w.stage(ctx)
 	}
 	return nil
 }
 
-// putPending puts the buffered upserts and turns what each replaced into
-// its event, in order.
-func (w *syncWriter) putPending(ctx context.Context) error {
-	if len(w.puts) == 0 {
+func (w *syncWriter) stage(ctx context.Context) error {
+	if len(w.buf) == 0 {
 		return nil
 	}
-	priors, err := w.tx.PutAll(ctx, w.puts)
+	if err := w.tx.Stage(ctx, w.buf); err != nil {
+		return err
+	}
+	w.staged += len(w.buf)
+	clear(w.buf) // let the objects' data go
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// apply applies what was upserted so far and turns what each added or
+// changed object replaced into its event, in order.
+func (w *syncWriter) apply(ctx context.Context) error {
+	if err := w.stage(ctx); err != nil {
+		return err
+	}
+	if w.staged == 0 {
+		return nil
+	}
+	unchanged, err := w.tx.Apply(ctx, func(chs []store.Change) error {
+		for _, ch := range chs {
+			if err := w.upserted(ctx, ch.Object, ch.Prior); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for i, o := range w.puts {
-		if err := w.upserted(ctx, o, priors[i]); err != nil {
-			return err
-		}
-	}
-	w.puts = w.puts[:0]
-	clear(w.putIDs)
+	w.res.Unchanged += unchanged
+	w.staged = 0
 	return nil
 }
 
@@ -211,7 +220,7 @@ func (w *syncWriter) deleted(ctx context.Context, o store.Object) error {
 }
 
 func (w *syncWriter) Delete(ctx context.Context, kind store.Kind, id uuid.UUID) error {
-	if err := w.putPending(ctx); err != nil {
+	if err := w.apply(ctx); err != nil {
 		return err
 	}
 	o, err := w.tx.Remove(ctx, kind, id)
@@ -222,7 +231,7 @@ func (w *syncWriter) Delete(ctx context.Context, kind store.Kind, id uuid.UUID) 
 }
 
 func (w *syncWriter) DeleteAbsent(ctx context.Context, kind store.Kind, subtype string) error {
-	if err := w.putPending(ctx); err != nil {
+	if err := w.apply(ctx); err != nil {
 		return err
 	}
 	for {

@@ -15,6 +15,13 @@ import (
 // It returns the number of rows written over all files.
 func writeExport(t testing.TB, dir string, users int) int {
 	t.Helper()
+	return writeExportChanged(t, dir, users, 0)
+}
+
+// writeExportChanged is writeExport with every changeEvery-th student's
+// given name changed (none when 0): the same export a day later.
+func writeExportChanged(t testing.TB, dir string, users, changeEvery int) int {
+	t.Helper()
 	rows := 0
 	file := func(name, header string, body func(w *bufio.Writer)) {
 		f, err := os.Create(filepath.Join(dir, name))
@@ -83,7 +90,11 @@ func writeExport(t testing.TB, dir string, users int) int {
 				line(w, "t%d-%d,active,,true,s%d,teacher,t%d-%d,,Teacher%d,Núñez%d,,T%d-%d,t%d.%d@example.org,,,,,", s, i, s, s, i, i, s, s, i, s, i)
 			}
 			for i := range students {
-				line(w, "u%d-%d,active,,true,s%d,student,u%d-%d,,Zoë%d,García%d,M,S%d-%d,u%d.%d@example.org,,,,09,", s, i, s, s, i, i, s, s, i, s, i)
+				given := fmt.Sprint("Zoë", i)
+				if changeEvery > 0 && i%changeEvery == 0 {
+					given += "-renamed"
+				}
+				line(w, "u%d-%d,active,,true,s%d,student,u%d-%d,,%s,García%d,M,S%d-%d,u%d.%d@example.org,,,,09,", s, i, s, s, i, given, s, s, i, s, i)
 			}
 		}
 	})

@@ -177,6 +177,9 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		return res, fmt.Errorf("oneroster: %w", err)
 	}
 	res.Sync, err = reference.ApplySync(ctx, st, tenant, c.now().UTC(), reference.SyncOptions{}, func(w reference.SyncWriter) error {
+		// A store may run the sync again (see store.Store.Sync): count
+		// the skipped rows of the last run only.
+		clear(res.Skipped)
 		b.w = w
 		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut, b.countSkipped} {
 			if err := step(ctx); err != nil {

@@ -6,10 +6,12 @@
 // meaning lives above it in package reference (as River keeps its drivers to
 // thin primitives tested by one shared suite). A sync, for one, is
 // Store.Sync running a function in one transaction over the SyncTx
-// primitives (Put and PutAll answer what they replaced; Remove,
-// RemoveUnput, Enqueue); reference.ApplySync decides the SYNC_START and
-// SYNC_END framing, the origin
-// and the diff into ADD, CHANGE and DELETE events. Every method takes the
+// primitives: Stage and Apply put a set of objects the engine diffs itself
+// (a bulk copy into a staging table, then a few statements find and write
+// what is new or differs, passing those back with their priors), Put and
+// PutAll put objects one by one, Remove and RemoveUnput delete, Enqueue
+// queues; reference.ApplySync decides the SYNC_START and SYNC_END framing,
+// the origin and the ADD, CHANGE and DELETE events. Every method takes the
 // tenant scope and the current time explicitly, so a store holds no clock
 // and no session state, and every method that changes data does so
 // atomically. The behaviour every implementation must show is pinned down by

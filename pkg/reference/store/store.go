@@ -92,11 +92,32 @@ type ObjectQuery struct {
 
 // SyncTx is one write transaction on one tenant's roster and queue, the
 // primitives a sync is built of (package reference decides what a sync
-// means: its events, their order, the diff). Nothing of it is visible to
-// other callers until the function given to Store.Sync returns nil; when it
+// means: its events, their order). Nothing of it is visible to other
+// callers until the function given to Store.Sync returns nil; when it
 // returns an error, none of it happened. A SyncTx is not safe for concurrent
 // use and is valid only inside that function.
+//
+// A large sync goes through Stage and Apply: the objects are staged in the
+// engine (a bulk copy into a staging table) and Apply lets SQL find what
+// differs from the roster, writing only that, with no round trip per
+// object. Put and PutAll put objects one by one and suit small writes.
 type SyncTx interface {
+	// Stage adds objs to the objects the next Apply puts, after every
+	// object staged before. An id may be staged again: Apply then puts the
+	// two one after the other. An object that fails CheckObject is
+	// ErrInvalid. Staging changes nothing readers see (and, on SQLite,
+	// does not take the database's write lock).
+	Stage(ctx context.Context, objs []Object) error
+	// Apply puts every object staged since the last Apply, with the effect
+	// of Put of each in staging order: new objects are inserted in that
+	// order, objects whose kind, subtype, label or data differ are updated
+	// in place, links are made to match the staged Orgs and Sections, and
+	// every staged object counts as put for RemoveUnput. Before writing, it
+	// passes the objects that are new or differ to changed, in staging
+	// order and in batches, each with what it replaces (Prior nil for a
+	// new one); changed may call the SyncTx (Enqueue, typically). It
+	// returns how many staged objects were equal to what was stored.
+	Apply(ctx context.Context, changed func([]Change) error) (unchanged int, err error)
 	// Put stores o, inserting it or replacing the object with its id (which
 	// keeps its place in the lists), replaces the object's links with o.Orgs
 	// and o.Sections, and marks it as put in this transaction. It returns
@@ -111,12 +132,19 @@ type SyncTx interface {
 	// empty, with its links, and returns it; nil when there is none.
 	Remove(ctx context.Context, kind Kind, id uuid.UUID) (*Object, error)
 	// RemoveUnput deletes at most limit objects of this kind (and subtype,
-	// when not empty) that were not Put in this transaction, and returns
-	// them; fewer than limit means none is left.
+	// when not empty) that were neither Put nor Staged in this
+	// transaction, and returns them in list order; fewer than limit means
+	// none is left.
 	RemoveUnput(ctx context.Context, kind Kind, subtype string, limit int) ([]Object, error)
 	// Enqueue appends tasks to the tenant's queue, numbered after every task
 	// enqueued before, in this transaction or earlier.
 	Enqueue(ctx context.Context, tasks []NewTask, now time.Time) ([]Task, error)
+}
+
+// Change is an object SyncTx.Apply is about to add or change.
+type Change struct {
+	Object Object  // as staged, its links not filled in
+	Prior  *Object // what it replaces, its links not filled in; nil when new
 }
 
 // TaskKind names a task's payload, as the 2.x rendering keys it.
@@ -269,12 +297,16 @@ type Store interface {
 	// not unique, so callers that need one tenant must handle several.
 	FindTenantsByName(ctx context.Context, name string) ([]Tenant, error)
 
-	// Sync runs fn once, in one write transaction on tenant: everything fn does
+	// Sync runs fn in one write transaction on tenant: everything fn does
 	// through tx is committed when fn returns nil, and nothing when it
 	// returns an error (which Sync returns) or panics (the panic goes on up
 	// after the rollback, and the store stays writable). Syncs of one tenant run one
 	// after the other, so the tasks one enqueues are consecutive. An
-	// unknown tenant is ErrNotFound, and fn is not called.
+	// unknown tenant is ErrNotFound, and fn is not called. A store may
+	// run fn a second time, on a fresh tx, when the first run's work
+	// cannot be kept (the SQLite store, when another sync of the tenant
+	// committed while fn ran without the write lock): fn must then do the
+	// same again, and only the last run counts.
 	Sync(ctx context.Context, tenant uuid.UUID, fn func(tx SyncTx) error) error
 	// ResetTenant empties a tenant's roster, queue and acknowledgement
 	// history, keeping the tenant, its credentials, its tokens and its task

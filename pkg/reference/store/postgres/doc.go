@@ -9,7 +9,9 @@
 // different replicas never receive the same task within its lease, and
 // never wait for each other either. A sync locks its tenant's row for its
 // transaction: syncs of one tenant run one after the other, and the tasks
-// one enqueues are consecutive.
+// one enqueues are consecutive. A sync stages its objects with COPY into
+// temporary tables of its connection and lets a few statements find and
+// write what differs from the roster.
 //
 // # Migrations
 //

@@ -42,6 +42,16 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		if _, err := tx.Exec(ctx, `TRUNCATE pg_temp.put`); err != nil {
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
+		if _, err := tx.Exec(ctx, stageTables); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		// Apply's statements run many times with other ranges of the
+		// staging tables, whose sizes the planner learns only as the sync
+		// goes: a cached generic plan could scan where a range needs a
+		// probe (as PutAll's once did), so each is planned for its values.
+		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
 		return fn(&syncTx{tx: tx, tenant: tenant})
 	})
 }
@@ -53,6 +63,9 @@ type syncTx struct {
 	// to: the next call starts after it instead of stepping over every
 	// put object (and every dead index entry) before it again.
 	removedTo map[string]int64
+	// staged is the ord of the last object staged, applied of the last
+	// one Apply wrote.
+	staged, applied int64
 }
 
 // putObject inserts the object or updates it in place (keeping its seq),
@@ -264,7 +277,8 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	rows, err := x.tx.Query(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3) AND seq > $5
-			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq) ORDER BY seq LIMIT $4)
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq)
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.stage s WHERE s.id = o.id) ORDER BY seq LIMIT $4)
 		RETURNING seq, id, kind, subtype, label, data`, x.tenant, string(kind), subtype, limit, x.removedTo[string(kind)+"\x00"+subtype])
 	if err != nil {
 		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)

@@ -8,6 +8,15 @@
 // failing. Leasing selects and marks tasks inside one such transaction, which
 // is what makes concurrent GET /tasks safe.
 //
+// A sync is the exception: it runs on a connection of its own and first
+// without the write lock, staging its objects in temporary tables (which
+// lock nothing of the database), diffing them against a snapshot and
+// planning its writes there; it takes the lock only to write the plan, after
+// checking that the tenant did not change since the snapshot (see
+// Store.Sync). A large load so holds the lock for its writes only, and an
+// unchanged reload for milliseconds. Readiness (Ping) does not wait for the
+// lock either.
+//
 // The schema is versioned: Open applies the migrations the file lacks, each
 // in its own IMMEDIATE transaction that re-reads the version first (two
 // processes opening a new file at once apply each once), records them in

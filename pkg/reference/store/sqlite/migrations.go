@@ -149,6 +149,12 @@ CREATE TABLE lti_keys (
 );
 CREATE UNIQUE INDEX lti_keys_current ON lti_keys (retired_at) WHERE retired_at = 0;
 `,
+	// 8: a counter of the writes to each tenant's roster. A sync stages and
+	// diffs an export without the write lock, reading a snapshot; once it
+	// holds the lock, an unchanged counter says the diff still holds.
+	`
+ALTER TABLE tenants ADD COLUMN roster_version INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

@@ -104,3 +104,36 @@ func TestPingCommits(t *testing.T) {
 		t.Error("Ping succeeded on a store that cannot write")
 	}
 }
+
+// Issue 21: readiness must not need the write lock. While another
+// connection holds it (a load's apply, another process), Ping answers
+// ready after PingLockWait instead of failing when the busy timeout runs
+// out; a store that cannot write is still not ready.
+func TestPingDoesNotWaitForTheWriteLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s, err := Open(ctx, path, WithBusyTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping while another connection holds the write lock = %v, want ready", err)
+	}
+	if _, err := s.w.ExecContext(ctx, "PRAGMA max_page_count = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, ErrFull) {
+		t.Errorf("Ping of a full store while the lock is held = %v, want ErrFull", err)
+	}
+}

@@ -16,47 +16,171 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
-// Sync implements store.Store: fn runs inside one IMMEDIATE transaction on
-// the writer connection, which also serializes syncs.
+// Sync implements store.Store. fn runs on a connection of the sync pool,
+// not on the writer, and first without the write lock: in a read
+// transaction on a snapshot of the database, the objects are staged and
+// diffed, and what the sync is to write (objects, links, removals, tasks)
+// is planned in temporary tables of the connection, which lock nothing of
+// the database. Only then is the write lock taken, and the plan written in
+// a few statements, provided that the tenant's roster version and task
+// counter are still those of the snapshot. If they are not (another sync
+// of the tenant committed meanwhile), nothing is written and fn runs again,
+// this time holding the write lock throughout. A call that needs the
+// roster as the sync changed it (Put, PutAll, a second Apply, Remove of a
+// staged id, ...) takes the lock at once and writes the plan so far.
 func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var exists int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tenants WHERE id = ?`, tenant.String()).Scan(&exists); err != nil {
+	db, err := s.syncPool()
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	defer conn.Close()
+	err = syncOnce(ctx, conn, tenant, fn, true)
+	if errors.Is(err, errStale) {
+		err = syncOnce(ctx, conn, tenant, fn, false)
+	}
+	return err
+}
+
+// errStale says that the tenant changed between a sync's snapshot and its
+// write lock: the sync starts again, holding the lock.
+var errStale = errors.New("sqlite: the tenant changed during the sync")
+
+func syncOnce(ctx context.Context, conn *sql.Conn, tenant uuid.UUID, fn func(tx store.SyncTx) error, optimistic bool) error {
+	if _, err := conn.ExecContext(ctx, stageTables); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	x := &syncTx{conn: conn, tenant: tenant}
+	defer x.end()
+	if optimistic {
+		if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
 			return fmt.Errorf("sqlite: sync: %w", err)
 		}
-		if exists == 0 {
-			return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
-		}
-		// sync_put records the seqs Put wrote, for RemoveUnput; it is
-		// emptied before the sync commits, so it is empty at the start.
-		st, err := prepareSync(ctx, tx)
-		if err != nil {
+		x.snapshot = true
+	}
+	// In a read transaction, this first read fixes the snapshot.
+	err := x.querier().QueryRowContext(ctx, `SELECT roster_version, last_sequence FROM tenants WHERE id = ?`, tenant.String()).Scan(&x.version, &x.lastSeq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if !optimistic {
+		if err := x.lock(ctx); err != nil {
 			return err
 		}
-		defer st.close()
-		if err := fn(&syncTx{tx: tx, st: st, tenant: tenant}); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		return nil
-	})
+	}
+	if err := fn(x); err != nil {
+		return err
+	}
+	if err := x.lock(ctx); err != nil {
+		return err
+	}
+	// sync_put records the seqs Put wrote, for RemoveUnput; it is emptied
+	// before the sync commits, so it is empty at the start. The roster
+	// version tells a sync that planned beside this one that its plan is
+	// stale.
+	if _, err := x.tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`, tenant.String()); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if err := x.tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	x.tx = nil
+	return nil
 }
 
 type syncTx struct {
-	tx     *sql.Tx
+	conn   *sql.Conn
+	tx     *sql.Tx // the write transaction, once taken
 	st     *syncStmts
 	tenant uuid.UUID
 	// removedTo is, per kind and subtype, the last seq RemoveUnput got
 	// to: the next call starts after it instead of stepping over every
 	// put object before it again.
 	removedTo map[string]int64
+	// snapshot is set while the read transaction of the sync's snapshot
+	// is open (before the write lock is taken); version and lastSeq are
+	// the tenant's roster version and task counter as it read them (the
+	// counter then advances with the tasks planned).
+	snapshot         bool
+	version, lastSeq int64
+	plannedTasks     int64
+	// planned is set once an Apply or a removal was planned on the
+	// snapshot: a later Apply needs the roster as changed, so it takes
+	// the lock.
+	planned bool
+	// staged is the ord of the last object staged, applied of the last
+	// one Apply wrote or planned.
+	staged, applied int64
+}
+
+// lock takes the write lock: it ends the snapshot's read transaction,
+// begins the sync's IMMEDIATE one, checks that the tenant is as the
+// snapshot saw it (errStale otherwise) and writes what was planned.
+func (x *syncTx) lock(ctx context.Context) error {
+	if x.tx != nil {
+		return nil
+	}
+	planned := x.snapshot
+	if x.snapshot {
+		x.snapshot = false
+		if _, err := x.conn.ExecContext(ctx, `COMMIT`); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+	}
+	tx, err := x.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	x.tx = tx
+	st, err := prepareSync(ctx, tx)
+	if err != nil {
+		return err
+	}
+	x.st = st
+	if !planned {
+		return nil
+	}
+	var version, last int64
+	if err := tx.QueryRowContext(ctx, `SELECT roster_version, last_sequence FROM tenants WHERE id = ?`, x.tenant.String()).Scan(&version, &last); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	if version != x.version || last != x.lastSeq {
+		return errStale
+	}
+	return x.writePlan(ctx)
+}
+
+// end releases what the sync holds, committed or not.
+func (x *syncTx) end() {
+	if x.st != nil {
+		x.st.close()
+	}
+	if x.tx != nil {
+		_ = x.tx.Rollback()
+	}
+	ctx := context.Background()
+	if x.snapshot {
+		_, _ = x.conn.ExecContext(ctx, `ROLLBACK`)
+	}
+	// The connection goes back to the pool: leave its tables empty.
+	_, _ = x.conn.ExecContext(ctx, clearStage)
 }
 
 // Put implements store.SyncTx.
 func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
 	if err := store.CheckObject(o); err != nil {
+		return nil, err
+	}
+	if err := x.lock(ctx); err != nil {
 		return nil, err
 	}
 	var seq int64
@@ -133,6 +257,9 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	if err := store.CheckDistinct(objs); err != nil {
 		return nil, err
 	}
+	if err := x.lock(ctx); err != nil {
+		return nil, err
+	}
 	for _, o := range objs {
 		if err := store.CheckObject(o); err != nil {
 			return nil, err
@@ -187,6 +314,9 @@ func (x *syncTx) findAll(ctx context.Context, objs []store.Object, held map[uuid
 
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	if x.tx == nil {
+		return x.planRemove(ctx, kind, id)
+	}
 	o := &store.Object{ID: id}
 	var k string
 	var data []byte
@@ -207,9 +337,12 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	if limit <= 0 {
 		return nil, nil
 	}
+	if x.tx == nil {
+		return x.planRemoveUnput(ctx, kind, subtype, limit)
+	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-			AND seq NOT IN (SELECT seq FROM sync_put) ORDER BY seq LIMIT ?)
+			AND seq NOT IN (SELECT seq FROM sync_put) AND id NOT IN (SELECT id FROM temp.stage) ORDER BY seq LIMIT ?)
 		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
@@ -245,6 +378,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 
 // Enqueue implements store.SyncTx.
 func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
+	if x.tx == nil {
+		return x.planEnqueue(ctx, tasks, now)
+	}
 	return enqueue(ctx, x.tx, x.tenant, tasks, now)
 }
 
@@ -265,6 +401,7 @@ func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
 			`DELETE FROM objects WHERE tenant_id = ?`,
 			`DELETE FROM tasks WHERE tenant_id = ?`,
 			`DELETE FROM task_history WHERE tenant_id = ?`,
+			`UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, tenant.String()); err != nil {
 				return fmt.Errorf("sqlite: reset tenant: %w", err)

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,11 +23,15 @@ import (
 
 // Store is the SQLite store. It implements store.Store.
 type Store struct {
-	path string
-	w    *sql.DB    // exactly one connection; its transactions BEGIN IMMEDIATE
-	r    *sql.DB    // readers, concurrent with the writer thanks to WAL
-	rs   *stmtCache // the read paths' prepared statements, on r
-	ws   *stmtCache // the lease's, on w
+	path        string
+	common      string // the DSN options every pool shares
+	busyTimeout time.Duration
+	w           *sql.DB    // exactly one connection; its transactions BEGIN IMMEDIATE
+	r           *sql.DB    // readers, concurrent with the writer thanks to WAL
+	rs          *stmtCache // the read paths' prepared statements, on r
+	ws          *stmtCache // the lease's, on w
+	syncMu      sync.Mutex
+	syncDB      *sql.DB // the syncs' connections (see syncPool), nil until used
 }
 
 var _ store.Store = (*Store)(nil)
@@ -83,7 +88,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, w: w, ws: newStmtCache(w)}
+	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w)}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -101,7 +106,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 
 // Close closes the prepared statements and both pools.
 func (s *Store) Close() error {
-	return errors.Join(s.rs.close(), s.ws.close(), s.r.Close(), s.w.Close())
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	var syncErr error
+	if s.syncDB != nil {
+		syncErr = s.syncDB.Close()
+	}
+	return errors.Join(s.rs.close(), s.ws.close(), syncErr, s.r.Close(), s.w.Close())
 }
 
 // MinHeadroom is the room, in bytes, Ping wants left under the database's
@@ -121,25 +132,70 @@ var ErrFull = errors.New("sqlite: database is full")
 // grow; and, before committing, it checks that the file has MinHeadroom of
 // room under its page cap, since a row update rewrites a page the file
 // already has and would pass where a new task cannot.
+//
+// Readiness does not wait for the write lock: when another connection (a
+// load's apply, another process) holds it for longer than PingLockWait,
+// the store is ready if it answers and has the headroom, checked without
+// the lock. A writer holding the lock is the store at work, not a store
+// that cannot serve; the requests that need the lock wait for it.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE readiness_probe SET pinged_at = ? WHERE id = 1`, time.Now().UnixNano()); err != nil {
-			return fmt.Errorf("sqlite: ping: %w", err)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", PingLockWait.Milliseconds())); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds())) //nolint:errcheck // best effort: the next write fails the same way
+	tx, err := conn.BeginTx(ctx, nil)
+	if isBusy(err) {
+		return headroom(ctx, conn)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it does nothing
+	if _, err := tx.ExecContext(ctx, `UPDATE readiness_probe SET pinged_at = ? WHERE id = 1`, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := headroom(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: ping: commit: %w", err)
+	}
+	return nil
+}
+
+// PingLockWait is how long Ping waits for the write lock before it checks
+// the store without it.
+const PingLockWait = 250 * time.Millisecond
+
+// headroom checks that the database has MinHeadroom of room under its page
+// cap (ErrFull otherwise).
+func headroom(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) error {
+	var pageSize, pages, maxPages, free int64
+	for _, p := range []struct {
+		pragma string
+		v      *int64
+	}{{"page_size", &pageSize}, {"page_count", &pages}, {"max_page_count", &maxPages}, {"freelist_count", &free}} {
+		if err := q.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.v); err != nil {
+			return fmt.Errorf("sqlite: ping: %s: %w", p.pragma, err)
 		}
-		var pageSize, pages, maxPages, free int64
-		for _, q := range []struct {
-			pragma string
-			v      *int64
-		}{{"page_size", &pageSize}, {"page_count", &pages}, {"max_page_count", &maxPages}, {"freelist_count", &free}} {
-			if err := tx.QueryRowContext(ctx, "PRAGMA "+q.pragma).Scan(q.v); err != nil {
-				return fmt.Errorf("sqlite: ping: %s: %w", q.pragma, err)
-			}
-		}
-		if room := (maxPages - pages + free) * pageSize; room < MinHeadroom {
-			return fmt.Errorf("%w: %d bytes left under the page cap, want %d", ErrFull, room, MinHeadroom)
-		}
-		return nil
-	})
+	}
+	if room := (maxPages - pages + free) * pageSize; room < MinHeadroom {
+		return fmt.Errorf("%w: %d bytes left under the page cap, want %d", ErrFull, room, MinHeadroom)
+	}
+	return nil
+}
+
+// isBusy reports that the write lock was held past the busy timeout.
+func isBusy(err error) bool {
+	var se *sqlite3.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_BUSY
 }
 
 // Secret implements store.Store. It is read first, so that the common case

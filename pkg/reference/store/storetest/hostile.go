@@ -192,6 +192,24 @@ func testSyncPanic(t *testing.T, s store.Store) {
 			panic(errPanic)
 		})
 	}()
+	// The same after a staged and applied (on SQLite: planned) object.
+	staged := Person(store.SubtypeStudent, "Staged")
+	func() {
+		defer func() {
+			if r := recover(); r != errPanic {
+				t.Fatalf("Sync's panic after Apply reached the caller as %v, want %v", r, errPanic)
+			}
+		}()
+		_ = s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+			if err := tx.Stage(ctx(), []store.Object{staged}); err != nil {
+				return err
+			}
+			if _, err := tx.Apply(ctx(), func([]store.Change) error { return nil }); err != nil {
+				return err
+			}
+			panic(errPanic)
+		})
+	}()
 	// Bounded: a writer left inside the transaction makes these wait, not fail.
 	c, cancel := context.WithTimeout(ctx(), 10*time.Second)
 	defer cancel()
@@ -205,8 +223,10 @@ func testSyncPanic(t *testing.T, s store.Store) {
 	}); err != nil {
 		t.Fatalf("Sync after a panic in Sync: %v", err)
 	}
-	if _, err := s.FindObject(c, []uuid.UUID{tn.ID}, store.KindPerson, lost.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("the panicked sync's object: %v, want ErrNotFound", err)
+	for _, o := range []store.Object{lost, staged} {
+		if _, err := s.FindObject(c, []uuid.UUID{tn.ID}, store.KindPerson, o.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the panicked sync's object %s: %v, want ErrNotFound", o.Label, err)
+		}
 	}
 	if _, err := s.FindObject(c, []uuid.UUID{tn.ID}, store.KindPerson, kept.ID); err != nil {
 		t.Fatalf("the next sync's object: %v", err)
@@ -302,6 +322,30 @@ func testStrings(t *testing.T, s store.Store) {
 				})
 				if !errors.Is(err, store.ErrInvalid) {
 					t.Errorf("Put(label %+q, subtype %+q) = %v, want ErrInvalid", o.Label, o.Subtype, err)
+				}
+				err = s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+					if err := tx.Stage(ctx(), []store.Object{o}); err != nil {
+						return err
+					}
+					_, err := tx.Apply(ctx(), func([]store.Change) error { return nil })
+					return err
+				})
+				if !errors.Is(err, store.ErrInvalid) {
+					t.Errorf("Stage(label %+q, subtype %+q) = %v, want ErrInvalid", o.Label, o.Subtype, err)
+				}
+			}
+			// A sync's own Enqueue (the SQLite store plans it on a
+			// snapshot, apart from Store.Enqueue) follows the same rule.
+			for _, nt := range []store.NewTask{
+				{Kind: store.TaskLifecycle, Driver: bad.s, Payload: []byte(`{"action":"X"}`)},
+				{Kind: store.TaskKind(bad.s), Payload: []byte(`{"action":"X"}`)},
+			} {
+				err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+					_, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle("OK", ""), nt}, t0)
+					return err
+				})
+				if !errors.Is(err, store.ErrInvalid) {
+					t.Errorf("SyncTx.Enqueue(%+q) = %v, want ErrInvalid", nt, err)
 				}
 			}
 			if _, err := s.Secret(ctx(), bad.s); !errors.Is(err, store.ErrInvalid) {

@@ -41,6 +41,10 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SyncPutAndRemove", testSyncPut},
 		{"SyncPutAll", testSyncPutAll},
 		{"SyncRemoveUnput", testSyncRemoveUnput},
+		{"SyncStageApply", testSyncStageApply},
+		{"SyncStageTwice", testSyncStageTwice},
+		{"SyncStageAllOrNothing", testSyncStageAtomic},
+		{"SyncStageMany", testSyncStageMany},
 		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
 		{"SyncSerialized", testSyncSerialized},
@@ -486,6 +490,237 @@ func testSyncRemoveUnput(t *testing.T, s store.Store) {
 	})
 	if got := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindOrg}); len(got) != 1 {
 		t.Errorf("orgs left = %d, want 1", len(got))
+	}
+}
+
+// Stage and Apply put a set as Put of each would: new objects in staging
+// order, changed ones in place with their priors, equal ones untouched
+// (only counted), links made to match, everything staged counted as put.
+func testSyncStageApply(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "stage")
+	scope := []uuid.UUID{tn.ID}
+	a, b := Org(store.SubtypeSchool, "A"), Org(store.SubtypeSchool, "B")
+	same := Person(store.SubtypeStudent, "same", a.ID)
+	moved := Person(store.SubtypeStudent, "moved", a.ID)
+	renamed := Person(store.SubtypeStudent, "renamed", a.ID)
+	gone := Person(store.SubtypeStudent, "gone", a.ID)
+	Put(t, s, tn.ID, a, b, same, moved, renamed, gone)
+	moved.Orgs = []uuid.UUID{b.ID} // links change, data does not
+	prior := renamed
+	renamed.Label, renamed.Data = "renamed2", []byte(`{"name":{"first":"renamed2"}}`)
+	fresh1, fresh2 := Person(store.SubtypeTeacher, "fresh1", b.ID), Person(store.SubtypeStudent, "fresh2")
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx(), []store.Object{fresh1, same, renamed}); err != nil {
+			return err
+		}
+		if err := tx.Stage(ctx(), []store.Object{moved, fresh2, a, b}); err != nil {
+			return err
+		}
+		var got []store.Change
+		unchanged, err := tx.Apply(ctx(), func(chs []store.Change) error {
+			got = append(got, chs...)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if unchanged != 4 {
+			t.Errorf("Apply: %d unchanged, want 4 (same, moved, a, b)", unchanged)
+		}
+		if len(got) != 3 || got[0].Object.ID != fresh1.ID || got[0].Prior != nil ||
+			got[1].Object.ID != renamed.ID || got[1].Prior == nil || got[2].Object.ID != fresh2.ID || got[2].Prior != nil {
+			t.Fatalf("Apply's changes = %+v, want fresh1 (new), renamed (changed), fresh2 (new)", got)
+		}
+		if p := got[1].Prior; p.Label != prior.Label || string(p.Data) != string(prior.Data) || p.Kind != store.KindPerson || p.Subtype != store.SubtypeStudent {
+			t.Errorf("renamed's prior = %+v, want what was stored", p)
+		}
+		if o := got[1].Object; o.Label != "renamed2" || string(o.Data) != string(renamed.Data) {
+			t.Errorf("renamed as passed = %+v", o)
+		}
+		if again, err := tx.Apply(ctx(), func([]store.Change) error { t.Error("Apply with nothing staged passed changes"); return nil }); err != nil || again != 0 {
+			t.Errorf("Apply with nothing staged = %d, %v", again, err)
+		}
+		removed, err := tx.RemoveUnput(ctx(), store.KindPerson, "", 100)
+		if err != nil {
+			return err
+		}
+		if len(removed) != 1 || removed[0].ID != gone.ID {
+			t.Errorf("RemoveUnput after Apply removed %v, want only %s", ids(removed), gone.ID)
+		}
+		return nil
+	})
+	people := listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson})
+	if want := []uuid.UUID{same.ID, moved.ID, renamed.ID, fresh1.ID, fresh2.ID}; fmt.Sprint(ids(people)) != fmt.Sprint(want) {
+		t.Errorf("persons after Apply = %v, want %v (kept places, then new ones in staging order)", ids(people), want)
+	}
+	if got, err := s.FindObject(ctx(), scope, store.KindPerson, renamed.ID); err != nil || got.Label != "renamed2" || string(got.Data) != string(renamed.Data) {
+		t.Errorf("renamed after Apply = %+v, %v", got, err)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &a.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{same.ID, renamed.ID}) {
+		t.Errorf("A's persons = %v, want same and renamed (moved left, gone went)", got)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Org: &b.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{moved.ID, fresh1.ID}) {
+		t.Errorf("B's persons = %v, want moved and fresh1", got)
+	}
+	if got := ids(listAll(t, s, store.ObjectQuery{Tenants: scope, Kind: store.KindPerson, Subtype: store.SubtypeTeacher, Org: &b.ID})); fmt.Sprint(got) != fmt.Sprint([]uuid.UUID{fresh1.ID}) {
+		t.Errorf("B's teachers = %v, want fresh1", got)
+	}
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx(), []store.Object{{ID: uuid.New(), Kind: store.KindPerson, Data: []byte("[]")}}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Stage of a bad object: %v, want ErrInvalid", err)
+		}
+		return nil
+	})
+}
+
+// An id staged twice is put twice, in order: the second sees the first.
+func testSyncStageTwice(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "twice")
+	p := Person(store.SubtypeStudent, "first")
+	p2 := p
+	p2.Label, p2.Data = "second", []byte(`{"name":{"first":"second"}}`)
+	other := Person(store.SubtypeStudent, "other")
+	var got []store.Change
+	syncDo(t, s, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx(), []store.Object{p, other, p2, p2}); err != nil {
+			return err
+		}
+		unchanged, err := tx.Apply(ctx(), func(chs []store.Change) error {
+			got = append(got, chs...)
+			return nil
+		})
+		if err == nil && unchanged != 1 {
+			t.Errorf("unchanged = %d, want 1 (the third put of p)", unchanged)
+		}
+		return err
+	})
+	if len(got) != 3 || got[0].Object.ID != p.ID || got[0].Prior != nil || got[1].Object.ID != other.ID ||
+		got[2].Object.ID != p.ID || got[2].Prior == nil || got[2].Prior.Label != "first" || got[2].Object.Label != "second" {
+		t.Errorf("changes = %+v, want p added, other added, p changed from first to second", got)
+	}
+	if o, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, p.ID); err != nil || o.Label != "second" {
+		t.Errorf("p after = %+v, %v", o, err)
+	}
+}
+
+// Many objects staged, in one Apply and again applied in parts: the
+// changes carry the staged objects in order, each change its prior, and
+// what was applied counts as put for RemoveUnput.
+func testSyncStageMany(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "stage-many")
+	const n, batch = 9000, 1500
+	objs := make([]store.Object, n)
+	for i := range objs {
+		objs[i] = Person(store.SubtypeStudent, fmt.Sprint("p", i))
+	}
+	stageAll := func(tx store.SyncTx, objs []store.Object) error {
+		for i := 0; i < len(objs); i += batch {
+			if err := tx.Stage(ctx(), objs[i:min(i+batch, len(objs))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var got []store.Change
+	collect := func(chs []store.Change) error { got = append(got, chs...); return nil }
+	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		if err := stageAll(tx, objs); err != nil {
+			return err
+		}
+		_, err := tx.Apply(ctx(), collect)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("first Apply: %d changes, want %d", len(got), n)
+	}
+	for i, ch := range got {
+		if ch.Prior != nil || ch.Object.ID != objs[i].ID || ch.Object.Label != objs[i].Label || string(ch.Object.Data) != string(objs[i].Data) {
+			t.Fatalf("change %d = %+v, want the new %s", i, ch, objs[i].Label)
+		}
+	}
+	// Again, applied in parts of 2,000, a few changed: only those are
+	// changes, each with its prior; nothing applied is absent.
+	next := slices.Clone(objs)
+	for _, i := range []int{5, 2500, 8999} {
+		next[i].Data = []byte(`{"name":{"first":"changed"}}`)
+	}
+	got = nil
+	unchanged := 0
+	var removed []store.Object
+	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		for i := 0; i < n; i += 2000 {
+			if err := stageAll(tx, next[i:min(i+2000, n)]); err != nil {
+				return err
+			}
+			u, err := tx.Apply(ctx(), collect)
+			if err != nil {
+				return err
+			}
+			unchanged += u
+		}
+		var err error
+		removed, err = tx.RemoveUnput(ctx(), store.KindPerson, "", 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || unchanged != n-3 || len(removed) != 0 {
+		t.Fatalf("second sync: %d changes, %d unchanged, %d removed; want 3, %d, 0", len(got), unchanged, len(removed), n-3)
+	}
+	for k, i := range []int{5, 2500, 8999} {
+		if got[k].Object.ID != objs[i].ID || got[k].Prior == nil || string(got[k].Prior.Data) != string(objs[i].Data) || string(got[k].Object.Data) != string(next[i].Data) {
+			t.Fatalf("change %d = %+v, want %s with its prior", k, got[k], objs[i].Label)
+		}
+	}
+	page, _, err := s.ListObjects(ctx(), store.ObjectQuery{Tenants: []uuid.UUID{tn.ID}, Kind: store.KindPerson, Limit: n + 1})
+	if err != nil || len(page) != n {
+		t.Fatalf("list = %d objects, %v; want %d", len(page), err, n)
+	}
+	for i, o := range page {
+		if o.ID != objs[i].ID {
+			t.Fatalf("list[%d] = %s, want %s: not in staging order", i, o.Label, objs[i].Label)
+		}
+	}
+}
+
+// A sync that fails after Apply leaves nothing of what it staged.
+func testSyncStageAtomic(t *testing.T, s store.Store) {
+	tn := NewTenant(t, s, "stage-atomic")
+	kept := Person(store.SubtypeStudent, "kept")
+	Put(t, s, tn.ID, kept)
+	before := allTasks(t, s, tn.ID)
+	changed := kept
+	changed.Label, changed.Data = "changed", []byte(`{"name":{"first":"changed"}}`)
+	fresh := Person(store.SubtypeStudent, "fresh")
+	boom := errors.New("boom")
+	err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx(), []store.Object{changed, fresh}); err != nil {
+			return err
+		}
+		if _, err := tx.Apply(ctx(), func([]store.Change) error { return nil }); err != nil {
+			return err
+		}
+		if _, err := tx.RemoveUnput(ctx(), store.KindPerson, "", 10); err != nil {
+			return err
+		}
+		if _, err := tx.Enqueue(ctx(), []store.NewTask{Lifecycle("X", "")}, t0); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Sync = %v, want boom", err)
+	}
+	if _, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, fresh.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("failed sync left its new object: %v", err)
+	}
+	if got, err := s.FindObject(ctx(), []uuid.UUID{tn.ID}, store.KindPerson, kept.ID); err != nil || got.Label != "kept" {
+		t.Errorf("failed sync changed an object: %+v, %v", got, err)
+	}
+	if after := allTasks(t, s, tn.ID); len(after) != len(before) {
+		t.Errorf("failed sync left tasks: %d -> %d", len(before), len(after))
 	}
 }
 

@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// The staging tables of a sync, temporary (the connection's own, never
+// logged) and emptied at commit. stage holds the staged objects in staging
+// order (ord), stage_orgs and stage_secs their links, diff what Apply
+// found of each: the seq it is stored under and its state.
+const stageTables = `
+CREATE TEMP TABLE IF NOT EXISTS stage (
+	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, data bytea NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS stage_id ON pg_temp.stage (id);
+CREATE TEMP TABLE IF NOT EXISTS stage_orgs (ord bigint NOT NULL, org uuid NOT NULL) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS stage_orgs_ord ON pg_temp.stage_orgs (ord);
+CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord bigint NOT NULL, sec uuid NOT NULL) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS stage_secs_ord ON pg_temp.stage_secs (ord);
+CREATE TEMP TABLE IF NOT EXISTS diff (ord bigint PRIMARY KEY, seq bigint, state smallint NOT NULL) ON COMMIT DELETE ROWS;
+TRUNCATE pg_temp.stage, pg_temp.stage_orgs, pg_temp.stage_secs, pg_temp.diff`
+
+// The states of a staged object in diff.
+const (
+	stateNew     = 1
+	stateChanged = 2
+	stateSame    = 3
+)
+
+// changePage is how many changes Apply reads per query.
+const changePage = 1000
+
+// Stage implements store.SyncTx: one COPY per table for all of objs.
+func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
+	for _, o := range objs {
+		if err := store.CheckObject(o); err != nil {
+			return err
+		}
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	first := x.staged + 1
+	rows := make([][]any, len(objs))
+	var orgs, secs [][]any
+	for i, o := range objs {
+		ord := first + int64(i)
+		rows[i] = []any{ord, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}
+		for _, org := range o.Orgs {
+			orgs = append(orgs, []any{ord, org})
+		}
+		for _, sec := range o.Sections {
+			secs = append(secs, []any{ord, sec})
+		}
+	}
+	if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "data"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
+	}
+	if len(orgs) > 0 {
+		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
+			return fmt.Errorf("postgres: stage: %w", err)
+		}
+	}
+	if len(secs) > 0 {
+		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
+			return fmt.Errorf("postgres: stage: %w", err)
+		}
+	}
+	x.staged += int64(len(objs))
+	return nil
+}
+
+// Apply implements store.SyncTx. The staged objects are applied in rounds
+// of distinct ids (one round unless an id was staged twice), each in a
+// fixed number of statements: find the state of every staged object, read
+// the new and changed ones back for changed in pages, then update, insert
+// and relink with one statement each.
+func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) (int, error) {
+	lo, hi := x.applied, x.staged
+	if lo == hi {
+		return 0, nil
+	}
+	// The planner knows nothing of the temporary tables until analyzed.
+	if _, err := x.tx.Exec(ctx, `ANALYZE pg_temp.stage; ANALYZE pg_temp.stage_orgs; ANALYZE pg_temp.stage_secs`); err != nil {
+		return 0, fmt.Errorf("postgres: apply: %w", err)
+	}
+	bounds, err := x.rounds(ctx, lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	unchanged := 0
+	for i, from := range bounds {
+		to := hi
+		if i+1 < len(bounds) {
+			to = bounds[i+1]
+		}
+		n, err := x.applyRound(ctx, from, to, changed)
+		if err != nil {
+			return 0, err
+		}
+		unchanged += n
+	}
+	x.applied = hi
+	return unchanged, nil
+}
+
+// rounds splits the staged ords (lo, hi] into runs of distinct ids: it
+// returns the ord each run starts after. An id staged again starts a new
+// run at it, so that its second version sees the first as stored.
+func (x *syncTx) rounds(ctx context.Context, lo, hi int64) ([]int64, error) {
+	rows, err := x.tx.Query(ctx, `SELECT ord, id FROM pg_temp.stage WHERE ord > $1 AND ord <= $2 AND id IN (
+			SELECT id FROM pg_temp.stage WHERE ord > $1 AND ord <= $2 GROUP BY id HAVING count(*) > 1)
+		ORDER BY ord`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: apply: %w", err)
+	}
+	var ord int64
+	var id uuid.UUID
+	return splitRounds(lo, rows, []any{&ord, &id}, func() (int64, uuid.UUID) { return ord, id })
+}
+
+// splitRounds walks the staged rows of ids staged more than once, in ord
+// order, and starts a new round where an id repeats within the current one.
+func splitRounds(lo int64, rows pgx.Rows, scans []any, row func() (int64, uuid.UUID)) ([]int64, error) {
+	bounds := []int64{lo}
+	seen := map[uuid.UUID]bool{}
+	_, err := pgx.ForEachRow(rows, scans, func() error {
+		ord, id := row()
+		if seen[id] {
+			bounds = append(bounds, ord-1)
+			clear(seen)
+		}
+		seen[id] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: apply: %w", err)
+	}
+	return bounds, nil
+}
+
+// applyRound applies the staged ords (lo, hi], whose ids are distinct.
+func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
+	var same int
+	err := x.tx.QueryRow(ctx, `WITH d AS (
+			INSERT INTO pg_temp.diff (ord, seq, state)
+			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1
+				WHEN (o.kind, o.subtype, o.label, o.data) = (s.kind, s.subtype, s.label, s.data) THEN 3 ELSE 2 END
+			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
+			WHERE s.ord > $2 AND s.ord <= $3
+			RETURNING state)
+		SELECT count(*) FILTER (WHERE state = 3) FROM d`, x.tenant, lo, hi).Scan(&same)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if _, err := x.tx.Exec(ctx, `ANALYZE pg_temp.diff`); err != nil {
+		return 0, fmt.Errorf("postgres: apply: %w", err)
+	}
+	// The changes, in pages (changed may enqueue on this connection, so
+	// no result set stays open while it runs).
+	for after := lo; ; {
+		rows, err := x.tx.Query(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
+				COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`, after, hi, changePage)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: apply: %w", err)
+		}
+		var page []store.Change
+		var ord int64
+		var state int
+		var c store.Change
+		var kind, pkind, psub, plabel string
+		var data, pdata []byte
+		if _, err := pgx.ForEachRow(rows, []any{&ord, &c.Object.ID, &kind, &c.Object.Subtype, &c.Object.Label, &data, &state, &pkind, &psub, &plabel, &pdata}, func() error {
+			ch := store.Change{Object: store.Object{ID: c.Object.ID, Kind: store.Kind(kind), Subtype: c.Object.Subtype, Label: c.Object.Label, Data: data}}
+			if state == stateChanged {
+				ch.Prior = &store.Object{ID: c.Object.ID, Kind: store.Kind(pkind), Subtype: psub, Label: plabel, Data: pdata}
+			}
+			page = append(page, ch)
+			after = ord
+			return nil
+		}); err != nil {
+			return 0, fmt.Errorf("postgres: apply: %w", err)
+		}
+		if len(page) > 0 {
+			if err := changed(page); err != nil {
+				return 0, err
+			}
+		}
+		if len(page) < changePage {
+			break
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
+		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+		WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 2 AND o.seq = d.seq`, lo, hi)
+	// New objects in staging order (their seqs follow it).
+	b.Queue(`WITH ins AS (
+			INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
+			SELECT $1, s.id, s.kind, s.subtype, s.label, s.data
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+			WHERE d.ord > $2 AND d.ord <= $3 AND d.state = 1 ORDER BY d.ord
+			RETURNING id, seq)
+		UPDATE pg_temp.diff d SET seq = ins.seq FROM ins JOIN pg_temp.stage s ON s.id = ins.id
+		WHERE s.ord = d.ord AND d.ord > $2 AND d.ord <= $3`, x.tenant, lo, hi)
+	// Links: a changed object's go (its kind or subtype, which they carry,
+	// may be new), an unchanged object's go where no longer staged; then
+	// every staged link is made where missing.
+	for _, l := range []struct{ table, col, key, stage, stageCol string }{
+		{"object_orgs", "object_seq", "org_id", "stage_orgs", "org"},
+		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
+	} {
+		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
+				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
+	}
+	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+		SELECT $1, x.org, d.seq, s.kind, s.subtype
+		FROM pg_temp.stage_orgs x JOIN pg_temp.diff d ON d.ord = x.ord JOIN pg_temp.stage s ON s.ord = x.ord
+		WHERE x.ord > $2 AND x.ord <= $3
+		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
+	b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
+		SELECT $1, x.sec, d.seq FROM pg_temp.stage_secs x JOIN pg_temp.diff d ON d.ord = x.ord
+		WHERE x.ord > $2 AND x.ord <= $3
+		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("postgres: apply: %w", err)
+	}
+	return same, nil
+}
