@@ -92,11 +92,11 @@ func loadVsFloor(b *testing.B, kind, dir, export, changed string, rows int) {
 		b.Fatal(err)
 	}
 	defer server.Close()
-	district, err := reference.CreateTenant(ctx, st, "district")
+	district, err := reference.CreateTenant(ctx, st, "district", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
-	other, err := reference.CreateTenant(ctx, server, "other")
+	other, err := reference.CreateTenant(ctx, server, "other", time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

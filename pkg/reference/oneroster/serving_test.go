@@ -89,7 +89,7 @@ func loadBesideServer(t *testing.T, open func() store.Store, shared bool, export
 	defer inst.Close()
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	other, err := reference.CreateTenant(ctx, inst.Store, "other")
+	other, err := reference.CreateTenant(ctx, inst.Store, "other", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func loadBesideServer(t *testing.T, open func() store.Store, shared bool, export
 		loader = open()
 		defer loader.Close()
 	}
-	district, err := reference.CreateTenant(ctx, loader, "district")
+	district, err := reference.CreateTenant(ctx, loader, "district", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
