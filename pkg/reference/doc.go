@@ -3,7 +3,8 @@
 // task-queue semantics (leases, acknowledgement, history), plus the pieces to
 // run it: NewServer wires any store.Store (package store/open opens the one a
 // --db value names, SQLite or PostgreSQL), OAuth2 and the server kit;
-// CreateTenant installs a tenant; ApplySync runs one sync (SYNC_START, the
+// CreateTenant installs a tenant (InstallTenant with chosen credentials);
+// ApplySync runs one sync (SYNC_START, the
 // ADD/CHANGE/DELETE events of what changed, SYNC_END, in one transaction)
 // and Load and Demo put roster data in through it.
 //
@@ -11,7 +12,9 @@
 // happens at one instant (CreateTenant, ApplySync, Load, EnsureDemo) takes
 // that instant as now time.Time; what runs over time and reads the clock
 // again and again (NewServer's Config.Clock, the OneRoster loader's
-// WithClock) takes a func() time.Time.
+// WithClock) takes a func() time.Time. Settings are values, never options:
+// Config for NewServer, SyncOptions for ApplySync, TenantCredentials for
+// InstallTenant.
 //
 // Decisions the spec leaves to the server, made here:
 //

@@ -151,43 +151,33 @@ type TenantCredentials struct {
 	ClientSecret string    `json:"client_secret"`
 }
 
-type tenantConfig struct {
-	id               uuid.UUID
-	clientID, secret string
-}
-
-// TenantOption configures CreateTenant.
-type TenantOption func(*tenantConfig)
-
-// WithCredentials fixes the tenant's id, client id and secret instead of
-// generating them (the demo tenant, test fixtures). A zero id is generated.
-func WithCredentials(id uuid.UUID, clientID, secret string) TenantOption {
-	return func(c *tenantConfig) { c.id, c.clientID, c.secret = id, clientID, secret }
-}
-
 // CreateTenant installs a tenant at now (its created_at and its
 // TENANT_INSTALLED task's): it stores the tenant with a new client id and a
 // hashed new secret and enqueues TENANT_INSTALLED, atomically. The secret is
 // only ever returned here.
-func CreateTenant(ctx context.Context, st store.Store, name string, now time.Time, opts ...TenantOption) (TenantCredentials, error) {
-	var c tenantConfig
-	for _, o := range opts {
-		o(&c)
+func CreateTenant(ctx context.Context, st store.Store, name string, now time.Time) (TenantCredentials, error) {
+	return InstallTenant(ctx, st, name, now, TenantCredentials{})
+}
+
+// InstallTenant is CreateTenant with credentials chosen by the caller (the
+// demo tenant, test fixtures): each zero field of creds is generated as
+// CreateTenant generates it. Like every other setting of this package, it
+// is a value, not an option.
+func InstallTenant(ctx context.Context, st store.Store, name string, now time.Time, creds TenantCredentials) (TenantCredentials, error) {
+	if creds.TenantID == uuid.Nil {
+		creds.TenantID = uuid.New()
 	}
-	if c.id == uuid.Nil {
-		c.id = uuid.New()
+	if creds.ClientID == "" {
+		creds.ClientID = "client-" + uuid.NewString()
 	}
-	if c.clientID == "" {
-		c.clientID = "client-" + uuid.NewString()
+	if creds.ClientSecret == "" {
+		creds.ClientSecret = auth.NewSecret()
 	}
-	if c.secret == "" {
-		c.secret = auth.NewSecret()
-	}
-	t := store.Tenant{ID: c.id, Name: name, ClientID: c.clientID, SecretHash: auth.HashSecret(c.secret)}
+	t := store.Tenant{ID: creds.TenantID, Name: name, ClientID: creds.ClientID, SecretHash: auth.HashSecret(creds.ClientSecret)}
 	if _, err := st.CreateTenant(ctx, t, []store.NewTask{LifecycleTask(ActionTenantInstalled, "")}, now.UTC()); err != nil {
 		return TenantCredentials{}, err
 	}
-	return TenantCredentials{TenantID: t.ID, ClientID: t.ClientID, ClientSecret: c.secret}, nil
+	return creds, nil
 }
 
 // EnsureDemo creates the demo tenant when absent and loads the demo district
@@ -198,7 +188,7 @@ func EnsureDemo(ctx context.Context, st store.Store, size DemoSize, now time.Tim
 	t, err := st.FindTenantByClientID(ctx, DemoClientID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if _, err := CreateTenant(ctx, st, DemoTenantName, now, WithCredentials(DemoTenantID, DemoClientID, DemoClientSecret)); err != nil && !errors.Is(err, store.ErrConflict) {
+		if _, err := InstallTenant(ctx, st, DemoTenantName, now, creds); err != nil && !errors.Is(err, store.ErrConflict) {
 			return creds, fmt.Errorf("demo tenant: %w", err)
 		}
 	case err != nil:

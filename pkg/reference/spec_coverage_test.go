@@ -156,7 +156,7 @@ func TestEverySchemaPropertyIsFilled(t *testing.T) {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
 	ctx := context.Background()
 	loaded := uuid.MustParse("6a0e1c55-52c8-4d7e-9a71-0f3c1c1e2b77")
-	if _, err := reference.CreateTenant(ctx, env.Store, "Loaded", env.Clock.Now(), reference.WithCredentials(loaded, "loaded", "loaded-secret")); err != nil {
+	if _, err := reference.InstallTenant(ctx, env.Store, "Loaded", env.Clock.Now(), reference.TenantCredentials{TenantID: loaded, ClientID: "loaded", ClientSecret: "loaded-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	src, err := oneroster.Open("oneroster/testdata/recommended")

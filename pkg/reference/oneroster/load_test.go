@@ -34,7 +34,7 @@ func newDistrict(t *testing.T) *district {
 	env := referencetest.Start(t, referencetest.WithTenants(1))
 	ctx := context.Background()
 	id := uuid.MustParse("2d0e6f0a-6a43-4f4e-9d35-0b7c1f6f2a01")
-	if _, err := reference.CreateTenant(ctx, env.Store, "District", env.Clock.Now(), reference.WithCredentials(id, "district", "district-secret")); err != nil {
+	if _, err := reference.InstallTenant(ctx, env.Store, "District", env.Clock.Now(), reference.TenantCredentials{TenantID: id, ClientID: "district", ClientSecret: "district-secret"}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := client.New(env.URL, client.WithClientCredentials("district", "district-secret", env.TokenURL),

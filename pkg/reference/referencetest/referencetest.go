@@ -183,7 +183,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 			env.Tenants = append(env.Tenants, tn) // restarted on an existing file
 			continue
 		}
-		if _, err := reference.CreateTenant(ctx, inst.Store, tn.Name, clock.Now(), reference.WithCredentials(tn.ID, tn.ClientID, tn.ClientSecret)); err != nil {
+		if _, err := reference.InstallTenant(ctx, inst.Store, tn.Name, clock.Now(), reference.TenantCredentials{TenantID: tn.ID, ClientID: tn.ClientID, ClientSecret: tn.ClientSecret}); err != nil {
 			t.Fatalf("referencetest: tenant %d: %v", i, err)
 		}
 		if _, err := reference.Load(ctx, inst.Store, tn.ID, tn.Roster, clock.Now()); err != nil {
