@@ -249,19 +249,8 @@ func (s *scanner) object(ti *info) error {
 			return err
 		}
 		s.path = s.path[:len(s.path)-1]
-		s.ws()
-		if s.i >= len(s.data) {
-			return errSyntax
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return errSyntax
+		if more, err := s.next('}'); err != nil || !more {
+			return err
 		}
 	}
 }
@@ -279,24 +268,32 @@ func (s *scanner) array(elem *info) error {
 			return err
 		}
 		s.path = s.path[:len(s.path)-1]
-		s.ws()
-		if s.i >= len(s.data) {
-			return errSyntax
-		}
-		switch s.data[s.i] {
-		case ',':
-			s.i++
-			s.ws()
-		case ']':
-			s.i++
-			return nil
-		default:
-			return errSyntax
+		if more, err := s.next(']'); err != nil || !more {
+			return err
 		}
 	}
 }
 
 // skipString moves past the string that starts at s.i.
+// next reads what follows a member of an object or an element of an array:
+// a comma (more follows) or the closing bracket (the end).
+func (s *scanner) next(closing byte) (more bool, err error) {
+	s.ws()
+	if s.i >= len(s.data) {
+		return false, errSyntax
+	}
+	switch s.data[s.i] {
+	case ',':
+		s.i++
+		s.ws()
+		return true, nil
+	case closing:
+		s.i++
+		return false, nil
+	}
+	return false, errSyntax
+}
+
 func (s *scanner) skipString() error {
 	j := s.i + 1
 	for {

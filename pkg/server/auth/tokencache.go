@@ -139,15 +139,7 @@ func (c *TokenCache) LookupToken(ctx context.Context, tokenHash string) (Princip
 // SaveToken implements TokenStore: the token is saved in the store, then
 // cached, so that its first use does not read it back.
 func (c *TokenCache) SaveToken(ctx context.Context, tokenHash string, p Principal, expires time.Time) error {
-	now := c.now()
-	c.mu.Lock()
-	gen := c.gen
-	c.mu.Unlock()
-	if err := c.inner.SaveToken(ctx, tokenHash, p, expires); err != nil {
-		return err
-	}
-	c.put(tokenHash, p, expires, gen, now)
-	return nil
+	return c.save(tokenHash, p, expires, func() error { return c.inner.SaveToken(ctx, tokenHash, p, expires) })
 }
 
 // SaveTokenWithin implements QuotaTokenStore, so that a cache in front of a
@@ -159,11 +151,18 @@ func (c *TokenCache) SaveTokenWithin(ctx context.Context, tokenHash string, p Pr
 	if !ok {
 		return c.SaveToken(ctx, tokenHash, p, expires)
 	}
+	return c.save(tokenHash, p, expires, func() error { return qs.SaveTokenWithin(ctx, tokenHash, p, expires, quotas...) })
+}
+
+// save runs store, then caches the token it saved, so that its first use
+// does not read it back; the generation is read before, so that a
+// revocation in between keeps it out of the cache.
+func (c *TokenCache) save(tokenHash string, p Principal, expires time.Time, store func() error) error {
 	now := c.now()
 	c.mu.Lock()
 	gen := c.gen
 	c.mu.Unlock()
-	if err := qs.SaveTokenWithin(ctx, tokenHash, p, expires, quotas...); err != nil {
+	if err := store(); err != nil {
 		return err
 	}
 	c.put(tokenHash, p, expires, gen, now)
