@@ -166,19 +166,9 @@ func (m ltiMode) print(w io.Writer, base, db, tenant string) {
 	switch {
 	case m.test != nil:
 		fmt.Fprintf(w, "  LTI JWT:   test issuer %s, audience %s, JWKS %s%s\n", lti.IssuerName, lti.Audience, base, lti.JWKSPath)
-		fmt.Fprintf(w, "             get a token: interop tenant lti-token --db %s --tenant %s [--ttl 1h]\n", ltiQuote(db), tenant)
+		fmt.Fprintf(w, "             get a token: interop tenant lti-token --db %s --tenant %s [--ttl 1h]\n", shellQuote(db), tenant)
 	case m.authn != nil:
 		fmt.Fprintf(w, "  %s\n", m.desc)
 	}
 }
 
-// ltiQuote quotes s for a POSIX shell when it needs it (a PostgreSQL URL's
-// & and ? would otherwise break the pasted command).
-func ltiQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:@%+=,", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
