@@ -171,4 +171,3 @@ func (m ltiMode) print(w io.Writer, base, db, tenant string) {
 		fmt.Fprintf(w, "  %s\n", m.desc)
 	}
 }
-
