@@ -122,6 +122,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.serveReport(w, r) {
 		return
 	}
+	// The exchange counts as pending from its first byte, not from when it
+	// is handed to a checker: a caller that has read the whole answer and
+	// then calls Wait must find it counted (Add after Wait has begun is a
+	// race, and would let Wait return before this exchange is recorded).
+	p.pending.Add(1)
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			p.pending.Done()
+		}
+	}()
 	x := &exchange{ex: drift.Exchange{
 		Method:        r.Method,
 		URL:           &url.URL{Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery},
@@ -141,7 +152,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case p.checkers <- struct{}{}:
-		p.pending.Add(1)
+		handedOff = true
 		go func() {
 			defer func() { <-p.checkers; p.pending.Done() }()
 			p.record(x)
@@ -183,7 +194,9 @@ func (p *Proxy) record(x *exchange) {
 	p.rec.Record(&x.ex)
 }
 
-// Wait blocks until every exchange handed to the checkers is recorded.
+// Wait blocks until every exchange under way or answered is recorded: once a
+// caller has read an answer, Wait returns only after that exchange is in the
+// report.
 func (p *Proxy) Wait() { p.pending.Wait() }
 
 // Recorder returns the proxy's recorder.

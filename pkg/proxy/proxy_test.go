@@ -461,3 +461,19 @@ func TestReportEndpoint(t *testing.T) {
 		t.Fatalf("POST: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestWaitCoversEveryAnsweredExchange holds Wait's promise: once the caller
+// has read an answer, Wait returns only after that exchange is recorded.
+// Counting an exchange only when it reached a checker let Wait begin before
+// the handler's Add (a data race under -race, and a report one call short).
+func TestWaitCoversEveryAnsweredExchange(t *testing.T) {
+	t.Parallel()
+	h := start(t, answers(vendor2022), "")
+	for i := 1; i <= 50; i++ {
+		h.do(t, "GET", base+"/rostering/schools", "")
+		h.proxy.Wait()
+		if got := h.proxy.Recorder().Report().Operations["listSchools"]; got == nil || got.Calls != i {
+			t.Fatalf("after %d answered calls and Wait, the report holds %+v", i, got)
+		}
+	}
+}
