@@ -292,11 +292,11 @@ func TestScanCostIsBounded(t *testing.T) {
 		b.WriteString(`}}`)
 		return b.Bytes()
 	}
-	// Twice the keys: twice the work, measured in comparisons' stead by the
-	// bytes allocated (the set), which grow with the keys, not their square.
+	// A wide object's keys go into a set (a map past 16 keys, so twice the
+	// keys cost twice the bytes), not a list searched for each new key.
 	small, large := wide(20_000), wide(40_000)
 	bs, bl := allocBytes(func() { ack.ValidateWithin(small, Limits{}) }), allocBytes(func() { ack.ValidateWithin(large, Limits{}) })
-	if bl > 3*bs || bl > uint64(8*len(large)) {
+	if bs < 20_000 || bl > 3*bs {
 		t.Errorf("wide objects: %d bytes allocated for %d keys, %d for %d", bs, 20_000, bl, 40_000)
 	}
 	var group bytes.Buffer
@@ -316,7 +316,9 @@ func TestScanCostIsBounded(t *testing.T) {
 		"strict":      func() { scan(nil, anything, group.Bytes(), lim, true) },
 		"CheckLimits": func() { CheckLimits(group.Bytes(), lim) },
 	} {
-		if a := testing.AllocsPerRun(5, f); a > 2 {
+		// A few: the pooled run, which the race detector's sync.Pool drops
+		// at random; never one per item (500).
+		if a := testing.AllocsPerRun(5, f); a > 10 {
 			t.Errorf("%s, a valid group acknowledgement: %.0f allocations", name, a)
 		}
 	}

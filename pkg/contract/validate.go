@@ -502,8 +502,10 @@ func (r *run) skip(key []byte, idx int) bool {
 		}
 		// Out of float64's range is invalid for what the validator agrees
 		// with (json.Unmarshal into any), not for JSON: the limits read on.
-		if _, ok := parseNumber(raw); !ok && r.strict {
-			return r.syntax()
+		if r.strict {
+			if _, ok := parseNumber(raw); !ok {
+				return r.syntax()
+			}
 		}
 		return r.count()
 	case jx.String:

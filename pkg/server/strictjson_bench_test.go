@@ -28,13 +28,13 @@ func groupAckBody(items int) []byte {
 // the encoding, ambiguous JSON and the schema, in one pass since issue 23
 // (before it: a byte pass for the limits and ambiguous JSON, then the
 // validator's). A typical acknowledgement, a 2000-item group acknowledgement
-// and the depth attack (refused at the limit).
+// and the depth attack (refused at the limit); with request validation off,
+// what remains of it (the limits and the encoding).
 func BenchmarkRequestBodyChecks(b *testing.B) {
 	c, err := contract.Shared()
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Server{reqValidation: true, maxDepth: DefaultMaxJSONDepth, maxElements: DefaultMaxJSONElements}
 	for _, bc := range []struct {
 		name, op string
 		body     []byte
@@ -46,12 +46,19 @@ func BenchmarkRequestBodyChecks(b *testing.B) {
 		op := c.Operation(bc.op)
 		r := httptest.NewRequest("PUT", "/", nil)
 		r.Header.Set("Content-Type", "application/json")
-		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(bc.body)))
-			b.ReportAllocs()
-			for b.Loop() {
-				_, _ = s.checkBody(op, r, bc.body)
+		for _, validation := range []bool{true, false} {
+			s := &Server{reqValidation: validation, maxDepth: DefaultMaxJSONDepth, maxElements: DefaultMaxJSONElements}
+			name := bc.name + "/validation-on"
+			if !validation {
+				name = bc.name + "/validation-off" // the limits and the encoding only
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(bc.body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					_, _ = s.checkBody(op, r, bc.body)
+				}
+			})
+		}
 	}
 }
