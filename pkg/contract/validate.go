@@ -97,8 +97,9 @@ func scan(sc *Schema, root *set, body []byte, lim Limits, strict bool) *Violatio
 	r := runPool.Get().(*run)
 	r.reset(sc, body)
 	// Strict, the pass reads every byte of a body it accepts and checks the
-	// strings' as it goes; the limits alone stop after the first value, so
-	// the encoding is checked apart (a byte loop, not a second parse).
+	// bytes of its strings as it goes; the limits alone stop after the first
+	// value, so the encoding is checked apart (a byte loop, not a second
+	// parse).
 	r.strict, r.checkUTF8 = strict, lim.UTF8 && strict
 	if lim.MaxDepth > 0 && lim.MaxDepth < maxDepth {
 		r.maxDepth = lim.MaxDepth
@@ -389,7 +390,7 @@ func (r *run) text(b []byte) bool {
 	return true
 }
 
-// str reads a string only to check and count it.
+// readStr reads a string only to check and count it.
 func (r *run) readStr() bool {
 	if !r.checkUTF8 {
 		if r.d.Skip() != nil {
