@@ -32,3 +32,20 @@ func TestModeRoundTripsThroughItsName(t *testing.T) {
 		t.Error("an unknown mode name parsed")
 	}
 }
+
+// A key repeated anywhere is refused, inside objects no schema describes
+// too: the validator skipped those (issue 23), so a client or the kit read
+// {"x":1,"x":2} under params as whichever value its decoder kept.
+func TestDuplicateKeyInFreeFormObject(t *testing.T) {
+	c := compiled(t)
+	sc, _ := c.Operation("acknowledgeTask").RequestBody("application/json", []byte("x"))
+	for body, ptr := range map[string]string{
+		`{"status":"error","params":{"a":{"x":1,"x":2}}}`:                 "/params/a/x",
+		`{"status":"error","params":{"a":[{"y":{"x":1,"\u0078":2}}]}}`:    "/params/a/0/y/x",
+		`{"status":"error","error":{"code":"c","details":{"k":1,"k":2}}}`: "/error/details/k",
+	} {
+		if v := sc.Validate([]byte(body)); v == nil || v.Rule != "duplicate" || v.Pointer != ptr {
+			t.Errorf("%s: %v, want a duplicate at %s", body, v, ptr)
+		}
+	}
+}

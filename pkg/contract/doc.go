@@ -26,7 +26,13 @@
 // schema's order. TestCompiledAgreesWithKinOpenAPI and
 // FuzzCompiledAgreesWithKinOpenAPI hold the two to that. One deliberate
 // difference: a key repeated in one object is refused (rule "duplicate";
-// kin-openapi would keep the last value without a word).
+// kin-openapi would keep the last value without a word), wherever the object
+// is.
+//
+// The same pass bounds what a body costs: Schema.ValidateWithin adds a
+// depth limit, an element limit and a UTF-8 check (Limits), so a server
+// reads each request body once for all of it, and CheckLimits is that pass
+// without a schema, for bodies that are not validated.
 //
 // Every violation names its JSON pointer and rule, never the value, and is
 // bounded in size (Violation); kin-openapi's own errors are configured the

@@ -42,15 +42,85 @@ func (sc *Schema) Name() string { return sc.name }
 // key repeated in one object are violations too (rules "json", "depth",
 // "json" and "duplicate").
 func (sc *Schema) Validate(body []byte) *Violation {
+	return sc.ValidateWithin(body, Limits{})
+}
+
+// Limits bounds what a body may cost beyond what its schema says: a server
+// applies them to every request body, so that no body costs more than
+// reading it. The zero value is what Validate applies: the depth any JSON
+// decoder allows, no element limit, and bytes that are not UTF-8 read as
+// encoding/json reads them (each one U+FFFD).
+type Limits struct {
+	// MaxDepth is the deepest nesting of arrays and objects (rule "depth");
+	// 0, or more than 10,000, means 10,000.
+	MaxDepth int
+	// MaxElements is the most elements a body may hold, every string (keys
+	// included), number, true, false, null, array and object counting one
+	// (rule "elements"); 0 means no limit.
+	MaxElements int
+	// UTF8 refuses a body that is not UTF-8 (rule "utf8", RFC 8259 §8.1),
+	// wherever the bytes are and whatever else is wrong with it.
+	UTF8 bool
+}
+
+// ValidateWithin is Validate within lim: one pass over the bytes judges the
+// limits, the JSON (syntax, data after the value, repeated keys) and the
+// schema, and stops at the first fault that is not the schema's. The faults
+// come in the order of the bytes, except that a body that is not UTF-8 is
+// refused as such whatever comes first (with lim.UTF8).
+func (sc *Schema) ValidateWithin(body []byte, lim Limits) *Violation {
+	return scan(sc, sc.root, body, lim, true)
+}
+
+// CheckLimits reads body as JSON for lim alone, in the same pass as
+// ValidateWithin without a schema: the depth, the element count and (with
+// lim.UTF8) the encoding. Nothing else is judged: a body that is not JSON
+// gets nil as soon as that shows (the parser that reads it next says what is
+// wrong), so the limits bound the work up to there, and repeated keys and
+// data after the value are left alone. The encoding is checked by a plain
+// byte loop beside the pass, which stops after the first value. For bodies
+// that are not validated (request validation off, an undeclared media
+// type).
+func CheckLimits(body []byte, lim Limits) *Violation {
+	return scan(nil, anything, body, lim, false)
+}
+
+// anything is the set of a value nothing applies to.
+var anything = &set{skip: true}
+
+// trailing is the reason of the violation for data after the JSON value.
+const trailing = "data after the JSON value"
+
+// scan is the one pass behind ValidateWithin and CheckLimits. strict judges
+// the JSON (syntax, data after the value, repeated keys) besides the limits.
+func scan(sc *Schema, root *set, body []byte, lim Limits, strict bool) *Violation {
 	r := runPool.Get().(*run)
 	r.reset(sc, body)
-	if r.value(sc.root, nil, -1) {
+	// Strict, the pass reads every byte of a body it accepts and checks the
+	// bytes of its strings as it goes; the limits alone stop after the first
+	// value, so the encoding is checked apart (a byte loop, not a second
+	// parse).
+	r.strict, r.checkUTF8 = strict, lim.UTF8 && strict
+	if lim.MaxDepth > 0 && lim.MaxDepth < maxDepth {
+		r.maxDepth = lim.MaxDepth
+	}
+	r.maxElems = lim.MaxElements
+	if r.value(root, nil, -1) && strict {
 		// Only whitespace may follow the value.
 		if err := r.d.Skip(); err != io.EOF {
-			r.fatalf("json", "data after the JSON value")
+			r.fatalf("json", trailing)
 		}
 	}
 	v := r.result()
+	if !strict && v != nil && v.Rule == "json" {
+		v = nil // not JSON: not this pass's to say
+	}
+	// A strict pass checked every string up to where it stopped (a byte
+	// above 0x7f outside a string stops it): only a body it did not read to
+	// the end can hide bytes that are not UTF-8.
+	if lim.UTF8 && (!strict || r.fatal != nil && r.fatal.Rule != "utf8") && !utf8.Valid(body) {
+		v = &Violation{Rule: "utf8", Reason: "body is not UTF-8"}
+	}
 	r.release()
 	runPool.Put(r)
 	return v
@@ -84,6 +154,13 @@ type run struct {
 	d      *jx.Decoder
 	frames []frame  // the arrays and objects being read, outermost first
 	seen   []uint64 // per open object, one bit per declared key
+	keys   [][]byte // per open object, its undeclared keys (see keySet)
+
+	strict    bool // judge the JSON: syntax, data after the value, repeated keys
+	checkUTF8 bool
+	maxDepth  int
+	maxElems  int // 0: no limit
+	elems     int
 
 	scratch  []rankElem
 	bestRank []rankElem
@@ -159,7 +236,10 @@ func (r *run) reset(sc *Schema, body []byte) {
 	r.d.ResetBytes(body)
 	r.frames = r.frames[:0]
 	r.seen = r.seen[:0]
+	r.keys = r.keys[:0]
 	r.hasBest, r.fatal, r.bestPtr = false, nil, ""
+	r.strict, r.checkUTF8 = true, false
+	r.maxDepth, r.maxElems, r.elems = maxDepth, 0, 0
 }
 
 // release drops what points into the body, so the pool does not keep it.
@@ -168,6 +248,7 @@ func (r *run) release() {
 	clear(r.bestRank)
 	clear(r.scratch[:cap(r.scratch)])
 	clear(r.frames[:cap(r.frames)])
+	clear(r.keys[:cap(r.keys)])
 	r.d.ResetBytes(nil)
 }
 
@@ -285,11 +366,43 @@ func (r *run) pointer(key []byte, withKey bool) string {
 // tooDeep is checked before entering an array or object: its nesting level
 // is the number of frames.
 func (r *run) tooDeep() bool {
-	return len(r.frames) > maxDepth
+	return len(r.frames) > r.maxDepth
 }
 
 func (r *run) deep() bool {
-	return r.fatalf("depth", "nesting deeper than %d levels", maxDepth)
+	return r.fatalf("depth", "nesting deeper than %d levels", r.maxDepth)
+}
+
+// count counts one element: a value once it is read (an array or object
+// once it is opened) and a key once its colon is.
+func (r *run) count() bool {
+	if r.elems++; r.maxElems > 0 && r.elems > r.maxElems {
+		return r.fatalf("elements", "more than %d elements (values and keys)", r.maxElems)
+	}
+	return true
+}
+
+// text checks a string's bytes (escapes resolved) as the limits ask.
+func (r *run) text(b []byte) bool {
+	if r.checkUTF8 && !utf8.Valid(b) {
+		return r.fatalf("utf8", "body is not UTF-8")
+	}
+	return true
+}
+
+// readStr reads a string only to check and count it.
+func (r *run) readStr() bool {
+	if !r.checkUTF8 {
+		if r.d.Skip() != nil {
+			return r.syntax()
+		}
+		return r.count()
+	}
+	b, err := r.d.StrBytes()
+	if err != nil {
+		return r.syntax()
+	}
+	return r.text(b) && r.count()
 }
 
 func (r *run) pop() { r.frames = r.frames[:len(r.frames)-1] }
@@ -297,7 +410,7 @@ func (r *run) pop() { r.frames = r.frames[:len(r.frames)-1] }
 // value validates the next value against s.
 func (r *run) value(s *set, key []byte, idx int) bool {
 	if s.skip {
-		return r.skip()
+		return r.skip(key, idx)
 	}
 	switch r.d.Next() {
 	case jx.Null:
@@ -305,17 +418,17 @@ func (r *run) value(s *set, key []byte, idx int) bool {
 			return r.syntax()
 		}
 		r.null(&frame{s: s, key: key, idx: idx})
-		return true
+		return r.count()
 	case jx.String:
 		if s.plainStr {
-			if r.d.Skip() != nil {
-				return r.syntax()
-			}
-			return true
+			return r.readStr()
 		}
 		b, err := r.d.StrBytes()
 		if err != nil {
 			return r.syntax()
+		}
+		if !r.text(b) || !r.count() {
+			return false
 		}
 		r.str(&frame{s: s, key: key, idx: idx}, b)
 		return true
@@ -329,15 +442,18 @@ func (r *run) value(s *set, key []byte, idx int) bool {
 			return r.syntax()
 		}
 		r.number(&frame{s: s, key: key, idx: idx}, f)
-		return true
+		return r.count()
 	case jx.Bool:
 		b, err := r.d.Bool()
 		if err != nil {
 			return r.syntax()
 		}
 		r.boolean(&frame{s: s, key: key, idx: idx}, b)
-		return true
+		return r.count()
 	case jx.Array, jx.Object:
+		if !r.count() {
+			return false
+		}
 		r.frames = append(r.frames, frame{s: s, key: key, idx: idx})
 		var ok bool
 		switch {
@@ -357,63 +473,85 @@ func (r *run) value(s *set, key []byte, idx int) bool {
 }
 
 // skip reads a value nothing applies to. It still holds it to JSON (what
-// json.Unmarshal refuses anywhere makes the whole body invalid) and to
-// maxDepth, counting levels instead of pushing frames: a violation inside
-// is reported at the skipped value's pointer.
-func (r *run) skip() bool { return r.skipAt(len(r.frames) + 1) }
-
-func (r *run) skipAt(level int) bool {
+// json.Unmarshal refuses anywhere makes the whole body invalid), to the
+// limits and to one key per object; its frames (no set) name where a fault
+// is.
+func (r *run) skip(key []byte, idx int) bool {
 	switch r.d.Next() {
-	case jx.Array:
-		if level > maxDepth {
+	case jx.Array, jx.Object:
+		if !r.count() {
+			return false
+		}
+		r.frames = append(r.frames, frame{key: key, idx: idx})
+		if r.tooDeep() {
 			return r.deep()
 		}
-		it, err := r.d.ArrIter()
-		if err != nil {
-			return r.syntax()
+		var ok bool
+		if r.d.Next() == jx.Array {
+			ok = r.skipArray()
+		} else {
+			ok = r.skipObject()
 		}
-		for it.Next() {
-			if !r.skipAt(level + 1) {
-				return false
-			}
+		if ok {
+			r.pop()
 		}
-		if it.Err() != nil {
-			return r.syntax()
-		}
-		return true
-	case jx.Object:
-		if level > maxDepth {
-			return r.deep()
-		}
-		it, err := r.d.ObjIter()
-		if err != nil {
-			return r.syntax()
-		}
-		for it.Next() {
-			if !r.skipAt(level + 1) {
-				return false
-			}
-		}
-		if it.Err() != nil {
-			return r.syntax()
-		}
-		return true
+		return ok
 	case jx.Number:
 		raw, err := r.d.Num()
 		if err != nil {
 			return r.syntax()
 		}
-		if _, ok := parseNumber(raw); !ok {
-			return r.syntax()
+		// Out of float64's range is invalid for what the validator agrees
+		// with (json.Unmarshal into any), not for JSON: the limits read on.
+		if r.strict {
+			if _, ok := parseNumber(raw); !ok {
+				return r.syntax()
+			}
 		}
-		return true
-	case jx.String, jx.Bool, jx.Null:
+		return r.count()
+	case jx.String:
+		return r.readStr()
+	case jx.Bool, jx.Null:
 		if r.d.Skip() != nil {
 			return r.syntax()
 		}
-		return true
+		return r.count()
 	}
 	return r.syntax()
+}
+
+func (r *run) skipArray() bool {
+	it, err := r.d.ArrIter()
+	if err != nil {
+		return r.syntax()
+	}
+	for i := 0; it.Next(); i++ {
+		if !r.skip(nil, i) {
+			return false
+		}
+	}
+	if it.Err() != nil {
+		return r.syntax()
+	}
+	return true
+}
+
+func (r *run) skipObject() bool {
+	ks := r.openKeys()
+	err := r.d.ObjBytes(func(_ *jx.Decoder, key []byte) error {
+		if !r.key(&ks, key) || !r.skip(key, -1) {
+			return errStop
+		}
+		return nil
+	})
+	r.closeKeys(ks)
+	if err != nil {
+		if r.fatal != nil {
+			return false
+		}
+		return r.syntax()
+	}
+	return true
 }
 
 // parseNumber reads a JSON number as encoding/json does into a float64:
@@ -552,7 +690,7 @@ func decodedString(b []byte) string {
 }
 
 func (n *node) checkString(b []byte) (kind, bool) {
-	if len(n.enum) > 0 && !enumHas(n.enum, decodedString(b)) {
+	if len(n.enum) > 0 && !enumHasString(n.enum, b) {
 		return kEnum, false
 	}
 	if n.types&tString == 0 {
@@ -686,6 +824,20 @@ func enumHas(enum []any, v any) bool {
 	return false
 }
 
+// enumHasString is enumHas for a string, without making one of b (an
+// allocation per value) when b is UTF-8.
+func enumHasString(enum []any, b []byte) bool {
+	if !utf8.Valid(b) {
+		return enumHas(enum, decodedString(b))
+	}
+	for _, e := range enum {
+		if s, ok := e.(string); ok && s == string(b) {
+			return true
+		}
+	}
+	return false
+}
+
 func asFloat(v any) (float64, bool) {
 	switch x := v.(type) {
 	case float64:
@@ -759,7 +911,7 @@ func (r *run) object(s *set) bool {
 	for i := 0; i < (s.nkeys+63)/64; i++ {
 		r.seen = append(r.seen, 0)
 	}
-	var others map[string]struct{} // undeclared keys, when their values are validated
+	ks := r.openKeys() // undeclared keys
 	// ObjBytes, not ObjIter: the iterator stores each key in itself, a
 	// pointer write with a GC write barrier per property; the callback gets
 	// the key as an argument. A callback that stops returns errStop with
@@ -767,6 +919,9 @@ func (r *run) object(s *set) bool {
 	err := r.d.ObjBytes(func(_ *jx.Decoder, key []byte) error {
 		ki := s.lookup(key)
 		if ki != nil {
+			if !r.text(key) || !r.count() {
+				return errStop
+			}
 			w, bit := base+ki.idx/64, uint64(1)<<(ki.idx%64)
 			if r.seen[w]&bit != 0 {
 				r.duplicate(key)
@@ -775,15 +930,8 @@ func (r *run) object(s *set) bool {
 			r.seen[w] |= bit
 		} else {
 			ki = s.other
-			if !ki.child.skip {
-				if others == nil {
-					others = map[string]struct{}{}
-				}
-				if _, dup := others[string(key)]; dup {
-					r.duplicate(key)
-					return errStop
-				}
-				others[string(key)] = struct{}{}
+			if !r.key(&ks, key) {
+				return errStop
 			}
 		}
 		if len(ki.ro) > 0 && r.d.Next() != jx.Null {
@@ -799,6 +947,7 @@ func (r *run) object(s *set) bool {
 		}
 		return nil
 	})
+	r.closeKeys(ks)
 	if err != nil {
 		if r.fatal != nil {
 			return false
@@ -823,10 +972,70 @@ func (r *run) object(s *set) bool {
 // errStop ends an ObjBytes callback once the run has a fatal violation.
 var errStop = errors.New("contract: stop")
 
+// duplicate refuses a key repeated in one object (strict only): the pointer
+// names the key.
 func (r *run) duplicate(key []byte) bool {
-	var b strings.Builder
-	writeToken(&b, key)
-	return r.fatalf("duplicate", "key %q appears more than once in one object", bound(b.String(), 64))
+	if r.fatal == nil {
+		r.fatal = &Violation{Pointer: r.pointer(key, true), Rule: "duplicate", Reason: "key appears more than once"}
+	}
+	return false
+}
+
+// keySet is the keys of one open object that no bitset covers: a window of
+// r.keys, searched in order while it is short and through a map once it is
+// not, so neither a wide object nor many small ones cost more than their
+// keys. The keys are the decoder's: slices of the body, or copies it made to
+// resolve escapes, so they stay valid for the whole pass.
+type keySet struct {
+	base int
+	big  map[string]struct{}
+}
+
+// keySetLinear is the most keys searched in order: past it a map costs less
+// than the comparisons.
+const keySetLinear = 16
+
+func (r *run) openKeys() keySet { return keySet{base: len(r.keys)} }
+
+func (r *run) closeKeys(ks keySet) {
+	clear(r.keys[ks.base:])
+	r.keys = r.keys[:ks.base]
+}
+
+// key checks and counts an undeclared key and, in strict mode, refuses it
+// when the object named it before.
+func (r *run) key(ks *keySet, key []byte) bool {
+	if !r.text(key) || !r.count() {
+		return false
+	}
+	if !r.strict {
+		return true
+	}
+	if !r.checkUTF8 && !utf8.Valid(key) {
+		// Keys compare as encoding/json decodes them: "\xff" and "\xfe"
+		// are one key, U+FFFD.
+		key = []byte(decodedString(key))
+	}
+	if ks.big != nil {
+		if _, dup := ks.big[string(key)]; dup {
+			return r.duplicate(key)
+		}
+		ks.big[string(key)] = struct{}{}
+		return true
+	}
+	for _, k := range r.keys[ks.base:] {
+		if bytes.Equal(k, key) {
+			return r.duplicate(key)
+		}
+	}
+	r.keys = append(r.keys, key)
+	if len(r.keys)-ks.base > keySetLinear {
+		ks.big = make(map[string]struct{}, 2*keySetLinear)
+		for _, k := range r.keys[ks.base:] {
+			ks.big[string(k)] = struct{}{}
+		}
+	}
+	return true
 }
 
 // compoundWithFallback validates an array or object some member of which

@@ -20,9 +20,11 @@ type Violation struct {
 	Pointer string
 	// Rule is the schema keyword broken (kin-openapi's SchemaField: "type",
 	// "required", "format", "enum", "nullable", "maxLength", ...), or "json"
-	// (not JSON, or data after it), "depth" (nested deeper than 10,000 levels),
-	// "duplicate" (a key twice in one object), "contentType" (a media type the
-	// operation does not declare) or "body" (a required body is missing).
+	// (not JSON, or data after it), "depth" (nested deeper than 10,000 levels,
+	// or Limits.MaxDepth), "elements" (more than Limits.MaxElements), "utf8"
+	// (not UTF-8, with Limits.UTF8), "duplicate" (a key twice in one object;
+	// the pointer names the key), "contentType" (a media type the operation
+	// does not declare) or "body" (a required body is missing).
 	Rule string
 	// Reason says what is wrong in words, without the value, in kin-openapi's
 	// wording where kin-openapi has one; cut to 512 bytes.

@@ -54,8 +54,9 @@ func (l limits) withDefaults() limits {
 }
 
 // WithMaxJSONDepth sets the deepest nesting of arrays and objects a request
-// body may have (default DefaultMaxJSONDepth); deeper bodies get 400 before
-// any parser but a byte counter has seen them.
+// body may have (default DefaultMaxJSONDepth, at most 10,000); deeper
+// bodies get 400 from the one pass that reads them before the binder, at the
+// level over the limit.
 func WithMaxJSONDepth(n int) Option {
 	return func(s *Server) {
 		if n > 0 {

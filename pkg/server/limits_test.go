@@ -144,7 +144,9 @@ func TestErrorDetailsAreBounded(t *testing.T) {
 	key := strings.Repeat("k", 100_000)
 	rec := e.do("PUT", base+"/tasks/"+uuid.NewString()+"/ack", `{"status":"success","params":{"`+key+`":"1","`+key+`":"2"}}`)
 	got := wantError(t, rec, 400, server.CodeInvalidBody)
-	if len(details(got)) > server.MaxErrorText || !strings.HasSuffix(details(got), "(truncated)") {
+	// Cut by the kit's error body ("(truncated)") or, as the validator's pass
+	// names the key since issue 23, by the JSON pointer's bound ("…").
+	if d := details(got); len(d) > server.MaxErrorText || !strings.HasSuffix(d, "(truncated)") && !strings.Contains(d, "…") {
 		t.Errorf("details of %d bytes: %.80s...", len(details(got)), details(got))
 	}
 	if rec.Body.Len() > 4*server.MaxErrorText {

@@ -232,16 +232,17 @@ func (s *Server) operation(op *contract.Operation, secured bool) echo.Middleware
 			if err := s.takeToken(c, rateLimitKey(c)); err != nil {
 				return err
 			}
-			// The body is read here, once, for every operation that takes one:
-			// its nesting depth is checked before any other parser sees it.
-			var body []byte
+			// The body is read here, once, for every operation that takes one,
+			// and checked in one pass before any other parser sees it: its
+			// limits always, its schema with request validation on, whose
+			// verdict (bodyErr) waits for the parameters' checks.
+			var bodyErr error
 			if route.Operation.RequestBody != nil {
-				var err error
-				body, err = s.readBody(r)
+				body, err := s.readBody(r)
 				if err == nil {
-					err = s.checkJSONBody(r, body)
+					err, bodyErr = s.checkBody(op, r, body)
 				}
-				if err != nil && !errors.Is(err, errJSONSyntax) {
+				if err != nil {
 					if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusBadRequest {
 						s.metrics.validationFailure(opID, "request")
 					}
@@ -264,9 +265,9 @@ func (s *Server) operation(op *contract.Operation, secured bool) echo.Middleware
 					s.metrics.validationFailure(opID, "request")
 					return s.requestValidationError(err)
 				}
-				if err := s.validateRequestBody(op, r, body); err != nil {
+				if bodyErr != nil {
 					s.metrics.validationFailure(opID, "request")
-					return err
+					return bodyErr
 				}
 			}
 			if s.respMode == ValidationOff {
@@ -435,17 +436,4 @@ func replaceHeader(dst, src http.Header) {
 	for k, v := range src {
 		dst[k] = v
 	}
-}
-
-// validateRequestBody checks the body of an operation that takes one (read
-// once, above, for the depth check) with the compiled schema of its
-// Content-Type, in one pass over its bytes.
-func (s *Server) validateRequestBody(op *contract.Operation, r *http.Request, body []byte) error {
-	if op.Route.Operation.RequestBody == nil {
-		return nil
-	}
-	if v := op.ValidateRequestBody(r.Header.Get("Content-Type"), body); v != nil {
-		return bodyViolation(v, r.Header.Get("Content-Type"))
-	}
-	return nil
 }

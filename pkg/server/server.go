@@ -206,7 +206,7 @@ func New(impl apiserver.StrictServerInterface, opts ...Option) (*Server, error) 
 	}
 	// The kit authenticates before validating (a stranger learns nothing
 	// about parameters), so the filter's own security check is a no-op.
-	// Bodies are checked by the compiled schemas (validateRequestBody).
+	// Bodies are checked by the compiled schemas (checkBody).
 	s.reqOpts = specroute.FilterOptions()
 	s.reqOpts.ExcludeRequestBody = true
 	if fb := s.contract.Fallbacks(); len(fb) > 0 {

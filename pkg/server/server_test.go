@@ -889,6 +889,23 @@ func TestAmbiguousJSONBodyIs400(t *testing.T) {
 	}
 }
 
+// The one pass over the body keeps the order of the answers: what makes a
+// body ambiguous or too costly comes before the parameters' checks, what
+// breaks the schema (or the syntax) after them.
+func TestBodyAnswersKeepTheirOrder(t *testing.T) {
+	e := newEnv(t, &fake{})
+	badID := base + "/tasks/not-a-uuid/ack"
+	for body, want := range map[string]string{
+		`{"status":"success","status":"error"}`: server.CodeInvalidBody,
+		`{"status":"success"} junk`:             server.CodeInvalidBody,
+		nested("[", "]", 100):                   server.CodeInvalidBody,
+		`{"status":"bogus"}`:                    "invalid_parameter",
+		`{"status":`:                            "invalid_parameter",
+	} {
+		wantError(t, e.do("PUT", badID, body), 400, want)
+	}
+}
+
 // A 501 from Unimplemented is the server saying what it does not do: logged
 // at INFO, while a handler's failure (500) is logged at ERROR.
 func TestNotImplementedIsNotAnError(t *testing.T) {
