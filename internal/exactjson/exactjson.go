@@ -229,7 +229,7 @@ func (s *scanner) object(ti *info) error {
 		} else if f, ok := ti.fields[string(raw)]; ok {
 			child = f
 		} else {
-			key, err := Key(raw)
+			key, err := decodeKey(raw)
 			if err != nil {
 				return err
 			}
@@ -353,11 +353,10 @@ func (s *scanner) skip() error {
 	return nil
 }
 
-// Key is a raw object key (the bytes between its quotes) as encoding/json
-// reads it: escapes resolved, invalid UTF-8 replaced. The kit's duplicate-key
-// check compares keys by it too, so that both checks see the keys the
-// handler's decoder will.
-func Key(raw []byte) (string, error) {
+// decodeKey reads a raw object key (the bytes between its quotes) as
+// encoding/json does: escapes resolved, invalid UTF-8 replaced, so that the
+// check sees the keys the decoder will.
+func decodeKey(raw []byte) (string, error) {
 	plain := true
 	for _, c := range raw {
 		if c == '\\' || c >= utf8.RuneSelf || c < 0x20 {
@@ -384,7 +383,7 @@ func (s *scanner) pointer() string {
 			b.WriteString(strconv.Itoa(st.index))
 			continue
 		}
-		k, _ := Key(st.key)
+		k, _ := decodeKey(st.key)
 		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1"))
 	}
 	return b.String()
