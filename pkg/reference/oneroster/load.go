@@ -168,6 +168,9 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		locateColumns(src, errs.v.Errors)
 		return res, finish(errs)
 	}
+	if err := stg.order(ctx); err != nil {
+		return res, err
+	}
 	res.Read = time.Since(started)
 
 	t0 := time.Now()

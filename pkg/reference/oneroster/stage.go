@@ -33,11 +33,11 @@ type stage struct {
 
 const stageSchema = `
 CREATE TABLE orgs (id BLOB, sid TEXT, line INT, src INT, name TEXT, type TEXT, identifier TEXT, parent BLOB, parent_sid TEXT, ord INT);
-CREATE TABLE users (id BLOB, sid TEXT, line INT, src INT, role TEXT, username TEXT, given TEXT, family TEXT, middle TEXT, email TEXT, phone TEXT, identifier TEXT, ord INT);
+CREATE TABLE users (id BLOB, sid TEXT, line INT, src INT, role TEXT, username TEXT, given TEXT, family TEXT, middle TEXT, email TEXT, phone TEXT, identifier TEXT, ord INT NOT NULL);
 CREATE TABLE user_orgs (user_id BLOB, user_sid TEXT, org_id BLOB, org_sid TEXT, pos INT, line INT, src INT);
 CREATE TABLE user_agents (user_id BLOB, agent_id BLOB, agent_sid TEXT, line INT);
-CREATE TABLE courses (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, org BLOB, org_sid TEXT, ord INT);
-CREATE TABLE classes (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, course BLOB, course_sid TEXT, school BLOB, school_sid TEXT, ord INT);
+CREATE TABLE courses (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, org BLOB, org_sid TEXT, ord INT NOT NULL);
+CREATE TABLE classes (id BLOB, sid TEXT, line INT, src INT, title TEXT, code TEXT, course BLOB, course_sid TEXT, school BLOB, school_sid TEXT, ord INT NOT NULL);
 CREATE TABLE class_terms (class_id BLOB, term_id BLOB, term_sid TEXT, pos INT, line INT, src INT);
 CREATE TABLE academicSessions (id BLOB, sid TEXT, line INT, src INT, title TEXT, type TEXT, start TEXT, end TEXT, parent BLOB, parent_sid TEXT, year TEXT, ord INT);
 CREATE TABLE enrollments (id BLOB, sid TEXT, line INT, src INT, class BLOB, class_sid TEXT, school BLOB, school_sid TEXT, user BLOB, user_sid TEXT, role TEXT, prim TEXT, begin TEXT, end TEXT, ord INT);
@@ -143,6 +143,26 @@ func (s *stage) seal(ctx context.Context) error {
 		return fmt.Errorf("oneroster: staging: %w", err)
 	}
 	s.db.SetMaxOpenConns(4)
+	return nil
+}
+
+// orderIndexes are the builder's: it reads users, classes and courses in
+// ord order, each with its lists (see children). ord is unique in each table
+// once merge has run and the duplicates check passed, and saying so lets
+// SQLite take a list's order from the join index (user, ord) alone instead
+// of sorting each object's items.
+const orderIndexes = `
+CREATE UNIQUE INDEX users_ord ON users (ord);
+CREATE UNIQUE INDEX classes_ord ON classes (ord);
+CREATE UNIQUE INDEX courses_ord ON courses (ord);
+ANALYZE users_ord; ANALYZE classes_ord; ANALYZE courses_ord;
+`
+
+// order builds orderIndexes: after the checks, before the builder runs.
+func (s *stage) order(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, orderIndexes); err != nil {
+		return fmt.Errorf("oneroster: staging: %w", err)
+	}
 	return nil
 }
 
