@@ -21,7 +21,7 @@ type stage struct {
 	dir    string
 	db     *sql.DB
 	tx     *sql.Tx
-	ins    map[string]*sql.Stmt
+	ins    map[string]*batch
 	tenant uuid.UUID
 	seq    int64 // the ord of the last row put
 	// seeded and deleted name the tables holding rows of the tenant (src
@@ -53,7 +53,6 @@ CREATE INDEX orgs_id ON orgs (id);
 CREATE INDEX orgs_parent ON orgs (parent);
 CREATE INDEX users_id ON users (id);
 CREATE INDEX user_orgs_user ON user_orgs (user_id, pos);
-CREATE INDEX user_orgs_org ON user_orgs (org_id);
 CREATE INDEX courses_id ON courses (id);
 CREATE INDEX classes_id ON classes (id);
 CREATE INDEX classes_course ON classes (course, ord);
@@ -91,10 +90,14 @@ func newStage(ctx context.Context, tmp string, tenant uuid.UUID) (*stage, error)
 	if err != nil {
 		return nil, fmt.Errorf("oneroster: staging: %w", err)
 	}
-	s := &stage{dir: dir, tenant: tenant, ins: map[string]*sql.Stmt{}, seeded: map[string]bool{}, deleted: map[string]bool{}}
+	s := &stage{dir: dir, tenant: tenant, ins: map[string]*batch{}, seeded: map[string]bool{}, deleted: map[string]bool{}}
 	// No journal and no syncing: the file lives only as long as the load.
-	// The page cache (32 MiB) bounds the memory the stage uses.
-	dsn := filepath.Join(dir, "stage.db") + "?_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-32768)&_pragma=temp_store(FILE)"
+	// The page cache (32 MiB) bounds the memory the stage uses. Its pages
+	// are 64 KiB: the cache allocates and frees each page on its own (a
+	// system call apiece in this SQLite), and bigger pages make fewer of
+	// them and shallower indexes (a tenth less of the loader's CPU than
+	// 4 KiB pages, measured at 20k users).
+	dsn := filepath.Join(dir, "stage.db") + "?_pragma=page_size(65536)&_pragma=journal_mode(OFF)&_pragma=synchronous(OFF)&_pragma=cache_size(-32768)&_pragma=temp_store(FILE)"
 	s.db, err = sql.Open("sqlite", dsn)
 	if err != nil {
 		s.close()
@@ -110,7 +113,7 @@ func newStage(ctx context.Context, tmp string, tenant uuid.UUID) (*stage, error)
 		return nil, fmt.Errorf("oneroster: staging: %w", err)
 	}
 	for k, q := range stageInserts {
-		if s.ins[k], err = s.tx.PrepareContext(ctx, q); err != nil {
+		if s.ins[k], err = newBatch(ctx, s.tx, q); err != nil {
 			s.close()
 			return nil, fmt.Errorf("oneroster: staging: %w", err)
 		}
@@ -132,17 +135,27 @@ func (s *stage) close() {
 // seal commits the rows, builds the indexes and opens the database to
 // concurrent readers (the joins of the apply pass nest queries).
 func (s *stage) seal(ctx context.Context) error {
-	for _, st := range s.ins {
-		st.Close()
+	for table, b := range s.ins {
+		if err := b.flush(ctx); err != nil {
+			return fmt.Errorf("oneroster: staging %s: %w", table, err)
+		}
+		b.close()
 	}
 	if err := s.tx.Commit(); err != nil {
 		return fmt.Errorf("oneroster: staging: %w", err)
 	}
 	s.tx = nil
-	if _, err := s.db.ExecContext(ctx, stageIndexes+"ANALYZE;"); err != nil {
+	// The statistics need only tell the indexes apart: a sample of each
+	// (analysis_limit) instead of a pass over every row of every index.
+	if _, err := s.db.ExecContext(ctx, stageIndexes+"PRAGMA analysis_limit = 1000; ANALYZE;"); err != nil {
 		return fmt.Errorf("oneroster: staging: %w", err)
 	}
+	// The builder holds three queries open at once (see children), each on
+	// a connection of its own: keep them all idle between steps, as
+	// database/sql would close all but two, and a closed connection's page
+	// cache is freed page by page (a tenth of the loader's CPU when it was).
 	s.db.SetMaxOpenConns(4)
+	s.db.SetMaxIdleConns(4)
 	return nil
 }
 
@@ -182,10 +195,68 @@ func (s *stage) id(file, sid string) []byte {
 }
 
 func (s *stage) exec(ctx context.Context, table string, args ...any) error {
-	if _, err := s.ins[table].ExecContext(ctx, args...); err != nil {
+	if err := s.ins[table].add(ctx, args); err != nil {
 		return fmt.Errorf("oneroster: staging %s: %w", table, err)
 	}
 	return nil
+}
+
+// stageBatch is how many rows one INSERT stages: the cost of a statement
+// (database/sql's and the driver's, per call) is shared by that many rows.
+const stageBatch = 64
+
+// batch is the INSERT of one table, taking stageBatch rows at a time; the
+// rows wait in args until there are that many (or seal flushes them).
+type batch struct {
+	one, many *sql.Stmt
+	cols      int
+	args      []any
+}
+
+func newBatch(ctx context.Context, tx *sql.Tx, insert string) (*batch, error) {
+	values := insert[strings.Index(insert, "("):]
+	b := &batch{cols: strings.Count(values, "?")}
+	many := insert + strings.Repeat(","+values, stageBatch-1)
+	var err error
+	if b.one, err = tx.PrepareContext(ctx, insert); err != nil {
+		return nil, err
+	}
+	if b.many, err = tx.PrepareContext(ctx, many); err != nil {
+		b.one.Close()
+		return nil, err
+	}
+	b.args = make([]any, 0, b.cols*stageBatch)
+	return b, nil
+}
+
+func (b *batch) add(ctx context.Context, row []any) error {
+	if len(row) != b.cols {
+		return fmt.Errorf("%d values for %d columns", len(row), b.cols)
+	}
+	b.args = append(b.args, row...)
+	if len(b.args) < b.cols*stageBatch {
+		return nil
+	}
+	_, err := b.many.ExecContext(ctx, b.args...)
+	clear(b.args)
+	b.args = b.args[:0]
+	return err
+}
+
+// flush inserts the rows still waiting, one by one.
+func (b *batch) flush(ctx context.Context) error {
+	for len(b.args) > 0 {
+		if _, err := b.one.ExecContext(ctx, b.args[:b.cols]...); err != nil {
+			return err
+		}
+		b.args = b.args[b.cols:]
+	}
+	return nil
+}
+
+func (b *batch) close() {
+	b.one.Close()
+	b.many.Close()
 }
 
 // add stages one row read from file (src 1). A row to be deleted is staged
