@@ -29,7 +29,16 @@ type stage struct {
 	// for the others, which on a large bulk export saves building
 	// temporary indexes of millions of ids.
 	seeded, deleted map[string]bool
+	// ids remembers the ids of the rows other rows refer to by the many
+	// (orgs, classes, courses, terms: a class's id is derived again for
+	// every enrollment), up to maxIDs of them.
+	ids map[idKey][]byte
 }
+
+type idKey struct{ file, sid string }
+
+// maxIDs bounds stage.ids (about 100 bytes an entry).
+const maxIDs = 1 << 16
 
 const stageSchema = `
 CREATE TABLE orgs (id BLOB, sid TEXT, line INT, src INT, name TEXT, type TEXT, identifier TEXT, parent BLOB, parent_sid TEXT, ord INT);
@@ -190,7 +199,19 @@ func (s *stage) id(file, sid string) []byte {
 		}
 		return id[:]
 	}
+	cached := file != FileUsers && file != FileEnrollments && file != FileCategories
+	if cached {
+		if id, ok := s.ids[idKey{file, sid}]; ok {
+			return id
+		}
+	}
 	id := ID(s.tenant, file, sid)
+	if cached && len(s.ids) < maxIDs {
+		if s.ids == nil {
+			s.ids = map[idKey][]byte{}
+		}
+		s.ids[idKey{file, sid}] = id[:]
+	}
 	return id[:]
 }
 
@@ -296,16 +317,17 @@ func (s *stage) put(ctx context.Context, v any, src int) error {
 	case *orgRow:
 		return s.exec(ctx, FileOrgs, s.id(FileOrgs, x.SID), x.SID, x.Line, src, x.Name, x.Type, x.Identifier, s.id(FileOrgs, x.Parent), x.Parent, ord)
 	case *userRow:
-		if err := s.exec(ctx, FileUsers, s.id(FileUsers, x.SID), x.SID, x.Line, src, x.Role, x.Username, x.Given, x.Family, x.Middle, x.Email, x.Phone, x.Identifier, ord); err != nil {
+		userID := s.id(FileUsers, x.SID) // derived once for the row and its lists
+		if err := s.exec(ctx, FileUsers, userID, x.SID, x.Line, src, x.Role, x.Username, x.Given, x.Family, x.Middle, x.Email, x.Phone, x.Identifier, ord); err != nil {
 			return err
 		}
 		for i, o := range x.Orgs {
-			if err := s.exec(ctx, "user_orgs", s.id(FileUsers, x.SID), x.SID, s.id(FileOrgs, o), o, i, x.Line, src); err != nil {
+			if err := s.exec(ctx, "user_orgs", userID, x.SID, s.id(FileOrgs, o), o, i, x.Line, src); err != nil {
 				return err
 			}
 		}
 		for _, a := range x.Agents {
-			if err := s.exec(ctx, "user_agents", s.id(FileUsers, x.SID), s.id(FileUsers, a), a, x.Line); err != nil {
+			if err := s.exec(ctx, "user_agents", userID, s.id(FileUsers, a), a, x.Line); err != nil {
 				return err
 			}
 		}
@@ -313,12 +335,13 @@ func (s *stage) put(ctx context.Context, v any, src int) error {
 	case *courseRow:
 		return s.exec(ctx, FileCourses, s.id(FileCourses, x.SID), x.SID, x.Line, src, x.Title, x.Code, s.id(FileOrgs, x.Org), x.Org, ord)
 	case *classRow:
-		if err := s.exec(ctx, FileClasses, s.id(FileClasses, x.SID), x.SID, x.Line, src, x.Title, x.Code,
+		cid := s.id(FileClasses, x.SID)
+		if err := s.exec(ctx, FileClasses, cid, x.SID, x.Line, src, x.Title, x.Code,
 			s.id(FileCourses, x.Course), x.Course, s.id(FileOrgs, x.School), x.School, ord); err != nil {
 			return err
 		}
 		for i, t := range x.Terms {
-			if err := s.exec(ctx, "class_terms", s.id(FileClasses, x.SID), s.id(FileAcademicSessions, t), t, i, x.Line, src); err != nil {
+			if err := s.exec(ctx, "class_terms", cid, s.id(FileAcademicSessions, t), t, i, x.Line, src); err != nil {
 				return err
 			}
 		}
