@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,6 +58,8 @@ type builder struct {
 	courses  map[uuid.UUID]string // title
 	progress func(file string, rows int64)
 	skipped  map[string]int
+	scratch  []byte // the JSON being written
+	slab     []byte // the JSON handed on, carved from shared blocks
 }
 
 func typ(k store.Kind) string { return string(k) }
@@ -81,6 +84,37 @@ func (b *builder) upsert(ctx context.Context, kind store.Kind, id uuid.UUID, sub
 		return fmt.Errorf("oneroster: %s %s: %w", kind, id, err)
 	}
 	return b.w.Upsert(ctx, store.Object{ID: id, Kind: kind, Subtype: subtype, Label: label, Data: data, Orgs: orgs, Sections: sections})
+}
+
+// encoded upserts an object whose JSON enc appends to the builder's scratch
+// buffer.
+func (b *builder) encoded(ctx context.Context, kind store.Kind, id uuid.UUID, subtype, label string, orgs, sections []uuid.UUID,
+	enc func([]byte) ([]byte, error)) error {
+	data, err := b.encode(enc)
+	if err != nil {
+		return fmt.Errorf("oneroster: %s %s: %w", kind, id, err)
+	}
+	return b.w.Upsert(ctx, store.Object{ID: id, Kind: kind, Subtype: subtype, Label: label, Data: data, Orgs: orgs, Sections: sections})
+}
+
+// encode runs enc on the scratch buffer and returns a copy of what it wrote
+// that the caller may hand on: the writer keeps an object's data until it
+// stages it, so the copies are carved from 64 KiB blocks (one allocation
+// per block rather than per object), a block freed once every object in it
+// is staged.
+func (b *builder) encode(enc func([]byte) ([]byte, error)) ([]byte, error) {
+	var err error
+	b.scratch, err = enc(b.scratch[:0])
+	if err != nil {
+		return nil, err
+	}
+	n := len(b.scratch)
+	if cap(b.slab)-len(b.slab) < n {
+		b.slab = make([]byte, 0, max(64<<10, n))
+	}
+	start := len(b.slab)
+	b.slab = append(b.slab, b.scratch...)
+	return b.slab[start : start+n : start+n], nil
 }
 
 // withAncestors is the loaded orgs among ids and their loaded ancestors,
@@ -265,12 +299,14 @@ func queryIDs(ctx context.Context, st *sql.Stmt, args ...any) ([]uuid.UUID, erro
 }
 
 func (b *builder) coursesOut(ctx context.Context) error {
-	sections, err := b.s.db.PrepareContext(ctx, `SELECT id, title FROM classes WHERE course = ? ORDER BY ord`)
+	var sb []byte
+	var stitle string
+	secs, err := openChildren(ctx, b.s.db, `SELECT co.ord, c.id, c.title FROM courses co JOIN classes c ON c.course = co.id ORDER BY co.ord, c.ord`, &sb, &stitle)
+	defer secs.close()
 	if err != nil {
 		return err
 	}
-	defer sections.Close()
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, org FROM courses ORDER BY ord`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, org, ord FROM courses ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -279,7 +315,8 @@ func (b *builder) coursesOut(ctx context.Context) error {
 	for rows.Next() {
 		var idb, orgb []byte
 		var sid, title, code string
-		if err := rows.Scan(&idb, &sid, &title, &code, &orgb); err != nil {
+		var ord int64
+		if err := rows.Scan(&idb, &sid, &title, &code, &orgb, &ord); err != nil {
 			return err
 		}
 		id, org := uid(idb), uid(orgb)
@@ -288,22 +325,13 @@ func (b *builder) coursesOut(ctx context.Context) error {
 		if ref, ok := b.orgRef(org); ok {
 			c.Orgs = []models.OrgSys{ref}
 		}
-		secs, err := sections.QueryContext(ctx, idb)
-		if err != nil {
+		var refs []models.SectionSys
+		if err := secs.each(ord, func() error {
+			refs = append(refs, models.SectionSys{Sys: models.RefType{ID: uid(sb), Type: typ(store.KindSection), Label: stitle}})
+			return nil
+		}); err != nil {
 			return err
 		}
-		var refs []models.SectionSys
-		for secs.Next() {
-			var sb []byte
-			var st string
-			if err := secs.Scan(&sb, &st); err != nil {
-				secs.Close()
-				return err
-			}
-			sid := uid(sb)
-			refs = append(refs, models.SectionSys{Sys: models.RefType{ID: sid, Type: typ(store.KindSection), Label: st}})
-		}
-		secs.Close()
 		if len(refs) > 0 {
 			c.Sections = refs
 		}
@@ -317,18 +345,22 @@ func (b *builder) coursesOut(ctx context.Context) error {
 }
 
 func (b *builder) sectionsOut(ctx context.Context) error {
-	terms, err := b.s.db.PrepareContext(ctx, `SELECT term_id FROM class_terms WHERE class_id = ? ORDER BY pos`)
+	var tb []byte
+	terms, err := openChildren(ctx, b.s.db, `SELECT c.ord, ct.term_id FROM classes c JOIN class_terms ct ON ct.class_id = c.id ORDER BY c.ord, ct.pos`, &tb)
+	defer terms.close()
 	if err != nil {
 		return err
 	}
-	defer terms.Close()
-	members, err := b.s.db.PrepareContext(ctx, `SELECT e.id, e.role, u.id, u.role, u.given, u.family FROM enrollments e JOIN users u ON u.id = e.user
-		WHERE e.class = ? ORDER BY e.ord`)
+	var eb, ub []byte
+	var erole, urole, given, family string
+	members, err := openChildren(ctx, b.s.db, `SELECT c.ord, e.id, e.role, u.id, u.role, u.given, u.family
+		FROM classes c JOIN enrollments e ON e.class = c.id JOIN users u ON u.id = e.user ORDER BY c.ord, e.ord`,
+		&eb, &erole, &ub, &urole, &given, &family)
+	defer members.close()
 	if err != nil {
 		return err
 	}
-	defer members.Close()
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school FROM classes ORDER BY ord`)
+	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school, ord FROM classes ORDER BY ord`)
 	if err != nil {
 		return err
 	}
@@ -337,7 +369,8 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 	for rows.Next() {
 		var idb, courseb, schoolb []byte
 		var sid, title, code string
-		if err := rows.Scan(&idb, &sid, &title, &code, &courseb, &schoolb); err != nil {
+		var ord int64
+		if err := rows.Scan(&idb, &sid, &title, &code, &courseb, &schoolb, &ord); err != nil {
 			return err
 		}
 		id, course, school := uid(idb), uid(courseb), uid(schoolb)
@@ -347,34 +380,23 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 		if ref, ok := b.orgRef(school); ok {
 			s.Org = ref
 		}
-		tids, err := queryIDs(ctx, terms, idb)
-		if err != nil {
-			return err
-		}
 		var trefs []models.TermSys
-		for _, t := range tids {
-			if ref, ok := b.termRef(t); ok {
+		if err := terms.each(ord, func() error {
+			if ref, ok := b.termRef(uid(tb)); ok {
 				trefs = append(trefs, ref)
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
 		if len(trefs) > 0 {
 			s.Terms = trefs
 		}
-		ms, err := members.QueryContext(ctx, idb)
-		if err != nil {
-			return err
-		}
 		var students, teachers []models.PersonMembershipSys
-		for ms.Next() {
-			var eb, ub []byte
-			var erole, urole, given, family string
-			if err := ms.Scan(&eb, &erole, &ub, &urole, &given, &family); err != nil {
-				ms.Close()
-				return err
-			}
+		if err := members.each(ord, func() error {
 			pt := apiPerson[urole]
 			if pt == "" || apiPerson[erole] == "" {
-				continue
+				return nil
 			}
 			eid, pid := uid(eb), uid(ub)
 			ref := models.PersonMembershipSys{Sys: models.PersonMembershipRefType{ID: pid, Type: typ(store.KindPerson), PersonType: pt,
@@ -384,15 +406,17 @@ func (b *builder) sectionsOut(ctx context.Context) error {
 			} else {
 				teachers = append(teachers, ref)
 			}
+			return nil
+		}); err != nil {
+			return err
 		}
-		ms.Close()
 		if len(students) > 0 {
 			s.Students = students
 		}
 		if len(teachers) > 0 {
 			s.Teachers = teachers
 		}
-		if err := b.upsert(ctx, store.KindSection, id, "", title, s, b.withAncestors(school), nil); err != nil {
+		if err := b.encoded(ctx, store.KindSection, id, "", title, b.withAncestors(school), nil, func(buf []byte) ([]byte, error) { return appendSection(buf, &s) }); err != nil {
 			return err
 		}
 		n++
@@ -414,29 +438,36 @@ func personLabel(given, family string) string {
 // personsOut writes each student and teacher, then its org and section
 // memberships.
 func (b *builder) personsOut(ctx context.Context) error {
-	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT org_id FROM user_orgs WHERE user_id = ? ORDER BY pos`)
+	var ob []byte
+	orgsOf, err := openChildren(ctx, b.s.db, `SELECT u.ord, uo.org_id FROM users u JOIN user_orgs uo ON uo.user_id = u.id ORDER BY u.ord, uo.pos`, &ob)
+	defer orgsOf.close()
 	if err != nil {
 		return err
 	}
-	defer orgsOf.Close()
-	enrolled, err := b.s.db.PrepareContext(ctx, `SELECT e.id, e.sid, e.role, e.prim, e.begin, e.end, c.id, c.title FROM enrollments e JOIN classes c ON c.id = e.class
-		WHERE e.user = ? ORDER BY e.ord`)
+	var eb, cb []byte
+	var esid, erole, prim, begin, end, ctitle string
+	enrolled, err := openChildren(ctx, b.s.db, `SELECT u.ord, e.id, e.sid, e.role, e.prim, e.begin, e.end, c.id, c.title
+		FROM users u JOIN enrollments e ON e.user = u.id JOIN classes c ON c.id = e.class ORDER BY u.ord, e.ord`,
+		&eb, &esid, &erole, &prim, &begin, &end, &cb, &ctitle)
+	defer enrolled.close()
 	if err != nil {
 		return err
 	}
-	defer enrolled.Close()
-	rows, err := b.s.db.QueryContext(ctx, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex
+	rows, err := b.s.db.QueryContext(ctx, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex, u.ord
 		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.ord`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	n := int64(0)
+	var members []store.Object
+	var orgs, sections []uuid.UUID
 	for rows.Next() {
 		var idb []byte
 		var sid, role, given, family, middle, email, phone, identifier string
 		var birth, sex sql.NullString
-		if err := rows.Scan(&idb, &sid, &role, &given, &family, &middle, &email, &phone, &identifier, &birth, &sex); err != nil {
+		var ord int64
+		if err := rows.Scan(&idb, &sid, &role, &given, &family, &middle, &email, &phone, &identifier, &birth, &sex, &ord); err != nil {
 			return err
 		}
 		n++
@@ -453,68 +484,64 @@ func (b *builder) personsOut(ctx context.Context) error {
 			Email: email, Phone: phone, LocalID: identifier, Dob: date(birth.String), Sex: sex.String}
 		personRef := models.PersonSys{Sys: models.PersonRefType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label}}
 
-		var members []store.Object
-		var orgs, sections []uuid.UUID
-		ors, err := orgsOf.QueryContext(ctx, idb)
-		if err != nil {
-			return err
-		}
+		members, orgs, sections = members[:0], orgs[:0], sections[:0]
 		var schools []models.OrgMembershipSys
-		for ors.Next() {
-			var ob []byte
-			if err := ors.Scan(&ob); err != nil {
-				ors.Close()
-				return err
-			}
+		if err := orgsOf.each(ord, func() error {
 			org := uid(ob)
 			ref, ok := b.orgRef(org)
 			if !ok {
-				continue
+				return nil
 			}
 			mid := orgMembershipID(b.s.tenant, id, org)
 			schools = append(schools, models.OrgMembershipSys{Sys: models.OrgMembershipRefType{ID: org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
 				Label: ref.Sys.Label, Membership: models.RefType{ID: mid, Type: typ(store.KindPersonOrgMembership)}}})
 			orgs = append(orgs, org)
-			members = append(members, reference.MembershipObject(store.KindPersonOrgMembership, mid, models.PersonOrgMembership{
-				Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: ref}))
+			m := models.PersonOrgMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: ref}
+			data, err := b.encode(func(buf []byte) ([]byte, error) { return appendPersonOrgMembership(buf, &m) })
+			if err != nil {
+				return err
+			}
+			members = append(members, store.Object{ID: mid, Kind: store.KindPersonOrgMembership, Data: data})
+			return nil
+		}); err != nil {
+			return err
 		}
-		ors.Close()
 		if len(schools) > 0 {
 			p.Schools = schools
 		}
-		ens, err := enrolled.QueryContext(ctx, idb)
-		if err != nil {
-			return err
-		}
 		var secs []models.MembershipSys
-		for ens.Next() {
-			var eb, cb []byte
-			var esid, erole, prim, begin, end, title string
-			if err := ens.Scan(&eb, &esid, &erole, &prim, &begin, &end, &cb, &title); err != nil {
-				ens.Close()
-				return err
-			}
+		if err := enrolled.each(ord, func() error {
 			if apiPerson[erole] == "" {
-				continue
+				return nil
 			}
 			eid, cid := uid(eb), uid(cb)
-			secs = append(secs, models.MembershipSys{Sys: models.MembershipRefType{ID: cid, Type: typ(store.KindSection), Label: title,
+			secs = append(secs, models.MembershipSys{Sys: models.MembershipRefType{ID: cid, Type: typ(store.KindSection), Label: ctitle,
 				Membership: models.RefType{ID: eid, Type: typ(store.KindPersonSectionMembership)}}})
 			sections = append(sections, cid)
 			m := models.PersonSectionMembership{Sys: models.SysType{ID: eid, Type: typ(store.KindPersonSectionMembership), SourceID: sourceID(esid)}, Person: personRef,
-				Section:   models.SectionSys{Sys: models.RefType{ID: cid, Type: typ(store.KindSection), Label: title}},
+				Section:   models.SectionSys{Sys: models.RefType{ID: cid, Type: typ(store.KindSection), Label: ctitle}},
 				StartDate: date(begin), EndDate: date(end)}
 			if prim != "" {
 				v := prim == "true"
 				m.Primary = &v
 			}
-			members = append(members, reference.MembershipObject(store.KindPersonSectionMembership, eid, m))
+			data, err := b.encode(func(buf []byte) ([]byte, error) { return appendPersonSectionMembership(buf, &m) })
+			if err != nil {
+				return err
+			}
+			members = append(members, store.Object{ID: eid, Kind: store.KindPersonSectionMembership, Data: data})
+			return nil
+		}); err != nil {
+			return err
 		}
-		ens.Close()
 		if len(secs) > 0 {
 			p.Sections = secs
 		}
-		if err := b.upsert(ctx, store.KindPerson, id, pt, label, p, b.withAncestors(orgs...), sections); err != nil {
+		var links []uuid.UUID // the reused buffer is not handed on
+		if len(sections) > 0 {
+			links = slices.Clone(sections)
+		}
+		if err := b.encoded(ctx, store.KindPerson, id, pt, label, b.withAncestors(orgs...), links, func(buf []byte) ([]byte, error) { return appendPerson(buf, &p) }); err != nil {
 			return err
 		}
 		for _, m := range members {

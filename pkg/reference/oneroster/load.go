@@ -57,6 +57,9 @@ type config struct {
 	errCap   int
 	progress func(Progress)
 	tmp      string
+	// wrap, when set, stands between the builder and the sync writer (a
+	// test records what the builder hands the store).
+	wrap func(reference.SyncWriter) reference.SyncWriter
 }
 
 // Option configures Load.
@@ -165,6 +168,9 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		locateColumns(src, errs.v.Errors)
 		return res, finish(errs)
 	}
+	if err := stg.order(ctx); err != nil {
+		return res, err
+	}
 	res.Read = time.Since(started)
 
 	t0 := time.Now()
@@ -181,6 +187,9 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		// the skipped rows of the last run only.
 		clear(res.Skipped)
 		b.w = w
+		if c.wrap != nil {
+			b.w = c.wrap(w)
+		}
 		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut, b.countSkipped} {
 			if err := step(ctx); err != nil {
 				return err
