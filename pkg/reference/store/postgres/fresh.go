@@ -2,12 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/interop-data/interop/pkg/reference/store"
@@ -109,7 +107,7 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 			return []any{seqs[i], x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}, nil
 		}))
 	if err != nil {
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+		if isUnique(err) {
 			if _, err := x.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT fresh; RELEASE SAVEPOINT fresh`); err != nil {
 				return false, fmt.Errorf("postgres: apply: %w", err)
 			}
