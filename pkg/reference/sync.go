@@ -153,8 +153,16 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 		return err
 	}
 	w.buf = append(w.buf, o)
-	if len(w.buf) >= stageEvery {
-		return w.stage(ctx)
+	if len(w.buf) < stageEvery {
+		return nil
+	}
+	if err := w.stage(ctx); err != nil {
+		return err
+	}
+	// A store that keeps staged objects in memory asks to be applied
+	// every so many.
+	if l, ok := w.tx.(store.StageLimiter); ok && l.StageLimit() > 0 && w.staged >= l.StageLimit() {
+		return w.apply(ctx)
 	}
 	return nil
 }

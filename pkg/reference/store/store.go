@@ -141,6 +141,18 @@ type SyncTx interface {
 	Enqueue(ctx context.Context, tasks []NewTask, now time.Time) ([]Task, error)
 }
 
+// StageLimiter is implemented by a SyncTx that would rather be applied
+// every so many staged objects than once at the end (the PostgreSQL store,
+// when a tenant's roster is empty at the start of the sync: it keeps the
+// staged objects in memory and copies them straight into the roster at
+// Apply). A caller should Apply once StageLimit objects are staged since
+// the last Apply; 0 means as late as possible. Without it, a SyncTx is
+// best applied as late as possible (the SQLite store plans a first Apply
+// without the write lock, and takes the lock for the next one).
+type StageLimiter interface {
+	StageLimit() int
+}
+
 // Change is an object SyncTx.Apply is about to add or change.
 type Change struct {
 	Object Object  // as staged, its links not filled in

@@ -52,7 +52,12 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
-		return fn(&syncTx{tx: tx, tenant: tenant})
+		// A tenant with no object yet gets the fresh path (fresh.go).
+		x := &syncTx{tx: tx, tenant: tenant}
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1)`, tenant).Scan(&x.fresh); err != nil {
+			return fmt.Errorf("postgres: sync: %w", err)
+		}
+		return fn(x)
 	})
 }
 
@@ -66,6 +71,11 @@ type syncTx struct {
 	// staged is the ord of the last object staged, applied of the last
 	// one Apply wrote.
 	staged, applied int64
+	// fresh is set when the tenant had no object at the start of the
+	// sync: every object it has now was put or staged by this sync.
+	fresh bool
+	// pending holds what a fresh sync staged since its last Apply.
+	pending []store.Object
 }
 
 // putObject inserts the object or updates it in place (keeping its seq),
@@ -272,7 +282,8 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 
 // RemoveUnput implements store.SyncTx.
 func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
-	if limit <= 0 {
+	// A fresh sync wrote every object the tenant has.
+	if limit <= 0 || x.fresh {
 		return nil, nil
 	}
 	rows, err := x.tx.Query(ctx, `DELETE FROM objects WHERE seq IN (

@@ -36,7 +36,8 @@ const (
 // changePage is how many changes Apply reads per query.
 const changePage = 1000
 
-// Stage implements store.SyncTx: one COPY per table for all of objs.
+// Stage implements store.SyncTx: one COPY per table for all of objs, or,
+// on a fresh tenant, nothing until Apply (the objects wait in memory).
 func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	for _, o := range objs {
 		if err := store.CheckObject(o); err != nil {
@@ -46,6 +47,17 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
+	if x.fresh {
+		// A copy: the caller may reuse its slice once Stage returns.
+		x.pending = append(x.pending, objs...)
+		return nil
+	}
+	return x.copyStage(ctx, objs)
+}
+
+// copyStage copies objs into the staging tables, after every object staged
+// before.
+func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 	first := x.staged + 1
 	rows := make([][]any, len(objs))
 	var orgs, secs [][]any
@@ -82,6 +94,14 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 // the new and changed ones back for changed in pages, then update, insert
 // and relink with one statement each.
 func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) (int, error) {
+	if x.fresh {
+		return x.applyFresh(ctx, changed)
+	}
+	return x.applyStaged(ctx, changed)
+}
+
+// applyStaged applies what the staging tables hold since the last Apply.
+func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) error) (int, error) {
 	lo, hi := x.applied, x.staged
 	if lo == hi {
 		return 0, nil

@@ -45,6 +45,8 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SyncStageTwice", testSyncStageTwice},
 		{"SyncStageAllOrNothing", testSyncStageAtomic},
 		{"SyncStageMany", testSyncStageMany},
+		{"FirstLoadStagedAgain", testFirstLoadStagedAgain},
+		{"FirstLoadFails", testFirstLoadFails},
 		{"SyncAllOrNothing", testSyncAtomic},
 		{"SyncRejectsBadObjects", testSyncRejects},
 		{"SyncSerialized", testSyncSerialized},

@@ -1,0 +1,155 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+)
+
+// A sync of a tenant whose roster is empty when it starts (a district's
+// first load, or the first after a reset) is "fresh": nothing it stages can
+// be stored already, unless it staged or put the same id before. Such a
+// sync skips the staging tables: Stage keeps the objects in memory, and
+// Apply copies them straight into objects and the link tables, with seqs
+// drawn beforehand, and passes them all to changed as new; no diff, no
+// read-back. An id already stored (staged or put earlier in the sync) makes
+// the copy fail on the unique index: that chunk is rolled back to a
+// savepoint and goes through the staging tables like any other sync, where
+// it is a change.
+
+// freshChunk is how many objects a fresh sync copies per step: what it asks
+// the caller to stage between Applies (store.StageLimiter), and the size of
+// the steps of an Apply of more.
+const freshChunk = 4096
+
+// StageLimit implements store.StageLimiter: a fresh sync keeps what is
+// staged in memory until Apply, so it asks to be applied every freshChunk
+// objects; any other applies once, as late as possible (one diff of the
+// whole export against the roster).
+func (x *syncTx) StageLimit() int {
+	if x.fresh {
+		return freshChunk
+	}
+	return 0
+}
+
+// applyFresh applies the objects staged in memory, a chunk at a time.
+func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) error) (int, error) {
+	unchanged := 0
+	for len(x.pending) > 0 {
+		n := min(len(x.pending), freshChunk)
+		chunk := x.pending[:n]
+		ok, err := x.insertFresh(ctx, chunk, changed)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			if err := x.copyStage(ctx, chunk); err != nil {
+				return 0, err
+			}
+			u, err := x.applyStaged(ctx, changed)
+			if err != nil {
+				return 0, err
+			}
+			unchanged += u
+		}
+		clear(chunk) // let the objects' data go
+		x.pending = x.pending[n:]
+	}
+	x.pending = nil
+	return unchanged, nil
+}
+
+// insertFresh inserts objs, none of them stored, with their links, and
+// passes them to changed as new. It returns false, having written nothing,
+// when an id repeats in objs or is stored already.
+func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed func([]store.Change) error) (bool, error) {
+	seen := make(map[uuid.UUID]struct{}, len(objs))
+	for _, o := range objs {
+		if _, dup := seen[o.ID]; dup {
+			return false, nil
+		}
+		seen[o.ID] = struct{}{}
+	}
+	// The seqs, drawn in one statement and handed out in staging order
+	// (the list order), so that the links can be copied beside the
+	// objects without reading anything back.
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT fresh`)
+	b.Queue(`SELECT nextval(pg_get_serial_sequence('objects', 'seq')) FROM generate_series(1, $1)`, len(objs))
+	br := x.tx.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		br.Close()
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	slices.Sort(seqs)
+	_, err = x.tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data"},
+		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
+			o := &objs[i]
+			return []any{seqs[i], x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}, nil
+		}))
+	if err != nil {
+		if isUnique(err) {
+			if _, err := x.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT fresh; RELEASE SAVEPOINT fresh`); err != nil {
+				return false, fmt.Errorf("postgres: apply: %w", err)
+			}
+			return false, nil
+		}
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if _, err := x.tx.Exec(ctx, `RELEASE SAVEPOINT fresh`); err != nil {
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	// Links, each once per object (Apply's insert skips a repeated one).
+	var orgs, secs [][]any
+	for i := range objs {
+		o := &objs[i]
+		for j, org := range o.Orgs {
+			if !slices.Contains(o.Orgs[:j], org) {
+				orgs = append(orgs, []any{x.tenant, org, seqs[i], string(o.Kind), o.Subtype})
+			}
+		}
+		for j, sec := range o.Sections {
+			if !slices.Contains(o.Sections[:j], sec) {
+				secs = append(secs, []any{x.tenant, sec, seqs[i]})
+			}
+		}
+	}
+	if len(orgs) > 0 {
+		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"object_orgs"}, []string{"tenant_id", "org_id", "object_seq", "kind", "subtype"}, pgx.CopyFromRows(orgs)); err != nil {
+			return false, fmt.Errorf("postgres: apply: %w", err)
+		}
+	}
+	if len(secs) > 0 {
+		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"person_sections"}, []string{"tenant_id", "section_id", "person_seq"}, pgx.CopyFromRows(secs)); err != nil {
+			return false, fmt.Errorf("postgres: apply: %w", err)
+		}
+	}
+	chs := make([]store.Change, len(objs))
+	for i := range objs {
+		o := &objs[i]
+		chs[i] = store.Change{Object: store.Object{ID: o.ID, Kind: o.Kind, Subtype: o.Subtype, Label: o.Label, Data: o.Data}}
+	}
+	if err := changed(chs); err != nil {
+		return false, err
+	}
+	return true, nil
+}
