@@ -17,10 +17,9 @@ import (
 // sync skips the staging tables: Stage keeps the objects in memory, and
 // Apply copies them straight into objects and the link tables, with seqs
 // drawn beforehand, and passes them all to changed as new; no diff, no
-// read-back. An id already stored (staged or put earlier in the sync) makes
-// the copy fail on the unique index: that chunk is rolled back to a
-// savepoint and goes through the staging tables like any other sync, where
-// it is a change.
+// read-back. A chunk holding an id already stored (staged or put earlier
+// in the sync), or one id twice, goes through the staging tables like any
+// other sync, where it is a change.
 
 // freshChunk is how many objects a fresh sync copies per step: what it asks
 // the caller to stage between Applies (store.StageLimiter), and the size of
@@ -70,34 +69,37 @@ func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) er
 // when an id repeats in objs or is stored already.
 func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed func([]store.Change) error) (bool, error) {
 	seen := make(map[uuid.UUID]struct{}, len(objs))
+	ids := make([]uuid.UUID, 0, len(objs))
 	for _, o := range objs {
 		if _, dup := seen[o.ID]; dup {
 			return false, nil
 		}
 		seen[o.ID] = struct{}{}
+		ids = append(ids, o.ID)
+	}
+	// An id stored already (staged or put earlier in this sync: the sync
+	// holds the tenant, so nothing else adds to it meanwhile) sends the
+	// chunk the staging way. Asked beforehand rather than learnt from the
+	// copy's unique violation: that would need a savepoint per chunk, and
+	// thousands of subtransactions in one transaction overflow every
+	// backend's subtransaction cache, slowing other sessions' snapshots
+	// for as long as the load runs.
+	var stored bool
+	if err := x.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1 AND id = ANY($2))`, x.tenant, ids).Scan(&stored); err != nil {
+		return false, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if stored {
+		return false, nil
 	}
 	// The seqs, drawn in one statement and handed out in staging order
 	// (the list order), so that the links can be copied beside the
 	// objects without reading anything back.
-	b := &pgx.Batch{}
-	b.Queue(`SAVEPOINT fresh`)
-	b.Queue(`SELECT nextval(pg_get_serial_sequence('objects', 'seq')) FROM generate_series(1, $1)`, len(objs))
-	br := x.tx.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return false, fmt.Errorf("postgres: apply: %w", err)
-	}
-	rows, err := br.Query()
+	rows, err := x.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'seq')) FROM generate_series(1, $1)`, len(objs))
 	if err != nil {
-		br.Close()
 		return false, fmt.Errorf("postgres: apply: %w", err)
 	}
 	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		br.Close()
-		return false, fmt.Errorf("postgres: apply: %w", err)
-	}
-	if err := br.Close(); err != nil {
 		return false, fmt.Errorf("postgres: apply: %w", err)
 	}
 	slices.Sort(seqs)
@@ -107,15 +109,6 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 			return []any{seqs[i], x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}, nil
 		}))
 	if err != nil {
-		if isUnique(err) {
-			if _, err := x.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT fresh; RELEASE SAVEPOINT fresh`); err != nil {
-				return false, fmt.Errorf("postgres: apply: %w", err)
-			}
-			return false, nil
-		}
-		return false, fmt.Errorf("postgres: apply: %w", err)
-	}
-	if _, err := x.tx.Exec(ctx, `RELEASE SAVEPOINT fresh`); err != nil {
 		return false, fmt.Errorf("postgres: apply: %w", err)
 	}
 	// Links, each once per object (Apply's insert skips a repeated one).
