@@ -32,6 +32,12 @@ type Store struct {
 	ws          *stmtCache // the lease's, on w
 	syncMu      sync.Mutex
 	syncDB      *sql.DB // the syncs' connections (see syncPool), nil until used
+	// claimStale is how long a sync's claim on a tenant may go without a
+	// slice before it is taken for a dead process's (slices.go).
+	claimStale time.Duration
+	// sliceHook, when set (by tests), runs after each slice of a sync
+	// commits; an error from it ends the sync.
+	sliceHook func(slice int) error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,8 +94,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w)}
+	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w), claimStale: defaultClaimStale}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.dropDeadClaims(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
