@@ -215,7 +215,7 @@ func (x *syncTx) end() {
 	// A sync that wrote slices and did not commit deletes them (a dead
 	// process's are deleted by the next writer of the tenant or Open).
 	if x.claim != "" && !x.abandoned {
-		_ = dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return x.conn.BeginTx(ctx, nil) }, x.tenant, x.claim)
+		_ = dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return x.conn.BeginTx(ctx, nil) }, x.tenant, x.claim, x.s.sliceRows)
 	}
 	// The connection goes back to the pool: leave its tables empty.
 	_, _ = x.conn.ExecContext(ctx, clearStage)

@@ -43,11 +43,21 @@ import (
 // export holds, and no ordering of the work makes that short; writing those
 // rows early and keeping them hidden is what makes the last step small.
 
-// sliceRows is how many new objects, or events, one slice writes (a few
-// tens of milliseconds of the write lock on a 2-core machine; see
+// defaultSliceRows is how many new objects, or events, one slice writes (a
+// few tens of milliseconds of the write lock on a 2-core machine; see
 // docs/PERFORMANCE.md); a plan with fewer new objects and events than this
 // is written in one transaction, as before.
-var sliceRows = 2000
+const defaultSliceRows = 2000
+
+// withSlices sets the rows per slice and a hook run after each slice
+// commits (tests only: small slices show what large loads do).
+func withSlices(rows int, hook func(slice int) error) Option {
+	return func(c *config) { c.sliceRows, c.sliceHook = rows, hook }
+}
+
+// withClaimStale sets how long a claim may go without a slice before it
+// is taken for a dead sync's (tests only).
+func withClaimStale(d time.Duration) Option { return func(c *config) { c.claimStale = d } }
 
 // noHide is hide_seq and hide_pos when no sync is writing the tenant.
 const noHide = math.MaxInt64
@@ -106,7 +116,7 @@ func dropHidden(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, hideSeq, hide
 	t := tenant.String()
 	var left int64
 	for _, q := range []struct {
-		sql string
+		sql   string
 		bound int64
 	}{
 		{`DELETE FROM objects WHERE seq IN (SELECT seq FROM objects WHERE seq >= ? AND tenant_id = ? LIMIT ?)`, hideSeq},
@@ -133,7 +143,7 @@ func dropHidden(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, hideSeq, hide
 // objects and tasks per write transaction (begun by begin), and lifts the
 // claim. A claim no longer the sync's (lifted by a reset, or by a writer
 // that took it for dead) is left alone.
-func dropClaim(ctx context.Context, begin func(context.Context) (*sql.Tx, error), tenant uuid.UUID, claim string) error {
+func dropClaim(ctx context.Context, begin func(context.Context) (*sql.Tx, error), tenant uuid.UUID, claim string, sliceRows int) error {
 	for {
 		tx, err := begin(ctx)
 		if err != nil {
@@ -184,7 +194,7 @@ func (s *Store) dropDeadClaims(ctx context.Context) error {
 		return fmt.Errorf("sqlite: open: %w", err)
 	}
 	for _, d := range all {
-		if err := dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }, d.tenant, d.claim); err != nil {
+		if err := dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }, d.tenant, d.claim, s.sliceRows); err != nil {
 			return err
 		}
 	}
@@ -210,7 +220,7 @@ func (x *syncTx) slicesPay(ctx context.Context) (bool, error) {
 	if err := x.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.diff WHERE state = 1) + (SELECT count(*) FROM temp.plan_tasks)`).Scan(&n); err != nil {
 		return false, fmt.Errorf("sqlite: sync: %w", err)
 	}
-	return n > sliceRows, nil
+	return n > x.s.sliceRows, nil
 }
 
 // stateWritten marks in diff a new object a slice wrote (its seq is set).
@@ -236,7 +246,7 @@ var sliceObjects = []string{
 // and unclaimed; it commits that transaction with the claim, and returns
 // with x.tx a new one, the claim still the sync's.
 func (x *syncTx) writeSlices(ctx context.Context) error {
-	tenant := x.tenant.String()
+	tenant, sliceRows := x.tenant.String(), x.s.sliceRows
 	claim := uuid.NewString()
 	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET
 			hide_seq = COALESCE((SELECT seq FROM main.sqlite_sequence WHERE name = 'objects'), 0) + 1,

@@ -35,8 +35,10 @@ type Store struct {
 	// claimStale is how long a sync's claim on a tenant may go without a
 	// slice before it is taken for a dead process's (slices.go).
 	claimStale time.Duration
-	// sliceHook, when set (by tests), runs after each slice of a sync
-	// commits; an error from it ends the sync.
+	// sliceRows is how many rows a slice of a sync writes; sliceHook,
+	// when set (by tests), runs after each slice commits, and an error
+	// from it ends the sync.
+	sliceRows int
 	sliceHook func(slice int) error
 }
 
@@ -45,6 +47,10 @@ var _ store.Store = (*Store)(nil)
 type config struct {
 	busyTimeout time.Duration
 	readers     int
+	// tests only (slices.go)
+	sliceRows  int
+	sliceHook  func(slice int) error
+	claimStale time.Duration
 }
 
 // Option configures Open.
@@ -60,7 +66,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0))}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, claimStale: defaultClaimStale}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -94,7 +100,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w), claimStale: defaultClaimStale}
+	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
+		sliceRows: cfg.sliceRows, sliceHook: cfg.sliceHook, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
