@@ -49,10 +49,32 @@ import (
 // is written in one transaction, as before.
 const defaultSliceRows = 2000
 
-// withSlices sets the rows per slice and a hook run after each slice
-// commits (tests only: small slices show what large loads do).
+// sliceTarget is how long a slice should hold the write lock: the rows of
+// the next slice are scaled from the last one's to take about this long.
+// Each commit writes the pages its slice dirtied (most of the leaves of
+// the random-keyed id indexes, in a large load), so slices much smaller
+// than this cost a load most of its speed; much larger, and the other
+// tenants' requests wait longer.
+const sliceTarget = 150 * time.Millisecond
+
+// withSlices sets the rows of every slice (none scaled) and a hook run
+// after each slice commits (tests only: small slices show what large loads
+// do).
 func withSlices(rows int, hook func(slice int) error) Option {
-	return func(c *config) { c.sliceRows, c.sliceHook = rows, hook }
+	return func(c *config) { c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0 }
+}
+
+// nextSlice scales rows, the last slice's, by how long it held the lock
+// against the target (none: rows stays), within a factor of 16 of the
+// default.
+func nextSlice(rows int, took, target time.Duration) int {
+	if target <= 0 || took <= 0 {
+		return rows
+	}
+	n := int(float64(rows) * float64(target) / float64(took))
+	// Grow by at most twice at a time: a slice that ran alone may have
+	// been quicker than the next will be beside other writers.
+	return max(defaultSliceRows/16, min(n, 2*rows, 16*defaultSliceRows))
 }
 
 // withClaimStale sets how long a claim may go without a slice before it
@@ -268,32 +290,37 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 		if !hi.Valid {
 			break
 		}
-		if err := x.slice(ctx, func(tx *sql.Tx) error {
+		took, err := x.slice(ctx, func(tx *sql.Tx) error {
 			for _, q := range sliceObjects {
 				if _, err := tx.ExecContext(ctx, q, tenant, lo, hi.Int64); err != nil {
 					return err
 				}
 			}
 			return nil
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		lo = hi.Int64
+		lo, sliceRows = hi.Int64, nextSlice(sliceRows, took, x.s.sliceTarget)
 	}
 	// Events, in sequence order; the counter moves in the last transaction.
 	var first, last sql.NullInt64
 	if err := x.conn.QueryRowContext(ctx, `SELECT min(sequence), max(sequence) FROM temp.plan_tasks`).Scan(&first, &last); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
-	for lo := first.Int64 - 1; last.Valid && lo < last.Int64; lo += int64(sliceRows) {
-		if err := x.slice(ctx, func(tx *sql.Tx) error {
+	sliceRows = x.s.sliceRows
+	for lo := first.Int64 - 1; last.Valid && lo < last.Int64; {
+		hi := lo + int64(sliceRows)
+		took, err := x.slice(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO main.tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
 				SELECT id, ?1, sequence, kind, driver, created_at, payload FROM temp.plan_tasks
-				WHERE sequence > ?2 AND sequence <= ?3 ORDER BY sequence`, tenant, lo, lo+int64(sliceRows))
+				WHERE sequence > ?2 AND sequence <= ?3 ORDER BY sequence`, tenant, lo, hi)
 			return err
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
+		lo, sliceRows = hi, nextSlice(sliceRows, took, x.s.sliceTarget)
 	}
 	if _, err := x.conn.ExecContext(ctx, `DELETE FROM temp.plan_tasks`); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
@@ -337,27 +364,30 @@ func (x *syncTx) claimed(ctx context.Context) (*sql.Tx, error) {
 	return tx, nil
 }
 
-// slice runs fn in a write transaction of its own, the claim checked.
-func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// slice runs fn in a write transaction of its own, the claim checked, and
+// returns how long it held the write lock.
+func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Duration, error) {
 	tx, err := x.claimed(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	start := time.Now()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return fmt.Errorf("sqlite: sync: slice: %w", err)
+		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: sync: slice: %w", err)
+		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
 	}
+	took := time.Since(start)
 	x.slices++
 	if h := x.s.sliceHook; h != nil {
 		if err := h(x.slices); err != nil {
 			if errors.Is(err, errAbandon) {
 				x.abandoned = true
 			}
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return took, nil
 }

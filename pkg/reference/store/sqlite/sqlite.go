@@ -38,8 +38,9 @@ type Store struct {
 	// sliceRows is how many rows a slice of a sync writes; sliceHook,
 	// when set (by tests), runs after each slice commits, and an error
 	// from it ends the sync.
-	sliceRows int
-	sliceHook func(slice int) error
+	sliceRows   int
+	sliceTarget time.Duration
+	sliceHook   func(slice int) error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -48,9 +49,10 @@ type config struct {
 	busyTimeout time.Duration
 	readers     int
 	// tests only (slices.go)
-	sliceRows  int
-	sliceHook  func(slice int) error
-	claimStale time.Duration
+	sliceRows   int
+	sliceTarget time.Duration
+	sliceHook   func(slice int) error
+	claimStale  time.Duration
 }
 
 // Option configures Open.
@@ -66,7 +68,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, claimStale: defaultClaimStale}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -101,7 +103,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
-		sliceRows: cfg.sliceRows, sliceHook: cfg.sliceHook, claimStale: cfg.claimStale}
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
