@@ -65,8 +65,10 @@ func withSlices(rows int, hook func(slice int) error) Option {
 }
 
 // nextSlice scales rows, the last slice's, by how long it held the lock
-// against the target (none: rows stays), within a factor of 16 of the
-// default.
+// against the target (none: rows stays), between the default and 16 times
+// it. Slices never shrink below the default: on a busy machine they would
+// shrink to a few rows each, and the load's cost (every commit rewrites
+// the index pages its slice touched) would grow without bound.
 func nextSlice(rows int, took, target time.Duration) int {
 	if target <= 0 || took <= 0 {
 		return rows
@@ -74,7 +76,7 @@ func nextSlice(rows int, took, target time.Duration) int {
 	n := int(float64(rows) * float64(target) / float64(took))
 	// Grow by at most twice at a time: a slice that ran alone may have
 	// been quicker than the next will be beside other writers.
-	return max(defaultSliceRows/16, min(n, 2*rows, 16*defaultSliceRows))
+	return max(defaultSliceRows, min(n, 2*rows, 16*defaultSliceRows))
 }
 
 // withClaimStale sets how long a claim may go without a slice before it
