@@ -247,10 +247,9 @@ func (x *syncTx) slicesPay(ctx context.Context) (bool, error) {
 	return n > x.s.sliceRows, nil
 }
 
-// stateWritten marks in diff a new object a slice wrote (its seq is set).
-const stateWritten = 4
-
-// The statements of a slice of new objects, the staged ords (?2, ?3].
+// The statements of a slice of new objects, the staged ords (?2, ?3]. A
+// new object a slice wrote gets state 4 in diff, its seq set, so that the
+// plan's last transaction (writePlan) leaves it and its links alone.
 var sliceObjects = []string{
 	`INSERT INTO main.objects (tenant_id, id, kind, subtype, label, data)
 		SELECT ?1, s.id, s.kind, s.subtype, s.label, s.data FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
