@@ -27,7 +27,9 @@ import (
 // of the tenant committed meanwhile), nothing is written and fn runs again,
 // this time holding the write lock throughout. A call that needs the
 // roster as the sync changed it (Put, PutAll, a second Apply, Remove of a
-// staged id, ...) takes the lock at once and writes the plan so far.
+// staged id, ...) takes the lock at once and writes the plan so far. A plan
+// of many new objects and events is written in slices, hidden from readers
+// until the sync commits (slices.go).
 func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
 	db, err := s.syncPool()
 	if err != nil {
