@@ -43,11 +43,18 @@ import (
 // export holds, and no ordering of the work makes that short; writing those
 // rows early and keeping them hidden is what makes the last step small.
 
-// defaultSliceRows is how many new objects, or events, one slice writes (a
-// few tens of milliseconds of the write lock on a 2-core machine; see
-// docs/PERFORMANCE.md); a plan with fewer new objects and events than this
-// is written in one transaction, as before.
-const defaultSliceRows = 2000
+// defaultSliceRows is how many new objects, or events, the first slice
+// writes (300-700 ms of the write lock at 20,000 users on a 2-core
+// machine; see docs/PERFORMANCE.md); a plan with fewer new objects and
+// events than this is written in one transaction, as before. Each commit
+// costs the load far more than its rows (it rewrites the index pages its
+// slice touched, and the page cache is lost to other writers between
+// slices): 2,000-row slices took a 20k-user first load 2.4 times main's
+// CPU, 8,000-row ones the same as main.
+const defaultSliceRows = 8000
+
+// minSliceRows is the least a slice shrinks to on a slow machine.
+const minSliceRows = 2000
 
 // sliceTarget is how long a slice should hold the write lock: the rows of
 // the next slice are scaled from the last one's to take about this long.
@@ -55,7 +62,7 @@ const defaultSliceRows = 2000
 // the random-keyed id indexes, in a large load), so slices much smaller
 // than this cost a load most of its speed; much larger, and the other
 // tenants' requests wait longer.
-const sliceTarget = 150 * time.Millisecond
+const sliceTarget = 400 * time.Millisecond
 
 // withSlices sets the rows of every slice (none scaled) and a hook run
 // after each slice commits (tests only: small slices show what large loads
@@ -65,10 +72,8 @@ func withSlices(rows int, hook func(slice int) error) Option {
 }
 
 // nextSlice scales rows, the last slice's, by how long it held the lock
-// against the target (none: rows stays), between the default and 16 times
-// it. Slices never shrink below the default: on a busy machine they would
-// shrink to a few rows each, and the load's cost (every commit rewrites
-// the index pages its slice touched) would grow without bound.
+// against the target (none: rows stays), between minSliceRows and four
+// times the default.
 func nextSlice(rows int, took, target time.Duration) int {
 	if target <= 0 || took <= 0 {
 		return rows
@@ -76,7 +81,7 @@ func nextSlice(rows int, took, target time.Duration) int {
 	n := int(float64(rows) * float64(target) / float64(took))
 	// Grow by at most twice at a time: a slice that ran alone may have
 	// been quicker than the next will be beside other writers.
-	return max(defaultSliceRows, min(n, 2*rows, 16*defaultSliceRows))
+	return max(minSliceRows, min(n, 2*rows, 4*defaultSliceRows))
 }
 
 // withClaimStale sets how long a claim may go without a slice before it
