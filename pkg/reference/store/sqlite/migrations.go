@@ -155,6 +155,18 @@ CREATE UNIQUE INDEX lti_keys_current ON lti_keys (retired_at) WHERE retired_at =
 	`
 ALTER TABLE tenants ADD COLUMN roster_version INTEGER NOT NULL DEFAULT 0;
 `,
+	// 9: a large sync writes its new objects, their links and its events in
+	// short slices before it commits (see slices.go); until then readers
+	// skip the tenant's objects from hide_seq and tasks from hide_pos on
+	// (both past any seq or pos when no sync is writing). sync_claim names
+	// the sync writing them, sync_beat is when it last wrote a slice, so
+	// that the rows of a sync that died can be told from a live one's.
+	`
+ALTER TABLE tenants ADD COLUMN hide_seq INTEGER NOT NULL DEFAULT 9223372036854775807;
+ALTER TABLE tenants ADD COLUMN hide_pos INTEGER NOT NULL DEFAULT 9223372036854775807;
+ALTER TABLE tenants ADD COLUMN sync_claim TEXT NOT NULL DEFAULT '';
+ALTER TABLE tenants ADD COLUMN sync_beat INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

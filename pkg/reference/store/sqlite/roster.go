@@ -27,7 +27,9 @@ import (
 // of the tenant committed meanwhile), nothing is written and fn runs again,
 // this time holding the write lock throughout. A call that needs the
 // roster as the sync changed it (Put, PutAll, a second Apply, Remove of a
-// staged id, ...) takes the lock at once and writes the plan so far.
+// staged id, ...) takes the lock at once and writes the plan so far. A plan
+// of many new objects and events is written in slices, hidden from readers
+// until the sync commits (slices.go).
 func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.SyncTx) error) error {
 	db, err := s.syncPool()
 	if err != nil {
@@ -38,9 +40,9 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
 	defer conn.Close()
-	err = syncOnce(ctx, conn, tenant, fn, true)
+	err = syncOnce(ctx, s, conn, tenant, fn, true)
 	if errors.Is(err, errStale) {
-		err = syncOnce(ctx, conn, tenant, fn, false)
+		err = syncOnce(ctx, s, conn, tenant, fn, false)
 	}
 	return err
 }
@@ -49,11 +51,11 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 // write lock: the sync starts again, holding the lock.
 var errStale = errors.New("sqlite: the tenant changed during the sync")
 
-func syncOnce(ctx context.Context, conn *sql.Conn, tenant uuid.UUID, fn func(tx store.SyncTx) error, optimistic bool) error {
+func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, fn func(tx store.SyncTx) error, optimistic bool) error {
 	if _, err := conn.ExecContext(ctx, stageTables); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
-	x := &syncTx{conn: conn, tenant: tenant}
+	x := &syncTx{s: s, conn: conn, tenant: tenant}
 	defer x.end()
 	if optimistic {
 		if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
@@ -87,17 +89,21 @@ func syncOnce(ctx context.Context, conn *sql.Conn, tenant uuid.UUID, fn func(tx 
 	if _, err := x.tx.ExecContext(ctx, `DELETE FROM sync_put`); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
-	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`, tenant.String()); err != nil {
+	// Lifting a claim (the sync wrote slices) makes them visible with the
+	// rest of the sync.
+	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET roster_version = roster_version + 1,
+			hide_seq = ?, hide_pos = ?, sync_claim = '', sync_beat = 0 WHERE id = ?`, int64(noHide), int64(noHide), tenant.String()); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
 	if err := x.tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	x.tx = nil
+	x.tx, x.claim = nil, ""
 	return nil
 }
 
 type syncTx struct {
+	s      *Store
 	conn   *sql.Conn
 	tx     *sql.Tx // the write transaction, once taken
 	st     *syncStmts
@@ -120,6 +126,12 @@ type syncTx struct {
 	// staged is the ord of the last object staged, applied of the last
 	// one Apply wrote or planned.
 	staged, applied int64
+	// claim is the sync's claim on the tenant once it wrote slices
+	// (slices.go), slices how many; abandoned is set when a test hook
+	// ended the sync as a dead process would.
+	claim     string
+	slices    int
+	abandoned bool
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -136,25 +148,56 @@ func (x *syncTx) lock(ctx context.Context) error {
 			return fmt.Errorf("sqlite: sync: %w", err)
 		}
 	}
-	tx, err := x.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+	for {
+		tx, err := x.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: begin: %w", err)
+		}
+		x.tx = tx
+		// Another sync writing the tenant in slices holds it: a plan
+		// made beside its hidden rows is stale; a sync that has not yet
+		// read the roster waits for it.
+		busy, err := x.s.settleClaim(ctx, tx, x.tenant)
+		if err != nil {
+			return err
+		}
+		if !busy {
+			break
+		}
+		if planned {
+			return errStale
+		}
+		_ = tx.Rollback()
+		x.tx = nil
+		if err := awaitClaim(ctx); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
 	}
-	x.tx = tx
-	st, err := prepareSync(ctx, tx)
+	if planned {
+		var version, last int64
+		if err := x.tx.QueryRowContext(ctx, `SELECT roster_version, last_sequence FROM tenants WHERE id = ?`, x.tenant.String()).Scan(&version, &last); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		if version != x.version || last != x.lastSeq {
+			return errStale
+		}
+		pay, err := x.slicesPay(ctx)
+		if err != nil {
+			return err
+		}
+		if pay {
+			if err := x.writeSlices(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	st, err := prepareSync(ctx, x.tx)
 	if err != nil {
 		return err
 	}
 	x.st = st
 	if !planned {
 		return nil
-	}
-	var version, last int64
-	if err := tx.QueryRowContext(ctx, `SELECT roster_version, last_sequence FROM tenants WHERE id = ?`, x.tenant.String()).Scan(&version, &last); err != nil {
-		return fmt.Errorf("sqlite: sync: %w", err)
-	}
-	if version != x.version || last != x.lastSeq {
-		return errStale
 	}
 	return x.writePlan(ctx)
 }
@@ -170,6 +213,11 @@ func (x *syncTx) end() {
 	ctx := context.Background()
 	if x.snapshot {
 		_, _ = x.conn.ExecContext(ctx, `ROLLBACK`)
+	}
+	// A sync that wrote slices and did not commit deletes them (a dead
+	// process's are deleted by the next writer of the tenant or Open).
+	if x.claim != "" && !x.abandoned {
+		_ = dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return x.conn.BeginTx(ctx, nil) }, x.tenant, x.claim, x.s.sliceRows)
 	}
 	// The connection goes back to the pool: leave its tables empty.
 	_, _ = x.conn.ExecContext(ctx, clearStage)
@@ -401,7 +449,9 @@ func (s *Store) ResetTenant(ctx context.Context, tenant uuid.UUID) error {
 			`DELETE FROM objects WHERE tenant_id = ?`,
 			`DELETE FROM tasks WHERE tenant_id = ?`,
 			`DELETE FROM task_history WHERE tenant_id = ?`,
-			`UPDATE tenants SET roster_version = roster_version + 1 WHERE id = ?`,
+			// A sync writing the tenant in slices finds its claim gone.
+			`UPDATE tenants SET roster_version = roster_version + 1, hide_seq = 9223372036854775807,
+				hide_pos = 9223372036854775807, sync_claim = '', sync_beat = 0 WHERE id = ?`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, tenant.String()); err != nil {
 				return fmt.Errorf("sqlite: reset tenant: %w", err)
@@ -453,8 +503,9 @@ func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.
 	in, args := inClause(tenants)
 	o := store.Object{ID: id, Kind: kind}
 	var data []byte
-	err := s.rs.queryRow(ctx, `SELECT subtype, label, data FROM objects WHERE id = ? AND kind = ? AND tenant_id IN `+in,
-		append([]any{id.String(), string(kind)}, args...)...).Scan(&o.Subtype, &o.Label, &data)
+	vis, vargs := visible("seq", "hide_seq", "objects.tenant_id", tenants)
+	err := s.rs.queryRow(ctx, `SELECT subtype, label, data FROM objects WHERE id = ? AND kind = ? AND tenant_id IN `+in+vis,
+		append(append([]any{id.String(), string(kind)}, args...), vargs...)...).Scan(&o.Subtype, &o.Label, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("%s %s %w", kind, id, store.ErrNotFound)
 	}
@@ -493,6 +544,9 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 			query += ` AND object_seq > ?`
 			args = append(args, q.After)
 		}
+		vis, vargs := visible("object_seq", "hide_seq", "object_orgs.tenant_id", q.Tenants)
+		query += vis
+		args = append(args, vargs...)
 		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
 	} else {
 		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
@@ -505,6 +559,9 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 			query += ` AND seq > ?`
 			args = append(args, q.After)
 		}
+		vis, vargs := visible("seq", "hide_seq", "objects.tenant_id", q.Tenants)
+		query += vis
+		args = append(args, vargs...)
 		query += ` ORDER BY seq LIMIT ? OFFSET ?`
 	}
 	args = append(args, q.Limit+1, q.Offset)

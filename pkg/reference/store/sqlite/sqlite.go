@@ -32,6 +32,15 @@ type Store struct {
 	ws          *stmtCache // the lease's, on w
 	syncMu      sync.Mutex
 	syncDB      *sql.DB // the syncs' connections (see syncPool), nil until used
+	// claimStale is how long a sync's claim on a tenant may go without a
+	// slice before it is taken for a dead process's (slices.go).
+	claimStale time.Duration
+	// sliceRows is how many rows a slice of a sync writes; sliceHook,
+	// when set (by tests), runs after each slice commits, and an error
+	// from it ends the sync.
+	sliceRows   int
+	sliceTarget time.Duration
+	sliceHook   func(slice int) error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -39,6 +48,11 @@ var _ store.Store = (*Store)(nil)
 type config struct {
 	busyTimeout time.Duration
 	readers     int
+	// tests only (slices.go)
+	sliceRows   int
+	sliceTarget time.Duration
+	sliceHook   func(slice int) error
+	claimStale  time.Duration
 }
 
 // Option configures Open.
@@ -54,7 +68,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0))}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -88,8 +102,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w)}
+	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.dropDeadClaims(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}

@@ -532,7 +532,11 @@ func (x *syncTx) planEnqueue(ctx context.Context, tasks []store.NewTask, now tim
 			payload = []byte("{}")
 		}
 		x.plannedTasks++
-		t := store.Task{ID: uuid.New(), TenantID: x.tenant, Sequence: x.lastSeq + x.plannedTasks, Kind: nt.Kind,
+		// Time-ordered ids (version 7): a large sync's events go to the
+		// end of the tasks' unique id index instead of all over it, so
+		// its slices (slices.go) rewrite a few of the index's pages, not
+		// most of them (about 8% of a 10k-user first load's CPU).
+		t := store.Task{ID: uuid.Must(uuid.NewV7()), TenantID: x.tenant, Sequence: x.lastSeq + x.plannedTasks, Kind: nt.Kind,
 			Driver: nt.Driver, CreatedAt: time.Unix(0, now.UnixNano()).UTC(), Payload: payload}
 		args = append(args, t.Sequence, t.ID.String(), string(t.Kind), t.Driver, store.UnixNanos(now), []byte(payload))
 		out[i] = t

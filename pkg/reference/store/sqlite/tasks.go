@@ -94,13 +94,27 @@ func (s *Store) FindTenantsByName(ctx context.Context, name string) ([]store.Ten
 
 // Enqueue implements store.Store.
 func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
-	var out []store.Task
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = enqueue(ctx, tx, tenant, tasks, now)
-		return err
-	})
-	return out, err
+	// While a sync writes the tenant in slices, its events are hidden; a
+	// task enqueued now would come before some of them in the queue and
+	// after all of them in sequence, so it waits for the sync to commit.
+	for {
+		var out []store.Task
+		busy := false
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			var err error
+			if busy, err = s.settleClaim(ctx, tx, tenant); err != nil || busy {
+				return err
+			}
+			out, err = enqueue(ctx, tx, tenant, tasks, now)
+			return err
+		})
+		if !busy {
+			return out, err
+		}
+		if err := awaitClaim(ctx); err != nil {
+			return nil, fmt.Errorf("sqlite: enqueue: %w", err)
+		}
+	}
 }
 
 // enqueue appends tasks inside tx, numbering them from the tenant's counter.
@@ -171,6 +185,9 @@ func (s *Store) LeaseTasks(ctx context.Context, q store.LeaseQuery) ([]store.Tas
 	now := store.UnixNanos(q.Now)
 	query := `SELECT pos FROM tasks WHERE tenant_id IN ` + in + ` AND leased_until <= ?`
 	args = append(args, now)
+	vis, vargs := visible("pos", "hide_pos", "tasks.tenant_id", q.Tenants)
+	query += vis
+	args = append(args, vargs...)
 	if q.Driver != "" {
 		query += ` AND driver = ?`
 		args = append(args, q.Driver)
@@ -223,7 +240,9 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 		return nil, false, nil
 	}
 	in, args := inClause(q.Tenants)
-	query := `SELECT ` + taskCols + `, pos FROM tasks WHERE tenant_id IN ` + in
+	vis, vargs := visible("pos", "hide_pos", "tasks.tenant_id", q.Tenants)
+	query := `SELECT ` + taskCols + `, pos FROM tasks WHERE tenant_id IN ` + in + vis
+	args = append(args, vargs...)
 	if q.Driver != "" {
 		query += ` AND driver = ?`
 		args = append(args, q.Driver)
@@ -261,8 +280,9 @@ func (s *Store) ListTasks(ctx context.Context, q store.TaskQuery) ([]store.Task,
 // FindTask implements store.Store.
 func (s *Store) FindTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUID) (store.Task, error) {
 	in, args := inClause(tenants)
-	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ? AND tenant_id IN `+in,
-		append([]any{id.String()}, args...)...))
+	vis, vargs := visible("pos", "hide_pos", "tasks.tenant_id", tenants)
+	t, err := scanTask(s.r.QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = ? AND tenant_id IN `+in+vis,
+		append(append([]any{id.String()}, args...), vargs...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, &store.TaskError{ID: id, Err: store.ErrNotFound}
 	}
@@ -278,8 +298,9 @@ func (s *Store) DeleteTask(ctx context.Context, tenants []uuid.UUID, id uuid.UUI
 	var t store.Task
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		t, err = scanTask(tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE id = ? AND tenant_id IN `+in+` RETURNING `+taskCols,
-			append([]any{id.String()}, args...)...))
+		vis, vargs := visible("pos", "hide_pos", "tasks.tenant_id", tenants)
+		t, err = scanTask(tx.QueryRowContext(ctx, `DELETE FROM tasks WHERE id = ? AND tenant_id IN `+in+vis+` RETURNING `+taskCols,
+			append(append([]any{id.String()}, args...), vargs...)...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return &store.TaskError{ID: id, Err: store.ErrNotFound}
 		}

@@ -1,0 +1,399 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// A sync planned on a snapshot writes its plan holding the write lock. A
+// plan of many new objects (a district's first load: every object, link and
+// event is new) would hold it for seconds, and every other tenant's token
+// request, lease and acknowledgement would wait that long (docs/ONEROSTER.md).
+// Such a plan is written in slices instead, each its own short write
+// transaction, and kept from readers until the sync commits:
+//
+//   - A first short transaction claims the tenant (tenants.sync_claim): it
+//     sets hide_seq and hide_pos to the next objects seq and tasks pos the
+//     file will hand out (AUTOINCREMENT never hands out one lower), and
+//     every read of the tenant's objects, links and tasks skips rows at or
+//     past them (visible). Seqs and positions are in every index of those
+//     tables, so the test costs no row lookups.
+//   - Slices insert the new objects, their links and the sync's events,
+//     sliceRows at a time, in staging and sequence order.
+//   - The last transaction writes the rest of the plan (changes, removals,
+//     the links of objects already stored: few, in a nightly reload) and
+//     lifts the claim: the whole sync becomes visible at once.
+//
+// The tenant's other writers wait while it is claimed: another sync (which
+// would diff against rows it cannot tell from committed ones) and Enqueue
+// (whose task would get a position among the sync's but a sequence after
+// them). Other tenants never wait for more than one slice. A sync that fails
+// deletes what its slices wrote; one whose process died leaves hidden rows
+// and a claim whose sync_beat stops advancing: after claimStale the next
+// writer of the tenant, or the next Open, deletes them.
+//
+// Applying in slices rather than making the final apply short: the final
+// transaction of a first load must insert every object, link and event the
+// export holds, and no ordering of the work makes that short; writing those
+// rows early and keeping them hidden is what makes the last step small.
+
+// defaultSliceRows is how many new objects, or events, the first slice
+// writes (300-700 ms of the write lock at 20,000 users on a 2-core
+// machine; see docs/PERFORMANCE.md); a plan with fewer new objects and
+// events than this is written in one transaction, as before. Each commit
+// costs the load far more than its rows (it rewrites the index pages its
+// slice touched, and the page cache is lost to other writers between
+// slices): 2,000-row slices took a 20k-user first load 2.4 times main's
+// CPU, 8,000-row ones the same as main.
+const defaultSliceRows = 8000
+
+// minSliceRows is the least a slice shrinks to on a slow machine.
+const minSliceRows = 2000
+
+// sliceTarget is how long a slice should hold the write lock: the rows of
+// the next slice are scaled from the last one's to take about this long.
+// Each commit writes the pages its slice dirtied (most of the leaves of
+// the random-keyed id indexes, in a large load), so slices much smaller
+// than this cost a load most of its speed; much larger, and the other
+// tenants' requests wait longer.
+const sliceTarget = 400 * time.Millisecond
+
+// withSlices sets the rows of every slice (none scaled) and a hook run
+// after each slice commits (tests only: small slices show what large loads
+// do).
+func withSlices(rows int, hook func(slice int) error) Option {
+	return func(c *config) { c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0 }
+}
+
+// nextSlice scales rows, the last slice's, by how long it held the lock
+// against the target (none: rows stays), between minSliceRows and four
+// times the default.
+func nextSlice(rows int, took, target time.Duration) int {
+	if target <= 0 || took <= 0 {
+		return rows
+	}
+	n := int(float64(rows) * float64(target) / float64(took))
+	// Grow by at most twice at a time: a slice that ran alone may have
+	// been quicker than the next will be beside other writers.
+	return max(minSliceRows, min(n, 2*rows, 4*defaultSliceRows))
+}
+
+// withClaimStale sets how long a claim may go without a slice before it
+// is taken for a dead sync's (tests only).
+func withClaimStale(d time.Duration) Option { return func(c *config) { c.claimStale = d } }
+
+// noHide is hide_seq and hide_pos when no sync is writing the tenant.
+const noHide = math.MaxInt64
+
+// defaultClaimStale is how long a claim may go without a slice before it
+// is taken for the claim of a dead process.
+const defaultClaimStale = time.Minute
+
+// claimPoll is how often a writer waiting for a claimed tenant looks again.
+const claimPoll = 20 * time.Millisecond
+
+// errClaimLost says that the sync's claim was lifted under it (the tenant
+// was reset, or its claim was taken for a dead one's).
+var errClaimLost = errors.New("sqlite: sync: the tenant was reset or its sync taken for dead while it ran")
+
+// errAbandon, returned by a slice hook, ends the sync as the death of its
+// process would: without deleting what its slices wrote (tests only).
+var errAbandon = errors.New("sqlite: sync abandoned")
+
+// visible is the condition, and its argument, that keeps the rows of a
+// sync not yet committed out of a read: col is an objects seq (hideCol
+// hide_seq) or a tasks pos (hide_pos), tenantCol the row's tenant column.
+// For one tenant the bound is read once (an uncorrelated subquery); for
+// several, per row.
+func visible(col, hideCol, tenantCol string, tenants []uuid.UUID) (string, []any) {
+	if len(tenants) == 1 {
+		return ` AND ` + col + ` < (SELECT ` + hideCol + ` FROM tenants WHERE id = ?)`, []any{tenants[0].String()}
+	}
+	return ` AND ` + col + ` < (SELECT ` + hideCol + ` FROM tenants WHERE id = ` + tenantCol + `)`, nil
+}
+
+// settleClaim looks at tenant's claim inside the write transaction tx: it
+// reports busy when a live sync holds it. A claim left by a dead sync is
+// lifted, and what that sync wrote deleted, in tx.
+func (s *Store) settleClaim(ctx context.Context, tx *sql.Tx, tenant uuid.UUID) (busy bool, err error) {
+	var claim string
+	var beat, hideSeq, hidePos int64
+	err = tx.QueryRowContext(ctx, `SELECT sync_claim, sync_beat, hide_seq, hide_pos FROM tenants WHERE id = ?`, tenant.String()).Scan(&claim, &beat, &hideSeq, &hidePos)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && claim == "") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sqlite: sync claim: %w", err)
+	}
+	if time.Since(time.Unix(0, beat)) < s.claimStale {
+		return true, nil
+	}
+	return false, dropHidden(ctx, tx, tenant, hideSeq, hidePos, -1)
+}
+
+// dropHidden deletes up to limit (all if negative) of the objects and tasks
+// of tenant a claim hides (the links go with their objects), and lifts the
+// claim once none is left. It bumps the roster version, so that a sync
+// that planned beside the hidden rows plans again.
+func dropHidden(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, hideSeq, hidePos int64, limit int) error {
+	t := tenant.String()
+	var left int64
+	for _, q := range []struct {
+		sql   string
+		bound int64
+	}{
+		{`DELETE FROM objects WHERE seq IN (SELECT seq FROM objects WHERE seq >= ? AND tenant_id = ? LIMIT ?)`, hideSeq},
+		{`DELETE FROM tasks WHERE pos IN (SELECT pos FROM tasks WHERE pos >= ? AND tenant_id = ? LIMIT ?)`, hidePos},
+	} {
+		r, err := tx.ExecContext(ctx, q.sql, q.bound, t, limit)
+		if err != nil {
+			return fmt.Errorf("sqlite: drop a dead sync's rows: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		left += n
+	}
+	if limit >= 0 && left > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tenants SET hide_seq = ?, hide_pos = ?, sync_claim = '', sync_beat = 0,
+		roster_version = roster_version + 1 WHERE id = ?`, int64(noHide), int64(noHide), t); err != nil {
+		return fmt.Errorf("sqlite: drop a dead sync's rows: %w", err)
+	}
+	return nil
+}
+
+// dropClaim deletes what the sync claimed tenant with claim wrote, sliceRows
+// objects and tasks per write transaction (begun by begin), and lifts the
+// claim. A claim no longer the sync's (lifted by a reset, or by a writer
+// that took it for dead) is left alone.
+func dropClaim(ctx context.Context, begin func(context.Context) (*sql.Tx, error), tenant uuid.UUID, claim string, sliceRows int) error {
+	for {
+		tx, err := begin(ctx)
+		if err != nil {
+			return fmt.Errorf("sqlite: begin: %w", err)
+		}
+		var hideSeq, hidePos int64
+		err = tx.QueryRowContext(ctx, `SELECT hide_seq, hide_pos FROM tenants WHERE id = ? AND sync_claim = ?`, tenant.String(), claim).Scan(&hideSeq, &hidePos)
+		if errors.Is(err, sql.ErrNoRows) {
+			return tx.Rollback()
+		}
+		if err == nil {
+			err = dropHidden(ctx, tx, tenant, hideSeq, hidePos, sliceRows)
+		}
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// dropDeadClaims is Open's sweep: the claims whose sync has not written a
+// slice for claimStale are lifted, and what their syncs wrote deleted.
+func (s *Store) dropDeadClaims(ctx context.Context) error {
+	rows, err := s.w.QueryContext(ctx, `SELECT id, sync_claim FROM tenants WHERE sync_claim != '' AND sync_beat < ?`,
+		time.Now().Add(-s.claimStale).UnixNano())
+	if err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	type dead struct {
+		tenant uuid.UUID
+		claim  string
+	}
+	var all []dead
+	for rows.Next() {
+		var d dead
+		if err := rows.Scan(&d.tenant, &d.claim); err != nil {
+			rows.Close()
+			return fmt.Errorf("sqlite: open: %w", err)
+		}
+		all = append(all, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: open: %w", err)
+	}
+	for _, d := range all {
+		if err := dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }, d.tenant, d.claim, s.sliceRows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// awaitClaim waits, between write transactions, for a claimed tenant.
+func awaitClaim(ctx context.Context) error {
+	t := time.NewTimer(claimPoll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// slicesPay reports whether the plan holds enough new objects and events
+// to be written in slices.
+func (x *syncTx) slicesPay(ctx context.Context) (bool, error) {
+	var n int
+	if err := x.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.diff WHERE state = 1) + (SELECT count(*) FROM temp.plan_tasks)`).Scan(&n); err != nil {
+		return false, fmt.Errorf("sqlite: sync: %w", err)
+	}
+	return n > x.s.sliceRows, nil
+}
+
+// The statements of a slice of new objects, the staged ords (?2, ?3]. A
+// new object a slice wrote gets state 4 in diff, its seq set, so that the
+// plan's last transaction (writePlan) leaves it and its links alone.
+var sliceObjects = []string{
+	`INSERT INTO main.objects (tenant_id, id, kind, subtype, label, data)
+		SELECT ?1, s.id, s.kind, s.subtype, s.label, s.data FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
+		WHERE d.state = 1 AND d.ord > ?2 AND d.ord <= ?3 ORDER BY d.ord`,
+	`UPDATE temp.diff SET state = 4, seq = (SELECT o.seq FROM temp.stage s JOIN main.objects o ON o.tenant_id = ?1 AND o.id = s.id WHERE s.ord = diff.ord)
+		WHERE state = 1 AND ord > ?2 AND ord <= ?3`,
+	`INSERT OR IGNORE INTO main.object_orgs (tenant_id, org_id, object_seq, kind, subtype)
+		SELECT ?1, x.org, d.seq, s.kind, s.subtype FROM temp.diff d JOIN temp.stage_orgs x ON x.ord = d.ord JOIN temp.stage s ON s.ord = d.ord
+		WHERE d.state = 4 AND d.ord > ?2 AND d.ord <= ?3`,
+	`INSERT OR IGNORE INTO main.person_sections (tenant_id, section_id, person_seq)
+		SELECT ?1, x.sec, d.seq FROM temp.diff d JOIN temp.stage_secs x ON x.ord = d.ord
+		WHERE d.state = 4 AND d.ord > ?2 AND d.ord <= ?3`,
+}
+
+// writeSlices writes the plan's new objects and its events in slices. It
+// is called holding the write lock in x.tx, the tenant checked unchanged
+// and unclaimed; it commits that transaction with the claim, and returns
+// with x.tx a new one, the claim still the sync's.
+func (x *syncTx) writeSlices(ctx context.Context) error {
+	tenant, sliceRows := x.tenant.String(), x.s.sliceRows
+	claim := uuid.NewString()
+	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET
+			hide_seq = COALESCE((SELECT seq FROM main.sqlite_sequence WHERE name = 'objects'), 0) + 1,
+			hide_pos = COALESCE((SELECT seq FROM main.sqlite_sequence WHERE name = 'tasks'), 0) + 1,
+			sync_claim = ?, sync_beat = ? WHERE id = ?`, claim, time.Now().UnixNano(), tenant); err != nil {
+		return fmt.Errorf("sqlite: sync: claim: %w", err)
+	}
+	if err := x.tx.Commit(); err != nil {
+		x.tx = nil
+		return fmt.Errorf("sqlite: sync: claim: %w", err)
+	}
+	x.tx, x.claim = nil, claim
+	// New objects, sliceRows at a time in staging order.
+	for lo := int64(0); ; {
+		var hi sql.NullInt64
+		if err := x.conn.QueryRowContext(ctx, `SELECT max(ord) FROM (SELECT ord FROM temp.diff WHERE state = 1 AND ord > ? ORDER BY ord LIMIT ?)`, lo, sliceRows).Scan(&hi); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		if !hi.Valid {
+			break
+		}
+		took, err := x.slice(ctx, func(tx *sql.Tx) error {
+			for _, q := range sliceObjects {
+				if _, err := tx.ExecContext(ctx, q, tenant, lo, hi.Int64); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		lo, sliceRows = hi.Int64, nextSlice(sliceRows, took, x.s.sliceTarget)
+	}
+	// Events, in sequence order; the counter moves in the last transaction.
+	var first, last sql.NullInt64
+	if err := x.conn.QueryRowContext(ctx, `SELECT min(sequence), max(sequence) FROM temp.plan_tasks`).Scan(&first, &last); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	sliceRows = x.s.sliceRows
+	for lo := first.Int64 - 1; last.Valid && lo < last.Int64; {
+		hi := lo + int64(sliceRows)
+		took, err := x.slice(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO main.tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
+				SELECT id, ?1, sequence, kind, driver, created_at, payload FROM temp.plan_tasks
+				WHERE sequence > ?2 AND sequence <= ?3 ORDER BY sequence`, tenant, lo, hi)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		lo, sliceRows = hi, nextSlice(sliceRows, took, x.s.sliceTarget)
+	}
+	if _, err := x.conn.ExecContext(ctx, `DELETE FROM temp.plan_tasks`); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	tx, err := x.claimed(ctx)
+	if err != nil {
+		return err
+	}
+	x.tx = tx
+	if last.Valid {
+		if _, err := tx.ExecContext(ctx, `UPDATE tenants SET last_sequence = ? WHERE id = ?`, last.Int64, tenant); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// claimed begins a write transaction and checks that the sync still holds
+// its claim, marking it alive.
+func (x *syncTx) claimed(ctx context.Context) (*sql.Tx, error) {
+	tx, err := x.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: begin: %w", err)
+	}
+	r, err := tx.ExecContext(ctx, `UPDATE tenants SET sync_beat = ? WHERE id = ? AND sync_claim = ?`, time.Now().UnixNano(), x.tenant.String(), x.claim)
+	var n int64
+	if err == nil {
+		n, err = r.RowsAffected()
+	}
+	if err == nil && n != 1 {
+		err = errClaimLost
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		if errors.Is(err, errClaimLost) {
+			x.claim = "" // nothing of the sync's is left to delete
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: sync: %w", err)
+	}
+	return tx, nil
+}
+
+// slice runs fn in a write transaction of its own, the claim checked, and
+// returns how long it held the write lock.
+func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Duration, error) {
+	tx, err := x.claimed(ctx)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
+	}
+	took := time.Since(start)
+	x.slices++
+	if h := x.s.sliceHook; h != nil {
+		if err := h(x.slices); err != nil {
+			if errors.Is(err, errAbandon) {
+				x.abandoned = true
+			}
+			return 0, err
+		}
+	}
+	return took, nil
+}
