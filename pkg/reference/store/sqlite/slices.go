@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/internal/ctxsleep"
 )
 
 // A sync planned on a snapshot writes its plan holding the write lock. A
@@ -231,16 +233,7 @@ func (s *Store) dropDeadClaims(ctx context.Context) error {
 }
 
 // awaitClaim waits, between write transactions, for a claimed tenant.
-func awaitClaim(ctx context.Context) error {
-	t := time.NewTimer(claimPoll)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func awaitClaim(ctx context.Context) error { return ctxsleep.Sleep(ctx, claimPoll) }
 
 // slicesPay reports whether the plan holds enough new objects and events
 // to be written in slices.
