@@ -183,26 +183,30 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer inst.Close()
 	return srv.Serve(ctx, ln, func(a net.Addr) {
-		fmt.Fprintf(stdout, "interop: serving %s on %s\n", redactDSN(*db), a)
-		fmt.Fprintf(stdout, "  base URL:  http://%s%s\n", a, contract.BasePath)
-		fmt.Fprintf(stdout, "  token URL: http://%s/oauth/token\n", a)
-		fmt.Fprintf(stdout, "  API reference: http://%s/docs\n", a)
+		// The start-up block is written in one piece: a reader that waits
+		// for its first lines (a script, a test) then has all of them.
+		var out strings.Builder
+		defer func() { _, _ = io.WriteString(stdout, out.String()) }()
+		fmt.Fprintf(&out, "interop: serving %s on %s\n", redactDSN(*db), a)
+		fmt.Fprintf(&out, "  base URL:  http://%s%s\n", a, contract.BasePath)
+		fmt.Fprintf(&out, "  token URL: http://%s/oauth/token\n", a)
+		fmt.Fprintf(&out, "  API reference: http://%s/docs\n", a)
 		if *publicURL != "" {
-			fmt.Fprintf(stdout, "  public URL: %s%s (paging links are built on it)\n", strings.TrimSuffix(*publicURL, "/"), contract.BasePath)
+			fmt.Fprintf(&out, "  public URL: %s%s (paging links are built on it)\n", strings.TrimSuffix(*publicURL, "/"), contract.BasePath)
 		}
 		ltiTenant := ""
 		if inst.Demo != nil {
 			ltiTenant = inst.Demo.ClientID
 		}
-		ltiMode.print(stdout, "http://"+a.String(), redactDSN(*db), ltiTenant)
+		ltiMode.print(&out, "http://"+a.String(), redactDSN(*db), ltiTenant)
 		if d := inst.Demo; d != nil {
-			fmt.Fprintf(stdout, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
+			fmt.Fprintf(&out, "  demo tenant %s: client_id=%s client_secret=%s\n", d.TenantID, d.ClientID, d.ClientSecret)
 			if demoBefore {
-				fmt.Fprintf(stdout, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
+				fmt.Fprintf(&out, "  the demo tenant was already there: left as earlier runs left it (acknowledged tasks stay gone);\n"+
 					"  to start the demo over, stop the server and run: interop tenant reset --db %s --tenant %s --yes\n", shellQuote(redactDSN(*db)), d.ClientID)
 			}
 		} else if tenants == 0 {
-			fmt.Fprintf(stdout, "  this database holds no tenant, so every request will be refused (401): create one with\n"+
+			fmt.Fprintf(&out, "  this database holds no tenant, so every request will be refused (401): create one with\n"+
 				"  interop tenant create --db %s --name NAME, or serve with --demo\n", shellQuote(redactDSN(*db)))
 		}
 	})
