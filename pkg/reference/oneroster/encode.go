@@ -191,6 +191,20 @@ func marshalFallback(b []byte, v any) ([]byte, error) {
 	return append(b, data...), nil
 }
 
+// membershipRest writes what both memberships hold after their references,
+// in the fields' order, and closes the object; ok false when their $sys
+// holds a field the builder never sets.
+func (e *enc) membershipRest(s models.SysType, end openapi_types.Date, primary *bool, start openapi_types.Date) bool {
+	if !e.sys(s) {
+		return false
+	}
+	e.date("end_date", end)
+	e.primary(primary)
+	e.date("start_date", start)
+	e.close()
+	return true
+}
+
 // appendPersonSectionMembership appends m's JSON to b.
 func appendPersonSectionMembership(b []byte, m *models.PersonSectionMembership) ([]byte, error) {
 	if len(m.Ext) != 0 || m.Grade != "" || m.Status != "" {
@@ -204,13 +218,9 @@ func appendPersonSectionMembership(b []byte, m *models.PersonSectionMembership) 
 	if m.Section != (models.SectionSys{}) {
 		e.ref("$section", m.Section.Sys)
 	}
-	if !e.sys(m.Sys) {
+	if !e.membershipRest(m.Sys, m.EndDate, m.Primary, m.StartDate) {
 		return marshalFallback(b, m)
 	}
-	e.date("end_date", m.EndDate)
-	e.primary(m.Primary)
-	e.date("start_date", m.StartDate)
-	e.close()
 	return e.b, nil
 }
 
@@ -227,13 +237,9 @@ func appendPersonOrgMembership(b []byte, m *models.PersonOrgMembership) ([]byte,
 	if m.Person != (models.PersonSys{}) {
 		e.personRef("$person", m.Person.Sys)
 	}
-	if !e.sys(m.Sys) {
+	if !e.membershipRest(m.Sys, m.EndDate, m.Primary, m.StartDate) {
 		return marshalFallback(b, m)
 	}
-	e.date("end_date", m.EndDate)
-	e.primary(m.Primary)
-	e.date("start_date", m.StartDate)
-	e.close()
 	return e.b, nil
 }
 
