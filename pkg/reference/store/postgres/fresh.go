@@ -91,6 +91,16 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	if stored {
 		return false, nil
 	}
+	// Every object of the chunk is new: changed hears of them before they
+	// are written, as Apply promises.
+	chs := make([]store.Change, len(objs))
+	for i := range objs {
+		o := &objs[i]
+		chs[i] = store.Change{Object: store.Object{ID: o.ID, Kind: o.Kind, Subtype: o.Subtype, Label: o.Label, Data: o.Data}}
+	}
+	if err := changed(chs); err != nil {
+		return false, err
+	}
 	// The seqs, drawn in one statement and handed out in staging order
 	// (the list order), so that the links can be copied beside the
 	// objects without reading anything back.
@@ -135,14 +145,6 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"person_sections"}, []string{"tenant_id", "section_id", "person_seq"}, pgx.CopyFromRows(secs)); err != nil {
 			return false, fmt.Errorf("postgres: apply: %w", err)
 		}
-	}
-	chs := make([]store.Change, len(objs))
-	for i := range objs {
-		o := &objs[i]
-		chs[i] = store.Change{Object: store.Object{ID: o.ID, Kind: o.Kind, Subtype: o.Subtype, Label: o.Label, Data: o.Data}}
-	}
-	if err := changed(chs); err != nil {
-		return false, err
 	}
 	return true, nil
 }
