@@ -176,24 +176,20 @@ func dropHidden(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, hideSeq, hide
 // that took it for dead) is left alone.
 func dropClaim(ctx context.Context, begin func(context.Context) (*sql.Tx, error), tenant uuid.UUID, claim string, sliceRows int) error {
 	for {
-		tx, err := begin(ctx)
-		if err != nil {
-			return fmt.Errorf("sqlite: begin: %w", err)
-		}
-		var hideSeq, hidePos int64
-		err = tx.QueryRowContext(ctx, `SELECT hide_seq, hide_pos FROM tenants WHERE id = ? AND sync_claim = ?`, tenant.String(), claim).Scan(&hideSeq, &hidePos)
-		if errors.Is(err, sql.ErrNoRows) {
-			return tx.Rollback()
-		}
-		if err == nil {
-			err = dropHidden(ctx, tx, tenant, hideSeq, hidePos, sliceRows)
-		}
-		if err == nil {
-			err = tx.Commit()
-		} else {
-			_ = tx.Rollback()
-		}
-		if err != nil {
+		gone := false
+		err := inTx(ctx, begin, func(tx *sql.Tx) error {
+			var hideSeq, hidePos int64
+			err := tx.QueryRowContext(ctx, `SELECT hide_seq, hide_pos FROM tenants WHERE id = ? AND sync_claim = ?`, tenant.String(), claim).Scan(&hideSeq, &hidePos)
+			if errors.Is(err, sql.ErrNoRows) {
+				gone = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			return dropHidden(ctx, tx, tenant, hideSeq, hidePos, sliceRows)
+		})
+		if err != nil || gone {
 			return err
 		}
 	}

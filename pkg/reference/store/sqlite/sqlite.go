@@ -253,7 +253,14 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 // writer connection inside a transaction, and every later write would
 // wait for it until its context ended.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	return inTx(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }, fn)
+}
+
+// inTx runs fn in a transaction begun by begin (on the writer, or on a
+// sync's own connection), committed when fn returns nil and rolled back
+// otherwise, a panic included.
+func inTx(ctx context.Context, begin func(context.Context) (*sql.Tx, error), fn func(tx *sql.Tx) error) error {
+	tx, err := begin(ctx)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
