@@ -2,8 +2,12 @@ package reference
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -47,19 +51,195 @@ func SyncTask(action string, group uuid.UUID, origin, driver string) store.NewTa
 
 // DataTask is a data_event task: data is the object's current JSON (its prior
 // JSON for a DELETE), changes the prior values of the attributes a CHANGE
-// changed.
+// changed. data and the changes must be valid JSON, as every object's data
+// is once a store has taken it (store.CheckObject): the payload is what
+// json.Marshal writes for the event (dataEvent), written by hand because a
+// sync builds one per object and encoding/json would check and compact each
+// object's JSON again.
 func DataTask(action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID, driver string) store.NewTask {
-	ev := struct {
-		Action     string                     `json:"action"`
-		ObjectID   string                     `json:"object_id"`
-		ObjectType string                     `json:"object_type"`
-		GroupID    string                     `json:"group_id"`
-		Label      string                     `json:"label,omitempty"`
-		Data       json.RawMessage            `json:"data,omitempty"`
-		Changes    map[string]json.RawMessage `json:"changes,omitempty"`
-	}{action, o.ID.String(), Topic(o.Kind, o.Subtype), group.String(), o.Label, data, changes}
-	p, _ := json.Marshal(ev)
-	return store.NewTask{Kind: store.TaskData, Driver: driver, Payload: p}
+	return store.NewTask{Kind: store.TaskData, Driver: driver, Payload: appendDataEvent(nil, action, o, data, changes, group)}
+}
+
+// dataEvent is the payload of a data_event task; appendDataEvent writes it.
+type dataEvent struct {
+	Action     string                     `json:"action"`
+	ObjectID   string                     `json:"object_id"`
+	ObjectType string                     `json:"object_type"`
+	GroupID    string                     `json:"group_id"`
+	Label      string                     `json:"label,omitempty"`
+	Data       json.RawMessage            `json:"data,omitempty"`
+	Changes    map[string]json.RawMessage `json:"changes,omitempty"`
+}
+
+// appendDataEvent appends the JSON of a dataEvent to b, byte for byte what
+// json.Marshal writes (TestDataTaskMatchesMarshal), or returns nil where
+// json.Marshal fails.
+func appendDataEvent(b []byte, action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID) []byte {
+	b = slices.Grow(b, len(data)+len(o.Label)+160)
+	b = append(b, `{"action":`...)
+	b = appendString(b, action)
+	b = append(b, `,"object_id":"`...)
+	b = appendUUID(b, o.ID)
+	b = append(b, `","object_type":`...)
+	b = append(b, `"RDM:`...) // Topic, without its concatenation
+	if (o.Kind == store.KindPerson || o.Kind == store.KindOrg) && o.Subtype != "" {
+		b = appendStringBody(b, o.Subtype)
+	} else {
+		b = appendStringBody(b, string(o.Kind))
+	}
+	b = append(b, `","group_id":"`...)
+	b = appendUUID(b, group)
+	b = append(b, '"')
+	if o.Label != "" {
+		b = append(b, `,"label":`...)
+		b = appendString(b, o.Label)
+	}
+	var ok bool
+	if len(data) > 0 {
+		b = append(b, `,"data":`...)
+		if b, ok = appendRaw(b, data); !ok {
+			return nil
+		}
+	}
+	if len(changes) > 0 {
+		b = append(b, `,"changes":{`...)
+		for i, k := range slices.Sorted(maps.Keys(changes)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			if b, ok = appendRaw(b, changes[k]); !ok {
+				return nil
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func appendUUID(b []byte, id uuid.UUID) []byte {
+	var buf [36]byte
+	hex.Encode(buf[:8], id[:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], id[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], id[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], id[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], id[10:])
+	return append(b, buf[:]...)
+}
+
+// appendString appends s as encoding/json writes a string (HTML-safe:
+// <, > and & escaped, as are U+2028 and U+2029; invalid UTF-8 as U+FFFD).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendStringBody(b, s)
+	return append(b, '"')
+}
+
+func appendStringBody(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
+
+// appendRaw appends a valid JSON value as json.Marshal writes a
+// json.RawMessage: compacted, with <, >, & and U+2028/U+2029 in strings
+// escaped. The JSON the stores keep needs neither (the server and the
+// loader write it with encoding/json or its equal), so one pass that finds
+// nothing to change copies the bytes; anything else goes to json.Marshal.
+// It is false where json.Marshal fails.
+func appendRaw(b []byte, v json.RawMessage) ([]byte, bool) {
+	if v == nil {
+		return append(b, "null"...), true
+	}
+	if plainJSON(v) {
+		return append(b, v...), true
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return b, false
+	}
+	return append(b, out...), true
+}
+
+// plainJSON says v is not empty and has no whitespace outside its strings
+// and no <, >, & or U+2028/U+2029 (whose UTF-8 starts with 0xE2) in them;
+// it assumes v is valid JSON.
+func plainJSON(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	in := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if in {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				in = false
+			case '<', '>', '&', 0xE2:
+				return false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			in = true
+		case ' ', '\t', '\n', '\r':
+			return false
+		}
+	}
+	return true
 }
 
 // Changes compares an object's prior and next JSON attribute by attribute and

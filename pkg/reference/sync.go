@@ -45,9 +45,10 @@ type SyncResult struct {
 // in the engine in batches of a few thousand and applied as sets (before a
 // Delete or DeleteAbsent, and at the end), so a sync of any size holds no
 // more than small buffers of objects and tasks in memory and makes no round
-// trip per object. An invalid object is refused at its Upsert; an error of
-// the store may surface at a later call or from ApplySync (either way
-// nothing is kept). A SyncWriter is valid only during the fill function.
+// trip per object. An invalid object (store.CheckObject) is refused by the
+// store when it is staged, so its error, like any error of the store, may
+// surface at a later call or from ApplySync (either way nothing is kept).
+// A SyncWriter is valid only during the fill function.
 type SyncWriter interface {
 	// Upsert stores obj: an ADD when it is new, a CHANGE carrying the prior
 	// values of the attributes that differ when its Data differs from what
@@ -148,10 +149,9 @@ func (w *syncWriter) flush(ctx context.Context) error {
 	return nil
 }
 
+// Upsert leaves checking o to the store's Stage, which must (SyncTx.Stage):
+// checking here as well read every object's JSON twice.
 func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
-	if err := store.CheckObject(o); err != nil {
-		return err
-	}
 	w.buf = append(w.buf, o)
 	if len(w.buf) < stageEvery {
 		return nil
