@@ -120,15 +120,15 @@ func (b *builder) encode(enc func([]byte) ([]byte, error)) ([]byte, error) {
 // withAncestors is the loaded orgs among ids and their loaded ancestors,
 // each once: a link to a school is also a link to its district.
 func (b *builder) withAncestors(ids ...uuid.UUID) []uuid.UUID {
+	// out holds a few ids (an object's schools and their districts): a
+	// linear search of it is cheaper than a map per object.
 	var out []uuid.UUID
-	seen := map[uuid.UUID]bool{}
 	for _, id := range ids {
-		for depth := 0; depth < 16 && id != uuid.Nil && !seen[id]; depth++ { // depth guards against a cycle
+		for depth := 0; depth < 16 && id != uuid.Nil && !slices.Contains(out, id); depth++ { // depth guards against a cycle
 			o, ok := b.orgs[id]
 			if !ok || apiOrgType[o.typ] == "" {
 				break
 			}
-			seen[id] = true
 			out = append(out, id)
 			id = o.parent
 		}
@@ -462,6 +462,11 @@ func (b *builder) personsOut(ctx context.Context) error {
 	n := int64(0)
 	var members []store.Object
 	var orgs, sections []uuid.UUID
+	// The enrollments not loaded (of other roles, or of users not
+	// loaded) are counted as they pass: after the checks every
+	// enrollment has its user and its class, so the join below sees each
+	// once, and a query of its own would read them all again.
+	skipped := 0
 	for rows.Next() {
 		var idb []byte
 		var sid, role, given, family, middle, email, phone, identifier string
@@ -475,6 +480,9 @@ func (b *builder) personsOut(ctx context.Context) error {
 		pt := apiPerson[role]
 		if pt == "" {
 			b.skipped["users with role "+role]++
+			if err := enrolled.each(ord, func() error { skipped++; return nil }); err != nil {
+				return err
+			}
 			continue
 		}
 		id := uid(idb)
@@ -512,6 +520,7 @@ func (b *builder) personsOut(ctx context.Context) error {
 		var secs []models.MembershipSys
 		if err := enrolled.each(ord, func() error {
 			if apiPerson[erole] == "" {
+				skipped++
 				return nil
 			}
 			eid, cid := uid(eb), uid(cb)
@@ -550,20 +559,18 @@ func (b *builder) personsOut(ctx context.Context) error {
 			}
 		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if skipped > 0 {
+		b.skipped[skippedEnrollments] = skipped
+	}
+	return nil
 }
 
-// countSkipped counts the enrollments not loaded: of roles other than
-// student and teacher, or of users who are not loaded.
-func (b *builder) countSkipped(ctx context.Context) error {
-	var n int
-	err := b.s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM enrollments e JOIN users u ON u.id = e.user
-		WHERE e.role NOT IN ('student', 'teacher') OR u.role NOT IN ('student', 'teacher')`).Scan(&n)
-	if n > 0 {
-		b.skipped["enrollments of other roles or of users not loaded"] = n
-	}
-	return err
-}
+// skippedEnrollments is the Result.Skipped reason of the enrollments not
+// loaded.
+const skippedEnrollments = "enrollments of other roles or of users not loaded"
 
 func (b *builder) categoriesOut(ctx context.Context) error {
 	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY ord`)

@@ -190,7 +190,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		if c.wrap != nil {
 			b.w = c.wrap(w)
 		}
-		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut, b.countSkipped} {
+		for _, step := range []func(context.Context) error{b.orgsOut, b.termsOut, b.coursesOut, b.sectionsOut, b.personsOut, b.categoriesOut} {
 			if err := step(ctx); err != nil {
 				return err
 			}
