@@ -1,6 +1,7 @@
 package oneroster
 
 import (
+	"crypto/sha1"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -15,7 +16,8 @@ var Namespace = uuid.MustParse("0b6f5a52-3c0e-5f1c-9a57-6f6e65726f73")
 // sourcedId in two tenants gets two ids. A demographics row describes the
 // user of the same sourcedId, so it has no id of its own.
 func ID(tenant uuid.UUID, file, sourcedID string) uuid.UUID {
-	return uuid.NewSHA1(Namespace, name(tenant, file, sourcedID))
+	var buf [256]byte
+	return sha1ID(name(buf[:0], tenant, file, sourcedID))
 }
 
 // OrgMembershipID is the id of the PersonOrgMembership of a user and one of
@@ -27,14 +29,36 @@ func OrgMembershipID(tenant uuid.UUID, userSID, orgSID string) uuid.UUID {
 // orgMembershipID derives from the two objects' ids, which a load knows
 // for a membership the tenant keeps as well as for one of the export.
 func orgMembershipID(tenant, user, org uuid.UUID) uuid.UUID {
-	return uuid.NewSHA1(Namespace, name(tenant, "orgMembership", user.String(), org.String()))
+	var buf [256]byte
+	b := name(buf[:0], tenant, "orgMembership")
+	for _, id := range []uuid.UUID{user, org} { // two more parts, as name writes them
+		b = append(b, "/36:"...)
+		b = append(b, make([]byte, 36)...)
+		hexUUID(b[len(b)-36:], id)
+	}
+	return sha1ID(b)
 }
 
-// name joins the parts with their lengths, so that no two lists of parts
-// give the same name ("a/b"+"c" and "a"+"b/c" differ).
-func name(tenant uuid.UUID, parts ...string) []byte {
-	b := make([]byte, 0, 64)
-	b = append(b, tenant.String()...)
+// sha1ID is uuid.NewSHA1(Namespace, name) without its allocations (a load
+// derives an id for every row and membership): SHA-1 of the namespace and
+// the name, version 5, RFC 4122 variant.
+func sha1ID(name []byte) uuid.UUID {
+	sum := sha1.Sum(name)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = (id[6] & 0x0f) | 0x50
+	id[8] = (id[8] & 0x3f) | 0x80
+	return id
+}
+
+// name appends to b the namespace (hashed first, see sha1ID) and the
+// parts joined with their lengths, so that no two lists of parts give the
+// same name ("a/b"+"c" and "a"+"b/c" differ).
+func name(b []byte, tenant uuid.UUID, parts ...string) []byte {
+	b = append(b, Namespace[:]...)
+	var t [36]byte
+	hexUUID(t[:], tenant)
+	b = append(b, t[:]...)
 	for _, p := range parts {
 		b = append(b, '/')
 		b = strconv.AppendInt(b, int64(len(p)), 10)

@@ -3,9 +3,12 @@ package oneroster
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // readAll reads one file and returns the rows it emitted and its errors.
@@ -183,4 +186,28 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The ids are derived without uuid.NewSHA1's allocations; they must be
+// the ids it derives, from the names as they were written.
+func TestIDsAsNewSHA1(t *testing.T) {
+	oldName := func(tenant uuid.UUID, parts ...string) []byte {
+		b := []byte(tenant.String())
+		for _, p := range parts {
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(len(p)), 10)
+			b = append(b, ':')
+			b = append(b, p...)
+		}
+		return b
+	}
+	for _, sid := range []string{"", "u1", "a/b", "é東京", strings.Repeat("x", 300)} {
+		tenant, user, org := uuid.New(), uuid.New(), uuid.New()
+		if got, want := ID(tenant, FileUsers, sid), uuid.NewSHA1(Namespace, oldName(tenant, FileUsers, sid)); got != want {
+			t.Errorf("ID(%q) = %s, want %s", sid, got, want)
+		}
+		if got, want := orgMembershipID(tenant, user, org), uuid.NewSHA1(Namespace, oldName(tenant, "orgMembership", user.String(), org.String())); got != want {
+			t.Errorf("orgMembershipID = %s, want %s", got, want)
+		}
+	}
 }
