@@ -693,3 +693,22 @@ func TestLoadZip(t *testing.T) {
 		t.Error("a CSV file opened as an export")
 	}
 }
+
+// The enrollments not loaded are counted whichever side rules them out: a
+// user who is not loaded (a proctor, a parent), or a role other than
+// student and teacher on a loaded user.
+func TestLoadCountsSkippedEnrollments(t *testing.T) {
+	const reason = "enrollments of other roles or of users not loaded"
+	before := newDistrict(t).mustLoad(t, "testdata/minimal").Skipped[reason]
+	dir := copyExport(t, "testdata/minimal", map[string]func(string) string{
+		"enrollments.csv": appendLines(
+			"enrx1,cla1,sch1,proc1,student,,,",
+			"enrx2,cla2,sch1,stu2,aide,,,",
+			"enrx3,cla1,sch1,gua1,parent,,,",
+		),
+	})
+	res := newDistrict(t).mustLoad(t, dir)
+	if got := res.Skipped[reason]; got != before+3 {
+		t.Errorf("skipped enrollments = %d, want %d (%d before the three added)", got, before+3, before)
+	}
+}
