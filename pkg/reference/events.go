@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"unicode/utf8"
 
@@ -244,24 +245,36 @@ func plainJSON(v []byte) bool {
 
 // Changes compares an object's prior and next JSON attribute by attribute and
 // returns the prior value of every attribute that differs (null for an
-// attribute that is new). An empty map means the two are equal.
+// attribute that is new). An empty map means the two are equal. Both must
+// be valid JSON (as a store keeps and stages it); one that is not an
+// object is ErrInvalid.
 func Changes(prior, next json.RawMessage) (map[string]json.RawMessage, error) {
 	if bytes.Equal(prior, next) && json.Valid(next) {
 		// The common case of a reload: nothing to decode.
 		return map[string]json.RawMessage{}, nil
 	}
-	var p, n map[string]json.RawMessage
-	if err := json.Unmarshal(prior, &p); err != nil {
-		return nil, fmt.Errorf("%w: stored object is not a JSON object: %v", store.ErrInvalid, err)
+	// Both are checked JSON objects when a sync compares them (the store
+	// checked each when it took it): their members are found without
+	// decoding them, unless a key needs unescaping.
+	p, ok := members(prior)
+	var n map[string]json.RawMessage
+	if ok {
+		n, ok = members(next)
 	}
-	if err := json.Unmarshal(next, &n); err != nil {
-		return nil, fmt.Errorf("%w: object data is not a JSON object: %v", store.ErrInvalid, err)
+	if !ok {
+		p, n = nil, nil
+		if err := json.Unmarshal(prior, &p); err != nil {
+			return nil, fmt.Errorf("%w: stored object is not a JSON object: %v", store.ErrInvalid, err)
+		}
+		if err := json.Unmarshal(next, &n); err != nil {
+			return nil, fmt.Errorf("%w: object data is not a JSON object: %v", store.ErrInvalid, err)
+		}
 	}
 	out := map[string]json.RawMessage{}
 	for k, pv := range p {
 		nv, ok := n[k]
 		if !ok || !sameJSON(pv, nv) {
-			out[k] = pv
+			out[k] = bytes.Clone(pv)
 		}
 	}
 	for k := range n {
@@ -272,7 +285,113 @@ func Changes(prior, next json.RawMessage) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// sameJSON compares two JSON values regardless of key order and spacing.
+// members is what json.Unmarshal into a map[string]json.RawMessage gives
+// for v, a valid JSON object (the values alias v); false when v is not an
+// object or has a key with an escape or a byte outside printable ASCII,
+// which json.Unmarshal would rewrite.
+func members(v []byte) (map[string]json.RawMessage, bool) {
+	i := skipSpace(v, 0)
+	if i >= len(v) || v[i] != '{' {
+		return nil, false
+	}
+	out := map[string]json.RawMessage{}
+	i = skipSpace(v, i+1)
+	if i < len(v) && v[i] == '}' {
+		return out, skipSpace(v, i+1) == len(v)
+	}
+	for {
+		if i >= len(v) || v[i] != '"' {
+			return nil, false
+		}
+		start := i + 1
+		for i = start; i < len(v) && v[i] != '"'; i++ {
+			if c := v[i]; c == '\\' || c < 0x20 || c >= 0x80 {
+				return nil, false
+			}
+		}
+		if i >= len(v) {
+			return nil, false
+		}
+		key := string(v[start:i])
+		i = skipSpace(v, i+1)
+		if i >= len(v) || v[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(v, i+1)
+		end := skipValue(v, i)
+		if end <= i {
+			return nil, false
+		}
+		out[key] = v[i:end:end]
+		i = skipSpace(v, end)
+		if i >= len(v) {
+			return nil, false
+		}
+		switch v[i] {
+		case ',':
+			i = skipSpace(v, i+1)
+		case '}':
+			return out, skipSpace(v, i+1) == len(v)
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(v []byte, i int) int {
+	for i < len(v) && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue is the end of the valid JSON value that starts at v[i].
+func skipValue(v []byte, i int) int {
+	if i >= len(v) {
+		return i
+	}
+	switch v[i] {
+	case '"':
+		for j := i + 1; j < len(v); j++ {
+			switch v[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return i
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(v); j++ {
+			switch v[j] {
+			case '"':
+				end := skipValue(v, j)
+				if end <= j {
+					return i
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return i
+	}
+	j := i
+	for j < len(v) && v[j] != ',' && v[j] != '}' && v[j] != ']' && v[j] != ' ' && v[j] != '\t' && v[j] != '\n' && v[j] != '\r' {
+		j++
+	}
+	return j
+}
+
+// sameJSON compares two JSON values regardless of key order and spacing:
+// what json.Marshal writes for each decoded is the same, which for decoded
+// JSON (no NaN, strings valid UTF-8) is the values being equal, floats bit
+// for bit.
 func sameJSON(a, b json.RawMessage) bool {
 	if bytes.Equal(a, b) {
 		return true
@@ -281,7 +400,45 @@ func sameJSON(a, b json.RawMessage) bool {
 	if json.Unmarshal(a, &av) != nil || json.Unmarshal(b, &bv) != nil {
 		return false
 	}
-	ab, _ := json.Marshal(av)
-	bb, _ := json.Marshal(bv)
-	return bytes.Equal(ab, bb)
+	return sameValue(av, bv)
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !sameValue(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	return false
 }

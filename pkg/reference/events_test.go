@@ -3,7 +3,9 @@ package reference_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -89,4 +91,132 @@ func BenchmarkDataTask(b *testing.B) {
 	for b.Loop() {
 		reference.DataTask(reference.ActionAdd, o, o.Data, nil, g, "")
 	}
+}
+
+// changesMarshal is Changes as it was written first: both sides decoded
+// whole, each differing attribute decoded and marshalled again.
+func changesMarshal(prior, next json.RawMessage) (map[string]json.RawMessage, error) {
+	var p, n map[string]json.RawMessage
+	if err := json.Unmarshal(prior, &p); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(next, &n); err != nil {
+		return nil, err
+	}
+	same := func(a, b json.RawMessage) bool {
+		if bytes.Equal(a, b) {
+			return true
+		}
+		var av, bv any
+		if json.Unmarshal(a, &av) != nil || json.Unmarshal(b, &bv) != nil {
+			return false
+		}
+		ab, _ := json.Marshal(av)
+		bb, _ := json.Marshal(bv)
+		return bytes.Equal(ab, bb)
+	}
+	out := map[string]json.RawMessage{}
+	for k, pv := range p {
+		if nv, ok := n[k]; !ok || !same(pv, nv) {
+			out[k] = pv
+		}
+	}
+	for k := range n {
+		if _, ok := p[k]; !ok {
+			out[k] = json.RawMessage("null")
+		}
+	}
+	return out, nil
+}
+
+// Changes finds the members of both sides without decoding them and
+// compares differing values decoded: the same answer as decoding both
+// sides and comparing the re-marshalled values, over objects with
+// whitespace, escaped and non-ASCII keys, repeated keys, nested values in
+// another key order, numbers written differently (1, 1.0, 1e0, -0, 0) and
+// strings with escapes.
+func TestChangesAsMarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	keys := []string{`"a"`, `"b"`, `"name"`, `"$sys"`, `"a\u0062"`, `"é"`, `"x\"y"`, `"k\\"`}
+	vals := []string{`1`, `1.0`, `1e0`, `-0`, `0`, `2.5`, `-3e-2`, `true`, `false`, `null`, `""`, `"s"`, `"s\"q\\"`, `"\u0073"`, `"<&>"`,
+		`"é"`, `"\u00e9"`, `[]`, `[1,2]`, `[ 1 , 2 ]`, `[2,1]`, `{}`, `{"a":1,"b":[true,{"c":"}"}]}`, `{"b":[true,{"c":"}"}],"a":1}`,
+		`{ "a" : 1 , "b" : [ true , { "c" : "}" } ] }`, `{"a":1,"b":[true,{"c":"]"}]}`, `[{"x":"[{"},"y"]`}
+	ws := func() string {
+		if r.IntN(3) > 0 {
+			return ""
+		}
+		return []string{" ", "\n", "\t ", "\r\n"}[r.IntN(4)]
+	}
+	obj := func() json.RawMessage {
+		var b strings.Builder
+		b.WriteString(ws() + "{" + ws())
+		for i := range r.IntN(5) {
+			if i > 0 {
+				b.WriteString("," + ws())
+			}
+			b.WriteString(keys[r.IntN(len(keys))] + ws() + ":" + ws() + vals[r.IntN(len(vals))] + ws())
+		}
+		b.WriteString("}" + ws())
+		return json.RawMessage(b.String())
+	}
+	for i := range 20000 {
+		prior, next := obj(), obj()
+		if r.IntN(4) == 0 {
+			next = prior
+		}
+		want, werr := changesMarshal(prior, next)
+		got, err := reference.Changes(prior, next)
+		if (err != nil) != (werr != nil) || len(got) != len(want) {
+			t.Fatalf("case %d: Changes(%s, %s) = %q, %v; want %q, %v", i, prior, next, got, err, want, werr)
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || !bytes.Equal(g, v) {
+				t.Fatalf("case %d: Changes(%s, %s) = %q; want %q", i, prior, next, got, want)
+			}
+		}
+	}
+	if got, err := reference.Changes(json.RawMessage(`null`), json.RawMessage(`{"a":1}`)); err != nil || len(got) != 1 || string(got["a"]) != "null" {
+		t.Errorf("Changes(null, {\"a\":1}) = %q, %v; want a new attribute, as json.Unmarshal reads null as no map", got, err)
+	}
+	for _, bad := range []string{`[]`, `"x"`, `1`} {
+		if _, err := reference.Changes(json.RawMessage(bad), json.RawMessage(`{}`)); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Changes(%s, {}) = %v, want ErrInvalid", bad, err)
+		}
+		if _, err := reference.Changes(json.RawMessage(`{}`), json.RawMessage(bad)); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Changes({}, %s) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+// BenchmarkChanges compares a section whose 30 students' labels changed in
+// one place (a renamed student): Changes against decoding and re-marshalling
+// as changesMarshal does.
+func BenchmarkChanges(b *testing.B) {
+	section := func(renamed string) json.RawMessage {
+		var s strings.Builder
+		s.WriteString(`{"$sys":{"id":"7d5e1c3a-3b1e-4f4e-9d7a-1a2b3c4d5e6f","type":"section","label":"Math 1","source_id":{"oneroster":"c-1"}},"title":"Math 1","students":[`)
+		for i := range 30 {
+			if i > 0 {
+				s.WriteString(",")
+			}
+			label := "Student Number"
+			if i == 7 {
+				label = renamed
+			}
+			s.WriteString(`{"$sys":{"id":"0d5e1c3a-3b1e-4f4e-9d7a-1a2b3c4d5e6f","type":"person","person_type":"Student","label":"` + label + `","membership":{"id":"1d5e1c3a-3b1e-4f4e-9d7a-1a2b3c4d5e6f","type":"person_section_membership"}}}`)
+		}
+		s.WriteString(`]}`)
+		return json.RawMessage(s.String())
+	}
+	prior, next := section("Student Number"), section("Student Renamed")
+	b.Run("marshal", func(b *testing.B) {
+		for b.Loop() {
+			changesMarshal(prior, next)
+		}
+	})
+	b.Run("Changes", func(b *testing.B) {
+		for b.Loop() {
+			reference.Changes(prior, next)
+		}
+	})
 }
