@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -64,12 +63,8 @@ func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, f
 		}
 		x.snapshot = true
 	}
-	// In a read transaction, this first read fixes the snapshot. A tenant
-	// with no object and no claim on it may take the fresh path (fresh.go).
-	var empty bool
-	err := x.querier().QueryRowContext(ctx, `SELECT roster_version, last_sequence,
-			sync_claim = '' AND NOT EXISTS (SELECT 1 FROM objects WHERE tenant_id = ?1)
-		FROM tenants WHERE id = ?1`, tenant.String()).Scan(&x.version, &x.lastSeq, &empty)
+	// In a read transaction, this first read fixes the snapshot.
+	err := x.querier().QueryRowContext(ctx, `SELECT roster_version, last_sequence FROM tenants WHERE id = ?`, tenant.String()).Scan(&x.version, &x.lastSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("tenant %s %w", tenant, store.ErrNotFound)
 	}
@@ -81,11 +76,9 @@ func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, f
 			return err
 		}
 	}
-	x.freshOK, x.chunk = optimistic && empty && os.Getenv("HX_NOFRESH") == "", s.sliceRows
 	if err := fn(x); err != nil {
 		return err
 	}
-	x.ending = true
 	if err := x.lock(ctx); err != nil {
 		return err
 	}
@@ -139,18 +132,6 @@ type syncTx struct {
 	claim     string
 	slices    int
 	abandoned bool
-	// The fresh path (fresh.go): freshOK while the sync may still take it,
-	// fresh once it did; pending are the objects staged and not yet
-	// written, tasks the tasks enqueued and not yet written, written the
-	// ids written, chunk the objects an Apply writes per slice. ending is
-	// set when fn has returned.
-	freshOK, fresh, ending bool
-	pending                []store.Object
-	tasks                  []pendingTask
-	written                map[uuid.UUID]struct{}
-	chunk                  int
-	lockTime               time.Duration
-	tempMem                bool
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -159,15 +140,6 @@ type syncTx struct {
 func (x *syncTx) lock(ctx context.Context) error {
 	if x.tx != nil {
 		return nil
-	}
-	if err := x.unfresh(ctx); err != nil {
-		return err
-	}
-	if x.fresh {
-		if x.ending {
-			return x.endFresh(ctx)
-		}
-		return x.leaveFresh(ctx)
 	}
 	planned := x.snapshot
 	if x.snapshot {
@@ -248,9 +220,6 @@ func (x *syncTx) end() {
 		_ = dropClaim(ctx, func(ctx context.Context) (*sql.Tx, error) { return x.conn.BeginTx(ctx, nil) }, x.tenant, x.claim, x.s.sliceRows)
 	}
 	// The connection goes back to the pool: leave its tables empty.
-	if x.tempMem {
-		_ = x.tempFile(ctx)
-	}
 	_, _ = x.conn.ExecContext(ctx, clearStage)
 }
 
@@ -393,12 +362,6 @@ func (x *syncTx) findAll(ctx context.Context, objs []store.Object, held map[uuid
 
 // Remove implements store.SyncTx; the links go with the object (ON DELETE CASCADE).
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
-	if err := x.unfresh(ctx); err != nil {
-		return nil, err
-	}
-	if err := x.leaveFresh(ctx); err != nil {
-		return nil, err
-	}
 	if x.tx == nil {
 		return x.planRemove(ctx, kind, id)
 	}
@@ -420,13 +383,6 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 // RemoveUnput implements store.SyncTx.
 func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
 	if limit <= 0 {
-		return nil, nil
-	}
-	if err := x.unfresh(ctx); err != nil {
-		return nil, err
-	}
-	if x.fresh {
-		// Everything the tenant holds, this sync staged.
 		return nil, nil
 	}
 	if x.tx == nil {
@@ -470,12 +426,6 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 
 // Enqueue implements store.SyncTx.
 func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
-	if err := x.unfresh(ctx); err != nil {
-		return nil, err
-	}
-	if x.fresh {
-		return x.enqueueFresh(tasks, now)
-	}
 	if x.tx == nil {
 		return x.planEnqueue(ctx, tasks, now)
 	}

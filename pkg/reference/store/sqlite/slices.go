@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"time"
 
 	"github.com/google/uuid"
@@ -377,10 +376,6 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	took := time.Since(start)
 	x.slices++
-	x.lockTime += took
-	if debugSlices {
-		fmt.Fprintf(os.Stderr, "HXSLICE %d fresh=%v took=%v chunk=%d\n", x.slices, x.fresh, took.Round(time.Millisecond), x.chunk)
-	}
 	if h := x.s.sliceHook; h != nil {
 		if err := h(x.slices); err != nil {
 			if errors.Is(err, errAbandon) {
@@ -391,5 +386,3 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	return took, nil
 }
-
-var debugSlices = os.Getenv("HX_DEBUG") != ""

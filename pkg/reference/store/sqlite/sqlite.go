@@ -90,20 +90,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// spilling dirty pages of the random-keyed (tenant_id, id) index to the
 	// WAL mid-transaction, only to write them again. The cache grows only
 	// as a transaction dirties pages, so small writes cost nothing extra.
-	pg := ""
-	if v := os.Getenv("HX_PAGE"); v != "" {
-		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-			db, err := sql.Open("sqlite", path)
-			if err == nil {
-				_, err = db.Exec("PRAGMA page_size = " + v + "; PRAGMA journal_mode = WAL")
-				db.Close()
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	w, err := sql.Open("sqlite", path+"?"+common+pg+"&_pragma=journal_mode(WAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size("+strconv.Itoa(writerCacheKiB)+")&_txlock=immediate")
+	w, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=temp_store(MEMORY)&_pragma=cache_size("+strconv.Itoa(writerCacheKiB)+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

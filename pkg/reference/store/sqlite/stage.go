@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -69,18 +68,7 @@ func (s *Store) syncPool() (*sql.DB, error) {
 	if s.syncDB != nil {
 		return s.syncDB, nil
 	}
-	extra := ""
-	cache := strconv.Itoa(writerCacheKiB)
-	if v := os.Getenv("HX_CACHE"); v != "" {
-		cache = v
-	}
-	if v := os.Getenv("HX_MMAP"); v != "" {
-		extra += "&_pragma=mmap_size(" + v + ")"
-	}
-	if v := os.Getenv("HX_CKPT"); v != "" {
-		extra += "&_pragma=wal_autocheckpoint(" + v + ")"
-	}
-	db, err := sql.Open("sqlite", s.path+"?"+s.common+"&_pragma=temp_store(FILE)&_pragma=cache_size("+cache+")"+extra+"&_txlock=immediate")
+	db, err := sql.Open("sqlite", s.path+"?"+s.common+"&_pragma=temp_store(FILE)&_pragma=cache_size("+strconv.Itoa(writerCacheKiB)+")&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", s.path, err)
 	}
@@ -116,27 +104,15 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	if x.freshOK || x.fresh {
-		x.stageFresh(objs)
-		return nil
-	}
-	from := x.staged
-	x.staged += int64(len(objs))
-	return x.stageTemp(ctx, objs, from)
-}
-
-// stageTemp writes objs to the staging tables under the ords after from.
-func (x *syncTx) stageTemp(ctx context.Context, objs []store.Object, from int64) error {
 	var objRows, orgRows, secRows []any
-	ord := from
 	for _, o := range objs {
-		ord++
-		objRows = append(objRows, ord, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
+		x.staged++
+		objRows = append(objRows, x.staged, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
 		for _, org := range o.Orgs {
-			orgRows = append(orgRows, ord, org.String())
+			orgRows = append(orgRows, x.staged, org.String())
 		}
 		for _, sec := range o.Sections {
-			secRows = append(secRows, ord, sec.String())
+			secRows = append(secRows, x.staged, sec.String())
 		}
 	}
 	q := x.querier()
@@ -166,13 +142,6 @@ const rowsPerInsert = 256
 func insertRows(ctx context.Context, q interface {
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }, into string, cols int, args []any) error {
-	return insertRowsAs(ctx, q, "INSERT INTO ", into, cols, args)
-}
-
-// insertRowsAs is insertRows with the statement's head (INSERT OR ...).
-func insertRowsAs(ctx context.Context, q interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, verb, into string, cols int, args []any) error {
 	row := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	full := ""
 	for len(args) > 0 {
@@ -181,7 +150,7 @@ func insertRowsAs(ctx context.Context, q interface {
 		if n == rowsPerInsert && full != "" {
 			stmt = full
 		} else {
-			stmt = verb + into + " VALUES " + row + strings.Repeat(", "+row, n-1)
+			stmt = "INSERT INTO " + into + " VALUES " + row + strings.Repeat(", "+row, n-1)
 			if n == rowsPerInsert {
 				full = stmt
 			}
@@ -201,12 +170,6 @@ func insertRowsAs(ctx context.Context, q interface {
 // states and the links to drop and add are found, the changes passed to
 // changed, and the writes left to the lock.
 func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) (int, error) {
-	if x.freshOK || x.fresh {
-		done, err := x.applyFresh(ctx, changed)
-		if done || err != nil {
-			return 0, err
-		}
-	}
 	lo, hi := x.applied, x.staged
 	if lo == hi {
 		return 0, nil
