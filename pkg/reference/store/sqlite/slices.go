@@ -390,3 +390,9 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	return took, nil
 }
+
+// withSliceHook sets a hook run after each slice commits, the slices'
+// sizes left as they are (tests only).
+func withSliceHook(hook func(slice int) error) Option {
+	return func(c *config) { c.sliceHook = hook }
+}
