@@ -51,6 +51,12 @@ const (
 	stateNew     = 1
 	stateChanged = 2
 	stateSame    = 3
+	// stateRelabeled is a changed object whose kind and subtype are
+	// unchanged (a renamed person, say): its links, which carry only those,
+	// are diffed as an unchanged object's are, and only the links that
+	// differ are written, where a changed one's are all dropped and made
+	// again (see linkDiff).
+	stateRelabeled = 5
 )
 
 // syncConns bounds the syncs that run at once on one Store.
@@ -332,8 +338,8 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, int64, error) {
 	rows, err := x.querier().QueryContext(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
 			COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
-		FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord LEFT JOIN main.objects o ON d.state = 2 AND o.seq = d.seq
-		WHERE d.ord > ? AND d.ord <= ? AND +d.state IN (1, 2) ORDER BY d.ord LIMIT ?`, after, hi, changePage)
+		FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord LEFT JOIN main.objects o ON d.state IN (2, 5) AND o.seq = d.seq
+		WHERE d.ord > ? AND d.ord <= ? AND +d.state IN (1, 2, 5) ORDER BY d.ord LIMIT ?`, after, hi, changePage)
 	if err != nil {
 		return nil, 0, fmt.Errorf("sqlite: apply: %w", err)
 	}
@@ -350,7 +356,7 @@ func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, 
 		}
 		o.ID, o.Kind, o.Data = uuid.MustParse(id), store.Kind(kind), data
 		ch := store.Change{Object: o}
-		if state == stateChanged {
+		if state == stateChanged || state == stateRelabeled {
 			ch.Prior = &store.Object{ID: o.ID, Kind: store.Kind(pkind), Subtype: psub, Label: plabel, Data: pdata}
 		}
 		page = append(page, ch)
@@ -361,27 +367,37 @@ func (x *syncTx) changes(ctx context.Context, after, hi int64) ([]store.Change, 
 	return page, last, nil
 }
 
-// linkDiff plans, for the unchanged objects of the staged ords (lo, hi],
-// the links to drop (stored, no longer staged) and to add (staged, not
-// stored). A new or changed object's links are all written with it.
+// linkDiff plans, for the unchanged objects of the staged ords (lo, hi]
+// and the changed ones whose kind and subtype are unchanged (marked
+// stateRelabeled first), the links to drop (stored, no longer staged) and
+// to add (staged, not stored). A new object's links, and those of one
+// whose kind or subtype changed (which its org links carry), are all
+// written with it. A renamed person keeps its links untouched: dropping
+// and making them again rewrote leaves all over the random-keyed
+// person_sections index in the sync's last transaction.
 func (x *syncTx) linkDiff(ctx context.Context, lo, hi int64) error {
 	q := x.querier()
 	for _, stmt := range []string{
+		// Still on the snapshot: the stored kind and subtype are the
+		// prior ones.
+		`UPDATE temp.diff SET state = 5 WHERE state = 2 AND ord > ?2 AND ord <= ?3 AND EXISTS (
+			SELECT 1 FROM temp.stage s JOIN main.objects o ON o.seq = diff.seq
+			WHERE s.ord = diff.ord AND o.kind = s.kind AND o.subtype = s.subtype)`,
 		`INSERT INTO temp.plan_drop_orgs (org, seq) SELECT l.org_id, l.object_seq
 			FROM temp.diff d JOIN main.object_orgs l ON l.object_seq = d.seq
-			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			WHERE d.state IN (3, 5) AND d.ord > ?2 AND d.ord <= ?3
 			AND NOT EXISTS (SELECT 1 FROM temp.stage_orgs x WHERE x.ord = d.ord AND x.org = l.org_id)`,
 		`INSERT INTO temp.plan_add_orgs (ord, org, seq) SELECT x.ord, x.org, d.seq
 			FROM temp.diff d JOIN temp.stage_orgs x ON x.ord = d.ord
-			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			WHERE d.state IN (3, 5) AND d.ord > ?2 AND d.ord <= ?3
 			AND NOT EXISTS (SELECT 1 FROM main.object_orgs l WHERE l.tenant_id = ?1 AND l.org_id = x.org AND l.object_seq = d.seq)`,
 		`INSERT INTO temp.plan_drop_secs (sec, seq) SELECT l.section_id, l.person_seq
 			FROM temp.diff d JOIN main.person_sections l ON l.person_seq = d.seq
-			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			WHERE d.state IN (3, 5) AND d.ord > ?2 AND d.ord <= ?3
 			AND NOT EXISTS (SELECT 1 FROM temp.stage_secs x WHERE x.ord = d.ord AND x.sec = l.section_id)`,
 		`INSERT INTO temp.plan_add_secs (sec, seq) SELECT x.sec, d.seq
 			FROM temp.diff d JOIN temp.stage_secs x ON x.ord = d.ord
-			WHERE d.state = 3 AND d.ord > ?2 AND d.ord <= ?3
+			WHERE d.state IN (3, 5) AND d.ord > ?2 AND d.ord <= ?3
 			AND NOT EXISTS (SELECT 1 FROM main.person_sections l WHERE l.tenant_id = ?1 AND l.section_id = x.sec AND l.person_seq = d.seq)`,
 	} {
 		if _, err := q.ExecContext(ctx, stmt, x.tenant.String(), lo, hi); err != nil {
@@ -400,6 +416,11 @@ func (x *syncTx) writePlan(ctx context.Context) error {
 		`UPDATE main.objects SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
 			FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
 			WHERE d.state = 2 AND d.ord <= ?2 AND objects.seq = d.seq`,
+		// Kind and subtype as they are: the indexes holding them are
+		// left alone.
+		`UPDATE main.objects SET label = s.label, data = s.data
+			FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
+			WHERE d.state = 5 AND d.ord <= ?2 AND objects.seq = d.seq`,
 		`INSERT INTO main.objects (tenant_id, id, kind, subtype, label, data)
 			SELECT ?1, s.id, s.kind, s.subtype, s.label, s.data FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
 			WHERE d.state = 1 AND d.ord <= ?2 ORDER BY d.ord`,
