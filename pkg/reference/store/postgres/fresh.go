@@ -84,8 +84,15 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	// thousands of subtransactions in one transaction overflow every
 	// backend's subtransaction cache, slowing other sessions' snapshots
 	// for as long as the load runs.
+	// The seqs are drawn in the same round trip, and handed out in
+	// staging order (the list order), so that the links can be copied
+	// beside the objects without reading anything back; a chunk that goes
+	// the staging way leaves a gap in the seqs, which only order.
 	var stored bool
-	if err := x.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1 AND id = ANY($2))`, x.tenant, ids).Scan(&stored); err != nil {
+	var seqs []int64
+	if err := x.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1 AND id = ANY($2)),
+			ARRAY(SELECT nextval(pg_get_serial_sequence('objects', 'seq')) FROM generate_series(1, $3))`,
+		x.tenant, ids, len(objs)).Scan(&stored, &seqs); err != nil {
 		return false, fmt.Errorf("postgres: apply: %w", err)
 	}
 	if stored {
@@ -101,19 +108,8 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	if err := changed(chs); err != nil {
 		return false, err
 	}
-	// The seqs, drawn in one statement and handed out in staging order
-	// (the list order), so that the links can be copied beside the
-	// objects without reading anything back.
-	rows, err := x.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('objects', 'seq')) FROM generate_series(1, $1)`, len(objs))
-	if err != nil {
-		return false, fmt.Errorf("postgres: apply: %w", err)
-	}
-	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return false, fmt.Errorf("postgres: apply: %w", err)
-	}
 	slices.Sort(seqs)
-	_, err = x.tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data"},
+	_, err := x.tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			o := &objs[i]
 			return []any{seqs[i], x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}, nil

@@ -18,7 +18,6 @@ const stageTables = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
 	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, data bytea NOT NULL
 ) ON COMMIT DELETE ROWS;
-CREATE INDEX IF NOT EXISTS stage_id ON pg_temp.stage (id);
 CREATE TEMP TABLE IF NOT EXISTS stage_orgs (ord bigint NOT NULL, org uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_orgs_ord ON pg_temp.stage_orgs (ord);
 CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord bigint NOT NULL, sec uuid NOT NULL) ON COMMIT DELETE ROWS;
@@ -242,15 +241,23 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
 				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
+	// The links that exist already (all of an unchanged object's, as a
+	// rule) are left out by one anti-join rather than found one by one by
+	// ON CONFLICT, which stays for a link staged twice.
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype
 		FROM pg_temp.stage_orgs x JOIN pg_temp.diff d ON d.ord = x.ord JOIN pg_temp.stage s ON s.ord = x.ord
 		WHERE x.ord > $2 AND x.ord <= $3
+			AND NOT EXISTS (SELECT 1 FROM object_orgs l WHERE l.tenant_id = $1 AND l.org_id = x.org AND l.object_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
 		SELECT $1, x.sec, d.seq FROM pg_temp.stage_secs x JOIN pg_temp.diff d ON d.ord = x.ord
 		WHERE x.ord > $2 AND x.ord <= $3
+			AND NOT EXISTS (SELECT 1 FROM person_sections l WHERE l.tenant_id = $1 AND l.section_id = x.sec AND l.person_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
+	// Everything applied counts as put for RemoveUnput, which then needs
+	// no index on the staging table's ids.
+	b.Queue(`INSERT INTO pg_temp.put (seq) SELECT seq FROM pg_temp.diff WHERE ord > $1 AND ord <= $2 ON CONFLICT DO NOTHING`, lo, hi)
 	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)
 	}
