@@ -97,11 +97,11 @@ const putObject = `
 WITH prior AS (
 	SELECT seq, kind, subtype, label, data FROM objects WHERE tenant_id = $1 AND id = $2 FOR UPDATE
 ), ins AS (
-	INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
-	SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM prior)
+	INSERT INTO objects (tenant_id, id, kind, subtype, label, data, digest)
+	SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM prior)
 	RETURNING seq
 ), upd AS (
-	UPDATE objects o SET kind = $3, subtype = $4, label = $5, data = $6
+	UPDATE objects o SET kind = $3, subtype = $4, label = $5, data = $6, digest = $7
 	FROM prior WHERE o.seq = prior.seq
 		AND (prior.kind, prior.subtype, prior.label, prior.data) IS DISTINCT FROM ($3::text, $4::text, $5::text, $6::bytea)
 	RETURNING o.seq
@@ -123,7 +123,7 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	prior := &store.Object{ID: o.ID}
 	var kind string
 	var data []byte
-	if err := x.tx.QueryRow(ctx, putObject, x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)).
+	if err := x.tx.QueryRow(ctx, putObject, x.tenant, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data), digest(nil, &o)).
 		Scan(&seq, &existed, &kind, &prior.Subtype, &prior.Label, &data, &updated); err != nil {
 		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
 	}
@@ -199,10 +199,12 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	// New objects, inserted in input order.
 	var nIDs []uuid.UUID
 	var nKinds, nSubs, nLabels []string
-	var nData [][]byte
-	for _, o := range objs {
+	var nData, nDigests [][]byte
+	for i := range objs {
+		o := &objs[i]
 		if _, ok := prior[o.ID]; !ok {
 			nIDs, nKinds, nSubs, nLabels, nData = append(nIDs, o.ID), append(nKinds, string(o.Kind)), append(nSubs, o.Subtype), append(nLabels, o.Label), append(nData, o.Data)
+			nDigests = append(nDigests, digest(nil, o))
 		}
 	}
 	seqOf := make(map[uuid.UUID]int64, len(objs))
@@ -210,11 +212,11 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 		seqOf[id] = p.seq
 	}
 	if len(nIDs) > 0 {
-		rows, err := x.tx.Query(ctx, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
-			SELECT $1, id, kind, subtype, label, data
-			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bytea[]) WITH ORDINALITY AS u (id, kind, subtype, label, data, ord)
+		rows, err := x.tx.Query(ctx, `INSERT INTO objects (tenant_id, id, kind, subtype, label, data, digest)
+			SELECT $1, id, kind, subtype, label, data, digest
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[]) WITH ORDINALITY AS u (id, kind, subtype, label, data, digest, ord)
 			ORDER BY ord
-			RETURNING id, seq`, x.tenant, nIDs, nKinds, nSubs, nLabels, nData)
+			RETURNING id, seq`, x.tenant, nIDs, nKinds, nSubs, nLabels, nData, nDigests)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: put: %w", err)
 		}
@@ -226,7 +228,7 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	}
 	var uSeqs, existing, allSeqs, oSeqs, sSeqs []int64
 	var uKinds, uSubs, uLabels, oKinds, oSubs []string
-	var uData [][]byte
+	var uData, uDigests [][]byte
 	var oOrgs, sSecs []uuid.UUID
 	out := make([]*store.Object, len(objs))
 	for i, o := range objs {
@@ -238,6 +240,7 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 			existing = append(existing, seq)
 			if po.Kind != o.Kind || po.Subtype != o.Subtype || po.Label != o.Label || !bytes.Equal(po.Data, o.Data) {
 				uSeqs, uKinds, uSubs, uLabels, uData = append(uSeqs, seq), append(uKinds, string(o.Kind)), append(uSubs, o.Subtype), append(uLabels, o.Label), append(uData, o.Data)
+				uDigests = append(uDigests, digest(nil, &o))
 			}
 		}
 		for _, org := range o.Orgs {
@@ -249,9 +252,9 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	}
 	b := &pgx.Batch{}
 	if len(uSeqs) > 0 {
-		b.Queue(`UPDATE objects o SET kind = u.kind, subtype = u.subtype, label = u.label, data = u.data
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u (seq, kind, subtype, label, data)
-			WHERE o.seq = u.seq`, uSeqs, uKinds, uSubs, uLabels, uData)
+		b.Queue(`UPDATE objects o SET kind = u.kind, subtype = u.subtype, label = u.label, data = u.data, digest = u.digest
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[]) AS u (seq, kind, subtype, label, data, digest)
+			WHERE o.seq = u.seq`, uSeqs, uKinds, uSubs, uLabels, uData, uDigests)
 	}
 	if len(existing) > 0 {
 		// Links are replaced even when the data is unchanged: they are

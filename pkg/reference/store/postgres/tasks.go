@@ -155,7 +155,7 @@ func insertTasks(ctx context.Context, tx pgx.Tx, ts []store.Task) error {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tasks"}, []string{"id", "tenant_id", "sequence", "kind", "driver", "created_at", "payload"},
 			pgx.CopyFromSlice(len(ts), func(i int) ([]any, error) {
 				t := &ts[i]
-				return []any{t.ID, t.TenantID, t.Sequence, string(t.Kind), t.Driver, store.UnixNanos(t.CreatedAt), []byte(t.Payload)}, nil
+				return []any{[16]byte(t.ID), [16]byte(t.TenantID), t.Sequence, string(t.Kind), t.Driver, store.UnixNanos(t.CreatedAt), []byte(t.Payload)}, nil
 			}))
 		if err != nil {
 			return fmt.Errorf("postgres: enqueue: %w", err)
