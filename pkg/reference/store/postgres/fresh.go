@@ -56,17 +56,18 @@ func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) er
 				return 0, err
 			}
 			unchanged += u
+			clear(chunk) // let the objects' data go
 		}
-		clear(chunk) // let the objects' data go
 		x.pending = x.pending[n:]
 	}
 	x.pending = nil
 	return unchanged, nil
 }
 
-// insertFresh inserts objs, none of them stored, with their links, and
-// passes them to changed as new. It returns false, having written nothing,
-// when an id repeats in objs or is stored already.
+// insertFresh passes objs, none of them stored, to changed as new, and
+// copies them with their links in the background (async). It returns
+// false, having written nothing, when an id repeats in objs or is stored
+// already.
 func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed func([]store.Change) error) (bool, error) {
 	seen := make(map[uuid.UUID]struct{}, len(objs))
 	ids := make([][16]byte, 0, len(objs))
@@ -83,11 +84,15 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	// copy's unique violation: that would need a savepoint per chunk, and
 	// thousands of subtransactions in one transaction overflow every
 	// backend's subtransaction cache, slowing other sessions' snapshots
-	// for as long as the load runs.
-	// The seqs are drawn in the same round trip, and handed out in
+	// for as long as the load runs. The seqs are drawn in the same round
+	// trip (after the writes in flight, which may hold earlier chunks'
+	// ids), and handed out in
 	// staging order (the list order), so that the links can be copied
 	// beside the objects without reading anything back; a chunk that goes
 	// the staging way leaves a gap in the seqs, which only order.
+	if err := x.wait(); err != nil {
+		return false, err
+	}
 	var stored bool
 	var seqs []int64
 	if err := x.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1 AND id = ANY($2)),
@@ -109,12 +114,25 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 		return false, err
 	}
 	slices.Sort(seqs)
+	tx := x.tx
+	tenant := [16]byte(x.tenant)
+	if err := x.async(func() error {
+		defer clear(objs) // let the objects' data go
+		return copyFresh(ctx, tx, tenant, seqs, objs)
+	}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// copyFresh copies objs, new, into objects under seqs (in their order), and
+// their links.
+func copyFresh(ctx context.Context, tx pgx.Tx, tenant [16]byte, seqs []int64, objs []store.Object) error {
 	var dg []byte
 	// uuid.UUID is a driver.Valuer, which pgx encodes through its text
 	// (a string and a parse per value, a third of the COPY's client CPU);
 	// the bytes go as they are.
-	tenant := [16]byte(x.tenant)
-	_, err := x.tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data", "digest"},
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data", "digest"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			o := &objs[i]
 			// Encoded before the next row is asked for: one buffer serves.
@@ -122,7 +140,7 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 			return []any{seqs[i], tenant, [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, []byte(o.Data), dg}, nil
 		}))
 	if err != nil {
-		return false, fmt.Errorf("postgres: apply: %w", err)
+		return fmt.Errorf("postgres: apply: %w", err)
 	}
 	// Links, each once per object (Apply's insert skips a repeated one).
 	var orgs, secs [][]any
@@ -140,14 +158,14 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 		}
 	}
 	if len(orgs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"object_orgs"}, []string{"tenant_id", "org_id", "object_seq", "kind", "subtype"}, pgx.CopyFromRows(orgs)); err != nil {
-			return false, fmt.Errorf("postgres: apply: %w", err)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"object_orgs"}, []string{"tenant_id", "org_id", "object_seq", "kind", "subtype"}, pgx.CopyFromRows(orgs)); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
 		}
 	}
 	if len(secs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"person_sections"}, []string{"tenant_id", "section_id", "person_seq"}, pgx.CopyFromRows(secs)); err != nil {
-			return false, fmt.Errorf("postgres: apply: %w", err)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"person_sections"}, []string{"tenant_id", "section_id", "person_seq"}, pgx.CopyFromRows(secs)); err != nil {
+			return fmt.Errorf("postgres: apply: %w", err)
 		}
 	}
-	return true, nil
+	return nil
 }

@@ -62,6 +62,9 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1)`, tenant).Scan(&x.fresh); err != nil {
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
+		// Nothing may use the connection after this function returns
+		// (BeginFunc commits or rolls back on it), even on a panic.
+		defer x.wait()
 		if err := fn(x); err != nil {
 			return err
 		}
@@ -84,10 +87,46 @@ type syncTx struct {
 	fresh bool
 	// pending holds what a fresh sync staged since its last Apply.
 	pending []store.Object
+	// bg reports the end of the writes in flight (async), nil when none;
+	// bgErr is the first error of one, which fails the sync.
+	bg    chan error
+	bgErr error
 	// lastSeq is the sequence number of the sync's last task once counted
 	// (the counter read and locked); enqueued says the sync enqueued one.
 	lastSeq           int64
 	counted, enqueued bool
+}
+
+// The sync's COPYs of the roster and the queue run in the background
+// (async): the connection receives one while the loader builds the next
+// objects and events, so that the client's work and PostgreSQL's overlap
+// (on two cores, about the smaller of the two is saved) instead of taking
+// turns. One write is in flight at a time; every other use of the
+// connection waits for it first (wait), and so does the end of the sync.
+// A write that fails fails the sync: its error is returned by the next
+// call, or by Sync.
+
+// wait waits for the write in flight, and returns the first error of any.
+func (x *syncTx) wait() error {
+	if x.bg != nil {
+		if err := <-x.bg; err != nil && x.bgErr == nil {
+			x.bgErr = err
+		}
+		x.bg = nil
+	}
+	return x.bgErr
+}
+
+// async runs write on the sync's connection in the background, after the
+// write in flight. write must not touch x: only what it was given.
+func (x *syncTx) async(write func() error) error {
+	if err := x.wait(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	x.bg = done
+	go func() { done <- write() }()
+	return nil
 }
 
 // putObject inserts the object or updates it in place (keeping its seq),
@@ -116,6 +155,9 @@ SELECT COALESCE((SELECT seq FROM prior), (SELECT seq FROM ins)),
 // links and mark in one pipelined batch.
 func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error) {
 	if err := store.CheckObject(o); err != nil {
+		return nil, err
+	}
+	if err := x.wait(); err != nil {
 		return nil, err
 	}
 	var seq, updated int64
@@ -164,6 +206,9 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	}
 	if len(objs) == 0 {
 		return nil, nil
+	}
+	if err := x.wait(); err != nil {
+		return nil, err
 	}
 	ids := make([]uuid.UUID, len(objs))
 	for i, o := range objs {
@@ -286,6 +331,9 @@ const dropLinks = `, gone_orgs AS (DELETE FROM object_orgs WHERE object_seq IN (
 
 // Remove implements store.SyncTx; the links go with the object.
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
+	if err := x.wait(); err != nil {
+		return nil, err
+	}
 	o := &store.Object{ID: id}
 	var k string
 	var data []byte
@@ -306,7 +354,10 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
 	// A fresh sync wrote every object the tenant has.
 	if limit <= 0 || x.fresh {
-		return nil, nil
+		return nil, x.wait()
+	}
+	if err := x.wait(); err != nil {
+		return nil, err
 	}
 	// Apply marks what it wrote as put; only what is staged and not yet
 	// applied (a caller that removes before applying) is looked up in the
@@ -371,6 +422,9 @@ func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Ti
 	if err := store.CheckNewTasks(tasks); err != nil {
 		return nil, err
 	}
+	if err := x.wait(); err != nil {
+		return nil, err
+	}
 	if !x.counted {
 		err := x.tx.QueryRow(ctx, `SELECT last_sequence FROM tenant_counters WHERE tenant_id = $1 FOR UPDATE`, x.tenant).Scan(&x.lastSeq)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -382,7 +436,10 @@ func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Ti
 		x.counted = true
 	}
 	out := newTasks(x.tenant, x.lastSeq, tasks, now, func() uuid.UUID { return uuid.Must(uuid.NewV7()) })
-	if err := insertTasks(ctx, x.tx, out); err != nil {
+	// The payloads are the caller's: reference's sync writer makes each
+	// anew and never writes to it again.
+	tx := x.tx
+	if err := x.async(func() error { return insertTasks(ctx, tx, out) }); err != nil {
 		return nil, err
 	}
 	x.lastSeq += int64(len(out))
@@ -392,6 +449,9 @@ func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Ti
 
 // endSync writes what the sync left for the end: the tenant's counter.
 func (x *syncTx) endSync(ctx context.Context) error {
+	if err := x.wait(); err != nil {
+		return err
+	}
 	if !x.enqueued {
 		return nil
 	}

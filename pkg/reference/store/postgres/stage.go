@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -82,13 +83,20 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 		x.pending = append(x.pending, objs...)
 		return nil
 	}
-	return x.copyStage(ctx, objs)
+	return x.copyStage(ctx, slices.Clone(objs))
 }
 
 // copyStage copies objs into the staging tables, after every object staged
-// before.
+// before, in the background: objs must stay as they are until the next wait.
 func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 	first := x.staged + 1
+	x.staged += int64(len(objs))
+	tx := x.tx
+	return x.async(func() error { return copyStage(ctx, tx, first, objs) })
+}
+
+// copyStage copies objs into the staging tables under the ords from first.
+func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object) error {
 	// Ids go as [16]byte: see insertFresh.
 	var orgs, secs [][]any
 	for i, o := range objs {
@@ -101,7 +109,7 @@ func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 		}
 	}
 	digests := make([]byte, 0, len(objs)*digestLen)
-	if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "digest"},
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "digest"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			o := &objs[i]
 			digests = digest(digests, o)
@@ -109,23 +117,22 @@ func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
-	if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			return []any{first + int64(i), []byte(objs[i].Data)}, nil
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
 	if len(orgs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
 	}
 	if len(secs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
 	}
-	x.staged += int64(len(objs))
 	return nil
 }
 
@@ -143,6 +150,9 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 
 // applyStaged applies what the staging tables hold since the last Apply.
 func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) error) (int, error) {
+	if err := x.wait(); err != nil {
+		return 0, err
+	}
 	lo, hi := x.applied, x.staged
 	if lo == hi {
 		return 0, nil

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -194,5 +195,68 @@ func TestSyncEnqueueCounts(t *testing.T) {
 		if task.Sequence != int64(i+1) {
 			t.Fatalf("task %d has sequence %d", i, task.Sequence)
 		}
+	}
+}
+
+// A sync's COPYs run in the background: one that fails fails the sync (at
+// a later call, or from Sync), and nothing of it is kept.
+func TestSyncBackgroundWriteFails(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	conn := connect(t, url)
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION boom_task() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF position('boom' in convert_from(NEW.payload, 'UTF8')) > 0 THEN RAISE EXCEPTION 'boom'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE FUNCTION boom_object() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.label = 'boom' THEN RAISE EXCEPTION 'boom'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER boom BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION boom_task();
+		CREATE TRIGGER boom BEFORE INSERT ON objects FOR EACH ROW EXECUTE FUNCTION boom_object()`); err != nil {
+		t.Fatal(err)
+	}
+	tn := storetest.NewTenant(t, s, "boom")
+	t0 := time.Unix(1_700_000_000, 0)
+	tasks := make([]store.NewTask, 100)
+	for i := range tasks {
+		tasks[i] = storetest.Lifecycle(fmt.Sprint("ok", i), "")
+	}
+	tasks[99] = storetest.Lifecycle("boom", "")
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		_, err := tx.Enqueue(ctx, tasks, t0)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a sync whose tasks fail to copy: %v", err)
+	}
+	objs := []store.Object{storetest.Org(store.SubtypeSchool, "fine"), storetest.Org(store.SubtypeSchool, "boom"), storetest.Org(store.SubtypeSchool, "fine too")}
+	err = s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx, objs); err != nil {
+			return err
+		}
+		if _, err := tx.Apply(ctx, func([]store.Change) error { return nil }); err != nil {
+			return err
+		}
+		_, err := tx.Enqueue(ctx, tasks[:1], t0)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a sync whose objects fail to copy: %v", err)
+	}
+	var objects, queued int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM objects WHERE tenant_id = $1), (SELECT count(*) FROM tasks WHERE tenant_id = $1)`, tn.ID).Scan(&objects, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if objects != 0 || queued != 1 {
+		t.Fatalf("after the failed syncs: %d objects, %d tasks; want 0 and TENANT_INSTALLED", objects, queued)
+	}
+	after, err := s.Enqueue(ctx, tn.ID, tasks[:1], t0)
+	if err != nil || len(after) != 1 || after[0].Sequence != 2 {
+		t.Fatalf("Enqueue after the failed syncs: %+v, %v; want sequence 2", after, err)
 	}
 }
