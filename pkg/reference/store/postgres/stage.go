@@ -279,6 +279,10 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 			if err := changed(page); err != nil {
 				return 0, err
 			}
+			// changed may have enqueued: its write may be in flight.
+			if err := x.wait(); err != nil {
+				return 0, err
+			}
 		}
 		if len(page) < changePage {
 			break

@@ -260,3 +260,47 @@ func TestSyncBackgroundWriteFails(t *testing.T) {
 		t.Fatalf("Enqueue after the failed syncs: %+v, %v; want sequence 2", after, err)
 	}
 }
+
+// Apply's changed may enqueue (reference's sync writer does, every so many
+// events): the tasks' write runs in the background while Apply goes on
+// with its next page of changes and its writes.
+func TestApplyEnqueuesInChanged(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "apply-enqueue")
+	t0 := time.Unix(1_700_000_000, 0)
+	objs := make([]store.Object, 2500)
+	for i := range objs {
+		objs[i] = storetest.Person(store.SubtypeStudent, fmt.Sprint("p", i))
+	}
+	storetest.Put(t, s, tn.ID, objs[0]) // not fresh: Apply diffs and pages
+	queued := 1
+	for round := range 2 {
+		err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+			if err := tx.Stage(ctx, objs); err != nil {
+				return err
+			}
+			_, err := tx.Apply(ctx, func(chs []store.Change) error {
+				tasks := make([]store.NewTask, len(chs))
+				for i := range chs {
+					tasks[i] = storetest.Lifecycle(chs[i].Object.Label, "")
+				}
+				_, err := tx.Enqueue(ctx, tasks, t0)
+				queued += len(tasks)
+				return err
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("sync %d: %v", round, err)
+		}
+		for i := range objs {
+			objs[i].Data = []byte(fmt.Sprintf(`{"round":%d}`, round))
+		}
+	}
+	ts, _, err := s.ListTasks(ctx, store.TaskQuery{Tenants: []uuid.UUID{tn.ID}, Limit: 10000})
+	if err != nil || len(ts) != queued || queued != 1+2499+2500 {
+		t.Fatalf("ListTasks: %d tasks, %v; want %d (1+2499+2500)", len(ts), err, queued)
+	}
+}
