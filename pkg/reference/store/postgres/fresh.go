@@ -37,6 +37,16 @@ func (x *syncTx) StageLimit() int {
 	return 0
 }
 
+// wrote records, in a fresh sync, that objs are stored.
+func (x *syncTx) wrote(objs []store.Object) {
+	if !x.fresh {
+		return
+	}
+	for i := range objs {
+		x.written.add(objs[i].ID)
+	}
+}
+
 // applyFresh applies the objects staged in memory, a chunk at a time.
 func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) error) (int, error) {
 	unchanged := 0
@@ -48,6 +58,7 @@ func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) er
 			return 0, err
 		}
 		if !ok {
+			x.wrote(chunk)
 			if err := x.copyStage(ctx, chunk); err != nil {
 				return 0, err
 			}
@@ -70,17 +81,20 @@ func (x *syncTx) applyFresh(ctx context.Context, changed func([]store.Change) er
 // already.
 func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed func([]store.Change) error) (bool, error) {
 	seen := make(map[uuid.UUID]struct{}, len(objs))
-	ids := make([][16]byte, 0, len(objs))
+	var ids [][16]byte // those the sync may have written (x.written)
 	for _, o := range objs {
 		if _, dup := seen[o.ID]; dup {
 			return false, nil
 		}
 		seen[o.ID] = struct{}{}
-		ids = append(ids, [16]byte(o.ID))
+		if x.written.mayHave(o.ID) {
+			ids = append(ids, [16]byte(o.ID))
+		}
 	}
 	// An id stored already (staged or put earlier in this sync: the sync
 	// holds the tenant, so nothing else adds to it meanwhile) sends the
-	// chunk the staging way. Asked beforehand rather than learnt from the
+	// chunk the staging way; only the ids the filter of the sync's writes
+	// may hold are looked up. Asked beforehand rather than learnt from the
 	// copy's unique violation: that would need a savepoint per chunk, and
 	// thousands of subtransactions in one transaction overflow every
 	// backend's subtransaction cache, slowing other sessions' snapshots
@@ -103,6 +117,7 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	if stored {
 		return false, nil
 	}
+	x.wrote(objs)
 	// Every object of the chunk is new: changed hears of them before they
 	// are written, as Apply promises.
 	chs := make([]store.Change, len(objs))

@@ -87,6 +87,8 @@ type syncTx struct {
 	fresh bool
 	// pending holds what a fresh sync staged since its last Apply.
 	pending []store.Object
+	// written filters the ids a fresh sync has written (idfilter.go).
+	written idFilter
 	// bg reports the end of the writes in flight (async), nil when none;
 	// bgErr is the first error of one, which fails the sync.
 	bg    chan error
@@ -193,6 +195,7 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("postgres: put %s: %w", o.ID, err)
 	}
+	x.wrote([]store.Object{o})
 	return prior, nil
 }
 
@@ -320,6 +323,7 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("postgres: put: %w", err)
 	}
+	x.wrote(objs)
 	return out, nil
 }
 
