@@ -131,7 +131,7 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 	slices.Sort(seqs)
 	tx := x.tx
 	tenant := [16]byte(x.tenant)
-	if err := x.async(func() error {
+	if err := x.async(ctx, func(ctx context.Context) error {
 		defer clear(objs) // let the objects' data go
 		return copyFresh(ctx, tx, tenant, seqs, objs)
 	}); err != nil {

@@ -120,14 +120,18 @@ func (x *syncTx) wait() error {
 }
 
 // async runs write on the sync's connection in the background, after the
-// write in flight. write must not touch x: only what it was given.
-func (x *syncTx) async(write func() error) error {
+// write in flight. write must not touch x: only what it was given. Its
+// context is the call's without the cancellation: a caller may end a call's
+// context when the call returns, which must not end the write it started
+// (a canceled sync still fails, at its next call or its commit).
+func (x *syncTx) async(ctx context.Context, write func(ctx context.Context) error) error {
 	if err := x.wait(); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
 	x.bg = done
-	go func() { done <- write() }()
+	ctx = context.WithoutCancel(ctx)
+	go func() { done <- write(ctx) }()
 	return nil
 }
 
@@ -443,7 +447,7 @@ func (x *syncTx) Enqueue(ctx context.Context, tasks []store.NewTask, now time.Ti
 	// The payloads are the caller's: reference's sync writer makes each
 	// anew and never writes to it again.
 	tx := x.tx
-	if err := x.async(func() error { return insertTasks(ctx, tx, out) }); err != nil {
+	if err := x.async(ctx, func(ctx context.Context) error { return insertTasks(ctx, tx, out) }); err != nil {
 		return nil, err
 	}
 	x.lastSeq += int64(len(out))

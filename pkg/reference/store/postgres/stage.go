@@ -92,7 +92,7 @@ func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 	first := x.staged + 1
 	x.staged += int64(len(objs))
 	tx := x.tx
-	return x.async(func() error { return copyStage(ctx, tx, first, objs) })
+	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, first, objs) })
 }
 
 // copyStage copies objs into the staging tables under the ords from first.
