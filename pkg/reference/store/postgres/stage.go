@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -12,26 +14,55 @@ import (
 
 // The staging tables of a sync, temporary (the connection's own, never
 // logged) and emptied at commit. stage holds the staged objects in staging
-// order (ord), stage_orgs and stage_secs their links, diff what Apply
-// found of each: the seq it is stored under and its state.
+// order (ord) but for their data, which is in stage_data: what diff and
+// the link statements read of every staged object is a tenth of its size.
+// stage_orgs and stage_secs hold their links, diff what Apply found of
+// each: the seq it is stored under and its state. Only the ord keys are
+// indexed: they grow in order, where an index on the random ids cost the
+// COPY a page rewrite per row once past temp_buffers.
 const stageTables = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
-	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, data bytea NOT NULL
+	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, digest bytea NOT NULL
 ) ON COMMIT DELETE ROWS;
-CREATE INDEX IF NOT EXISTS stage_id ON pg_temp.stage (id);
+CREATE TEMP TABLE IF NOT EXISTS stage_data (ord bigint PRIMARY KEY, data bytea NOT NULL) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_orgs (ord bigint NOT NULL, org uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_orgs_ord ON pg_temp.stage_orgs (ord);
 CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord bigint NOT NULL, sec uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_secs_ord ON pg_temp.stage_secs (ord);
 CREATE TEMP TABLE IF NOT EXISTS diff (ord bigint PRIMARY KEY, seq bigint, state smallint NOT NULL) ON COMMIT DELETE ROWS;
-TRUNCATE pg_temp.stage, pg_temp.stage_orgs, pg_temp.stage_secs, pg_temp.diff`
+TRUNCATE pg_temp.stage, pg_temp.stage_data, pg_temp.stage_orgs, pg_temp.stage_secs, pg_temp.diff`
 
-// The states of a staged object in diff.
+// The states of a staged object in diff. An object stored without a digest
+// (written before migration 8) is compared whole (stateUnknown) and found
+// changed or the same; when the same, Apply gives it its digest.
 const (
-	stateNew     = 1
-	stateChanged = 2
-	stateSame    = 3
+	stateUnknown  = 0
+	stateNew      = 1
+	stateChanged  = 2
+	stateSame     = 3
+	stateNoDigest = 4 // the same, stored without a digest
 )
+
+// digestLen is how many bytes of SHA-256 an object's digest keeps: 128
+// bits, so that two different objects share one with a probability of
+// 2^-64 even among 2^32 objects.
+const digestLen = 16
+
+// digest returns the digest of o's stored content (kind, subtype, label
+// and data: the columns a sync compares), appended to buf. text cannot
+// hold U+0000, so the separators make the encoding unambiguous.
+func digest(buf []byte, o *store.Object) []byte {
+	h := sha256.New()
+	h.Write([]byte(o.Kind))
+	h.Write([]byte{0})
+	h.Write([]byte(o.Subtype))
+	h.Write([]byte{0})
+	h.Write([]byte(o.Label))
+	h.Write([]byte{0})
+	h.Write(o.Data)
+	var sum [sha256.Size]byte
+	return append(buf, h.Sum(sum[:0])[:digestLen]...)
+}
 
 // changePage is how many changes Apply reads per query.
 const changePage = 1000
@@ -52,39 +83,56 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 		x.pending = append(x.pending, objs...)
 		return nil
 	}
-	return x.copyStage(ctx, objs)
+	return x.copyStage(ctx, slices.Clone(objs))
 }
 
 // copyStage copies objs into the staging tables, after every object staged
-// before.
+// before, in the background: objs must stay as they are until the next wait.
 func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 	first := x.staged + 1
-	rows := make([][]any, len(objs))
+	x.staged += int64(len(objs))
+	tx := x.tx
+	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, first, objs) })
+}
+
+// copyStage copies objs into the staging tables under the ords from first.
+func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object) error {
+	// Ids go as [16]byte: see insertFresh.
 	var orgs, secs [][]any
 	for i, o := range objs {
 		ord := first + int64(i)
-		rows[i] = []any{ord, o.ID, string(o.Kind), o.Subtype, o.Label, []byte(o.Data)}
 		for _, org := range o.Orgs {
-			orgs = append(orgs, []any{ord, org})
+			orgs = append(orgs, []any{ord, [16]byte(org)})
 		}
 		for _, sec := range o.Sections {
-			secs = append(secs, []any{ord, sec})
+			secs = append(secs, []any{ord, [16]byte(sec)})
 		}
 	}
-	if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "data"}, pgx.CopyFromRows(rows)); err != nil {
+	digests := make([]byte, 0, len(objs)*digestLen)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "digest"},
+		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
+			o := &objs[i]
+			digests = digest(digests, o)
+			return []any{first + int64(i), [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, digests[len(digests)-digestLen:]}, nil
+		})); err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
+		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
+			return []any{first + int64(i), []byte(objs[i].Data)}, nil
+		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
 	if len(orgs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
 	}
 	if len(secs) > 0 {
-		if _, err := x.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
 	}
-	x.staged += int64(len(objs))
 	return nil
 }
 
@@ -102,6 +150,9 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 
 // applyStaged applies what the staging tables hold since the last Apply.
 func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) error) (int, error) {
+	if err := x.wait(); err != nil {
+		return 0, err
+	}
 	lo, hi := x.applied, x.staged
 	if lo == hi {
 		return 0, nil
@@ -167,17 +218,31 @@ func splitRounds(lo int64, rows pgx.Rows, scans []any, row func() (int64, uuid.U
 
 // applyRound applies the staged ords (lo, hi], whose ids are distinct.
 func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
-	var same int
+	// The state of each staged object from its digest: the join reads the
+	// stored objects' ids, seqs and digests, not their data.
+	var same, unknown int
 	err := x.tx.QueryRow(ctx, `WITH d AS (
 			INSERT INTO pg_temp.diff (ord, seq, state)
-			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1
-				WHEN (o.kind, o.subtype, o.label, o.data) = (s.kind, s.subtype, s.label, s.data) THEN 3 ELSE 2 END
+			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END
 			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
 			WHERE s.ord > $2 AND s.ord <= $3
 			RETURNING state)
-		SELECT count(*) FILTER (WHERE state = 3) FROM d`, x.tenant, lo, hi).Scan(&same)
+		SELECT count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 0) FROM d`, x.tenant, lo, hi).Scan(&same, &unknown)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)
+	}
+	if unknown > 0 {
+		var nodigest int
+		err := x.tx.QueryRow(ctx, `WITH d AS (
+				UPDATE pg_temp.diff d SET state = CASE WHEN (o.kind, o.subtype, o.label, o.data) = (s.kind, s.subtype, s.label, sd.data) THEN 4 ELSE 2 END
+				FROM pg_temp.stage s, pg_temp.stage_data sd, objects o
+				WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 0 AND s.ord = d.ord AND sd.ord = d.ord AND o.seq = d.seq
+				RETURNING d.state)
+			SELECT count(*) FILTER (WHERE state = 4) FROM d`, lo, hi).Scan(&nodigest)
+		if err != nil {
+			return 0, fmt.Errorf("postgres: apply: %w", err)
+		}
+		same += nodigest
 	}
 	if _, err := x.tx.Exec(ctx, `ANALYZE pg_temp.diff`); err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)
@@ -185,9 +250,10 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	// The changes, in pages (changed may enqueue on this connection, so
 	// no result set stays open while it runs).
 	for after := lo; ; {
-		rows, err := x.tx.Query(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, s.data, d.state,
+		rows, err := x.tx.Query(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, sd.data, d.state,
 				COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
-			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
+				LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
 			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`, after, hi, changePage)
 		if err != nil {
 			return 0, fmt.Errorf("postgres: apply: %w", err)
@@ -213,20 +279,28 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 			if err := changed(page); err != nil {
 				return 0, err
 			}
+			// changed may have enqueued: its write may be in flight.
+			if err := x.wait(); err != nil {
+				return 0, err
+			}
 		}
 		if len(page) < changePage {
 			break
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = s.data
-		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = sd.data, digest = s.digest
+		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
 		WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 2 AND o.seq = d.seq`, lo, hi)
+	if unknown > 0 {
+		b.Queue(`UPDATE objects o SET digest = s.digest FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 4 AND o.seq = d.seq`, lo, hi)
+	}
 	// New objects in staging order (their seqs follow it).
 	b.Queue(`WITH ins AS (
-			INSERT INTO objects (tenant_id, id, kind, subtype, label, data)
-			SELECT $1, s.id, s.kind, s.subtype, s.label, s.data
-			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+			INSERT INTO objects (tenant_id, id, kind, subtype, label, data, digest)
+			SELECT $1, s.id, s.kind, s.subtype, s.label, sd.data, s.digest
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
 			WHERE d.ord > $2 AND d.ord <= $3 AND d.state = 1 ORDER BY d.ord
 			RETURNING id, seq)
 		UPDATE pg_temp.diff d SET seq = ins.seq FROM ins JOIN pg_temp.stage s ON s.id = ins.id
@@ -239,18 +313,26 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
 		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3) AND l.`+l.col+` = d.seq AND (d.state = 2
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3, 4) AND l.`+l.col+` = d.seq AND (d.state = 2
 				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
+	// The links that exist already (all of an unchanged object's, as a
+	// rule) are left out by one anti-join rather than found one by one by
+	// ON CONFLICT, which stays for a link staged twice.
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype
 		FROM pg_temp.stage_orgs x JOIN pg_temp.diff d ON d.ord = x.ord JOIN pg_temp.stage s ON s.ord = x.ord
 		WHERE x.ord > $2 AND x.ord <= $3
+			AND NOT EXISTS (SELECT 1 FROM object_orgs l WHERE l.tenant_id = $1 AND l.org_id = x.org AND l.object_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
 		SELECT $1, x.sec, d.seq FROM pg_temp.stage_secs x JOIN pg_temp.diff d ON d.ord = x.ord
 		WHERE x.ord > $2 AND x.ord <= $3
+			AND NOT EXISTS (SELECT 1 FROM person_sections l WHERE l.tenant_id = $1 AND l.section_id = x.sec AND l.person_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
+	// Everything applied counts as put for RemoveUnput, which then needs
+	// no index on the staging table's ids.
+	b.Queue(`INSERT INTO pg_temp.put (seq) SELECT seq FROM pg_temp.diff WHERE ord > $1 AND ord <= $2 ON CONFLICT DO NOTHING`, lo, hi)
 	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)
 	}

@@ -106,9 +106,8 @@ func (s *Store) Enqueue(ctx context.Context, tenant uuid.UUID, tasks []store.New
 
 // enqueue appends tasks inside tx, numbering them from the tenant's
 // counter; the counter's row lock orders concurrent enqueues of a tenant.
-// The rows go in as one INSERT of arrays, whatever their number. The
-// counter is a row of its own (migration 3): a row the transaction updates
-// again and again must not be one its inserts' foreign keys check.
+// The counter is a row of its own (migration 3): a row the transaction
+// updates again and again must not be one its inserts check.
 func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.NewTask, now time.Time) ([]store.Task, error) {
 	if len(tasks) == 0 {
 		return nil, nil
@@ -125,30 +124,59 @@ func enqueue(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, tasks []store.New
 	if err != nil {
 		return nil, fmt.Errorf("postgres: enqueue: %w", err)
 	}
-	first := last - int64(len(tasks)) + 1
+	out := newTasks(tenant, last-int64(len(tasks)), tasks, now, uuid.New)
+	return out, insertTasks(ctx, tx, out)
+}
+
+// newTasks numbers tasks after the sequence number last, with ids from id.
+func newTasks(tenant uuid.UUID, last int64, tasks []store.NewTask, now time.Time, id func() uuid.UUID) []store.Task {
 	out := make([]store.Task, len(tasks))
-	ids := make([]uuid.UUID, len(tasks))
-	seqs := make([]int64, len(tasks))
-	kinds := make([]string, len(tasks))
-	drivers := make([]string, len(tasks))
-	payloads := make([][]byte, len(tasks))
 	created := time.Unix(0, now.UnixNano()).UTC()
 	for i, nt := range tasks {
 		payload := nt.Payload
 		if len(payload) == 0 {
 			payload = []byte("{}")
 		}
-		out[i] = store.Task{ID: uuid.New(), TenantID: tenant, Sequence: first + int64(i), Kind: nt.Kind,
+		out[i] = store.Task{ID: id(), TenantID: tenant, Sequence: last + 1 + int64(i), Kind: nt.Kind,
 			Driver: nt.Driver, CreatedAt: created, Payload: payload}
-		ids[i], seqs[i], kinds[i], drivers[i], payloads[i] = out[i].ID, out[i].Sequence, string(nt.Kind), nt.Driver, payload
+	}
+	return out
+}
+
+// copyTasks is the number of tasks from which insertTasks copies them
+// (two round trips) rather than inserting them (one).
+const copyTasks = 64
+
+// insertTasks writes ts, numbered already, in their order (pos follows it).
+// Many go in by binary COPY: PostgreSQL writes a page of rows per WAL
+// record instead of one per row, and no array is built and taken apart.
+func insertTasks(ctx context.Context, tx pgx.Tx, ts []store.Task) error {
+	if len(ts) >= copyTasks {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tasks"}, []string{"id", "tenant_id", "sequence", "kind", "driver", "created_at", "payload"},
+			pgx.CopyFromSlice(len(ts), func(i int) ([]any, error) {
+				t := &ts[i]
+				return []any{[16]byte(t.ID), [16]byte(t.TenantID), t.Sequence, string(t.Kind), t.Driver, store.UnixNanos(t.CreatedAt), []byte(t.Payload)}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("postgres: enqueue: %w", err)
+		}
+		return nil
+	}
+	ids := make([]uuid.UUID, len(ts))
+	seqs := make([]int64, len(ts))
+	kinds := make([]string, len(ts))
+	drivers := make([]string, len(ts))
+	payloads := make([][]byte, len(ts))
+	for i, t := range ts {
+		ids[i], seqs[i], kinds[i], drivers[i], payloads[i] = t.ID, t.Sequence, string(t.Kind), t.Driver, t.Payload
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO tasks (id, tenant_id, sequence, kind, driver, created_at, payload)
 		SELECT id, $1, seq, kind, driver, $2, payload
 		FROM unnest($3::uuid[], $4::bigint[], $5::text[], $6::text[], $7::bytea[]) AS t (id, seq, kind, driver, payload)`,
-		tenant, store.UnixNanos(now), ids, seqs, kinds, drivers, payloads); err != nil {
-		return nil, fmt.Errorf("postgres: enqueue: %w", err)
+		ts[0].TenantID, store.UnixNanos(ts[0].CreatedAt), ids, seqs, kinds, drivers, payloads); err != nil {
+		return fmt.Errorf("postgres: enqueue: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 const taskCols = `id, tenant_id, sequence, kind, driver, created_at, payload, leased_until, deliveries`

@@ -1,0 +1,306 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/pkg/reference/store"
+	"github.com/interop-data/interop/pkg/reference/store/postgres/pgtest"
+	"github.com/interop-data/interop/pkg/reference/store/storetest"
+)
+
+// stageApply stages objs in one sync of tenant and applies them, and
+// returns what Apply passed to changed and its unchanged count.
+func stageApply(t *testing.T, s store.Store, tenant uuid.UUID, objs ...store.Object) ([]store.Change, int) {
+	t.Helper()
+	var got []store.Change
+	var unchanged int
+	err := s.Sync(context.Background(), tenant, func(tx store.SyncTx) error {
+		if err := tx.Stage(context.Background(), objs); err != nil {
+			return err
+		}
+		var err error
+		unchanged, err = tx.Apply(context.Background(), func(chs []store.Change) error {
+			got = append(got, chs...)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	return got, unchanged
+}
+
+func changedIDs(chs []store.Change) []string {
+	var out []string
+	for _, c := range chs {
+		p := "new"
+		if c.Prior != nil {
+			p = c.Prior.Label
+		}
+		out = append(out, c.Object.Label+"<-"+p)
+	}
+	return out
+}
+
+// A reload tells unchanged objects by their digest. Every writer keeps the
+// digest true to the row (a Put that changes an object changes it), and an
+// object stored without one (before migration 8) is compared whole: the
+// same is unchanged, and gets its digest; a different one is a change.
+func TestSyncDigests(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "digests")
+	school := storetest.Org(store.SubtypeSchool, "school")
+	a, b, c := storetest.Person(store.SubtypeStudent, "a", school.ID), storetest.Person(store.SubtypeStudent, "b"), storetest.Person(store.SubtypeStudent, "c")
+	if got, _ := stageApply(t, s, tn.ID, school, a, b, c); len(got) != 4 {
+		t.Fatalf("first load: %v", changedIDs(got))
+	}
+	conn := connect(t, url)
+	var missing int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM objects WHERE tenant_id = $1 AND (digest IS NULL OR length(digest) <> 16)`, tn.ID).Scan(&missing); err != nil || missing != 0 {
+		t.Fatalf("after a first load, %d objects without a digest (%v)", missing, err)
+	}
+
+	// A Put changes b: staging b as it was is a change back.
+	b2 := b
+	b2.Label, b2.Data = "b2", []byte(`{"name":{"first":"b2"}}`)
+	storetest.Put(t, s, tn.ID, b2)
+	got, unchanged := stageApply(t, s, tn.ID, school, a, b, c)
+	if fmt.Sprint(changedIDs(got)) != "[b<-b2]" || unchanged != 3 {
+		t.Fatalf("restaged after a Put: changes %v, %d unchanged; want [b<-b2], 3", changedIDs(got), unchanged)
+	}
+
+	// Objects stored without a digest: a is the same, c differs.
+	if _, err := conn.Exec(ctx, `UPDATE objects SET digest = NULL WHERE tenant_id = $1 AND id = ANY($2)`, tn.ID, []uuid.UUID{a.ID, c.ID}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := c
+	c2.Label, c2.Data = "c2", []byte(`{"name":{"first":"c2"}}`)
+	got, unchanged = stageApply(t, s, tn.ID, school, a, b, c2)
+	if fmt.Sprint(changedIDs(got)) != "[c2<-c]" || unchanged != 3 {
+		t.Fatalf("objects without a digest: changes %v, %d unchanged; want [c2<-c], 3", changedIDs(got), unchanged)
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM objects WHERE tenant_id = $1 AND digest IS NULL`, tn.ID).Scan(&missing); err != nil || missing != 0 {
+		t.Fatalf("after a reload, %d objects still without a digest (%v)", missing, err)
+	}
+	if got, unchanged := stageApply(t, s, tn.ID, school, a, b, c2); len(got) != 0 || unchanged != 4 {
+		t.Fatalf("the same again: changes %v, %d unchanged", changedIDs(got), unchanged)
+	}
+}
+
+// The links have no foreign key to cascade from (migration 8): Remove and
+// RemoveUnput delete an object's links themselves.
+func TestRemoveDeletesLinks(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "links")
+	school, section := storetest.Org(store.SubtypeSchool, "school"), uuid.New()
+	p, q, r := storetest.Person(store.SubtypeStudent, "p", school.ID), storetest.Person(store.SubtypeStudent, "q", school.ID), storetest.Person(store.SubtypeStudent, "r", school.ID)
+	p.Sections, q.Sections, r.Sections = []uuid.UUID{section}, []uuid.UUID{section}, []uuid.UUID{section}
+	storetest.Put(t, s, tn.ID, school, p, q, r)
+	conn := connect(t, url)
+	links := func() (orgs, secs int) {
+		t.Helper()
+		if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM object_orgs WHERE tenant_id = $1), (SELECT count(*) FROM person_sections WHERE tenant_id = $1)`, tn.ID).Scan(&orgs, &secs); err != nil {
+			t.Fatal(err)
+		}
+		return orgs, secs
+	}
+	if o, sc := links(); o != 3 || sc != 3 {
+		t.Fatalf("links: %d org, %d section; want 3, 3", o, sc)
+	}
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		if o, err := tx.Remove(ctx, store.KindPerson, p.ID); err != nil || o == nil {
+			return fmt.Errorf("Remove: %v, %v", o, err)
+		}
+		if _, err := tx.Put(ctx, q); err != nil {
+			return err
+		}
+		gone, err := tx.RemoveUnput(ctx, store.KindPerson, "", 10)
+		if err != nil || len(gone) != 1 || gone[0].ID != r.ID {
+			return fmt.Errorf("RemoveUnput: %v, %v", gone, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, sc := links(); o != 1 || sc != 1 {
+		t.Fatalf("links after removing p and r: %d org, %d section; want q's 1, 1", o, sc)
+	}
+}
+
+// A sync numbers its tasks from the counter it locked at its first
+// enqueue and writes the counter once at its end; many go in by COPY, few
+// by INSERT, all with time-ordered ids. A failed sync leaves the counter.
+func TestSyncEnqueueCounts(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "counter") // its TENANT_INSTALLED is 1
+	t0 := time.Unix(1_700_000_000, 0)
+	batch := func(n int, prefix string) []store.NewTask {
+		out := make([]store.NewTask, n)
+		for i := range out {
+			out[i] = storetest.Lifecycle(fmt.Sprint(prefix, i), "")
+		}
+		return out
+	}
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		for _, n := range []int{100, 1, 70} {
+			ts, err := tx.Enqueue(ctx, batch(n, "s"), t0)
+			if err != nil {
+				return err
+			}
+			for _, task := range ts {
+				if task.ID.Version() != 7 {
+					return fmt.Errorf("task %d: id %s is not time-ordered", task.Sequence, task.ID)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := fmt.Errorf("fail")
+	if err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		if _, err := tx.Enqueue(ctx, batch(80, "x"), t0); err != nil {
+			return err
+		}
+		return failed
+	}); err != failed {
+		t.Fatalf("failed sync: %v", err)
+	}
+	after, err := s.Enqueue(ctx, tn.ID, batch(1, "after"), t0)
+	if err != nil || len(after) != 1 || after[0].Sequence != 173 {
+		t.Fatalf("Enqueue after the syncs: %+v, %v; want sequence 173", after, err)
+	}
+	ts, _, err := s.ListTasks(ctx, store.TaskQuery{Tenants: []uuid.UUID{tn.ID}, Limit: 1000})
+	if err != nil || len(ts) != 173 {
+		t.Fatalf("ListTasks: %d tasks, %v; want 173", len(ts), err)
+	}
+	for i, task := range ts {
+		if task.Sequence != int64(i+1) {
+			t.Fatalf("task %d has sequence %d", i, task.Sequence)
+		}
+	}
+}
+
+// A sync's COPYs run in the background: one that fails fails the sync (at
+// a later call, or from Sync), and nothing of it is kept.
+func TestSyncBackgroundWriteFails(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	conn := connect(t, url)
+	if _, err := conn.Exec(ctx, `CREATE FUNCTION boom_task() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF position('boom' in convert_from(NEW.payload, 'UTF8')) > 0 THEN RAISE EXCEPTION 'boom'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE FUNCTION boom_object() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.label = 'boom' THEN RAISE EXCEPTION 'boom'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER boom BEFORE INSERT ON tasks FOR EACH ROW EXECUTE FUNCTION boom_task();
+		CREATE TRIGGER boom BEFORE INSERT ON objects FOR EACH ROW EXECUTE FUNCTION boom_object()`); err != nil {
+		t.Fatal(err)
+	}
+	tn := storetest.NewTenant(t, s, "boom")
+	t0 := time.Unix(1_700_000_000, 0)
+	tasks := make([]store.NewTask, 100)
+	for i := range tasks {
+		tasks[i] = storetest.Lifecycle(fmt.Sprint("ok", i), "")
+	}
+	tasks[99] = storetest.Lifecycle("boom", "")
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		_, err := tx.Enqueue(ctx, tasks, t0)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a sync whose tasks fail to copy: %v", err)
+	}
+	objs := []store.Object{storetest.Org(store.SubtypeSchool, "fine"), storetest.Org(store.SubtypeSchool, "boom"), storetest.Org(store.SubtypeSchool, "fine too")}
+	err = s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx, objs); err != nil {
+			return err
+		}
+		if _, err := tx.Apply(ctx, func([]store.Change) error { return nil }); err != nil {
+			return err
+		}
+		_, err := tx.Enqueue(ctx, tasks[:1], t0)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("a sync whose objects fail to copy: %v", err)
+	}
+	var objects, queued int
+	if err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM objects WHERE tenant_id = $1), (SELECT count(*) FROM tasks WHERE tenant_id = $1)`, tn.ID).Scan(&objects, &queued); err != nil {
+		t.Fatal(err)
+	}
+	if objects != 0 || queued != 1 {
+		t.Fatalf("after the failed syncs: %d objects, %d tasks; want 0 and TENANT_INSTALLED", objects, queued)
+	}
+	after, err := s.Enqueue(ctx, tn.ID, tasks[:1], t0)
+	if err != nil || len(after) != 1 || after[0].Sequence != 2 {
+		t.Fatalf("Enqueue after the failed syncs: %+v, %v; want sequence 2", after, err)
+	}
+}
+
+// Apply's changed may enqueue (reference's sync writer does, every so many
+// events): the tasks' write runs in the background while Apply goes on
+// with its next page of changes and its writes.
+func TestApplyEnqueuesInChanged(t *testing.T) {
+	s := open(t, pgtest.Schema(t))
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "apply-enqueue")
+	t0 := time.Unix(1_700_000_000, 0)
+	objs := make([]store.Object, 2500)
+	for i := range objs {
+		objs[i] = storetest.Person(store.SubtypeStudent, fmt.Sprint("p", i))
+	}
+	storetest.Put(t, s, tn.ID, objs[0]) // not fresh: Apply diffs and pages
+	queued := 1
+	for round := range 2 {
+		err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+			if err := tx.Stage(ctx, objs); err != nil {
+				return err
+			}
+			_, err := tx.Apply(ctx, func(chs []store.Change) error {
+				tasks := make([]store.NewTask, len(chs))
+				for i := range chs {
+					tasks[i] = storetest.Lifecycle(chs[i].Object.Label, "")
+				}
+				_, err := tx.Enqueue(ctx, tasks, t0)
+				queued += len(tasks)
+				return err
+			})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("sync %d: %v", round, err)
+		}
+		for i := range objs {
+			objs[i].Data = []byte(fmt.Sprintf(`{"round":%d}`, round))
+		}
+	}
+	ts, _, err := s.ListTasks(ctx, store.TaskQuery{Tenants: []uuid.UUID{tn.ID}, Limit: 10000})
+	if err != nil || len(ts) != queued || queued != 1+2499+2500 {
+		t.Fatalf("ListTasks: %d tasks, %v; want %d (1+2499+2500)", len(ts), err, queued)
+	}
+}
