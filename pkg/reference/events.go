@@ -54,25 +54,15 @@ func SyncTask(action string, group uuid.UUID, origin, driver string) store.NewTa
 // JSON for a DELETE), changes the prior values of the attributes a CHANGE
 // changed. data and the changes must be valid JSON, as every object's data
 // is once a store has taken it (store.CheckObject): the payload is what
-// json.Marshal writes for the event (dataEvent), written by hand because a
+// json.Marshal writes for the event (action, object_id, object_type, group_id,
+// and label, data and changes when not empty), written by hand because a
 // sync builds one per object and encoding/json would check and compact each
 // object's JSON again.
 func DataTask(action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID, driver string) store.NewTask {
 	return store.NewTask{Kind: store.TaskData, Driver: driver, Payload: appendDataEvent(nil, action, o, data, changes, group)}
 }
 
-// dataEvent is the payload of a data_event task; appendDataEvent writes it.
-type dataEvent struct {
-	Action     string                     `json:"action"`
-	ObjectID   string                     `json:"object_id"`
-	ObjectType string                     `json:"object_type"`
-	GroupID    string                     `json:"group_id"`
-	Label      string                     `json:"label,omitempty"`
-	Data       json.RawMessage            `json:"data,omitempty"`
-	Changes    map[string]json.RawMessage `json:"changes,omitempty"`
-}
-
-// appendDataEvent appends the JSON of a dataEvent to b, byte for byte what
+// appendDataEvent appends the JSON of a data event to b, byte for byte what
 // json.Marshal writes (TestDataTaskMatchesMarshal), or returns nil where
 // json.Marshal fails.
 func appendDataEvent(b []byte, action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID) []byte {
