@@ -63,8 +63,11 @@ const minSliceRows = 2000
 // Each commit writes the pages its slice dirtied (most of the leaves of
 // the random-keyed id indexes, in a large load), so slices much smaller
 // than this cost a load most of its speed; much larger, and the other
-// tenants' requests wait longer.
-const sliceTarget = 400 * time.Millisecond
+// tenants' requests wait longer. At 400 ms a 100,000-user first load kept
+// another tenant waiting up to 1.44 s (a slice that ran long, beside a
+// checkpoint); at 250 ms, 632 ms, and the load took no longer (2 min 56 s
+// and 2 min 37 s, one run each, docs/PERFORMANCE.md).
+const sliceTarget = 250 * time.Millisecond
 
 // withSlices sets the rows of every slice (none scaled) and a hook run
 // after each slice commits (tests only: small slices show what large loads
