@@ -2,16 +2,15 @@ package reference
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	"github.com/interop-data/interop/internal/jsonenc"
 	"github.com/interop-data/interop/pkg/reference/store"
 )
 
@@ -68,22 +67,22 @@ func DataTask(action string, o store.Object, data json.RawMessage, changes map[s
 func appendDataEvent(b []byte, action string, o store.Object, data json.RawMessage, changes map[string]json.RawMessage, group uuid.UUID) []byte {
 	b = slices.Grow(b, len(data)+len(o.Label)+160)
 	b = append(b, `{"action":`...)
-	b = appendString(b, action)
+	b = jsonenc.String(b, action)
 	b = append(b, `,"object_id":"`...)
-	b = appendUUID(b, o.ID)
+	b = jsonenc.UUID(b, o.ID)
 	b = append(b, `","object_type":`...)
 	b = append(b, `"RDM:`...) // Topic, without its concatenation
 	if (o.Kind == store.KindPerson || o.Kind == store.KindOrg) && o.Subtype != "" {
-		b = appendStringBody(b, o.Subtype)
+		b = jsonenc.StringBody(b, o.Subtype)
 	} else {
-		b = appendStringBody(b, string(o.Kind))
+		b = jsonenc.StringBody(b, string(o.Kind))
 	}
 	b = append(b, `","group_id":"`...)
-	b = appendUUID(b, group)
+	b = jsonenc.UUID(b, group)
 	b = append(b, '"')
 	if o.Label != "" {
 		b = append(b, `,"label":`...)
-		b = appendString(b, o.Label)
+		b = jsonenc.String(b, o.Label)
 	}
 	var ok bool
 	if len(data) > 0 {
@@ -98,7 +97,7 @@ func appendDataEvent(b []byte, action string, o store.Object, data json.RawMessa
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonenc.String(b, k)
 			b = append(b, ':')
 			if b, ok = appendRaw(b, changes[k]); !ok {
 				return nil
@@ -107,79 +106,6 @@ func appendDataEvent(b []byte, action string, o store.Object, data json.RawMessa
 		b = append(b, '}')
 	}
 	return append(b, '}')
-}
-
-func appendUUID(b []byte, id uuid.UUID) []byte {
-	var buf [36]byte
-	hex.Encode(buf[:8], id[:4])
-	buf[8] = '-'
-	hex.Encode(buf[9:13], id[4:6])
-	buf[13] = '-'
-	hex.Encode(buf[14:18], id[6:8])
-	buf[18] = '-'
-	hex.Encode(buf[19:23], id[8:10])
-	buf[23] = '-'
-	hex.Encode(buf[24:], id[10:])
-	return append(b, buf[:]...)
-}
-
-// appendString appends s as encoding/json writes a string (HTML-safe:
-// <, > and & escaped, as are U+2028 and U+2029; invalid UTF-8 as U+FFFD).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendStringBody(b, s)
-	return append(b, '"')
-}
-
-func appendStringBody(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
 }
 
 // appendRaw appends a valid JSON value as json.Marshal writes a

@@ -7,6 +7,7 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 
 	"github.com/interop-data/interop/gen/models"
+	"github.com/interop-data/interop/internal/jsonenc"
 )
 
 // The JSON of the objects a load makes by the million (persons, sections
@@ -52,7 +53,7 @@ func (e *enc) key(k string) {
 // str writes the member k: s.
 func (e *enc) str(k, s string) {
 	e.key(k)
-	e.b = appendJSONString(e.b, s)
+	e.b = jsonenc.String(e.b, s)
 	e.comma = true
 }
 
@@ -69,9 +70,7 @@ func (e *enc) id(k string, id uuid.UUID) {
 	}
 	e.key(k)
 	e.b = append(e.b, '"')
-	var buf [36]byte
-	hexUUID(buf[:], id)
-	e.b = append(e.b, buf[:]...)
+	e.b = jsonenc.UUID(e.b, id)
 	e.b = append(e.b, '"')
 	e.comma = true
 }
@@ -368,35 +367,4 @@ func appendSection(b []byte, s *models.Section) ([]byte, error) {
 	e.strOmit("title", s.Title)
 	e.close()
 	return e.b, nil
-}
-
-// appendJSONString appends s as a JSON string, as encoding/json writes it
-// (HTML characters escaped): directly when every byte is printable ASCII
-// that needs no escape, by json.Marshal otherwise.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			data, _ := json.Marshal(s)
-			return append(b, data...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// hexUUID writes id in its canonical form (uuid.UUID.String) into dst.
-func hexUUID(dst []byte, id uuid.UUID) {
-	const digits = "0123456789abcdef"
-	j := 0
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst[j] = '-'
-			j++
-		}
-		dst[j] = digits[c>>4]
-		dst[j+1] = digits[c&0xf]
-		j += 2
-	}
 }

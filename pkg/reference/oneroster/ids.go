@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/google/uuid"
+
+	"github.com/interop-data/interop/internal/jsonenc"
 )
 
 // Namespace is the UUIDv5 namespace of every id the loader derives.
@@ -33,8 +35,7 @@ func orgMembershipID(tenant, user, org uuid.UUID) uuid.UUID {
 	b := name(buf[:0], tenant, "orgMembership")
 	for _, id := range []uuid.UUID{user, org} { // two more parts, as name writes them
 		b = append(b, "/36:"...)
-		b = append(b, make([]byte, 36)...)
-		hexUUID(b[len(b)-36:], id)
+		b = jsonenc.UUID(b, id)
 	}
 	return sha1ID(b)
 }
@@ -56,9 +57,7 @@ func sha1ID(name []byte) uuid.UUID {
 // same name ("a/b"+"c" and "a"+"b/c" differ).
 func name(b []byte, tenant uuid.UUID, parts ...string) []byte {
 	b = append(b, Namespace[:]...)
-	var t [36]byte
-	hexUUID(t[:], tenant)
-	b = append(b, t[:]...)
+	b = jsonenc.UUID(b, tenant)
 	for _, p := range parts {
 		b = append(b, '/')
 		b = strconv.AppendInt(b, int64(len(p)), 10)
