@@ -66,10 +66,8 @@ func testFirstLoadStagedAgain(t *testing.T, s store.Store) {
 			return err
 		}
 		for _, part := range parts {
-			for i := 0; i < len(part); i += 700 {
-				if err := tx.Stage(ctx(), part[i:min(i+700, len(part))]); err != nil {
-					return err
-				}
+			if err := stageInBatches(tx, part, 700); err != nil {
+				return err
 			}
 			u, err := tx.Apply(ctx(), collect)
 			if err != nil {

@@ -224,6 +224,17 @@ func syncDo(t *testing.T, s store.Store, tenant uuid.UUID, fn func(tx store.Sync
 	}
 }
 
+// stageInBatches stages objs with one Stage per n of them, as a loader
+// hands an export over.
+func stageInBatches(tx store.SyncTx, objs []store.Object, n int) error {
+	for i := 0; i < len(objs); i += n {
+		if err := tx.Stage(ctx(), objs[i:min(i+n, len(objs))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func ids2(ts []store.Tenant) []uuid.UUID {
 	out := make([]uuid.UUID, len(ts))
 	for i, t := range ts {
@@ -615,18 +626,10 @@ func testSyncStageMany(t *testing.T, s store.Store) {
 	for i := range objs {
 		objs[i] = Person(store.SubtypeStudent, fmt.Sprint("p", i))
 	}
-	stageAll := func(tx store.SyncTx, objs []store.Object) error {
-		for i := 0; i < len(objs); i += batch {
-			if err := tx.Stage(ctx(), objs[i:min(i+batch, len(objs))]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	var got []store.Change
 	collect := func(chs []store.Change) error { got = append(got, chs...); return nil }
 	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
-		if err := stageAll(tx, objs); err != nil {
+		if err := stageInBatches(tx, objs, batch); err != nil {
 			return err
 		}
 		_, err := tx.Apply(ctx(), collect)
@@ -653,7 +656,7 @@ func testSyncStageMany(t *testing.T, s store.Store) {
 	var removed []store.Object
 	if err := s.Sync(ctx(), tn.ID, func(tx store.SyncTx) error {
 		for i := 0; i < n; i += 2000 {
-			if err := stageAll(tx, next[i:min(i+2000, n)]); err != nil {
+			if err := stageInBatches(tx, next[i:min(i+2000, n)], batch); err != nil {
 				return err
 			}
 			u, err := tx.Apply(ctx(), collect)
