@@ -378,11 +378,18 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 		_ = tx.Rollback()
 		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
 	}
+	if d := x.s.sliceHold - time.Since(start); d > 0 {
+		time.Sleep(d)
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("sqlite: sync: slice: %w", err)
 	}
 	took := time.Since(start)
 	x.slices++
+	// Others' writes get in here (writelock.go).
+	if err := ctxsleep.Sleep(ctx, sliceGap); err != nil {
+		return 0, err
+	}
 	if h := x.s.sliceHook; h != nil {
 		if err := h(x.slices); err != nil {
 			if errors.Is(err, errAbandon) {
@@ -393,6 +400,10 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	return took, nil
 }
+
+// withSliceHold makes every slice hold the write lock for at least d, as a
+// large load's do (tests only).
+func withSliceHold(d time.Duration) Option { return func(c *config) { c.sliceHold = d } }
 
 // withSliceHook sets a hook run after each slice commits, the slices'
 // sizes left as they are (tests only).

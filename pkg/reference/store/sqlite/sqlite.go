@@ -41,6 +41,8 @@ type Store struct {
 	sliceRows   int
 	sliceTarget time.Duration
 	sliceHook   func(slice int) error
+	sliceHold   time.Duration // tests: how long each slice holds the lock at least
+	ck          *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -53,6 +55,10 @@ type config struct {
 	sliceTarget time.Duration
 	sliceHook   func(slice int) error
 	claimStale  time.Duration
+	// tests only (checkpoint.go)
+	checkpointEvery  time.Duration
+	checkpointRounds func()
+	sliceHold        time.Duration
 }
 
 // Option configures Open.
@@ -68,7 +74,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -82,7 +88,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: database %s: the directory %s does not exist (create it, or choose a path in an existing one)", path, dir)
 		}
 	}
-	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", cfg.busyTimeout.Milliseconds())
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)", cfg.busyTimeout.Milliseconds()) + noAutoCheckpoint
 	// The writer keeps its temporary files in memory and a larger page
 	// cache: a big sync (a OneRoster load) otherwise spends a quarter of its
 	// time in pwrite, writing each statement's sub-journal (every INSERT
@@ -103,7 +109,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
-		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, claimStale: cfg.claimStale}
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -120,10 +126,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	r.SetMaxOpenConns(cfg.readers)
 	r.SetMaxIdleConns(cfg.readers)
 	s.r, s.rs = r, newStmtCache(r)
+	if s.ck, err = startCheckpointer(path, common, cfg.checkpointEvery, cfg.checkpointRounds); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
-// Close closes the prepared statements and both pools.
+// Close closes the prepared statements and the pools, after a last
+// checkpoint.
 func (s *Store) Close() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
@@ -131,7 +143,7 @@ func (s *Store) Close() error {
 	if s.syncDB != nil {
 		syncErr = s.syncDB.Close()
 	}
-	return errors.Join(s.rs.close(), s.ws.close(), syncErr, s.r.Close(), s.w.Close())
+	return errors.Join(s.rs.close(), s.ws.close(), syncErr, s.r.Close(), s.w.Close(), s.ck.close())
 }
 
 // MinHeadroom is the room, in bytes, Ping wants left under the database's
@@ -163,11 +175,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", PingLockWait.Milliseconds())); err != nil {
-		return fmt.Errorf("sqlite: ping: %w", err)
-	}
-	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", s.busyTimeout.Milliseconds())) //nolint:errcheck // best effort: the next write fails the same way
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx, conn, PingLockWait)
 	if isBusy(err) {
 		return headroom(ctx, conn)
 	}
@@ -253,7 +261,12 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 // writer connection inside a transaction, and every later write would
 // wait for it until its context ended.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.w.BeginTx(ctx, nil) }, fn)
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	defer conn.Close()
+	return inTx(ctx, func(ctx context.Context) (*sql.Tx, error) { return s.beginWrite(ctx, conn, s.busyTimeout) }, fn)
 }
 
 // inTx runs fn in a transaction begun by begin (on the writer, or on a
