@@ -70,10 +70,17 @@ const minSliceRows = 2000
 const sliceTarget = 250 * time.Millisecond
 
 // withSlices sets the rows of every slice (none scaled) and a hook run
-// after each slice commits (tests only: small slices show what large loads
-// do).
+// after each slice commits, and leaves no gap between slices unless
+// withSliceHold makes them as long as a large load's (tests only: small
+// slices show what large loads do; thousands of them would spend most of
+// a test in gaps).
 func withSlices(rows int, hook func(slice int) error) Option {
-	return func(c *config) { c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0 }
+	return func(c *config) {
+		c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0
+		if c.sliceHold == 0 {
+			c.sliceGap = 0
+		}
+	}
 }
 
 // nextSlice scales rows, the last slice's, by how long it held the lock
@@ -386,8 +393,9 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	took := time.Since(start)
 	x.slices++
-	// Others' writes get in here (writelock.go).
-	if err := ctxsleep.Sleep(ctx, sliceGap); err != nil {
+	// Others' writes get in here (writelock.go); after a slice shorter
+	// than the gap, the gap need not be longer than the slice.
+	if err := ctxsleep.Sleep(ctx, min(x.s.sliceGap, took)); err != nil {
 		return 0, err
 	}
 	if h := x.s.sliceHook; h != nil {
@@ -403,7 +411,9 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 
 // withSliceHold makes every slice hold the write lock for at least d, as a
 // large load's do (tests only).
-func withSliceHold(d time.Duration) Option { return func(c *config) { c.sliceHold = d } }
+func withSliceHold(d time.Duration) Option {
+	return func(c *config) { c.sliceHold, c.sliceGap = d, sliceGap }
+}
 
 // withSliceHook sets a hook run after each slice commits, the slices'
 // sizes left as they are (tests only).

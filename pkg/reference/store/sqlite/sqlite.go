@@ -42,6 +42,7 @@ type Store struct {
 	sliceTarget time.Duration
 	sliceHook   func(slice int) error
 	sliceHold   time.Duration // tests: how long each slice holds the lock at least
+	sliceGap    time.Duration // see writelock.go
 	ck          *checkpointer
 }
 
@@ -59,6 +60,7 @@ type config struct {
 	checkpointEvery  time.Duration
 	checkpointRounds func()
 	sliceHold        time.Duration
+	sliceGap         time.Duration
 }
 
 // Option configures Open.
@@ -74,7 +76,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery, sliceGap: sliceGap}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -109,7 +111,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
-		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, claimStale: cfg.claimStale}
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, sliceGap: cfg.sliceGap, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
