@@ -167,6 +167,15 @@ ALTER TABLE tenants ADD COLUMN hide_pos INTEGER NOT NULL DEFAULT 922337203685477
 ALTER TABLE tenants ADD COLUMN sync_claim TEXT NOT NULL DEFAULT '';
 ALTER TABLE tenants ADD COLUMN sync_beat INTEGER NOT NULL DEFAULT 0;
 `,
+	// 10: the new values of a sync's changed objects, written aside before
+	// it commits and visible once the tenant's roster_version reaches
+	// next_ver (see pending.go).
+	`
+ALTER TABLE objects ADD COLUMN next_label TEXT;
+ALTER TABLE objects ADD COLUMN next_data BLOB;
+ALTER TABLE objects ADD COLUMN next_ver INTEGER;
+CREATE INDEX objects_pending ON objects (tenant_id, next_ver) WHERE next_ver IS NOT NULL;
+`,
 }
 
 // SchemaVersion is the version Open brings a file to.

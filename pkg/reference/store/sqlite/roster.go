@@ -52,6 +52,16 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 var errStale = errors.New("sqlite: the tenant changed during the sync")
 
 func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, fn func(tx store.SyncTx) error, optimistic bool) error {
+	begin := func(ctx context.Context) (*sql.Tx, error) { return conn.BeginTx(ctx, nil) }
+	// The diff reads label and data: what an earlier sync wrote aside and
+	// committed goes there first (pending.go).
+	if pending, err := hasPending(ctx, conn, tenant); err != nil {
+		return fmt.Errorf("sqlite: sync: %w", err)
+	} else if pending {
+		if err := s.foldPending(ctx, begin, tenant); err != nil {
+			return err
+		}
+	}
 	if _, err := conn.ExecContext(ctx, stageTables); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
@@ -79,6 +89,7 @@ func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, f
 	if err := fn(x); err != nil {
 		return err
 	}
+	x.final = true
 	if err := x.lock(ctx); err != nil {
 		return err
 	}
@@ -99,6 +110,11 @@ func syncOnce(ctx context.Context, s *Store, conn *sql.Conn, tenant uuid.UUID, f
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	x.tx, x.claim = nil, ""
+	if x.aside {
+		// The sync is done and readers see it; what is left undone here
+		// is done by the tenant's next sync.
+		_ = s.foldPending(ctx, begin, tenant)
+	}
 	return nil
 }
 
@@ -132,6 +148,9 @@ type syncTx struct {
 	claim     string
 	slices    int
 	abandoned bool
+	// final is set when the sync's last lock is taken (fn returned);
+	// aside when that lock wrote changed objects aside (pending.go).
+	final, aside bool
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -504,7 +523,7 @@ func (s *Store) FindObject(ctx context.Context, tenants []uuid.UUID, kind store.
 	o := store.Object{ID: id, Kind: kind}
 	var data []byte
 	vis, vargs := visible("seq", "hide_seq", "objects.tenant_id", tenants)
-	err := s.rs.queryRow(ctx, `SELECT subtype, label, data FROM objects WHERE id = ? AND kind = ? AND tenant_id IN `+in+vis,
+	err := s.rs.queryRow(ctx, `SELECT subtype, `+readLabel+`, `+readData+` FROM objects WHERE id = ? AND kind = ? AND tenant_id IN `+in+vis,
 		append(append([]any{id.String(), string(kind)}, args...), vargs...)...).Scan(&o.Subtype, &o.Label, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("%s %s %w", kind, id, store.ErrNotFound)
@@ -547,9 +566,9 @@ func (s *Store) ListObjects(ctx context.Context, q store.ObjectQuery) ([]store.O
 		vis, vargs := visible("object_seq", "hide_seq", "object_orgs.tenant_id", q.Tenants)
 		query += vis
 		args = append(args, vargs...)
-		query = `SELECT seq, id, subtype, label, data FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
+		query = `SELECT seq, id, subtype, ` + readLabel + `, ` + readData + ` FROM objects WHERE seq IN (` + query + ` ORDER BY object_seq LIMIT ? OFFSET ?) ORDER BY seq`
 	} else {
-		query = `SELECT seq, id, subtype, label, data FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
+		query = `SELECT seq, id, subtype, ` + readLabel + `, ` + readData + ` FROM objects WHERE tenant_id IN ` + in + ` AND kind = ?`
 		args = append(targs, string(q.Kind))
 		if q.Subtype != "" {
 			query += ` AND subtype = ?`

@@ -155,7 +155,11 @@ func (s *Store) settleClaim(ctx context.Context, tx *sql.Tx, tenant uuid.UUID) (
 // that planned beside the hidden rows plans again.
 func dropHidden(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, hideSeq, hidePos int64, limit int) error {
 	t := tenant.String()
-	var left int64
+	// Before the version moves on, which would make them visible.
+	left, err := clearPending(ctx, tx, tenant, limit)
+	if err != nil {
+		return fmt.Errorf("sqlite: drop a dead sync's rows: %w", err)
+	}
 	for _, q := range []struct {
 		sql   string
 		bound int64
@@ -249,7 +253,7 @@ func awaitClaim(ctx context.Context) error { return ctxsleep.Sleep(ctx, claimPol
 // 2.8 s in one transaction; its events are now written before it, hidden).
 func (x *syncTx) slicesPay(ctx context.Context) (bool, error) {
 	var n int
-	if err := x.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.diff WHERE state = 1) + (SELECT count(*) FROM temp.plan_tasks)`).Scan(&n); err != nil {
+	if err := x.tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.diff WHERE state IN (1, 5)) + (SELECT count(*) FROM temp.plan_tasks)`).Scan(&n); err != nil {
 		return false, fmt.Errorf("sqlite: sync: %w", err)
 	}
 	return n > min(x.s.sliceRows, minSliceRows), nil
@@ -333,6 +337,13 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 	}
 	if _, err := x.conn.ExecContext(ctx, `DELETE FROM temp.plan_tasks`); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
+	}
+	// Changed objects' new values, aside (pending.go).
+	if x.final {
+		x.aside = true
+		if err := x.writeAside(ctx, x.s.sliceRows); err != nil {
+			return err
+		}
 	}
 	tx, err := x.claimed(ctx)
 	if err != nil {
