@@ -68,7 +68,7 @@ func (x *syncTx) writeAside(ctx context.Context, sliceRows int) error {
 				WHERE d.state = 5 AND d.ord > ?2 AND d.ord <= ?3 AND objects.seq = d.seq AND objects.tenant_id = ?1`, tenant, lo, hi.Int64, x.version+1); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE temp.diff SET state = 6 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi.Int64)
+			_, err := tx.ExecContext(ctx, `UPDATE temp.diff SET state = ?3 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi.Int64, stateWrittenAside)
 			return err
 		})
 		if err != nil {
