@@ -44,11 +44,7 @@ func writeSecrets(t *testing.T, s *Store, n int, between func()) {
 // commit that crossed the mark, and the log would have started over).
 func TestCommitsDoNotCheckpoint(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ck.db")
-	s, err := Open(context.Background(), path, withCheckpointEvery(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, path, withCheckpointEvery(time.Hour))
 	writeSecrets(t, s, 192, nil)
 	if size := walSize(t, path); size < 12<<20 {
 		t.Errorf("the log holds %d bytes after 12 MiB of commits, want all of them: a commit checkpointed", size)
@@ -62,19 +58,17 @@ func TestBackgroundCheckpointKeepsTheLogSmall(t *testing.T) {
 	// Each round waits for the test to take note of it: at most one runs
 	// beside a batch of commits.
 	rounds := make(chan struct{})
-	s, err := Open(context.Background(), path, withCheckpointEvery(5*time.Millisecond), func(c *config) {
+	s := openTest(t, path, withCheckpointEvery(5*time.Millisecond), func(c *config) {
 		c.checkpointRounds = func() { rounds <- struct{}{} }
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer func() {
+	// Cleanups run last first: the rounds are drained, then the store
+	// closed.
+	t.Cleanup(func() {
 		go func() {
 			for range rounds {
 			}
 		}()
-	}()
+	})
 	// A round between every 16 commits (1 MiB): the second one to report
 	// began after the commits.
 	i := 0

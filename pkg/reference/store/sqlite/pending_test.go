@@ -72,6 +72,17 @@ func names(t *testing.T, s *Store, tenant uuid.UUID, objs []store.Object) string
 	return ""
 }
 
+// openTest opens the store at path for the test, closed at its end.
+func openTest(t *testing.T, path string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // pending counts the tenant's objects with next values.
 func pending(t *testing.T, s *Store, tenant uuid.UUID) int {
 	t.Helper()
@@ -88,26 +99,18 @@ func pending(t *testing.T, s *Store, tenant uuid.UUID) int {
 func TestChangesAsideUntilCommit(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "aside.db")
-	server, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server := openTest(t, path)
 	tenant := storetest.NewTenant(t, server, "district")
 	objs := district(100)
 	var aside int
 	var during []string
-	loader, err := Open(ctx, path, withSlices(10, func(int) error {
+	loader := openTest(t, path, withSlices(10, func(int) error {
 		if n := pending(t, server, tenant.ID); n > 0 {
 			aside = max(aside, n)
 			during = append(during, names(t, server, tenant.ID, objs))
 		}
 		return nil
 	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loader.Close()
 	if err := load(ctx, loader, tenant.ID, objs, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -155,11 +158,7 @@ func TestChangesAsideOfAFailedSyncAreTakenBack(t *testing.T) {
 	for _, how := range []string{"fails", "dies"} {
 		t.Run(how, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "aside.db")
-			server, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
+			server := openTest(t, path)
 			tenant := storetest.NewTenant(t, server, "district")
 			objs := district(100)
 			first, err := Open(ctx, path, withSlices(10, nil))
@@ -230,11 +229,7 @@ func TestChangesAsideOfAFailedSyncAreTakenBack(t *testing.T) {
 // before it diffs.
 func TestCommittedChangesAsideAreFoldedByTheNextSync(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "aside.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTest(t, filepath.Join(t.TempDir(), "aside.db"))
 	tenant := storetest.NewTenant(t, s, "district")
 	objs := district(5)
 	if err := load(ctx, s, tenant.ID, objs, nil); err != nil {
@@ -255,6 +250,7 @@ func TestCommittedChangesAsideAreFoldedByTheNextSync(t *testing.T) {
 		if err := tx.Stage(ctx, next); err != nil {
 			return err
 		}
+		var err error
 		unchanged, err = tx.Apply(ctx, func([]store.Change) error { return nil })
 		return err
 	}); err != nil {

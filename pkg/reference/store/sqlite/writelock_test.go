@@ -21,19 +21,11 @@ import (
 func TestWritesGetInBetweenSlices(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "turns.db")
-	server, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server := openTest(t, path)
 	loading, bystander := storetest.NewTenant(t, server, "loading"), storetest.NewTenant(t, server, "bystander")
 	const hold = 40 * time.Millisecond
 	slices := 0
-	loader, err := Open(ctx, path, withSlices(10, func(int) error { slices++; return nil }), withSliceHold(hold))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer loader.Close()
+	loader := openTest(t, path, withSlices(10, func(int) error { slices++; return nil }), withSliceHold(hold))
 
 	done := make(chan struct{})
 	var mu sync.Mutex
@@ -60,7 +52,7 @@ func TestWritesGetInBetweenSlices(t *testing.T) {
 			}
 		}
 	}()
-	err = load(ctx, loader, loading.ID, district(300), nil)
+	err := load(ctx, loader, loading.ID, district(300), nil)
 	close(done)
 	wg.Wait()
 	if err != nil {
