@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/interop-data/interop/internal/ctxsleep"
 )
 
 // A changed export's updates, written aside before the sync commits.
@@ -52,30 +50,17 @@ const (
 
 // writeAside writes the relabeled objects' new values aside, in slices,
 // for the version the sync's commit sets (x.version + 1).
-func (x *syncTx) writeAside(ctx context.Context, sliceRows int) error {
+func (x *syncTx) writeAside(ctx context.Context) error {
 	tenant := x.tenant.String()
-	for lo := int64(0); ; {
-		var hi sql.NullInt64
-		if err := x.conn.QueryRowContext(ctx, `SELECT max(ord) FROM (SELECT ord FROM temp.diff WHERE state = 5 AND ord > ? ORDER BY ord LIMIT ?)`, lo, sliceRows).Scan(&hi); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		if !hi.Valid {
-			return nil
-		}
-		took, err := x.slice(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `UPDATE main.objects SET next_label = s.label, next_data = s.data, next_ver = ?4
-				FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
-				WHERE d.state = 5 AND d.ord > ?2 AND d.ord <= ?3 AND objects.seq = d.seq AND objects.tenant_id = ?1`, tenant, lo, hi.Int64, x.version+1); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE temp.diff SET state = ?3 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi.Int64, stateWrittenAside)
-			return err
-		})
-		if err != nil {
+	return x.slicesOf(ctx, stateRelabeled, func(tx *sql.Tx, lo, hi int64) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE main.objects SET next_label = s.label, next_data = s.data, next_ver = ?4
+			FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
+			WHERE d.state = 5 AND d.ord > ?2 AND d.ord <= ?3 AND objects.seq = d.seq AND objects.tenant_id = ?1`, tenant, lo, hi, x.version+1); err != nil {
 			return err
 		}
-		lo, sliceRows = hi.Int64, nextSlice(sliceRows, took, x.s.sliceTarget)
-	}
+		_, err := tx.ExecContext(ctx, `UPDATE temp.diff SET state = ?3 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi, stateWrittenAside)
+		return err
+	})
 }
 
 // foldPending folds the committed next values of tenant's objects into
@@ -99,8 +84,7 @@ func (s *Store) foldPending(ctx context.Context, begin func(context.Context) (*s
 		if n < foldRows {
 			return nil
 		}
-		// As between slices: others' writes get in.
-		if err := ctxsleep.Sleep(ctx, min(s.sliceGap, time.Since(start))); err != nil {
+		if err := s.pause(ctx, time.Since(start)); err != nil {
 			return err
 		}
 	}

@@ -70,17 +70,10 @@ const minSliceRows = 2000
 const sliceTarget = 250 * time.Millisecond
 
 // withSlices sets the rows of every slice (none scaled) and a hook run
-// after each slice commits, and leaves no gap between slices unless
-// withSliceHold makes them as long as a large load's (tests only: small
-// slices show what large loads do; thousands of them would spend most of
-// a test in gaps).
+// after each slice commits (tests only: small slices show what large loads
+// do).
 func withSlices(rows int, hook func(slice int) error) Option {
-	return func(c *config) {
-		c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0
-		if c.sliceHold == 0 {
-			c.sliceGap = 0
-		}
-	}
+	return func(c *config) { c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0 }
 }
 
 // nextSlice scales rows, the last slice's, by how long it held the lock
@@ -245,8 +238,9 @@ func (s *Store) dropDeadClaims(ctx context.Context) error {
 // awaitClaim waits, between write transactions, for a claimed tenant.
 func awaitClaim(ctx context.Context) error { return ctxsleep.Sleep(ctx, claimPoll) }
 
-// slicesPay reports whether the plan holds enough new objects and events
-// to be written in slices: more than a slice's least rows. A reload that
+// slicesPay reports whether the plan holds enough new objects, changed
+// objects that keep their kind and subtype (written aside, pending.go) and
+// events to be written in slices: more than a slice's least rows. A reload that
 // changes a few thousand objects has as many events, which would otherwise
 // share the last transaction with the objects' updates (a 5% change of a
 // 20,000-user district, 7,650 objects and events, held the lock up to 1.3-
@@ -281,7 +275,7 @@ var sliceObjects = []string{
 // and unclaimed; it commits that transaction with the claim, and returns
 // with x.tx a new one, the claim still the sync's.
 func (x *syncTx) writeSlices(ctx context.Context) error {
-	tenant, sliceRows := x.tenant.String(), x.s.sliceRows
+	tenant := x.tenant.String()
 	claim := uuid.NewString()
 	if _, err := x.tx.ExecContext(ctx, `UPDATE tenants SET
 			hide_seq = COALESCE((SELECT seq FROM main.sqlite_sequence WHERE name = 'objects'), 0) + 1,
@@ -295,33 +289,22 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 	}
 	x.tx, x.claim = nil, claim
 	// New objects, sliceRows at a time in staging order.
-	for lo := int64(0); ; {
-		var hi sql.NullInt64
-		if err := x.conn.QueryRowContext(ctx, `SELECT max(ord) FROM (SELECT ord FROM temp.diff WHERE state = 1 AND ord > ? ORDER BY ord LIMIT ?)`, lo, sliceRows).Scan(&hi); err != nil {
-			return fmt.Errorf("sqlite: sync: %w", err)
-		}
-		if !hi.Valid {
-			break
-		}
-		took, err := x.slice(ctx, func(tx *sql.Tx) error {
-			for _, q := range sliceObjects {
-				if _, err := tx.ExecContext(ctx, q, tenant, lo, hi.Int64); err != nil {
-					return err
-				}
+	if err := x.slicesOf(ctx, stateNew, func(tx *sql.Tx, lo, hi int64) error {
+		for _, q := range sliceObjects {
+			if _, err := tx.ExecContext(ctx, q, tenant, lo, hi); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		lo, sliceRows = hi.Int64, nextSlice(sliceRows, took, x.s.sliceTarget)
+		return nil
+	}); err != nil {
+		return err
 	}
 	// Events, in sequence order; the counter moves in the last transaction.
 	var first, last sql.NullInt64
 	if err := x.conn.QueryRowContext(ctx, `SELECT min(sequence), max(sequence) FROM temp.plan_tasks`).Scan(&first, &last); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
-	sliceRows = x.s.sliceRows
+	sliceRows := x.s.sliceRows
 	for lo := first.Int64 - 1; last.Valid && lo < last.Int64; {
 		hi := lo + int64(sliceRows)
 		took, err := x.slice(ctx, func(tx *sql.Tx) error {
@@ -341,7 +324,7 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 	// Changed objects' new values, aside (pending.go).
 	if x.final {
 		x.aside = true
-		if err := x.writeAside(ctx, x.s.sliceRows); err != nil {
+		if err := x.writeAside(ctx); err != nil {
 			return err
 		}
 	}
@@ -356,6 +339,28 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// slicesOf writes the staged objects of diff state state in slices, in
+// staging order: write writes the ords (lo, hi] in each slice's
+// transaction, and the rows of the next slice are scaled from how long the
+// last one held the lock.
+func (x *syncTx) slicesOf(ctx context.Context, state int, write func(tx *sql.Tx, lo, hi int64) error) error {
+	sliceRows := x.s.sliceRows
+	for lo := int64(0); ; {
+		var hi sql.NullInt64
+		if err := x.conn.QueryRowContext(ctx, `SELECT max(ord) FROM (SELECT ord FROM temp.diff WHERE state = ? AND ord > ? ORDER BY ord LIMIT ?)`, state, lo, sliceRows).Scan(&hi); err != nil {
+			return fmt.Errorf("sqlite: sync: %w", err)
+		}
+		if !hi.Valid {
+			return nil
+		}
+		took, err := x.slice(ctx, func(tx *sql.Tx) error { return write(tx, lo, hi.Int64) })
+		if err != nil {
+			return err
+		}
+		lo, sliceRows = hi.Int64, nextSlice(sliceRows, took, x.s.sliceTarget)
+	}
 }
 
 // claimed begins a write transaction and checks that the sync still holds
@@ -404,9 +409,7 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 	}
 	took := time.Since(start)
 	x.slices++
-	// Others' writes get in here (writelock.go); after a slice shorter
-	// than the gap, the gap need not be longer than the slice.
-	if err := ctxsleep.Sleep(ctx, min(x.s.sliceGap, took)); err != nil {
+	if err := x.s.pause(ctx, took); err != nil {
 		return 0, err
 	}
 	if h := x.s.sliceHook; h != nil {
@@ -422,9 +425,7 @@ func (x *syncTx) slice(ctx context.Context, fn func(tx *sql.Tx) error) (time.Dur
 
 // withSliceHold makes every slice hold the write lock for at least d, as a
 // large load's do (tests only).
-func withSliceHold(d time.Duration) Option {
-	return func(c *config) { c.sliceHold, c.sliceGap = d, sliceGap }
-}
+func withSliceHold(d time.Duration) Option { return func(c *config) { c.sliceHold = d } }
 
 // withSliceHook sets a hook run after each slice commits, the slices'
 // sizes left as they are (tests only).

@@ -42,7 +42,6 @@ type Store struct {
 	sliceTarget time.Duration
 	sliceHook   func(slice int) error
 	sliceHold   time.Duration // tests: how long each slice holds the lock at least
-	sliceGap    time.Duration // see writelock.go
 	ck          *checkpointer
 }
 
@@ -56,11 +55,10 @@ type config struct {
 	sliceTarget time.Duration
 	sliceHook   func(slice int) error
 	claimStale  time.Duration
-	// tests only (checkpoint.go)
+	// tests only (checkpoint.go, slices.go)
 	checkpointEvery  time.Duration
 	checkpointRounds func()
 	sliceHold        time.Duration
-	sliceGap         time.Duration
 }
 
 // Option configures Open.
@@ -76,7 +74,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery, sliceGap: sliceGap}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -111,7 +109,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
-		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, sliceGap: cfg.sliceGap, claimStale: cfg.claimStale}
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, claimStale: cfg.claimStale}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -136,7 +134,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the prepared statements and the pools, after a last
+// Close closes the prepared statements, the pools and the background
 // checkpoint.
 func (s *Store) Close() error {
 	s.syncMu.Lock()

@@ -33,6 +33,18 @@ const writePoll = time.Millisecond
 // against a slice (sliceTarget).
 const sliceGap = 5 * time.Millisecond
 
+// pause leaves the write lock free after a sync's write transaction (a
+// slice, a fold) that held it for took: sliceGap, and no longer than the
+// transaction itself. A test's fixed small slices (withSlices without
+// withSliceHold) get none: thousands of them would spend most of a test
+// in pauses.
+func (s *Store) pause(ctx context.Context, took time.Duration) error {
+	if s.sliceTarget == 0 && s.sliceHold == 0 {
+		return nil
+	}
+	return ctxsleep.Sleep(ctx, min(sliceGap, took))
+}
+
 // beginWrite begins an IMMEDIATE transaction on conn, the writer's
 // connection, waiting up to wait for the write lock by polling. It returns
 // SQLite's busy error when the wait is spent. The connection's busy
