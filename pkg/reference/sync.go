@@ -95,7 +95,12 @@ func ApplySync(ctx context.Context, st store.Store, tenant uuid.UUID, now time.T
 		if !opts.Silent {
 			w.pending = append(w.pending, SyncTask(ActionSyncStart, opts.GroupID, opts.Origin, opts.Driver))
 		}
-		if err := fill(w); err != nil {
+		err := fill(w)
+		// The background Stage uses tx: it ends before the sync does.
+		if werr := w.wait(); err == nil {
+			err = werr
+		}
+		if err != nil {
 			return err
 		}
 		if err := w.apply(ctx); err != nil {
@@ -120,6 +125,18 @@ type syncWriter struct {
 	pending []store.NewTask // events not yet enqueued
 	buf     []store.Object  // upserts not yet staged
 	staged  int             // upserts staged since the last Apply
+	// A full buffer is staged on a goroutine of its own while the fill
+	// function builds the next (inflight reports its end); every other
+	// call into tx waits for it first.
+	inflight chan staging
+	spare    []store.Object // the buffer being staged, or the one to fill next
+}
+
+// staging is how a background Stage ended.
+type staging struct {
+	n     int // objects staged
+	err   error
+	panic any // re-raised on the sync's goroutine
 }
 
 func (w *syncWriter) event(ctx context.Context, t store.NewTask) error {
@@ -156,18 +173,54 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 	if len(w.buf) < stageEvery {
 		return nil
 	}
-	if err := w.stage(ctx); err != nil {
+	if err := w.wait(); err != nil {
 		return err
 	}
 	// A store that keeps staged objects in memory asks to be applied
-	// every so many.
-	if l, ok := w.tx.(store.StageLimiter); ok && l.StageLimit() > 0 && w.staged >= l.StageLimit() {
+	// every so many (counted once their Stage has ended: the limit may
+	// change with what a Stage finds).
+	if l, ok := w.tx.(store.StageLimiter); ok && l.StageLimit() > 0 && w.staged+len(w.buf) >= l.StageLimit() {
 		return w.apply(ctx)
 	}
+	// Stage this buffer in the background and fill the other meanwhile:
+	// the store's work and the caller's (a OneRoster load builds each
+	// object from its own staging database) take a core each.
+	batch, done := w.buf, make(chan staging, 1)
+	w.buf, w.spare, w.inflight = w.spare[:0], batch, done
+	go func() {
+		var st staging
+		defer func() {
+			if p := recover(); p != nil {
+				st = staging{panic: p}
+			}
+			done <- st
+		}()
+		st = staging{n: len(batch), err: w.tx.Stage(ctx, batch)}
+	}()
 	return nil
 }
 
+// wait waits for the background Stage, if one runs, and returns its error
+// (or raises its panic here).
+func (w *syncWriter) wait() error {
+	if w.inflight == nil {
+		return nil
+	}
+	st := <-w.inflight
+	w.inflight = nil
+	clear(w.spare) // let the objects' data go
+	if st.panic != nil {
+		panic(st.panic)
+	}
+	w.staged += st.n
+	return st.err
+}
+
+// stage stages what is buffered, after the background Stage.
 func (w *syncWriter) stage(ctx context.Context) error {
+	if err := w.wait(); err != nil {
+		return err
+	}
 	if len(w.buf) == 0 {
 		return nil
 	}
@@ -175,7 +228,7 @@ func (w *syncWriter) stage(ctx context.Context) error {
 		return err
 	}
 	w.staged += len(w.buf)
-	clear(w.buf) // let the objects' data go
+	clear(w.buf)
 	w.buf = w.buf[:0]
 	return nil
 }

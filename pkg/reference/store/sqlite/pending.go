@@ -58,7 +58,7 @@ func (x *syncTx) writeAside(ctx context.Context) error {
 			WHERE d.state = 5 AND d.ord > ?2 AND d.ord <= ?3 AND objects.seq = d.seq AND objects.tenant_id = ?1`, tenant, lo, hi, x.version+1); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE temp.diff SET state = ?3 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi, stateWrittenAside)
+		_, err := tx.ExecContext(ctx, `UPDATE OR FAIL temp.diff SET state = ?3 WHERE state = 5 AND ord > ?1 AND ord <= ?2`, lo, hi, stateWrittenAside)
 		return err
 	})
 }

@@ -151,6 +151,8 @@ type syncTx struct {
 	// final is set when the sync's last lock is taken (fn returned);
 	// aside when that lock wrote changed objects aside (pending.go).
 	final, aside bool
+	// indexed is set once stage's index of ids is made (indexStage).
+	indexed bool
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -406,6 +408,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	if x.tx == nil {
 		return x.planRemoveUnput(ctx, kind, subtype, limit)
+	}
+	if err := x.indexStage(ctx); err != nil {
+		return nil, err
 	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?

@@ -260,7 +260,7 @@ var sliceObjects = []string{
 	`INSERT INTO main.objects (tenant_id, id, kind, subtype, label, data)
 		SELECT ?1, s.id, s.kind, s.subtype, s.label, s.data FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
 		WHERE d.state = 1 AND d.ord > ?2 AND d.ord <= ?3 ORDER BY d.ord`,
-	`UPDATE temp.diff SET state = 4, seq = (SELECT o.seq FROM temp.stage s JOIN main.objects o ON o.tenant_id = ?1 AND o.id = s.id WHERE s.ord = diff.ord)
+	`UPDATE OR FAIL temp.diff SET state = 4, seq = (SELECT o.seq FROM temp.stage s JOIN main.objects o ON o.tenant_id = ?1 AND o.id = s.id WHERE s.ord = diff.ord)
 		WHERE state = 1 AND ord > ?2 AND ord <= ?3`,
 	`INSERT OR IGNORE INTO main.object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT ?1, x.org, d.seq, s.kind, s.subtype FROM temp.diff d JOIN temp.stage_orgs x ON x.ord = d.ord JOIN temp.stage s ON s.ord = d.ord
