@@ -153,6 +153,9 @@ type syncTx struct {
 	final, aside bool
 	// indexed is set once stage's index of ids is made (indexStage).
 	indexed bool
+	// diffed is the last ord that a Stage ahead of the first Apply diffed
+	// and planned the links of, on the snapshot (Stage, dropAhead).
+	diffed int64
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -161,6 +164,9 @@ type syncTx struct {
 func (x *syncTx) lock(ctx context.Context) error {
 	if x.tx != nil {
 		return nil
+	}
+	if err := x.dropAhead(ctx); err != nil {
+		return err
 	}
 	planned := x.snapshot
 	if x.snapshot {
@@ -414,8 +420,8 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-			AND seq NOT IN (SELECT seq FROM sync_put) AND id NOT IN (SELECT id FROM temp.stage) ORDER BY seq LIMIT ?)
-		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], limit)
+			AND seq NOT IN (SELECT seq FROM sync_put) AND `+unstaged+` ORDER BY seq LIMIT ?)
+		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], x.diffedTo(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}

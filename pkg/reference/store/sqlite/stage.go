@@ -110,6 +110,7 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
+	first := x.staged
 	var objRows, orgRows, secRows []any
 	for _, o := range objs {
 		x.staged++
@@ -135,8 +136,51 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 			return fmt.Errorf("sqlite: stage: %w", err)
 		}
 	}
+	// Ahead of the first Apply, on the snapshot, each batch is diffed and
+	// its links planned as it is staged: while the caller builds the next
+	// batch (reference's sync writer stages on a goroutine of its own),
+	// not all at the end. The first Apply plans only what is left; if it
+	// cannot plan on the snapshot, lock drops what was done ahead.
+	if x.snapshot && !x.planned && x.diffed == first {
+		if err := x.diff(ctx, first, x.staged); err != nil {
+			return err
+		}
+		if err := x.linkDiff(ctx, first, x.staged); err != nil {
+			return err
+		}
+		x.diffed = x.staged
+	}
 	return nil
 }
+
+// dropAhead drops the diffs and link plans Stage made ahead of an Apply
+// that did not plan on the snapshot: its diffs see the roster as changed.
+// (An Apply that plans takes up all that Stage did ahead, so when some is
+// left no Apply planned links, and the link plans are all Stage's.)
+func (x *syncTx) dropAhead(ctx context.Context) error {
+	if x.diffed <= x.applied {
+		return nil
+	}
+	if _, err := x.conn.ExecContext(ctx, `DELETE FROM temp.diff WHERE ord > ?`, x.applied); err != nil {
+		return fmt.Errorf("sqlite: apply: %w", err)
+	}
+	if _, err := x.conn.ExecContext(ctx, `DELETE FROM temp.plan_drop_orgs; DELETE FROM temp.plan_add_orgs;
+		DELETE FROM temp.plan_drop_secs; DELETE FROM temp.plan_add_secs`); err != nil {
+		return fmt.Errorf("sqlite: apply: %w", err)
+	}
+	x.diffed = x.applied
+	return nil
+}
+
+// unstaged is the condition RemoveUnput keeps an object by, given the last
+// ord that was diffed (diffedTo): that no staged object is it. A diffed
+// one's seq is in diff (a new one's once it is written), which the
+// objects' kind and subtype indexes answer without reading the row; the
+// ids of those staged after are looked up.
+const unstaged = `seq NOT IN (SELECT seq FROM temp.diff WHERE seq IS NOT NULL) AND id NOT IN (SELECT id FROM temp.stage WHERE ord > ?)`
+
+// diffedTo is the last ord with a row in diff: every one up to it has.
+func (x *syncTx) diffedTo() int64 { return max(x.applied, x.diffed) }
 
 // indexStage indexes the staged objects' ids, once per sync, before the
 // first statement that looks them up (Apply, Remove, RemoveUnput): made in
@@ -205,12 +249,15 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 	}
 	if x.tx == nil && !x.planned && len(bounds) == 1 {
 		x.planned = true
-		if err := x.diff(ctx, lo, hi); err != nil {
-			return 0, err
+		if from := max(lo, x.diffed); from < hi {
+			if err := x.diff(ctx, from, hi); err != nil {
+				return 0, err
+			}
+			if err := x.linkDiff(ctx, from, hi); err != nil {
+				return 0, err
+			}
 		}
-		if err := x.linkDiff(ctx, lo, hi); err != nil {
-			return 0, err
-		}
+		x.diffed = hi
 		same, err := x.passChanges(ctx, lo, hi, changed)
 		if err != nil {
 			return 0, err
@@ -517,8 +564,8 @@ func (x *syncTx) planRemoveUnput(ctx context.Context, kind store.Kind, subtype s
 	key := string(kind) + "\x00" + subtype
 	rows, err := x.conn.QueryContext(ctx, `SELECT seq, id, subtype, label, data FROM main.objects
 		WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-		AND seq NOT IN (SELECT seq FROM temp.plan_removed) AND id NOT IN (SELECT id FROM temp.stage)
-		ORDER BY seq LIMIT ?`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], limit)
+		AND seq NOT IN (SELECT seq FROM temp.plan_removed) AND `+unstaged+`
+		ORDER BY seq LIMIT ?`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], x.diffedTo(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}
