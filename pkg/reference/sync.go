@@ -92,11 +92,13 @@ func ApplySync(ctx context.Context, st store.Store, tenant uuid.UUID, now time.T
 	err := st.Sync(ctx, tenant, func(tx store.SyncTx) error {
 		res = SyncResult{GroupID: opts.GroupID}
 		w := &syncWriter{tx: tx, opts: opts, now: now, res: &res}
+		// The background Stage uses tx: it ends before the sync does,
+		// even when fill panics.
+		defer w.drain()
 		if !opts.Silent {
 			w.pending = append(w.pending, SyncTask(ActionSyncStart, opts.GroupID, opts.Origin, opts.Driver))
 		}
 		err := fill(w)
-		// The background Stage uses tx: it ends before the sync does.
 		if werr := w.wait(); err == nil {
 			err = werr
 		}
@@ -214,6 +216,15 @@ func (w *syncWriter) wait() error {
 	}
 	w.staged += st.n
 	return st.err
+}
+
+// drain waits for the background Stage, if one runs, and drops its
+// outcome: the sync is ending another way (a panic of fill).
+func (w *syncWriter) drain() {
+	if w.inflight != nil {
+		<-w.inflight
+		w.inflight = nil
+	}
 }
 
 // stage stages what is buffered, after the background Stage.

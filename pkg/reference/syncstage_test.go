@@ -23,9 +23,11 @@ type stageProbe struct {
 	hold    func(batch int) // called in each Stage before the store's
 	staging atomic.Bool
 	stages  atomic.Int32
+	ended   atomic.Bool // the store's Sync has returned (or panicked)
 }
 
 func (p *stageProbe) Sync(ctx context.Context, tenant uuid.UUID, fn func(store.SyncTx) error) error {
+	defer p.ended.Store(true)
 	return p.Store.Sync(ctx, tenant, func(tx store.SyncTx) error { return fn(&probeTx{SyncTx: tx, p: p}) })
 }
 
@@ -49,7 +51,11 @@ func (x *probeTx) Stage(ctx context.Context, objs []store.Object) error {
 	if x.p.hold != nil {
 		x.p.hold(n)
 	}
-	return x.SyncTx.Stage(ctx, objs)
+	err := x.SyncTx.Stage(ctx, objs)
+	if x.p.ended.Load() {
+		x.p.t.Error("a Stage ran on after the sync ended")
+	}
+	return err
 }
 
 func (x *probeTx) Apply(ctx context.Context, changed func([]store.Change) error) (int, error) {
@@ -175,8 +181,27 @@ func TestApplySyncBackgroundStageFails(t *testing.T) {
 			}()
 			_, _ = reference.ApplySync(ctx, p, tn.ID, syncT0, reference.SyncOptions{}, upserts(objs...))
 		}()
+		// The fill function panics while a Stage runs: the sync waits for
+		// the Stage before it ends.
+		p = &stageProbe{Store: st, t: t, hold: func(int) { time.Sleep(100 * time.Millisecond) }}
+		func() {
+			defer func() {
+				if r := recover(); r != boom {
+					t.Fatalf("recovered %v, want the fill function's panic", r)
+				}
+			}()
+			_, _ = reference.ApplySync(ctx, p, tn.ID, syncT0, reference.SyncOptions{}, func(w reference.SyncWriter) error {
+				if err := upserts(objs[:2048]...)(w); err != nil {
+					return err
+				}
+				panic(boom)
+			})
+		}()
+		if p.stages.Load() != 1 {
+			t.Fatalf("%d Stages, want the one the panic left running", p.stages.Load())
+		}
 		if _, err := reference.ApplySync(ctx, st, tn.ID, syncT0, reference.SyncOptions{}, upserts(objs[0])); err != nil {
-			t.Fatalf("a sync after the panic: %v", err)
+			t.Fatalf("a sync after the panics: %v", err)
 		}
 	})
 }

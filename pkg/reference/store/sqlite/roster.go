@@ -415,9 +415,6 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	if x.tx == nil {
 		return x.planRemoveUnput(ctx, kind, subtype, limit)
 	}
-	if err := x.indexStage(ctx); err != nil {
-		return nil, err
-	}
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
 			AND seq NOT IN (SELECT seq FROM sync_put) AND `+unstaged+` ORDER BY seq LIMIT ?)

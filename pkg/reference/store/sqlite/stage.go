@@ -183,7 +183,7 @@ const unstaged = `seq NOT IN (SELECT seq FROM temp.diff WHERE seq IS NOT NULL) A
 func (x *syncTx) diffedTo() int64 { return max(x.applied, x.diffed) }
 
 // indexStage indexes the staged objects' ids, once per sync, before the
-// first statement that looks them up (Apply, Remove, RemoveUnput): made in
+// first statement that looks them up (Apply, Remove): made in
 // one sort of the ids staged by then, the index costs a fraction of what
 // inserting each random id into it as it was staged did (a fifth of a
 // 20,000-user reload's Stage). Later Stages insert into it as they go.
@@ -557,9 +557,6 @@ func (x *syncTx) planRemove(ctx context.Context, kind store.Kind, id uuid.UUID) 
 
 // planRemoveUnput is RemoveUnput on the snapshot.
 func (x *syncTx) planRemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
-	if err := x.indexStage(ctx); err != nil {
-		return nil, err
-	}
 	x.planned = true
 	key := string(kind) + "\x00" + subtype
 	rows, err := x.conn.QueryContext(ctx, `SELECT seq, id, subtype, label, data FROM main.objects
