@@ -52,7 +52,7 @@ const (
 // for the version the sync's commit sets (x.version + 1).
 func (x *syncTx) writeAside(ctx context.Context) error {
 	tenant := x.tenant.String()
-	return x.slicesOf(ctx, stateRelabeled, func(tx *sql.Tx, lo, hi int64) error {
+	return x.slicesOf(ctx, stateRelabeled, x.s.asideSlice(), func(tx *sql.Tx, lo, hi int64) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE main.objects SET next_label = s.label, next_data = s.data, next_ver = ?4
 			FROM temp.diff d JOIN temp.stage s ON s.ord = d.ord
 			WHERE d.state = 5 AND d.ord > ?2 AND d.ord <= ?3 AND objects.seq = d.seq AND objects.tenant_id = ?1`, tenant, lo, hi, x.version+1); err != nil {

@@ -76,14 +76,15 @@ func withSlices(rows int, hook func(slice int) error) Option {
 	return func(c *config) { c.sliceRows, c.sliceHook, c.sliceTarget = rows, hook, 0 }
 }
 
-// firstSlice is how many rows the first slice of each of a sync's phases
-// (new objects, events, changed objects aside) writes: with slices sized
-// by time, the least, doubling from there while they stay quick, since a
-// phase's rows may cost several times another's (at 100,000 users a first
-// slice of 8,000 new objects held the lock 658 ms, and of 8,000 changed
-// objects aside 779 ms, where 2,000 took 400-500 ms by then); set sizes
-// (tests) are kept.
-func (s *Store) firstSlice() int {
+// asideSlice is how many rows the first slice of changed objects written
+// aside (pending.go) writes: with slices sized by time, the least, doubling
+// from there while they stay quick. An aside update costs several times a
+// new object's insert (at 100,000 users a first aside slice of 8,000 held
+// the lock 779-927 ms); new objects keep the default start, since smaller
+// slices at a small district's start cost its first load a quarter more
+// (20,000 users: 19-24 s against 16-19 s, each slice rewriting most of the
+// id index's leaves it touched); set sizes (tests) are kept.
+func (s *Store) asideSlice() int {
 	if s.sliceTarget > 0 {
 		return min(s.sliceRows, minSliceRows)
 	}
@@ -303,7 +304,7 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 	}
 	x.tx, x.claim = nil, claim
 	// New objects, sliceRows at a time in staging order.
-	if err := x.slicesOf(ctx, stateNew, func(tx *sql.Tx, lo, hi int64) error {
+	if err := x.slicesOf(ctx, stateNew, x.s.sliceRows, func(tx *sql.Tx, lo, hi int64) error {
 		for _, q := range sliceObjects {
 			if _, err := tx.ExecContext(ctx, q, tenant, lo, hi); err != nil {
 				return err
@@ -318,7 +319,7 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 	if err := x.conn.QueryRowContext(ctx, `SELECT min(sequence), max(sequence) FROM temp.plan_tasks`).Scan(&first, &last); err != nil {
 		return fmt.Errorf("sqlite: sync: %w", err)
 	}
-	sliceRows := x.s.firstSlice()
+	sliceRows := x.s.sliceRows
 	for lo := first.Int64 - 1; last.Valid && lo < last.Int64; {
 		hi := lo + int64(sliceRows)
 		took, err := x.slice(ctx, func(tx *sql.Tx) error {
@@ -356,11 +357,10 @@ func (x *syncTx) writeSlices(ctx context.Context) error {
 }
 
 // slicesOf writes the staged objects of diff state state in slices, in
-// staging order: write writes the ords (lo, hi] in each slice's
-// transaction, and the rows of the next slice are scaled from how long the
-// last one held the lock.
-func (x *syncTx) slicesOf(ctx context.Context, state int, write func(tx *sql.Tx, lo, hi int64) error) error {
-	sliceRows := x.s.firstSlice()
+// staging order, the first of sliceRows rows: write writes the ords
+// (lo, hi] in each slice's transaction, and the rows of the next slice are
+// scaled from how long the last one held the lock.
+func (x *syncTx) slicesOf(ctx context.Context, state, sliceRows int, write func(tx *sql.Tx, lo, hi int64) error) error {
 	for lo := int64(0); ; {
 		var hi sql.NullInt64
 		if err := x.conn.QueryRowContext(ctx, `SELECT max(ord) FROM (SELECT ord FROM temp.diff WHERE state = ? AND ord > ? ORDER BY ord LIMIT ?)`, state, lo, sliceRows).Scan(&hi); err != nil {

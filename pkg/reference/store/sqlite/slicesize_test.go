@@ -6,17 +6,17 @@ import (
 	"time"
 )
 
-// Slices sized by time start each phase at the least and grow at most
-// twofold per slice, shrink at once to what the target allows, and never
+// Slices sized by time start the changed objects written aside at the
+// least and grow at most twofold per slice, shrink at once to what the target allows, and never
 // below the least or above four times the default; set sizes stay.
 func TestSliceSizes(t *testing.T) {
 	timed := openTest(t, filepath.Join(t.TempDir(), "timed.db"))
-	if got := timed.firstSlice(); got != minSliceRows {
-		t.Errorf("first slice of a timed store: %d rows, want %d", got, minSliceRows)
+	if got := timed.asideSlice(); got != minSliceRows {
+		t.Errorf("first aside slice of a timed store: %d rows, want %d", got, minSliceRows)
 	}
 	set := openTest(t, filepath.Join(t.TempDir(), "set.db"), withSlices(3, nil))
-	if got := set.firstSlice(); got != 3 {
-		t.Errorf("first slice with a set size: %d rows, want 3", got)
+	if got := set.asideSlice(); got != 3 {
+		t.Errorf("first aside slice with a set size: %d rows, want 3", got)
 	}
 	for _, c := range []struct {
 		rows         int
