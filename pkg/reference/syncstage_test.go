@@ -205,3 +205,44 @@ func TestApplySyncBackgroundStageFails(t *testing.T) {
 		}
 	})
 }
+
+// A sync whose context is cancelled while a Stage runs in the background
+// fails, keeps nothing, and leaves the store able to sync again.
+func TestApplySyncCancelledWhileStaging(t *testing.T) {
+	eachStore(t, func(t *testing.T, st store.Store) {
+		tn := storetest.NewTenant(t, st, "pipeline-cancel")
+		before := queue(t, st, tn.ID)
+		var objs []store.Object
+		for i := range 5000 {
+			objs = append(objs, storetest.Person(store.SubtypeStudent, fmt.Sprint(i)))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		p := &stageProbe{Store: st, t: t, hold: func(batch int) {
+			if batch == 1 {
+				cancel() // the fill goes on; this Stage and everything after see the cancellation
+			}
+		}}
+		_, err := reference.ApplySync(ctx, p, tn.ID, syncT0, reference.SyncOptions{}, func(w reference.SyncWriter) error {
+			for _, o := range objs {
+				if err := w.Upsert(ctx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if after := queue(t, st, tn.ID); len(after) != len(before) {
+			t.Fatalf("the queue went from %d to %d tasks", len(before), len(after))
+		}
+		if _, err := st.FindObject(context.Background(), []uuid.UUID{tn.ID}, store.KindPerson, objs[0].ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an upserted object stayed: %v", err)
+		}
+		res, err := reference.ApplySync(context.Background(), st, tn.ID, syncT0, reference.SyncOptions{}, upserts(objs...))
+		if err != nil || res.Added != len(objs) {
+			t.Fatalf("the next sync: added %d, err %v; want %d added", res.Added, err, len(objs))
+		}
+	})
+}
