@@ -348,7 +348,10 @@ func (c *Client) do(ctx context.Context, op string, req *http.Request, out any) 
 	if err != nil {
 		return fmt.Errorf("interop: %s: read response: %w", op, err)
 	}
-	if resp.StatusCode >= 400 {
+	// Only a 2xx is a success. A 3xx reaches here when http.Client does not
+	// follow it (300, 304, a redirect without a Location): its body is not
+	// the operation's answer.
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newAPIError(op, resp, body)
 	}
 	if out == nil {

@@ -167,3 +167,17 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// A 3xx that http.Client does not follow (300, 304, a redirect without a
+// Location) is not the operation's answer, even with a body that reads as
+// one: it is an *APIError with its status (found by FuzzDecodeResponse).
+func TestNon2xxWithAnswerBodyIsAnError(t *testing.T) {
+	for _, status := range []int{300, 304, 302, 399} {
+		tr := &fuzzTransport{rest: []byte(`{"data":` + person + `}`), status: status, ctype: "application/json"}
+		p, err := fuzzClient(t, tr).FindPerson(context.Background(), uuid.MustParse("0b6b1f5e-2d0c-4c59-9d43-1f4e8a3d9c01"))
+		var ae *client.APIError
+		if p != nil || !errors.As(err, &ae) || ae.StatusCode != status {
+			t.Errorf("%d: person %v, err %T %v; want an *APIError with status %d", status, p, err, err, status)
+		}
+	}
+}
