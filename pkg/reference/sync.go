@@ -136,7 +136,6 @@ type syncWriter struct {
 
 // staging is how a background Stage ended.
 type staging struct {
-	n     int // objects staged
 	err   error
 	panic any // re-raised on the sync's goroutine
 }
@@ -179,7 +178,7 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 		return err
 	}
 	// A store that keeps staged objects in memory asks to be applied
-	// every so many (counted once their Stage has ended: the limit may
+	// every so many (asked once the last Stage has ended: the limit may
 	// change with what a Stage finds).
 	if l, ok := w.tx.(store.StageLimiter); ok && l.StageLimit() > 0 && w.staged+len(w.buf) >= l.StageLimit() {
 		return w.apply(ctx)
@@ -189,6 +188,7 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 	// object from its own staging database) take a core each.
 	batch, done := w.buf, make(chan staging, 1)
 	w.buf, w.spare, w.inflight = w.spare[:0], batch, done
+	w.staged += len(batch)
 	go func() {
 		var st staging
 		defer func() {
@@ -197,7 +197,7 @@ func (w *syncWriter) Upsert(ctx context.Context, o store.Object) error {
 			}
 			done <- st
 		}()
-		st = staging{n: len(batch), err: w.tx.Stage(ctx, batch)}
+		st = staging{err: w.tx.Stage(ctx, batch)}
 	}()
 	return nil
 }
@@ -214,7 +214,6 @@ func (w *syncWriter) wait() error {
 	if st.panic != nil {
 		panic(st.panic)
 	}
-	w.staged += st.n
 	return st.err
 }
 

@@ -153,8 +153,9 @@ type syncTx struct {
 	final, aside bool
 	// indexed is set once stage's index of ids is made (indexStage).
 	indexed bool
-	// diffed is the last ord that a Stage ahead of the first Apply diffed
-	// and planned the links of, on the snapshot (Stage, dropAhead).
+	// diffed is the last ord diffed and planned the links of on the
+	// snapshot, by Stages ahead of the first Apply and by that Apply
+	// (planThrough); dropAhead takes back what no Apply planned.
 	diffed int64
 }
 

@@ -110,7 +110,6 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
-	first := x.staged
 	var objRows, orgRows, secRows []any
 	for _, o := range objs {
 		x.staged++
@@ -141,15 +140,25 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	// batch (reference's sync writer stages on a goroutine of its own),
 	// not all at the end. The first Apply plans only what is left; if it
 	// cannot plan on the snapshot, lock drops what was done ahead.
-	if x.snapshot && !x.planned && x.diffed == first {
-		if err := x.diff(ctx, first, x.staged); err != nil {
-			return err
-		}
-		if err := x.linkDiff(ctx, first, x.staged); err != nil {
-			return err
-		}
-		x.diffed = x.staged
+	if x.snapshot && !x.planned {
+		return x.planThrough(ctx, x.staged)
 	}
+	return nil
+}
+
+// planThrough diffs the staged ords after x.diffed up to hi and plans
+// their links, on the snapshot.
+func (x *syncTx) planThrough(ctx context.Context, hi int64) error {
+	if x.diffed >= hi {
+		return nil
+	}
+	if err := x.diff(ctx, x.diffed, hi); err != nil {
+		return err
+	}
+	if err := x.linkDiff(ctx, x.diffed, hi); err != nil {
+		return err
+	}
+	x.diffed = hi
 	return nil
 }
 
@@ -249,15 +258,10 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 	}
 	if x.tx == nil && !x.planned && len(bounds) == 1 {
 		x.planned = true
-		if from := max(lo, x.diffed); from < hi {
-			if err := x.diff(ctx, from, hi); err != nil {
-				return 0, err
-			}
-			if err := x.linkDiff(ctx, from, hi); err != nil {
-				return 0, err
-			}
+		// The first Apply: lo is 0, and Stage planned up to x.diffed.
+		if err := x.planThrough(ctx, hi); err != nil {
+			return 0, err
 		}
-		x.diffed = hi
 		same, err := x.passChanges(ctx, lo, hi, changed)
 		if err != nil {
 			return 0, err
