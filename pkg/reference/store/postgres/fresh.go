@@ -143,16 +143,16 @@ func (x *syncTx) insertFresh(ctx context.Context, objs []store.Object, changed f
 // copyFresh copies objs, new, into objects under seqs (in their order), and
 // their links.
 func copyFresh(ctx context.Context, tx pgx.Tx, tenant [16]byte, seqs []int64, objs []store.Object) error {
-	var dg []byte
+	var dg, lg []byte
 	// uuid.UUID is a driver.Valuer, which pgx encodes through its text
 	// (a string and a parse per value, a third of the COPY's client CPU);
 	// the bytes go as they are.
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data", "digest"},
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"objects"}, []string{"seq", "tenant_id", "id", "kind", "subtype", "label", "data", "digest", "links_digest"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			o := &objs[i]
-			// Encoded before the next row is asked for: one buffer serves.
-			dg = digest(dg[:0], o)
-			return []any{seqs[i], tenant, [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, []byte(o.Data), dg}, nil
+			// Encoded before the next row is asked for: one buffer each serves.
+			dg, lg = digest(dg[:0], o), linksDigest(lg[:0], o)
+			return []any{seqs[i], tenant, [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, []byte(o.Data), dg, lg}, nil
 		}))
 	if err != nil {
 		return fmt.Errorf("postgres: apply: %w", err)

@@ -183,9 +183,11 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	b := &pgx.Batch{}
 	if existed {
 		// Links are replaced even when the data is unchanged: they are
-		// the caller's statement of the memberships.
+		// the caller's statement of the memberships. Their digest is
+		// left unknown: the next sync relinks the object.
 		b.Queue(`DELETE FROM object_orgs WHERE object_seq = $1`, seq)
 		b.Queue(`DELETE FROM person_sections WHERE person_seq = $1`, seq)
+		b.Queue(`UPDATE objects SET links_digest = NULL WHERE seq = $1 AND links_digest IS NOT NULL`, seq)
 	}
 	if len(o.Orgs) > 0 {
 		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
@@ -310,9 +312,11 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	}
 	if len(existing) > 0 {
 		// Links are replaced even when the data is unchanged: they are
-		// the caller's statement of the memberships.
+		// the caller's statement of the memberships. Their digest is
+		// left unknown: the next sync relinks the objects.
 		b.Queue(`DELETE FROM object_orgs WHERE object_seq = ANY($1)`, existing)
 		b.Queue(`DELETE FROM person_sections WHERE person_seq = ANY($1)`, existing)
+		b.Queue(`UPDATE objects SET links_digest = NULL WHERE seq = ANY($1) AND links_digest IS NOT NULL`, existing)
 	}
 	if len(oOrgs) > 0 {
 		b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)

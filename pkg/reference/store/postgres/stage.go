@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -22,14 +24,14 @@ import (
 // COPY a page rewrite per row once past temp_buffers.
 const stageTables = `
 CREATE TEMP TABLE IF NOT EXISTS stage (
-	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, digest bytea NOT NULL
+	ord bigint PRIMARY KEY, id uuid NOT NULL, kind text NOT NULL, subtype text NOT NULL, label text NOT NULL, digest bytea NOT NULL, links bytea NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_data (ord bigint PRIMARY KEY, data bytea NOT NULL) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_orgs (ord bigint NOT NULL, org uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_orgs_ord ON pg_temp.stage_orgs (ord);
 CREATE TEMP TABLE IF NOT EXISTS stage_secs (ord bigint NOT NULL, sec uuid NOT NULL) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS stage_secs_ord ON pg_temp.stage_secs (ord);
-CREATE TEMP TABLE IF NOT EXISTS diff (ord bigint PRIMARY KEY, seq bigint, state smallint NOT NULL) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS diff (ord bigint PRIMARY KEY, seq bigint, state smallint NOT NULL, relink boolean NOT NULL) ON COMMIT DELETE ROWS;
 TRUNCATE pg_temp.stage, pg_temp.stage_data, pg_temp.stage_orgs, pg_temp.stage_secs, pg_temp.diff`
 
 // The states of a staged object in diff. An object stored without a digest
@@ -60,6 +62,26 @@ func digest(buf []byte, o *store.Object) []byte {
 	h.Write([]byte(o.Label))
 	h.Write([]byte{0})
 	h.Write(o.Data)
+	var sum [sha256.Size]byte
+	return append(buf, h.Sum(sum[:0])[:digestLen]...)
+}
+
+// linksDigest returns the digest of o's links (the distinct orgs, then the
+// distinct sections, each sorted: what the link tables hold of o once
+// linked), appended to buf.
+func linksDigest(buf []byte, o *store.Object) []byte {
+	h := sha256.New()
+	for _, set := range [][]uuid.UUID{o.Orgs, o.Sections} {
+		ids := slices.Clone(set)
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		ids = slices.Compact(ids)
+		// A count before each set: ids have one length, so the encoding
+		// is unambiguous.
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(ids))))
+		for _, id := range ids {
+			h.Write(id[:])
+		}
+	}
 	var sum [sha256.Size]byte
 	return append(buf, h.Sum(sum[:0])[:digestLen]...)
 }
@@ -108,12 +130,13 @@ func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object)
 			secs = append(secs, []any{ord, [16]byte(sec)})
 		}
 	}
-	digests := make([]byte, 0, len(objs)*digestLen)
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "digest"},
+	var dg, lg []byte
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage"}, []string{"ord", "id", "kind", "subtype", "label", "digest", "links"},
 		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
 			o := &objs[i]
-			digests = digest(digests, o)
-			return []any{first + int64(i), [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, digests[len(digests)-digestLen:]}, nil
+			// Encoded before the next row is asked for: one buffer each serves.
+			dg, lg = digest(dg[:0], o), linksDigest(lg[:0], o)
+			return []any{first + int64(i), [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, dg, lg}, nil
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
@@ -222,8 +245,9 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	// stored objects' ids, seqs and digests, not their data.
 	var same, unknown int
 	err := x.tx.QueryRow(ctx, `WITH d AS (
-			INSERT INTO pg_temp.diff (ord, seq, state)
-			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END
+			INSERT INTO pg_temp.diff (ord, seq, state, relink)
+			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
+				o.links_digest IS DISTINCT FROM s.links
 			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
 			WHERE s.ord > $2 AND s.ord <= $3
 			RETURNING state)
@@ -289,17 +313,21 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = sd.data, digest = s.digest
+	b.Queue(`UPDATE objects o SET kind = s.kind, subtype = s.subtype, label = s.label, data = sd.data, digest = s.digest, links_digest = s.links
 		FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
 		WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 2 AND o.seq = d.seq`, lo, hi)
 	if unknown > 0 {
 		b.Queue(`UPDATE objects o SET digest = s.digest FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
 			WHERE d.ord > $1 AND d.ord <= $2 AND d.state = 4 AND o.seq = d.seq`, lo, hi)
 	}
+	// An unchanged object whose links differ (or were never digested)
+	// gets its links' digest; the link statements below relink it.
+	b.Queue(`UPDATE objects o SET links_digest = s.links FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord
+		WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (3, 4) AND d.relink AND o.seq = d.seq`, lo, hi)
 	// New objects in staging order (their seqs follow it).
 	b.Queue(`WITH ins AS (
-			INSERT INTO objects (tenant_id, id, kind, subtype, label, data, digest)
-			SELECT $1, s.id, s.kind, s.subtype, s.label, sd.data, s.digest
+			INSERT INTO objects (tenant_id, id, kind, subtype, label, data, digest, links_digest)
+			SELECT $1, s.id, s.kind, s.subtype, s.label, sd.data, s.digest, s.links
 			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
 			WHERE d.ord > $2 AND d.ord <= $3 AND d.state = 1 ORDER BY d.ord
 			RETURNING id, seq)
@@ -307,13 +335,15 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		WHERE s.ord = d.ord AND d.ord > $2 AND d.ord <= $3`, x.tenant, lo, hi)
 	// Links: a changed object's go (its kind or subtype, which they carry,
 	// may be new), an unchanged object's go where no longer staged; then
-	// every staged link is made where missing.
+	// every staged link is made where missing. An unchanged object whose
+	// links' digest matches (as a rule, all of a reload's) is passed over:
+	// its links are what was staged.
 	for _, l := range []struct{ table, col, key, stage, stageCol string }{
 		{"object_orgs", "object_seq", "org_id", "stage_orgs", "org"},
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
 		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
-			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3, 4) AND l.`+l.col+` = d.seq AND (d.state = 2
+			WHERE d.ord > $1 AND d.ord <= $2 AND (d.state = 2 OR d.state IN (3, 4) AND d.relink) AND l.`+l.col+` = d.seq AND (d.state = 2
 				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
 	// The links that exist already (all of an unchanged object's, as a
@@ -322,12 +352,12 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype
 		FROM pg_temp.stage_orgs x JOIN pg_temp.diff d ON d.ord = x.ord JOIN pg_temp.stage s ON s.ord = x.ord
-		WHERE x.ord > $2 AND x.ord <= $3
+		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state IN (1, 2) OR d.relink)
 			AND NOT EXISTS (SELECT 1 FROM object_orgs l WHERE l.tenant_id = $1 AND l.org_id = x.org AND l.object_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
 		SELECT $1, x.sec, d.seq FROM pg_temp.stage_secs x JOIN pg_temp.diff d ON d.ord = x.ord
-		WHERE x.ord > $2 AND x.ord <= $3
+		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state IN (1, 2) OR d.relink)
 			AND NOT EXISTS (SELECT 1 FROM person_sections l WHERE l.tenant_id = $1 AND l.section_id = x.sec AND l.person_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	// Everything applied counts as put for RemoveUnput, which then needs

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -303,4 +304,86 @@ func TestApplyEnqueuesInChanged(t *testing.T) {
 	if err != nil || len(ts) != queued || queued != 1+2499+2500 {
 		t.Fatalf("ListTasks: %d tasks, %v; want %d (1+2499+2500)", len(ts), err, queued)
 	}
+}
+
+// A reload leaves alone the links of an object whose links' digest matches
+// what is staged (migration 9), and relinks one whose links differ though
+// its data does not. A Put or PutAll replaces links without a digest, so
+// the next sync relinks: staging the links the object had before the Put
+// must bring them back.
+func TestSyncLinksDigest(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	conn := connect(t, url)
+	tn := storetest.NewTenant(t, s, "relink")
+	a, b := storetest.Org(store.SubtypeSchool, "a"), storetest.Org(store.SubtypeSchool, "b")
+	s1, s2 := uuid.New(), uuid.New()
+	p := storetest.Person(store.SubtypeStudent, "p", a.ID)
+	p.Sections = []uuid.UUID{s1}
+	links := func() string {
+		t.Helper()
+		var orgs, secs []string
+		if err := conn.QueryRow(ctx, `SELECT ARRAY(SELECT org_id::text FROM object_orgs o JOIN objects x ON x.seq = o.object_seq WHERE x.id = $1 ORDER BY 1),
+				ARRAY(SELECT section_id::text FROM person_sections l JOIN objects x ON x.seq = l.person_seq WHERE x.id = $1 ORDER BY 1)`, p.ID).Scan(&orgs, &secs); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(orgs, secs)
+	}
+	want := func(orgs []uuid.UUID, secs ...uuid.UUID) string {
+		var o, sc []string
+		for _, id := range orgs {
+			o = append(o, id.String())
+		}
+		for _, id := range secs {
+			sc = append(sc, id.String())
+		}
+		slices.Sort(o)
+		slices.Sort(sc)
+		return fmt.Sprint(o, sc)
+	}
+	check := func(step string, unchanged, wantUnchanged int, w string) {
+		t.Helper()
+		if unchanged != wantUnchanged {
+			t.Errorf("%s: %d unchanged, want %d", step, unchanged, wantUnchanged)
+		}
+		if got := links(); got != w {
+			t.Errorf("%s: links %s, want %s", step, got, w)
+		}
+	}
+	_, u := stageApply(t, s, tn.ID, a, b, p)
+	check("first", u, 0, want([]uuid.UUID{a.ID}, s1))
+	// The same links, listed twice and in another order: nothing to do.
+	p.Orgs, p.Sections = []uuid.UUID{a.ID, a.ID}, []uuid.UUID{s1, s1}
+	_, u = stageApply(t, s, tn.ID, a, b, p)
+	check("the same again", u, 3, want([]uuid.UUID{a.ID}, s1))
+	// The data unchanged, both link sets changed.
+	p.Orgs, p.Sections = []uuid.UUID{b.ID, a.ID}, []uuid.UUID{s2}
+	chs, u := stageApply(t, s, tn.ID, a, b, p)
+	if len(chs) != 0 {
+		t.Errorf("links changed: changes %v, want none (the data is the same)", changedIDs(chs))
+	}
+	check("links changed", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
+	// A Put replaces the links; staging the earlier ones brings them back.
+	before := p
+	p.Orgs, p.Sections = []uuid.UUID{a.ID}, nil
+	storetest.Put(t, s, tn.ID, p)
+	check("after Put", 3, 3, want([]uuid.UUID{a.ID}))
+	p = before
+	_, u = stageApply(t, s, tn.ID, a, b, p)
+	check("staged after Put", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
+	// So does a PutAll.
+	p.Orgs, p.Sections = []uuid.UUID{b.ID}, []uuid.UUID{s1}
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		_, err := tx.PutAll(ctx, []store.Object{p})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after PutAll", 3, 3, want([]uuid.UUID{b.ID}, s1))
+	p = before
+	_, u = stageApply(t, s, tn.ID, a, b, p)
+	check("staged after PutAll", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
 }

@@ -1,0 +1,11 @@
+-- 9: a reload that leaves an object's links alone (issue 21).
+--
+-- Each object keeps a digest of its links (the distinct orgs and sections it
+-- is linked to, sorted; the first 16 bytes of their SHA-256, computed by the
+-- store), written by a sync's apply and its fresh copy. A reload compares it
+-- with the staged links' digest and leaves the links of an object whose
+-- digest matches alone, instead of joining every staged link with the link
+-- tables. NULL means unknown: an object stored before this migration, or
+-- whose links Put or PutAll replaced; the next sync relinks it and gives it
+-- its digest.
+ALTER TABLE objects ADD COLUMN links_digest bytea;
