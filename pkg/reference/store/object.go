@@ -2,10 +2,10 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 
+	"github.com/go-faster/jx"
 	"github.com/google/uuid"
 )
 
@@ -24,7 +24,10 @@ func CheckObject(o Object) error {
 	if err := CheckName("label", o.Label); err != nil {
 		return fmt.Errorf("object %s: %w", o.ID, err)
 	}
-	if !json.Valid(o.Data) || len(bytes.TrimSpace(o.Data)) == 0 || bytes.TrimSpace(o.Data)[0] != '{' {
+	// jx validates at about twice encoding/json's speed (a 100,000-user
+	// load checks half a gigabyte of JSON); FuzzCheckObjectData holds it
+	// to encoding/json's verdict.
+	if data := bytes.TrimSpace(o.Data); len(data) == 0 || data[0] != '{' || !jx.Valid(o.Data) {
 		return fmt.Errorf("%w: object %s data is not a JSON object", ErrInvalid, o.ID)
 	}
 	return nil
