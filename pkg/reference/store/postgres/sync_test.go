@@ -387,3 +387,83 @@ func TestSyncLinksDigest(t *testing.T) {
 	_, u = stageApply(t, s, tn.ID, a, b, p)
 	check("staged after PutAll", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
 }
+
+// Apply compares each staged object with what is stored when it is
+// applied: a Put of a staged id between Stage and Apply, or the same id
+// staged again in a later batch, is what the staged object changes. (A
+// store that diffs batches as they are staged must drop that diff.)
+func TestSyncDiffedAheadThenWritten(t *testing.T) {
+	url := pgtest.Schema(t)
+	s := open(t, url)
+	defer s.Close()
+	ctx := context.Background()
+	tn := storetest.NewTenant(t, s, "ahead")
+	x, y, z := storetest.Person(store.SubtypeStudent, "x"), storetest.Person(store.SubtypeStudent, "y"), storetest.Person(store.SubtypeStudent, "z")
+	storetest.Put(t, s, tn.ID, x, y, z)
+	renamed := func(o store.Object, label string) store.Object {
+		o.Label, o.Data = label, []byte(`{"name":{"first":"`+label+`"}}`)
+		return o
+	}
+	var got []store.Change
+	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		// x as stored, diffed ahead as unchanged; then a Put changes it.
+		if err := tx.Stage(ctx, []store.Object{x, y}); err != nil {
+			return err
+		}
+		if _, err := tx.Put(ctx, renamed(x, "x-put")); err != nil {
+			return err
+		}
+		// z twice in two batches: the second is a change from the first.
+		if err := tx.Stage(ctx, []store.Object{renamed(z, "z1")}); err != nil {
+			return err
+		}
+		if err := tx.Stage(ctx, []store.Object{renamed(z, "z2")}); err != nil {
+			return err
+		}
+		_, err := tx.Apply(ctx, func(chs []store.Change) error {
+			got = append(got, chs...)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"x<-x-put", "z1<-z", "z2<-z1"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
+		t.Errorf("changes %v, want %v", changedIDs(got), want)
+	}
+	for id, label := range map[uuid.UUID]string{x.ID: "x", y.ID: "y", z.ID: "z2"} {
+		if o, err := s.FindObject(ctx, []uuid.UUID{tn.ID}, store.KindPerson, id); err != nil || o.Label != label {
+			t.Errorf("after the sync: %+v, %v; want label %s", o, err, label)
+		}
+	}
+	// The next sync diffs ahead again, and finds everything unchanged.
+	if chs, unchanged := stageApply(t, s, tn.ID, x, y, renamed(z, "z2")); len(chs) != 0 || unchanged != 3 {
+		t.Errorf("the same again: changes %v, %d unchanged", changedIDs(chs), unchanged)
+	}
+	// An id staged again with nothing written between: both batches were
+	// diffed ahead, the second against the roster before the first, where
+	// it is the same as stored; applied after the first, it is a change.
+	got = nil
+	err = s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+		for _, b := range [][]store.Object{{x, renamed(z, "z3")}, {y, renamed(z, "z2")}} {
+			if err := tx.Stage(ctx, b); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Apply(ctx, func(chs []store.Change) error {
+			got = append(got, chs...)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"z3<-z2", "z2<-z3"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
+		t.Errorf("z staged twice: changes %v, want %v", changedIDs(got), want)
+	}
+	if o, err := s.FindObject(ctx, []uuid.UUID{tn.ID}, store.KindPerson, z.ID); err != nil || o.Label != "z2" {
+		t.Errorf("z after staged twice: %+v, %v; want label z2", o, err)
+	}
+}
