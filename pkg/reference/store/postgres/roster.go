@@ -80,8 +80,8 @@ type syncTx struct {
 	// put object (and every dead index entry) before it again.
 	removedTo map[string]int64
 	// staged is the ord of the last object staged, applied of the last
-	// one Apply wrote.
-	staged, applied int64
+	// one Apply wrote, diffed of the last one diff holds (stage.go).
+	staged, applied, diffed int64
 	// fresh is set when the tenant had no object at the start of the
 	// sync: every object it has now was put or staged by this sync.
 	fresh bool
@@ -163,7 +163,7 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	if err := store.CheckObject(o); err != nil {
 		return nil, err
 	}
-	if err := x.wait(); err != nil {
+	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
 	var seq, updated int64
@@ -216,7 +216,7 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	if len(objs) == 0 {
 		return nil, nil
 	}
-	if err := x.wait(); err != nil {
+	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
 	ids := make([]uuid.UUID, len(objs))
@@ -343,7 +343,7 @@ const dropLinks = `, gone_orgs AS (DELETE FROM object_orgs WHERE object_seq IN (
 
 // Remove implements store.SyncTx; the links go with the object.
 func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*store.Object, error) {
-	if err := x.wait(); err != nil {
+	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
 	o := &store.Object{ID: id}
@@ -368,7 +368,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	if limit <= 0 || x.fresh {
 		return nil, x.wait()
 	}
-	if err := x.wait(); err != nil {
+	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
 	// Apply marks what it wrote as put; only what is staged and not yet

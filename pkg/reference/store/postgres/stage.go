@@ -110,15 +110,83 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 
 // copyStage copies objs into the staging tables, after every object staged
 // before, in the background: objs must stay as they are until the next wait.
+// Unless the sync wrote objects another way since its last Apply, it then
+// diffs them ahead (diffAhead), still in the background.
 func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 	first := x.staged + 1
 	x.staged += int64(len(objs))
-	tx := x.tx
-	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, first, objs) })
+	tx, tenant := x.tx, x.tenant
+	ahead := x.diffed == first-1
+	if ahead {
+		x.diffed = x.staged
+	}
+	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, tenant, first, objs, ahead) })
 }
 
-// copyStage copies objs into the staging tables under the ords from first.
-func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object) error {
+// A reload's diff is found as it is staged, and only what changed is
+// staged whole: each batch's ids, digests and links are copied, looked up
+// in objects at once (in the background, while the loader builds the next
+// batch), and the data is copied only of the objects that are not stored
+// with the same digest. A district's nightly export is almost all
+// unchanged: most of a reload's bytes stay on the client, and Apply finds
+// the diff done.
+//
+// That diff holds as long as nothing but Apply writes the objects it looked
+// up. An id staged twice (its second staging is compared with its first,
+// once applied: rounds), or a Put, PutAll, Remove or RemoveUnput before the
+// Apply, drops what was diffed ahead of it (dropAhead), and Apply diffs
+// again. The data of an object found unchanged is then taken from the
+// stored object, which it equals.
+
+// diffAhead records the state of the staged ords (lo, hi] in diff, and
+// returns the ords of those not stored with the same digest: one probe of
+// the objects' (tenant_id, id) index per object (OFFSET 0 keeps the planner,
+// which knows nothing of the staging table yet, from joining it with every
+// object of the tenant instead).
+func diffAhead(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lo, hi int64) ([]int64, error) {
+	rows, err := tx.Query(ctx, `WITH d AS (
+			INSERT INTO pg_temp.diff (ord, seq, state, relink)
+			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
+				o.links_digest IS DISTINCT FROM s.links
+			FROM pg_temp.stage s LEFT JOIN LATERAL (
+				SELECT seq, digest, links_digest FROM objects WHERE tenant_id = $1 AND id = s.id OFFSET 0) o ON true
+			WHERE s.ord > $2 AND s.ord <= $3
+			RETURNING ord, state)
+		SELECT ord FROM d WHERE state <> 3 ORDER BY ord`, tenant, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: stage: %w", err)
+	}
+	ords, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: stage: %w", err)
+	}
+	return ords, nil
+}
+
+// dropAhead forgets what was diffed of the ords after from, which writes
+// since made stale; the data not staged of those found unchanged is taken
+// from the objects first.
+func (x *syncTx) dropAhead(ctx context.Context, from int64) error {
+	if err := x.wait(); err != nil {
+		return err
+	}
+	if x.diffed <= from {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO pg_temp.stage_data (ord, data) SELECT d.ord, o.data FROM pg_temp.diff d JOIN objects o ON o.seq = d.seq
+		WHERE d.ord > $1 AND d.state = 3`, from)
+	b.Queue(`DELETE FROM pg_temp.diff WHERE ord > $1`, from)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: apply: %w", err)
+	}
+	x.diffed = from
+	return nil
+}
+
+// copyStage copies objs into the staging tables under the ords from first;
+// ahead, it diffs them and copies the data only of those that changed.
+func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, first int64, objs []store.Object, ahead bool) error {
 	// Ids go as [16]byte: see insertFresh.
 	var orgs, secs [][]any
 	for i, o := range objs {
@@ -140,12 +208,6 @@ func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object)
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
-		pgx.CopyFromSlice(len(objs), func(i int) ([]any, error) {
-			return []any{first + int64(i), []byte(objs[i].Data)}, nil
-		})); err != nil {
-		return fmt.Errorf("postgres: stage: %w", err)
-	}
 	if len(orgs) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_orgs"}, []string{"ord", "org"}, pgx.CopyFromRows(orgs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
@@ -155,6 +217,27 @@ func copyStage(ctx context.Context, tx pgx.Tx, first int64, objs []store.Object)
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_secs"}, []string{"ord", "sec"}, pgx.CopyFromRows(secs)); err != nil {
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
+	}
+	var need []int64 // the ords whose data is copied, in order
+	if ahead {
+		var err error
+		if need, err = diffAhead(ctx, tx, tenant, first-1, first-1+int64(len(objs))); err != nil {
+			return err
+		}
+	} else {
+		need = make([]int64, len(objs))
+		for i := range need {
+			need[i] = first + int64(i)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
+		pgx.CopyFromSlice(len(need), func(i int) ([]any, error) {
+			return []any{need[i], []byte(objs[need[i]-first].Data)}, nil
+		})); err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
 	}
 	return nil
 }
@@ -188,6 +271,13 @@ func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) e
 	if err != nil {
 		return 0, err
 	}
+	if len(bounds) > 1 {
+		// An id staged again: what was diffed of the rounds after the
+		// first compared it with the roster before the first is applied.
+		if err := x.dropAhead(ctx, bounds[1]); err != nil {
+			return 0, err
+		}
+	}
 	unchanged := 0
 	for i, from := range bounds {
 		to := hi
@@ -200,7 +290,7 @@ func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) e
 		}
 		unchanged += n
 	}
-	x.applied = hi
+	x.applied, x.diffed = hi, hi
 	return unchanged, nil
 }
 
@@ -243,16 +333,20 @@ func splitRounds(lo int64, rows pgx.Rows, scans []any, row func() (int64, uuid.U
 func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
 	// The state of each staged object from its digest: the join reads the
 	// stored objects' ids, seqs and digests, not their data.
-	var same, unknown int
-	err := x.tx.QueryRow(ctx, `WITH d AS (
-			INSERT INTO pg_temp.diff (ord, seq, state, relink)
+	// What was not diffed ahead is diffed now, in one join.
+	if from := max(lo, x.diffed); from < hi {
+		if _, err := x.tx.Exec(ctx, `INSERT INTO pg_temp.diff (ord, seq, state, relink)
 			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
 				o.links_digest IS DISTINCT FROM s.links
 			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
-			WHERE s.ord > $2 AND s.ord <= $3
-			RETURNING state)
-		SELECT count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 0) FROM d`, x.tenant, lo, hi).Scan(&same, &unknown)
-	if err != nil {
+			WHERE s.ord > $2 AND s.ord <= $3`, x.tenant, from, hi); err != nil {
+			return 0, fmt.Errorf("postgres: apply: %w", err)
+		}
+		x.diffed = hi
+	}
+	var same, unknown int
+	if err := x.tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 3), count(*) FILTER (WHERE state = 0)
+		FROM pg_temp.diff WHERE ord > $1 AND ord <= $2`, lo, hi).Scan(&same, &unknown); err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)
 	}
 	if unknown > 0 {
@@ -276,7 +370,7 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	for after := lo; ; {
 		rows, err := x.tx.Query(ctx, `SELECT d.ord, s.id, s.kind, s.subtype, s.label, sd.data, d.state,
 				COALESCE(o.kind, ''), COALESCE(o.subtype, ''), COALESCE(o.label, ''), o.data
-			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord JOIN pg_temp.stage_data sd ON sd.ord = d.ord
+			FROM pg_temp.diff d JOIN pg_temp.stage s ON s.ord = d.ord LEFT JOIN pg_temp.stage_data sd ON sd.ord = d.ord
 				LEFT JOIN objects o ON d.state = 2 AND o.seq = d.seq
 			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (1, 2) ORDER BY d.ord LIMIT $3`, after, hi, changePage)
 		if err != nil {
@@ -289,6 +383,13 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		var kind, pkind, psub, plabel string
 		var data, pdata []byte
 		if _, err := pgx.ForEachRow(rows, []any{&ord, &c.Object.ID, &kind, &c.Object.Subtype, &c.Object.Label, &data, &state, &pkind, &psub, &plabel, &pdata}, func() error {
+			if data == nil {
+				// Only an object found unchanged is staged without its
+				// data (diffAhead), and dropAhead restores it before a
+				// diff could find it changed: a bug, and the sync fails
+				// rather than store an object without it.
+				return fmt.Errorf("staged object %s has no data", c.Object.ID)
+			}
 			ch := store.Change{Object: store.Object{ID: c.Object.ID, Kind: store.Kind(kind), Subtype: c.Object.Subtype, Label: c.Object.Label, Data: data}}
 			if state == stateChanged {
 				ch.Prior = &store.Object{ID: c.Object.ID, Kind: store.Kind(pkind), Subtype: psub, Label: plabel, Data: pdata}
