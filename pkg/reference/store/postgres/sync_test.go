@@ -19,10 +19,17 @@ import (
 // returns what Apply passed to changed and its unchanged count.
 func stageApply(t *testing.T, s store.Store, tenant uuid.UUID, objs ...store.Object) ([]store.Change, int) {
 	t.Helper()
+	return syncApply(t, s, tenant, func(tx store.SyncTx) error { return tx.Stage(context.Background(), objs) })
+}
+
+// syncApply runs steps in one sync of tenant, then Apply, and returns what
+// Apply passed to changed and its unchanged count.
+func syncApply(t *testing.T, s store.Store, tenant uuid.UUID, steps func(tx store.SyncTx) error) ([]store.Change, int) {
+	t.Helper()
 	var got []store.Change
 	var unchanged int
 	err := s.Sync(context.Background(), tenant, func(tx store.SyncTx) error {
-		if err := tx.Stage(context.Background(), objs); err != nil {
+		if err := steps(tx); err != nil {
 			return err
 		}
 		var err error
@@ -404,8 +411,7 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 		o.Label, o.Data = label, []byte(`{"name":{"first":"`+label+`"}}`)
 		return o
 	}
-	var got []store.Change
-	err := s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
+	got, _ := syncApply(t, s, tn.ID, func(tx store.SyncTx) error {
 		// x as stored, diffed ahead as unchanged; then a Put changes it.
 		if err := tx.Stage(ctx, []store.Object{x, y}); err != nil {
 			return err
@@ -417,18 +423,8 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 		if err := tx.Stage(ctx, []store.Object{renamed(z, "z1")}); err != nil {
 			return err
 		}
-		if err := tx.Stage(ctx, []store.Object{renamed(z, "z2")}); err != nil {
-			return err
-		}
-		_, err := tx.Apply(ctx, func(chs []store.Change) error {
-			got = append(got, chs...)
-			return nil
-		})
-		return err
+		return tx.Stage(ctx, []store.Object{renamed(z, "z2")})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if want := []string{"x<-x-put", "z1<-z", "z2<-z1"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
 		t.Errorf("changes %v, want %v", changedIDs(got), want)
 	}
@@ -444,22 +440,12 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 	// An id staged again with nothing written between: both batches were
 	// diffed ahead, the second against the roster before the first, where
 	// it is the same as stored; applied after the first, it is a change.
-	got = nil
-	err = s.Sync(ctx, tn.ID, func(tx store.SyncTx) error {
-		for _, b := range [][]store.Object{{x, renamed(z, "z3")}, {y, renamed(z, "z2")}} {
-			if err := tx.Stage(ctx, b); err != nil {
-				return err
-			}
+	got, _ = syncApply(t, s, tn.ID, func(tx store.SyncTx) error {
+		if err := tx.Stage(ctx, []store.Object{x, renamed(z, "z3")}); err != nil {
+			return err
 		}
-		_, err := tx.Apply(ctx, func(chs []store.Change) error {
-			got = append(got, chs...)
-			return nil
-		})
-		return err
+		return tx.Stage(ctx, []store.Object{y, renamed(z, "z2")})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if want := []string{"z3<-z2", "z2<-z3"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
 		t.Errorf("z staged twice: changes %v, want %v", changedIDs(got), want)
 	}
