@@ -138,6 +138,12 @@ func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 // again. The data of an object found unchanged is then taken from the
 // stored object, which it equals.
 
+// diffRow is what diff records of a staged object s, given o, what is
+// stored under its id (all NULL when nothing is): its seq, its state from
+// the digests, and whether its links must be rewritten.
+const diffRow = `s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
+	o.links_digest IS DISTINCT FROM s.links`
+
 // diffAhead records the state of the staged ords (lo, hi] in diff, and
 // returns the ords of those not stored with the same digest: one probe of
 // the objects' (tenant_id, id) index per object (OFFSET 0 keeps the planner,
@@ -146,8 +152,7 @@ func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
 func diffAhead(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lo, hi int64) ([]int64, error) {
 	rows, err := tx.Query(ctx, `WITH d AS (
 			INSERT INTO pg_temp.diff (ord, seq, state, relink)
-			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
-				o.links_digest IS DISTINCT FROM s.links
+			SELECT `+diffRow+`
 			FROM pg_temp.stage s LEFT JOIN LATERAL (
 				SELECT seq, digest, links_digest FROM objects WHERE tenant_id = $1 AND id = s.id OFFSET 0) o ON true
 			WHERE s.ord > $2 AND s.ord <= $3
@@ -331,13 +336,12 @@ func splitRounds(lo int64, rows pgx.Rows, scans []any, row func() (int64, uuid.U
 
 // applyRound applies the staged ords (lo, hi], whose ids are distinct.
 func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
-	// The state of each staged object from its digest: the join reads the
-	// stored objects' ids, seqs and digests, not their data.
-	// What was not diffed ahead is diffed now, in one join.
+	// The state of each staged object from its digest, for what was not
+	// diffed ahead, in one join: it reads the stored objects' ids, seqs and
+	// digests, not their data.
 	if from := max(lo, x.diffed); from < hi {
 		if _, err := x.tx.Exec(ctx, `INSERT INTO pg_temp.diff (ord, seq, state, relink)
-			SELECT s.ord, o.seq, CASE WHEN o.seq IS NULL THEN 1 WHEN o.digest = s.digest THEN 3 WHEN o.digest IS NULL THEN 0 ELSE 2 END,
-				o.links_digest IS DISTINCT FROM s.links
+			SELECT `+diffRow+`
 			FROM pg_temp.stage s LEFT JOIN objects o ON o.tenant_id = $1 AND o.id = s.id
 			WHERE s.ord > $2 AND s.ord <= $3`, x.tenant, from, hi); err != nil {
 			return 0, fmt.Errorf("postgres: apply: %w", err)
