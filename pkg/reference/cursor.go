@@ -81,6 +81,11 @@ func encodeCursor(key []byte, list string, page int32, after int64) string {
 // decodeCursor checks a cursor against the list and returns its page
 // number and position.
 func decodeCursor(key []byte, list, s string) (page int32, after int64, err error) {
+	// The decoder skips CR and LF anywhere, so a cursor with line breaks
+	// would decode; only the one spelling encodeCursor makes is accepted.
+	if len(s) != base64.RawURLEncoding.EncodedLen(cursorLen) {
+		return 0, 0, errCursor
+	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) != cursorLen || b[0] != cursorVersion {
 		return 0, 0, errCursor
