@@ -2,7 +2,6 @@ package oneroster
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -49,7 +48,8 @@ type sessionInfo struct {
 // every other object makes to them; classes, users and enrollments are read
 // by joins.
 type builder struct {
-	s        *stage
+	r        roster
+	tenant   uuid.UUID
 	w        reference.SyncWriter
 	orgs     map[uuid.UUID]*orgInfo
 	orgOrder []uuid.UUID
@@ -166,62 +166,34 @@ func refs[T any](ids []uuid.UUID, ref func(uuid.UUID) (T, bool)) []T {
 // loadSmall reads the orgs, terms and courses into memory.
 func (b *builder) loadSmall(ctx context.Context) error {
 	b.orgs, b.sessions, b.courses = map[uuid.UUID]*orgInfo{}, map[uuid.UUID]*sessionInfo{}, map[uuid.UUID]string{}
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, name, type, identifier, parent, line, src FROM orgs ORDER BY ord`)
-	if err != nil {
+	if err := b.r.orgs(ctx, func(id uuid.UUID, o *orgInfo) error {
+		b.orgs[id] = o
+		b.orgOrder = append(b.orgOrder, id)
+		return nil
+	}); err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id, parent []byte
-		o := &orgInfo{}
-		if err := rows.Scan(&id, &o.sid, &o.name, &o.typ, &o.identifier, &parent, &o.line, &o.src); err != nil {
-			rows.Close()
-			return err
-		}
-		o.parent = uid(parent)
-		b.orgs[uid(id)] = o
-		b.orgOrder = append(b.orgOrder, uid(id))
-	}
-	rows.Close()
 	for _, id := range b.orgOrder {
 		if p, ok := b.orgs[b.orgs[id].parent]; ok && apiOrgType[b.orgs[id].typ] != "" {
 			p.children = append(p.children, id)
 		}
 	}
-	rows, err = b.s.db.QueryContext(ctx, `SELECT id, sid, title, type, start, end, parent, year FROM academicSessions ORDER BY ord`)
-	if err != nil {
+	if err := b.r.sessions(ctx, func(id uuid.UUID, t *sessionInfo) error {
+		b.sessions[id] = t
+		b.sesOrder = append(b.sesOrder, id)
+		return nil
+	}); err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id, parent []byte
-		t := &sessionInfo{}
-		if err := rows.Scan(&id, &t.sid, &t.title, &t.typ, &t.start, &t.end, &parent, &t.year); err != nil {
-			rows.Close()
-			return err
-		}
-		t.parent = uid(parent)
-		b.sessions[uid(id)] = t
-		b.sesOrder = append(b.sesOrder, uid(id))
-	}
-	rows.Close()
 	for _, id := range b.sesOrder {
 		if p, ok := b.sessions[b.sessions[id].parent]; ok {
 			p.children = append(p.children, id)
 		}
 	}
-	rows, err = b.s.db.QueryContext(ctx, `SELECT id, title FROM courses`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id []byte
-		var title string
-		if err := rows.Scan(&id, &title); err != nil {
-			return err
-		}
-		b.courses[uid(id)] = title
-	}
-	return rows.Err()
+	return b.r.courseTitles(ctx, func(id uuid.UUID, title string) error {
+		b.courses[id] = title
+		return nil
+	})
 }
 
 func (b *builder) orgsOut(ctx context.Context) error {
@@ -249,11 +221,6 @@ func (b *builder) orgsOut(ctx context.Context) error {
 }
 
 func (b *builder) termsOut(ctx context.Context) error {
-	orgsOf, err := b.s.db.PrepareContext(ctx, `SELECT DISTINCT c.school FROM class_terms ct JOIN classes c ON c.id = ct.class_id WHERE ct.term_id = ? ORDER BY c.ord`)
-	if err != nil {
-		return err
-	}
-	defer orgsOf.Close()
 	n := int64(0)
 	for _, id := range b.sesOrder {
 		t := b.sessions[id]
@@ -268,7 +235,7 @@ func (b *builder) termsOut(ctx context.Context) error {
 			term.Parent = ref
 		}
 		term.Children = refs(t.children, b.termRef)
-		schools, err := queryIDs(ctx, orgsOf, id[:])
+		schools, err := b.r.termSchools(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -281,148 +248,60 @@ func (b *builder) termsOut(ctx context.Context) error {
 	return nil
 }
 
-func queryIDs(ctx context.Context, st *sql.Stmt, args ...any) ([]uuid.UUID, error) {
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []uuid.UUID
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, uid(id))
-	}
-	return out, rows.Err()
-}
-
 func (b *builder) coursesOut(ctx context.Context) error {
-	var sb []byte
-	var stitle string
-	secs, err := openChildren(ctx, b.s.db, `SELECT co.ord, c.id, c.title FROM courses co JOIN classes c ON c.course = co.id ORDER BY co.ord, c.ord`, &sb, &stitle)
-	defer secs.close()
-	if err != nil {
-		return err
-	}
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, org, ord FROM courses ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	n := int64(0)
-	for rows.Next() {
-		var idb, orgb []byte
-		var sid, title, code string
-		var ord int64
-		if err := rows.Scan(&idb, &sid, &title, &code, &orgb, &ord); err != nil {
-			return err
-		}
-		id, org := uid(idb), uid(orgb)
-		c := models.Course{Sys: models.SysType{ID: id, Type: typ(store.KindCourse), Label: title, SourceID: sourceID(sid)},
-			Title: title, LocalID: code}
-		if ref, ok := b.orgRef(org); ok {
+	return b.r.courses(ctx, func(r *courseRec) error {
+		c := models.Course{Sys: models.SysType{ID: r.id, Type: typ(store.KindCourse), Label: r.title, SourceID: sourceID(r.sid)},
+			Title: r.title, LocalID: r.code}
+		if ref, ok := b.orgRef(r.org); ok {
 			c.Orgs = []models.OrgSys{ref}
 		}
-		var refs []models.SectionSys
-		if err := secs.each(ord, func() error {
-			refs = append(refs, models.SectionSys{Sys: models.RefType{ID: uid(sb), Type: typ(store.KindSection), Label: stitle}})
-			return nil
-		}); err != nil {
-			return err
+		for _, sec := range r.sections {
+			c.Sections = append(c.Sections, models.SectionSys{Sys: models.RefType{ID: sec.id, Type: typ(store.KindSection), Label: sec.title}})
 		}
-		if len(refs) > 0 {
-			c.Sections = refs
-		}
-		if err := b.upsert(ctx, store.KindCourse, id, "", title, c, b.withAncestors(org), nil); err != nil {
+		if err := b.upsert(ctx, store.KindCourse, r.id, "", r.title, c, b.withAncestors(r.org), nil); err != nil {
 			return err
 		}
 		n++
 		b.progress(FileCourses, n)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 func (b *builder) sectionsOut(ctx context.Context) error {
-	var tb []byte
-	terms, err := openChildren(ctx, b.s.db, `SELECT c.ord, ct.term_id FROM classes c JOIN class_terms ct ON ct.class_id = c.id ORDER BY c.ord, ct.pos`, &tb)
-	defer terms.close()
-	if err != nil {
-		return err
-	}
-	var eb, ub []byte
-	var erole, urole, given, family string
-	members, err := openChildren(ctx, b.s.db, `SELECT c.ord, e.id, e.role, u.id, u.role, u.given, u.family
-		FROM classes c JOIN enrollments e ON e.class = c.id JOIN users u ON u.id = e.user ORDER BY c.ord, e.ord`,
-		&eb, &erole, &ub, &urole, &given, &family)
-	defer members.close()
-	if err != nil {
-		return err
-	}
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school, ord FROM classes ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	n := int64(0)
-	for rows.Next() {
-		var idb, courseb, schoolb []byte
-		var sid, title, code string
-		var ord int64
-		if err := rows.Scan(&idb, &sid, &title, &code, &courseb, &schoolb, &ord); err != nil {
-			return err
-		}
-		id, course, school := uid(idb), uid(courseb), uid(schoolb)
-		s := models.Section{Sys: models.SysType{ID: id, Type: typ(store.KindSection), Label: title, SourceID: sourceID(sid)},
-			Title: title, LocalID: code,
-			Course: models.RefSys{Sys: models.RefType{ID: course, Type: typ(store.KindCourse), Label: b.courses[course]}}}
-		if ref, ok := b.orgRef(school); ok {
+	return b.r.classes(ctx, func(r *classRec) error {
+		s := models.Section{Sys: models.SysType{ID: r.id, Type: typ(store.KindSection), Label: r.title, SourceID: sourceID(r.sid)},
+			Title: r.title, LocalID: r.code,
+			Course: models.RefSys{Sys: models.RefType{ID: r.course, Type: typ(store.KindCourse), Label: b.courses[r.course]}}}
+		if ref, ok := b.orgRef(r.school); ok {
 			s.Org = ref
 		}
-		var trefs []models.TermSys
-		if err := terms.each(ord, func() error {
-			if ref, ok := b.termRef(uid(tb)); ok {
-				trefs = append(trefs, ref)
+		for _, t := range r.terms {
+			if ref, ok := b.termRef(t); ok {
+				s.Terms = append(s.Terms, ref)
 			}
-			return nil
-		}); err != nil {
-			return err
 		}
-		if len(trefs) > 0 {
-			s.Terms = trefs
-		}
-		var students, teachers []models.PersonMembershipSys
-		if err := members.each(ord, func() error {
-			pt := apiPerson[urole]
-			if pt == "" || apiPerson[erole] == "" {
-				return nil
+		for _, m := range r.members {
+			pt := apiPerson[m.userRole]
+			if pt == "" || apiPerson[m.role] == "" {
+				continue
 			}
-			eid, pid := uid(eb), uid(ub)
-			ref := models.PersonMembershipSys{Sys: models.PersonMembershipRefType{ID: pid, Type: typ(store.KindPerson), PersonType: pt,
-				Label: personLabel(given, family), Membership: models.RefType{ID: eid, Type: typ(store.KindPersonSectionMembership)}}}
-			if erole == "student" {
-				students = append(students, ref)
+			ref := models.PersonMembershipSys{Sys: models.PersonMembershipRefType{ID: m.user, Type: typ(store.KindPerson), PersonType: pt,
+				Label: personLabel(m.given, m.last), Membership: models.RefType{ID: m.enrollment, Type: typ(store.KindPersonSectionMembership)}}}
+			if m.role == "student" {
+				s.Students = append(s.Students, ref)
 			} else {
-				teachers = append(teachers, ref)
+				s.Teachers = append(s.Teachers, ref)
 			}
-			return nil
-		}); err != nil {
-			return err
 		}
-		if len(students) > 0 {
-			s.Students = students
-		}
-		if len(teachers) > 0 {
-			s.Teachers = teachers
-		}
-		if err := b.encoded(ctx, store.KindSection, id, "", title, b.withAncestors(school), nil, func(buf []byte) ([]byte, error) { return appendSection(buf, &s) }); err != nil {
+		if err := b.encoded(ctx, store.KindSection, r.id, "", r.title, b.withAncestors(r.school), nil, func(buf []byte) ([]byte, error) { return appendSection(buf, &s) }); err != nil {
 			return err
 		}
 		n++
 		b.progress(FileClasses, n)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 func personLabel(given, family string) string {
@@ -438,70 +317,37 @@ func personLabel(given, family string) string {
 // personsOut writes each student and teacher, then its org and section
 // memberships.
 func (b *builder) personsOut(ctx context.Context) error {
-	var ob []byte
-	orgsOf, err := openChildren(ctx, b.s.db, `SELECT u.ord, uo.org_id FROM users u JOIN user_orgs uo ON uo.user_id = u.id ORDER BY u.ord, uo.pos`, &ob)
-	defer orgsOf.close()
-	if err != nil {
-		return err
-	}
-	var eb, cb []byte
-	var esid, erole, prim, begin, end, ctitle string
-	enrolled, err := openChildren(ctx, b.s.db, `SELECT u.ord, e.id, e.sid, e.role, e.prim, e.begin, e.end, c.id, c.title
-		FROM users u JOIN enrollments e ON e.user = u.id JOIN classes c ON c.id = e.class ORDER BY u.ord, e.ord`,
-		&eb, &esid, &erole, &prim, &begin, &end, &cb, &ctitle)
-	defer enrolled.close()
-	if err != nil {
-		return err
-	}
-	rows, err := b.s.db.QueryContext(ctx, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex, u.ord
-		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	n := int64(0)
 	var members []store.Object
 	var orgs, sections []uuid.UUID
 	// The enrollments not loaded (of other roles, or of users not
 	// loaded) are counted as they pass: after the checks every
-	// enrollment has its user and its class, so the join below sees each
-	// once, and a query of its own would read them all again.
+	// enrollment has its user and its class, so the users see each once.
 	skipped := 0
-	for rows.Next() {
-		var idb []byte
-		var sid, role, given, family, middle, email, phone, identifier string
-		var birth, sex sql.NullString
-		var ord int64
-		if err := rows.Scan(&idb, &sid, &role, &given, &family, &middle, &email, &phone, &identifier, &birth, &sex, &ord); err != nil {
-			return err
-		}
+	err := b.r.users(ctx, func(u *userRec) error {
 		n++
 		b.progress(FileUsers, n)
-		pt := apiPerson[role]
+		pt := apiPerson[u.role]
 		if pt == "" {
-			b.skipped["users with role "+role]++
-			if err := enrolled.each(ord, func() error { skipped++; return nil }); err != nil {
-				return err
-			}
-			continue
+			b.skipped["users with role "+u.role]++
+			skipped += len(u.enrollments)
+			return nil
 		}
-		id := uid(idb)
-		label := personLabel(given, family)
-		p := models.Person{Sys: models.PersonSysType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label, SourceID: sourceID(sid)},
-			Name:  models.NameType{First: given, Middle: middle, Last: family},
-			Email: email, Phone: phone, LocalID: identifier, Dob: date(birth.String), Sex: sex.String}
+		id := u.id
+		label := personLabel(u.given, u.family)
+		p := models.Person{Sys: models.PersonSysType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label, SourceID: sourceID(u.sid)},
+			Name:  models.NameType{First: u.given, Middle: u.middle, Last: u.family},
+			Email: u.email, Phone: u.phone, LocalID: u.identifier, Dob: date(u.birth), Sex: u.sex}
 		personRef := models.PersonSys{Sys: models.PersonRefType{ID: id, Type: typ(store.KindPerson), PersonType: pt, Label: label}}
 
 		members, orgs, sections = members[:0], orgs[:0], sections[:0]
-		var schools []models.OrgMembershipSys
-		if err := orgsOf.each(ord, func() error {
-			org := uid(ob)
+		for _, org := range u.orgs {
 			ref, ok := b.orgRef(org)
 			if !ok {
-				return nil
+				continue
 			}
-			mid := orgMembershipID(b.s.tenant, id, org)
-			schools = append(schools, models.OrgMembershipSys{Sys: models.OrgMembershipRefType{ID: org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
+			mid := orgMembershipID(b.tenant, id, org)
+			p.Schools = append(p.Schools, models.OrgMembershipSys{Sys: models.OrgMembershipRefType{ID: org, Type: typ(store.KindOrg), OrgType: ref.Sys.OrgType,
 				Label: ref.Sys.Label, Membership: models.RefType{ID: mid, Type: typ(store.KindPersonOrgMembership)}}})
 			orgs = append(orgs, org)
 			m := models.PersonOrgMembership{Sys: models.SysType{ID: mid, Type: typ(store.KindPersonOrgMembership)}, Person: personRef, Org: ref}
@@ -510,41 +356,28 @@ func (b *builder) personsOut(ctx context.Context) error {
 				return err
 			}
 			members = append(members, store.Object{ID: mid, Kind: store.KindPersonOrgMembership, Data: data})
-			return nil
-		}); err != nil {
-			return err
 		}
-		if len(schools) > 0 {
-			p.Schools = schools
-		}
-		var secs []models.MembershipSys
-		if err := enrolled.each(ord, func() error {
-			if apiPerson[erole] == "" {
+		for i := range u.enrollments {
+			e := &u.enrollments[i]
+			if apiPerson[e.role] == "" {
 				skipped++
-				return nil
+				continue
 			}
-			eid, cid := uid(eb), uid(cb)
-			secs = append(secs, models.MembershipSys{Sys: models.MembershipRefType{ID: cid, Type: typ(store.KindSection), Label: ctitle,
-				Membership: models.RefType{ID: eid, Type: typ(store.KindPersonSectionMembership)}}})
-			sections = append(sections, cid)
-			m := models.PersonSectionMembership{Sys: models.SysType{ID: eid, Type: typ(store.KindPersonSectionMembership), SourceID: sourceID(esid)}, Person: personRef,
-				Section:   models.SectionSys{Sys: models.RefType{ID: cid, Type: typ(store.KindSection), Label: ctitle}},
-				StartDate: date(begin), EndDate: date(end)}
-			if prim != "" {
-				v := prim == "true"
+			p.Sections = append(p.Sections, models.MembershipSys{Sys: models.MembershipRefType{ID: e.class, Type: typ(store.KindSection), Label: e.title,
+				Membership: models.RefType{ID: e.id, Type: typ(store.KindPersonSectionMembership)}}})
+			sections = append(sections, e.class)
+			m := models.PersonSectionMembership{Sys: models.SysType{ID: e.id, Type: typ(store.KindPersonSectionMembership), SourceID: sourceID(e.sid)}, Person: personRef,
+				Section:   models.SectionSys{Sys: models.RefType{ID: e.class, Type: typ(store.KindSection), Label: e.title}},
+				StartDate: date(e.begin), EndDate: date(e.end)}
+			if e.primary != "" {
+				v := e.primary == "true"
 				m.Primary = &v
 			}
 			data, err := b.encode(func(buf []byte) ([]byte, error) { return appendPersonSectionMembership(buf, &m) })
 			if err != nil {
 				return err
 			}
-			members = append(members, store.Object{ID: eid, Kind: store.KindPersonSectionMembership, Data: data})
-			return nil
-		}); err != nil {
-			return err
-		}
-		if len(secs) > 0 {
-			p.Sections = secs
+			members = append(members, store.Object{ID: e.id, Kind: store.KindPersonSectionMembership, Data: data})
 		}
 		var links []uuid.UUID // the reused buffer is not handed on
 		if len(sections) > 0 {
@@ -558,8 +391,9 @@ func (b *builder) personsOut(ctx context.Context) error {
 				return err
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if skipped > 0 {
@@ -573,27 +407,16 @@ func (b *builder) personsOut(ctx context.Context) error {
 const skippedEnrollments = "enrollments of other roles or of users not loaded"
 
 func (b *builder) categoriesOut(ctx context.Context) error {
-	rows, err := b.s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	n := int64(0)
-	for rows.Next() {
-		var idb []byte
-		var sid, title string
-		if err := rows.Scan(&idb, &sid, &title); err != nil {
-			return err
-		}
-		id := uid(idb)
+	return b.r.categories(ctx, func(id uuid.UUID, sid, title string) error {
 		g := models.GradingCategory{Sys: models.SysType{ID: id, Type: typ(store.KindGradingCategory), Label: title, SourceID: sourceID(sid)}, Name: title}
 		if err := b.upsert(ctx, store.KindGradingCategory, id, "", title, g, nil, nil); err != nil {
 			return err
 		}
 		n++
 		b.progress(FileCategories, n)
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // deletes removes what the export removes: for a bulk file every object of
@@ -629,21 +452,8 @@ func (b *builder) deletes(ctx context.Context, m Manifest) error {
 				return err
 			}
 		case Delta:
-			rows, err := b.s.db.QueryContext(ctx, `SELECT id FROM deletes WHERE file = ? ORDER BY line`, k.file)
+			ids, err := b.r.deletions(ctx, k.file)
 			if err != nil {
-				return err
-			}
-			var ids []uuid.UUID
-			for rows.Next() {
-				var idb []byte
-				if err := rows.Scan(&idb); err != nil {
-					rows.Close()
-					return err
-				}
-				ids = append(ids, uid(idb))
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
 				return err
 			}
 			for _, id := range ids {

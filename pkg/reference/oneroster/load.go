@@ -174,7 +174,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 	res.Read = time.Since(started)
 
 	t0 := time.Now()
-	b := &builder{s: stg, skipped: res.Skipped, progress: func(file string, rows int64) {
+	b := &builder{r: stg, tenant: tenant, skipped: res.Skipped, progress: func(file string, rows int64) {
 		if rows%1000 == 0 {
 			c.progress(Progress{Phase: "apply", File: file, Rows: rows})
 		}
