@@ -39,6 +39,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tenantFlag := fs.String("tenant", "", "the tenant to load into: its id, client id or name (required; a name several tenants share is refused)")
 	asJSON := fs.Bool("json", false, "print the summary (or the errors) as JSON on stdout")
 	maxErrors := fs.Int("max-errors", oneroster.DefaultErrorCap, "errors listed per file before they are only counted")
+	memLimit := fs.Int64("memory-limit", oneroster.DefaultMemoryLimit, "the size in bytes of the CSV files up to which an export is checked in memory, not in a staging database on disk (0: always on disk)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, loadUsage)
 		fs.PrintDefaults()
@@ -69,7 +70,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer src.Close()
 
 	var prog *loadProgress
-	opts := []oneroster.Option{oneroster.WithErrorCap(*maxErrors)}
+	if *memLimit < 0 {
+		fmt.Fprintln(stderr, "interop load: --memory-limit must be 0 or more")
+		return exitError(2)
+	}
+	opts := []oneroster.Option{oneroster.WithErrorCap(*maxErrors), oneroster.WithMemoryLimit(*memLimit)}
 	if f, ok := stderr.(*os.File); ok && !*asJSON && term.IsTerminal(int(f.Fd())) {
 		prog = &loadProgress{w: stderr}
 		opts = append(opts, oneroster.WithProgress(prog.report))
@@ -215,6 +220,7 @@ type loadSummary struct {
 	Changed   int               `json:"changed"`
 	Deleted   int               `json:"deleted"`
 	Unchanged int               `json:"unchanged"`
+	Staging   string            `json:"staging"`
 	ReadSec   float64           `json:"read_seconds"`
 	ApplySec  float64           `json:"apply_seconds"`
 	TotalSec  float64           `json:"total_seconds"`
@@ -224,7 +230,7 @@ type loadSummary struct {
 func summarize(t store.Tenant, export string, res oneroster.Result, total time.Duration) loadSummary {
 	s := loadSummary{TenantID: t.ID, Export: export, Modes: map[string]string{}, Skipped: res.Skipped, Warnings: res.Warnings,
 		GroupID: res.Sync.GroupID, Added: res.Sync.Added, Changed: res.Sync.Changed, Deleted: res.Sync.Deleted, Unchanged: res.Sync.Unchanged,
-		ReadSec: res.Read.Seconds(), ApplySec: res.Applied.Seconds(), TotalSec: total.Seconds(), PeakRSS: peakrss.Bytes()}
+		Staging: res.Staging, ReadSec: res.Read.Seconds(), ApplySec: res.Applied.Seconds(), TotalSec: total.Seconds(), PeakRSS: peakrss.Bytes()}
 	for _, f := range oneroster.Files {
 		s.Modes[f] = string(res.Manifest.Mode(f))
 	}
@@ -255,7 +261,7 @@ func (s loadSummary) print(w io.Writer) {
 	for _, x := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
-	fmt.Fprintf(w, "  time: %.2fs reading and checking, %.2fs applying", s.ReadSec, s.ApplySec)
+	fmt.Fprintf(w, "  time: %.2fs reading and checking (staged %s), %.2fs applying", s.ReadSec, stagedWhere(s.Staging), s.ApplySec)
 	if s.PeakRSS > 0 {
 		fmt.Fprintf(w, "; peak RSS %.1f MiB", float64(s.PeakRSS)/(1<<20))
 	}
@@ -316,4 +322,12 @@ func (p *loadProgress) finish() {
 	_ = p.bar.Finish()
 	fmt.Fprintln(p.w)
 	p.bar = nil
+}
+
+// stagedWhere says where an export was checked.
+func stagedWhere(staging string) string {
+	if staging == "memory" {
+		return "in memory"
+	}
+	return "on disk"
 }

@@ -67,14 +67,14 @@ func TestLoadCommand(t *testing.T) {
 		t.Fatalf("load: %d %s", code, errOut)
 	}
 	for _, want := range []string{"users.csv              bulk           8 rows", "31 added, 0 changed, 0 deleted", "not loaded: 1 users with role proctor",
-		"warning: manifest.csv says categories is bulk but the export has no categories.csv", "peak RSS"} {
+		"warning: manifest.csv says categories is bulk but the export has no categories.csv", "(staged in memory)", "peak RSS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
 
-	// --json, by client id: the same export again changes nothing.
-	code, out, errOut = cli(t, "load", "--db", db, "--tenant", creds.ClientID, "--json", samples+"minimal")
+	// --json, by client id, staged on disk: the same export again changes nothing.
+	code, out, errOut = cli(t, "load", "--db", db, "--tenant", creds.ClientID, "--json", "--memory-limit", "0", samples+"minimal")
 	if code != 0 {
 		t.Fatalf("load --json: %d %s", code, errOut)
 	}
@@ -82,7 +82,8 @@ func TestLoadCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &sum); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if sum.TenantID != creds.TenantID || sum.Added+sum.Changed+sum.Deleted != 0 || sum.Unchanged != 31 || len(sum.Files) != 7 || sum.Modes["users"] != "bulk" {
+	if sum.TenantID != creds.TenantID || sum.Added+sum.Changed+sum.Deleted != 0 || sum.Unchanged != 31 || len(sum.Files) != 7 || sum.Modes["users"] != "bulk" ||
+		sum.Staging != "disk" {
 		t.Errorf("summary %+v", sum)
 	}
 
@@ -131,6 +132,9 @@ func TestLoadCommand(t *testing.T) {
 	}
 	if code, _, _ := cli(t, "load", "--db", db, "--tenant", "x", "a", "b"); code != 2 {
 		t.Errorf("two exports: %d", code)
+	}
+	if code, _, errOut := cli(t, "load", "--db", db, "--tenant", creds.ClientID, "--memory-limit", "-1", samples+"minimal"); code != 2 || !strings.Contains(errOut, "--memory-limit") {
+		t.Errorf("a negative memory limit: %d %s", code, errOut)
 	}
 	missing := filepath.Join(t.TempDir(), "nope.db")
 	if code, _, errOut := cli(t, "load", "--db", missing, "--tenant", "x", samples+"minimal"); code != 1 || !strings.Contains(errOut, "no such file") {

@@ -107,6 +107,17 @@ func (l *errorList) add(e Error) {
 	l.v.Errors = append(l.v.Errors, e)
 }
 
+// broken is the files with errors of their own: a reference to a row such
+// a file rejected would be reported as unknown on top of the row's own
+// error, so references into it are checked once it is fixed.
+func (l *errorList) broken() map[string]bool {
+	broken := map[string]bool{}
+	for f, n := range l.perFile {
+		broken[f] = n > 0
+	}
+	return broken
+}
+
 func (l *errorList) err() error {
 	if len(l.v.Errors) == 0 {
 		return nil

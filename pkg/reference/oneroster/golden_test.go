@@ -70,7 +70,30 @@ const (
 // generated district loaded and then changed. A change in order or in a
 // single byte changes the digest. Run with -oneroster.golden-log FILE to
 // write the calls out for a diff.
+//
+// It runs once with every export staged on disk and once with each export
+// the loader may hold in memory held there: both must give that output.
 func TestBuilderOutputUnchanged(t *testing.T) {
+	for _, staging := range []struct {
+		name     string
+		limit    int64
+		inMemory int // how many of the loads must stage in memory
+	}{
+		{"disk", 0, 0},
+		{"memory", DefaultMemoryLimit, 4},
+	} {
+		t.Run(staging.name, func(t *testing.T) {
+			inMemory := goldenRun(t, staging.limit)
+			if inMemory != staging.inMemory {
+				t.Errorf("%d loads staged in memory, want %d", inMemory, staging.inMemory)
+			}
+		})
+	}
+}
+
+// goldenRun runs the loads of TestBuilderOutputUnchanged with the memory
+// limit given and says how many staged in memory.
+func goldenRun(t *testing.T, memLimit int64) (inMemory int) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "golden.db"))
@@ -100,9 +123,12 @@ func TestBuilderOutputUnchanged(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer src.Close()
-		res, err := Load(ctx, st, tenant, src, WithClock(now), WithTempDir(dir), func(c *config) { c.wrap = wrap })
+		res, err := Load(ctx, st, tenant, src, WithClock(now), WithTempDir(dir), WithMemoryLimit(memLimit), func(c *config) { c.wrap = wrap })
 		if err != nil {
 			t.Fatalf("load %s: %v", export, err)
+		}
+		if res.Staging == "memory" {
+			inMemory++
 		}
 		rec.write(fmt.Sprintf("result %+v skipped %v\n", res.Sync.Added+res.Sync.Changed+res.Sync.Deleted, res.Skipped))
 	}
@@ -153,4 +179,5 @@ func TestBuilderOutputUnchanged(t *testing.T) {
 	if got != goldenDigest || rec.calls != goldenCalls {
 		t.Errorf("the builder's output changed: digest %s over %d calls, want %s over %d", got, rec.calls, goldenDigest, goldenCalls)
 	}
+	return inMemory
 }

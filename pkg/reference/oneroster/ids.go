@@ -3,6 +3,7 @@ package oneroster
 import (
 	"crypto/sha1"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -65,4 +66,48 @@ func name(b []byte, tenant uuid.UUID, parts ...string) []byte {
 		b = append(b, p...)
 	}
 	return b
+}
+
+// idMaker derives the ids of a load's rows and of their references.
+type idMaker struct {
+	tenant uuid.UUID
+	// cache remembers the ids of the rows other rows refer to by the many
+	// (orgs, classes, courses, terms: a class's id is derived again for
+	// every enrollment), up to maxIDs of them.
+	cache map[idKey]uuid.UUID
+}
+
+type idKey struct{ file, sid string }
+
+// maxIDs bounds idMaker.cache (about 100 bytes an entry).
+const maxIDs = 1 << 16
+
+// id is the id of file's row sid: uuid.Nil for "" (no reference), and the
+// id itself for a reference of a row rebuilt from the tenant's objects (see
+// mark).
+func (m *idMaker) id(file, sid string) uuid.UUID {
+	if sid == "" {
+		return uuid.Nil
+	}
+	if strings.HasPrefix(sid, idMark) {
+		id, err := uuid.Parse(sid[len(idMark):])
+		if err != nil {
+			return uuid.Nil
+		}
+		return id
+	}
+	cached := file != FileUsers && file != FileEnrollments && file != FileCategories
+	if cached {
+		if id, ok := m.cache[idKey{file, sid}]; ok {
+			return id
+		}
+	}
+	id := ID(m.tenant, file, sid)
+	if cached && len(m.cache) < maxIDs {
+		if m.cache == nil {
+			m.cache = map[idKey]uuid.UUID{}
+		}
+		m.cache[idKey{file, sid}] = id
+	}
+	return id
 }

@@ -47,7 +47,10 @@ type Result struct {
 	Warnings []string
 	// Sync is the store's account of the sync: its group id and how many
 	// objects were added, changed, deleted and left as they were.
-	Sync    reference.SyncResult
+	Sync reference.SyncResult
+	// Staging is where the export was read into and checked: "memory" or
+	// "disk" (see WithMemoryLimit).
+	Staging string
 	Read    time.Duration // staging and checking
 	Applied time.Duration // writing into the store
 }
@@ -57,6 +60,7 @@ type config struct {
 	errCap   int
 	progress func(Progress)
 	tmp      string
+	memLimit int64
 	// wrap, when set, stands between the builder and the sync writer (a
 	// test records what the builder hands the store).
 	wrap func(reference.SyncWriter) reference.SyncWriter
@@ -79,11 +83,43 @@ func WithProgress(fn func(Progress)) Option { return func(c *config) { c.progres
 // system's temporary directory).
 func WithTempDir(dir string) Option { return func(c *config) { c.tmp = dir } }
 
+// WithMemoryLimit sets the size of export (the bytes of the CSV files it
+// reads) up to which a load holds it in memory instead of a staging
+// database on disk: 0 stages every export on disk. Default
+// DefaultMemoryLimit.
+func WithMemoryLimit(bytes int64) Option { return func(c *config) { c.memLimit = bytes } }
+
+// DefaultMemoryLimit is the default of WithMemoryLimit. In memory a load
+// takes about four times its export's size at its peak (docs/PERFORMANCE.md).
+const DefaultMemoryLimit = 64 << 20
+
+// inMemory says whether the export is read into memory (memStage): it is
+// small enough, and neither a delta file (whose rows replace the tenant's)
+// nor the tenant's rows of a file that grows with the district (users,
+// enrollments, classes, read from the store when their file is absent)
+// would make it larger than its size says.
+func inMemory(src *Source, m Manifest, limit int64) bool {
+	size := int64(0)
+	for _, f := range Files {
+		switch m.Mode(f) {
+		case Delta:
+			return false
+		case Absent:
+			if f == FileUsers || f == FileEnrollments || f == FileClasses {
+				return false
+			}
+		default:
+			size += src.size(f + ".csv")
+		}
+	}
+	return size <= limit
+}
+
 // Load reads the export src into tenant as one sync. A *ValidationError
 // means the export is wrong and nothing changed; any other error also
 // leaves the tenant as it was (the sync is one transaction).
 func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, opts ...Option) (Result, error) {
-	c := config{now: time.Now, errCap: DefaultErrorCap, progress: func(Progress) {}}
+	c := config{now: time.Now, errCap: DefaultErrorCap, progress: func(Progress) {}, memLimit: DefaultMemoryLimit}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -130,12 +166,16 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 		r.Close()
 	}
 
-	stg, err := newStage(ctx, c.tmp, tenant)
-	if err != nil {
+	var stg stager
+	if c.memLimit > 0 && inMemory(src, res.Manifest, c.memLimit) {
+		stg, res.Staging = newMemStage(tenant), "memory"
+	} else if stg, err = newStage(ctx, c.tmp, tenant); err != nil {
 		return res, err
+	} else {
+		res.Staging = "disk"
 	}
 	defer stg.close()
-	if err := stg.seed(ctx, st, res.Manifest); err != nil {
+	if err := (seeder{tenant, stg.put}).seed(ctx, st, res.Manifest); err != nil {
 		return res, err
 	}
 	for _, f := range Files {
@@ -144,7 +184,7 @@ func Load(ctx context.Context, st store.Store, tenant uuid.UUID, src *Source, op
 			continue
 		}
 		t0 := time.Now()
-		n, err := stg.readInto(ctx, src, f, errs, c.progress)
+		n, err := readInto(ctx, stg, src, f, errs, c.progress)
 		if err != nil {
 			return res, err
 		}
@@ -226,7 +266,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // readInto stages one file of the export.
-func (s *stage) readInto(ctx context.Context, src *Source, file string, errs *errorList, progress func(Progress)) (int, error) {
+func readInto(ctx context.Context, s stager, src *Source, file string, errs *errorList, progress func(Progress)) (int, error) {
 	size := src.size(file + ".csv")
 	rc, err := src.open(file + ".csv")
 	if err != nil {

@@ -69,3 +69,23 @@ type enrollmentRec struct {
 	id, class                             uuid.UUID
 	sid, role, primary, begin, end, title string // title: the class's
 }
+
+// stager is where an export is read into, checked and merged with the
+// tenant's rows before the builder reads it as a roster: the staging
+// database (stage), or memory (memStage) for an export small enough.
+type stager interface {
+	roster
+	// add stages a row read from the export; put a row of the export
+	// (src 1) or one rebuilt from the tenant's objects (src 0).
+	add(ctx context.Context, file string, v any) error
+	put(ctx context.Context, v any, src int) error
+	// seal ends the reading; merge makes the rows the roster the tenant is
+	// to hold; references and duplicates check it; order readies it for
+	// the builder.
+	seal(ctx context.Context) error
+	merge(ctx context.Context) error
+	references(ctx context.Context, errs *errorList, m Manifest) error
+	duplicates(ctx context.Context, errs *errorList) error
+	order(ctx context.Context) error
+	close()
+}

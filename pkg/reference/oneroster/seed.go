@@ -34,8 +34,14 @@ func mark(id uuid.UUID) string {
 	return idMark + id.String()
 }
 
+// seeder stages rows rebuilt from the tenant's objects, with put (src 0).
+type seeder struct {
+	tenant uuid.UUID
+	put    func(ctx context.Context, v any, src int) error
+}
+
 // seed stages the tenant's rows of every file that is not bulk.
-func (s *stage) seed(ctx context.Context, st store.Store, m Manifest) error {
+func (s seeder) seed(ctx context.Context, st store.Store, m Manifest) error {
 	need := func(files ...string) bool {
 		for _, f := range files {
 			if m.Mode(f) != Bulk {
@@ -82,7 +88,7 @@ func (s *stage) seed(ctx context.Context, st store.Store, m Manifest) error {
 }
 
 // sidOf is the sourcedId of an object a load made for file, "" otherwise.
-func (s *stage) sidOf(o store.Object, file string, src map[string]string) string {
+func (s seeder) sidOf(o store.Object, file string, src map[string]string) string {
 	sid := src[SourceIDSpace]
 	if sid == "" || ID(s.tenant, file, sid) != o.ID {
 		return ""
@@ -99,7 +105,7 @@ func reverse(m map[string]string, v string) string {
 	return ""
 }
 
-func (s *stage) seedOrg(o store.Object) error {
+func (s seeder) seedOrg(o store.Object) error {
 	var v models.Org
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -113,7 +119,7 @@ func (s *stage) seedOrg(o store.Object) error {
 	return s.put(context.Background(), r, 0)
 }
 
-func (s *stage) seedTerm(o store.Object) error {
+func (s seeder) seedTerm(o store.Object) error {
 	var v models.Term
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -131,7 +137,7 @@ func (s *stage) seedTerm(o store.Object) error {
 	return s.put(context.Background(), r, 0)
 }
 
-func (s *stage) seedCourse(o store.Object) error {
+func (s seeder) seedCourse(o store.Object) error {
 	var v models.Course
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -147,7 +153,7 @@ func (s *stage) seedCourse(o store.Object) error {
 	return s.put(context.Background(), r, 0)
 }
 
-func (s *stage) seedSection(o store.Object) error {
+func (s seeder) seedSection(o store.Object) error {
 	var v models.Section
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -164,7 +170,7 @@ func (s *stage) seedSection(o store.Object) error {
 	return s.put(context.Background(), r, 0)
 }
 
-func (s *stage) seedPerson(o store.Object, m Manifest) error {
+func (s seeder) seedPerson(o store.Object, m Manifest) error {
 	var v models.Person
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -190,7 +196,7 @@ func (s *stage) seedPerson(o store.Object, m Manifest) error {
 	return nil
 }
 
-func (s *stage) seedEnrollment(o store.Object) error {
+func (s seeder) seedEnrollment(o store.Object) error {
 	var v models.PersonSectionMembership
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil
@@ -208,7 +214,7 @@ func (s *stage) seedEnrollment(o store.Object) error {
 	return s.put(context.Background(), r, 0)
 }
 
-func (s *stage) seedCategory(o store.Object) error {
+func (s seeder) seedCategory(o store.Object) error {
 	var v models.GradingCategory
 	if json.Unmarshal(o.Data, &v) != nil {
 		return nil

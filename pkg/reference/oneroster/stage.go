@@ -29,16 +29,8 @@ type stage struct {
 	// for the others, which on a large bulk export saves building
 	// temporary indexes of millions of ids.
 	seeded, deleted map[string]bool
-	// ids remembers the ids of the rows other rows refer to by the many
-	// (orgs, classes, courses, terms: a class's id is derived again for
-	// every enrollment), up to maxIDs of them.
-	ids map[idKey][]byte
+	ids             idMaker
 }
-
-type idKey struct{ file, sid string }
-
-// maxIDs bounds stage.ids (about 100 bytes an entry).
-const maxIDs = 1 << 16
 
 const stageSchema = `
 CREATE TABLE orgs (id BLOB, sid TEXT, line INT, src INT, name TEXT, type TEXT, identifier TEXT, parent BLOB, parent_sid TEXT, ord INT);
@@ -99,7 +91,7 @@ func newStage(ctx context.Context, tmp string, tenant uuid.UUID) (*stage, error)
 	if err != nil {
 		return nil, fmt.Errorf("oneroster: staging: %w", err)
 	}
-	s := &stage{dir: dir, tenant: tenant, ins: map[string]*batch{}, seeded: map[string]bool{}, deleted: map[string]bool{}}
+	s := &stage{dir: dir, tenant: tenant, ids: idMaker{tenant: tenant}, ins: map[string]*batch{}, seeded: map[string]bool{}, deleted: map[string]bool{}}
 	// No journal and no syncing: the file lives only as long as the load.
 	// The page cache (8 MiB a connection, up to four connections once the
 	// builder runs) bounds the memory the stage uses, whatever the
@@ -192,29 +184,11 @@ func (s *stage) order(ctx context.Context) error {
 	return nil
 }
 
+// id is the id of file's row sid, as staged: nil for none.
 func (s *stage) id(file, sid string) []byte {
-	if sid == "" {
+	id := s.ids.id(file, sid)
+	if id == uuid.Nil {
 		return nil
-	}
-	if strings.HasPrefix(sid, idMark) { // a rebuilt row's reference (see seed)
-		id, err := uuid.Parse(sid[len(idMark):])
-		if err != nil {
-			return nil
-		}
-		return id[:]
-	}
-	cached := file != FileUsers && file != FileEnrollments && file != FileCategories
-	if cached {
-		if id, ok := s.ids[idKey{file, sid}]; ok {
-			return id
-		}
-	}
-	id := ID(s.tenant, file, sid)
-	if cached && len(s.ids) < maxIDs {
-		if s.ids == nil {
-			s.ids = map[idKey][]byte{}
-		}
-		s.ids[idKey{file, sid}] = id[:]
 	}
 	return id[:]
 }

@@ -85,11 +85,7 @@ func (s *stage) duplicates(ctx context.Context, errs *errorList) error {
 				fmt.Sscan(p, &n)
 				ls = append(ls, n)
 			}
-			slices.Sort(ls)
-			for _, l := range ls[1:] {
-				errs.add(Error{File: file + ".csv", Line: l, Field: "sourcedId", Rule: RuleDuplicateID,
-					Msg: fmt.Sprintf("sourcedId %q is already on line %d", sid, ls[0])})
-			}
+			duplicateErrors(errs, file, sid, ls)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -97,6 +93,16 @@ func (s *stage) duplicates(ctx context.Context, errs *errorList) error {
 		}
 	}
 	return nil
+}
+
+// duplicateErrors reports the rows of file on lines (two or more) that
+// repeat sourcedId sid.
+func duplicateErrors(errs *errorList, file, sid string, lines []int) {
+	slices.Sort(lines)
+	for _, l := range lines[1:] {
+		errs.add(Error{File: file + ".csv", Line: l, Field: "sourcedId", Rule: RuleDuplicateID,
+			Msg: fmt.Sprintf("sourcedId %q is already on line %d", sid, lines[0])})
+	}
 }
 
 func splitComma(s string) []string {
@@ -137,13 +143,7 @@ var references = []refCheck{
 // have: one the export names that is nowhere, or one the tenant's kept rows
 // hold to an object the export removes.
 func (s *stage) references(ctx context.Context, errs *errorList, modes Manifest) error {
-	// A file with errors of its own is not a reliable target: a reference
-	// to a row it rejected would be reported as unknown on top of the
-	// row's own error. References into it are checked once it is fixed.
-	broken := map[string]bool{}
-	for f, n := range errs.perFile {
-		broken[f] = n > 0
-	}
+	broken := errs.broken()
 	for _, r := range references {
 		if broken[r.target+".csv"] {
 			continue
@@ -160,22 +160,8 @@ func (s *stage) references(ctx context.Context, errs *errorList, modes Manifest)
 				rows.Close()
 				return fmt.Errorf("oneroster: checking references: %w", err)
 			}
-			e := Error{File: r.file + ".csv", Line: line, Field: r.field, Rule: RuleUnknownRef}
-			if src == 1 {
-				switch modes.Mode(r.target) {
-				case Bulk:
-					e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv", ref, r.target)
-				case Delta:
-					e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv nor of the tenant's %s", ref, r.target, r.target)
-				default:
-					e.Msg = fmt.Sprintf("%q is not a sourcedId of the tenant's %s (the manifest has %s.csv absent)", ref, r.target, r.target)
-				}
-			} else {
-				id, _ := uuid.FromBytes(refID)
-				e.Msg = fmt.Sprintf("the tenant's %s row %q refers to %s object %s, which this export removes from %s.csv",
-					r.file, sid, r.target, id, r.target)
-			}
-			errs.add(e)
+			id, _ := uuid.FromBytes(refID)
+			errs.add(r.error(modes, line, src, sid, ref, id))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -183,6 +169,27 @@ func (s *stage) references(ctx context.Context, errs *errorList, modes Manifest)
 		}
 	}
 	return nil
+}
+
+// error is the error of a reference that names nothing: of a row of the
+// export (src 1) to sourcedId ref, or of a row the tenant keeps (src 0,
+// sourcedId sid) to the object refID that the export removes.
+func (r refCheck) error(modes Manifest, line, src int, sid, ref string, refID uuid.UUID) Error {
+	e := Error{File: r.file + ".csv", Line: line, Field: r.field, Rule: RuleUnknownRef}
+	if src == 1 {
+		switch modes.Mode(r.target) {
+		case Bulk:
+			e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv", ref, r.target)
+		case Delta:
+			e.Msg = fmt.Sprintf("%q is not a sourcedId of %s.csv nor of the tenant's %s", ref, r.target, r.target)
+		default:
+			e.Msg = fmt.Sprintf("%q is not a sourcedId of the tenant's %s (the manifest has %s.csv absent)", ref, r.target, r.target)
+		}
+	} else {
+		e.Msg = fmt.Sprintf("the tenant's %s row %q refers to %s object %s, which this export removes from %s.csv",
+			r.file, sid, r.target, refID, r.target)
+	}
+	return e
 }
 
 // sortErrors orders the errors by file (manifest first, then the files in
