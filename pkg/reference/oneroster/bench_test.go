@@ -30,6 +30,8 @@ var benchStore = flag.String("oneroster.store", "sqlite", "BenchmarkLoad's store
 
 // benchProgress, when set, prints the load's progress to stderr every so
 // often: a long run that is stopped still says how far it got.
+var benchMemLimit = flag.Int64("oneroster.memory-limit", DefaultMemoryLimit, "BenchmarkLoad's and BenchmarkLoadFloor's WithMemoryLimit (0: stage every export on disk)")
+
 var benchProgress = flag.Duration("oneroster.progress", 0, "print BenchmarkLoad's progress at this interval (0: never)")
 
 // progressPrinter prints the latest progress report at most once per
@@ -112,7 +114,7 @@ func BenchmarkLoad(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		res, err := Load(ctx, st, creds.TenantID, src, WithTempDir(dir), WithProgress(progressPrinter(*benchProgress)))
+		res, err := Load(ctx, st, creds.TenantID, src, WithTempDir(dir), WithMemoryLimit(*benchMemLimit), WithProgress(progressPrinter(*benchProgress)))
 		if err != nil {
 			b.Fatal(err)
 		}
