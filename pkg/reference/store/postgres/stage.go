@@ -66,11 +66,17 @@ func digest(buf []byte, o *store.Object) []byte {
 	return append(buf, h.Sum(sum[:0])[:digestLen]...)
 }
 
-// linksDigest returns the digest of o's links (the distinct orgs, then the
-// distinct sections, each sorted: what the link tables hold of o once
-// linked), appended to buf.
+// linksDigest returns the digest of o's links (its kind and subtype, which
+// object_orgs carries, then the distinct orgs and the distinct sections,
+// each sorted: what the link tables hold of o once linked), appended to
+// buf. A digest stored before the kind and subtype were part of it differs
+// from every digest made now: such an object is relinked once.
 func linksDigest(buf []byte, o *store.Object) []byte {
 	h := sha256.New()
+	h.Write([]byte(o.Kind))
+	h.Write([]byte{0})
+	h.Write([]byte(o.Subtype))
+	h.Write([]byte{0})
 	for _, set := range [][]uuid.UUID{o.Orgs, o.Sections} {
 		ids := slices.Clone(set)
 		slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
@@ -440,15 +446,16 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 		WHERE s.ord = d.ord AND d.ord > $2 AND d.ord <= $3`, x.tenant, lo, hi)
 	// Links: a changed object's go (its kind or subtype, which they carry,
 	// may be new), an unchanged object's go where no longer staged; then
-	// every staged link is made where missing. An unchanged object whose
-	// links' digest matches (as a rule, all of a reload's) is passed over:
-	// its links are what was staged.
+	// every staged link is made where missing. An object whose links'
+	// digest matches (as a rule, all of a reload's, and a changed export's
+	// objects whose links and kind stay) is passed over: its links are what
+	// was staged.
 	for _, l := range []struct{ table, col, key, stage, stageCol string }{
 		{"object_orgs", "object_seq", "org_id", "stage_orgs", "org"},
 		{"person_sections", "person_seq", "section_id", "stage_secs", "sec"},
 	} {
 		b.Queue(`DELETE FROM `+l.table+` l USING pg_temp.diff d
-			WHERE d.ord > $1 AND d.ord <= $2 AND (d.state = 2 OR d.state IN (3, 4) AND d.relink) AND l.`+l.col+` = d.seq AND (d.state = 2
+			WHERE d.ord > $1 AND d.ord <= $2 AND d.state IN (2, 3, 4) AND d.relink AND l.`+l.col+` = d.seq AND (d.state = 2
 				OR NOT EXISTS (SELECT 1 FROM pg_temp.`+l.stage+` x WHERE x.ord = d.ord AND x.`+l.stageCol+` = l.`+l.key+`))`, lo, hi)
 	}
 	// The links that exist already (all of an unchanged object's, as a
@@ -457,12 +464,12 @@ func (x *syncTx) applyRound(ctx context.Context, lo, hi int64, changed func([]st
 	b.Queue(`INSERT INTO object_orgs (tenant_id, org_id, object_seq, kind, subtype)
 		SELECT $1, x.org, d.seq, s.kind, s.subtype
 		FROM pg_temp.stage_orgs x JOIN pg_temp.diff d ON d.ord = x.ord JOIN pg_temp.stage s ON s.ord = x.ord
-		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state IN (1, 2) OR d.relink)
+		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state = 1 OR d.relink)
 			AND NOT EXISTS (SELECT 1 FROM object_orgs l WHERE l.tenant_id = $1 AND l.org_id = x.org AND l.object_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	b.Queue(`INSERT INTO person_sections (tenant_id, section_id, person_seq)
 		SELECT $1, x.sec, d.seq FROM pg_temp.stage_secs x JOIN pg_temp.diff d ON d.ord = x.ord
-		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state IN (1, 2) OR d.relink)
+		WHERE x.ord > $2 AND x.ord <= $3 AND (d.state = 1 OR d.relink)
 			AND NOT EXISTS (SELECT 1 FROM person_sections l WHERE l.tenant_id = $1 AND l.section_id = x.sec AND l.person_seq = d.seq)
 		ON CONFLICT DO NOTHING`, x.tenant, lo, hi)
 	// Everything applied counts as put for RemoveUnput, which then needs

@@ -393,6 +393,31 @@ func TestSyncLinksDigest(t *testing.T) {
 	p = before
 	_, u = stageApply(t, s, tn.ID, a, b, p)
 	check("staged after PutAll", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
+	// A change with the same links leaves them; one of the subtype, which
+	// object_orgs carries, rewrites them.
+	subtypes := func() string {
+		t.Helper()
+		var st []string
+		if err := conn.QueryRow(ctx, `SELECT ARRAY(SELECT DISTINCT o.subtype FROM object_orgs o JOIN objects x ON x.seq = o.object_seq WHERE x.id = $1 ORDER BY 1)`, p.ID).Scan(&st); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(st)
+	}
+	p.Label = "p, renamed"
+	chs, u = stageApply(t, s, tn.ID, a, b, p)
+	if len(chs) != 1 {
+		t.Errorf("renamed: changes %v, want p's", changedIDs(chs))
+	}
+	check("renamed", u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
+	p.Subtype = store.SubtypeTeacher
+	chs, u = stageApply(t, s, tn.ID, a, b, p)
+	if len(chs) != 1 {
+		t.Errorf("subtype changed: changes %v, want p's", changedIDs(chs))
+	}
+	check("subtype changed", u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
+	if got := subtypes(); got != "["+store.SubtypeTeacher+"]" {
+		t.Errorf("subtype changed: the links carry %s, want %s", got, store.SubtypeTeacher)
+	}
 }
 
 // Apply compares each staged object with what is stored when it is
