@@ -10,80 +10,61 @@ import (
 // The staging database's roster: one ordered query per kind, with one
 // ordered query beside it per list (see children).
 
-func (s *stage) orgs(ctx context.Context, fn func(uuid.UUID, *orgInfo) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, sid, name, type, identifier, parent, line, src FROM orgs ORDER BY ord`)
+// eachRow runs q and calls fn after scanning each row into dest.
+func eachRow(ctx context.Context, db *sql.DB, q string, args []any, dest []any, fn func() error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, parent []byte
-		o := &orgInfo{}
-		if err := rows.Scan(&id, &o.sid, &o.name, &o.typ, &o.identifier, &parent, &o.line, &o.src); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
-		o.parent = uid(parent)
-		if err := fn(uid(id), o); err != nil {
+		if err := fn(); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
+}
+
+func (s *stage) orgs(ctx context.Context, fn func(uuid.UUID, *orgInfo) error) error {
+	var id, parent []byte
+	var o orgInfo
+	return eachRow(ctx, s.db, `SELECT id, sid, name, type, identifier, parent, line, src FROM orgs ORDER BY ord`, nil,
+		[]any{&id, &o.sid, &o.name, &o.typ, &o.identifier, &parent, &o.line, &o.src}, func() error {
+			kept := o // the builder keeps each
+			kept.parent = uid(parent)
+			return fn(uid(id), &kept)
+		})
 }
 
 func (s *stage) sessions(ctx context.Context, fn func(uuid.UUID, *sessionInfo) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, sid, title, type, start, end, parent, year FROM academicSessions ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, parent []byte
-		t := &sessionInfo{}
-		if err := rows.Scan(&id, &t.sid, &t.title, &t.typ, &t.start, &t.end, &parent, &t.year); err != nil {
-			return err
-		}
-		t.parent = uid(parent)
-		if err := fn(uid(id), t); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var id, parent []byte
+	var t sessionInfo
+	return eachRow(ctx, s.db, `SELECT id, sid, title, type, start, end, parent, year FROM academicSessions ORDER BY ord`, nil,
+		[]any{&id, &t.sid, &t.title, &t.typ, &t.start, &t.end, &parent, &t.year}, func() error {
+			kept := t
+			kept.parent = uid(parent)
+			return fn(uid(id), &kept)
+		})
 }
 
 func (s *stage) courseTitles(ctx context.Context, fn func(uuid.UUID, string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, title FROM courses`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id []byte
-		var title string
-		if err := rows.Scan(&id, &title); err != nil {
-			return err
-		}
-		if err := fn(uid(id), title); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var id []byte
+	var title string
+	return eachRow(ctx, s.db, `SELECT id, title FROM courses`, nil, []any{&id, &title}, func() error { return fn(uid(id), title) })
 }
 
 func (s *stage) termSchools(ctx context.Context, term uuid.UUID) ([]uuid.UUID, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT c.school FROM class_terms ct JOIN classes c ON c.id = ct.class_id WHERE ct.term_id = ? ORDER BY c.ord`, term[:])
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []uuid.UUID
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, uid(id))
-	}
-	return out, rows.Err()
+	var id []byte
+	err := eachRow(ctx, s.db, `SELECT DISTINCT c.school FROM class_terms ct JOIN classes c ON c.id = ct.class_id WHERE ct.term_id = ? ORDER BY c.ord`,
+		[]any{term[:]}, []any{&id}, func() error {
+			out = append(out, uid(id))
+			return nil
+		})
+	return out, err
 }
 
 func (s *stage) courses(ctx context.Context, fn func(*courseRec) error) error {
@@ -94,31 +75,21 @@ func (s *stage) courses(ctx context.Context, fn func(*courseRec) error) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, sid, title, code, org, ord FROM courses ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	var c courseRec
-	for rows.Next() {
-		var idb, orgb []byte
-		var ord int64
-		if err := rows.Scan(&idb, &c.sid, &c.title, &c.code, &orgb, &ord); err != nil {
-			return err
-		}
-		c.id, c.org = uid(idb), uid(orgb)
-		c.sections = c.sections[:0]
-		if err := secs.each(ord, func() error {
-			c.sections = append(c.sections, classRef{uid(sb), stitle})
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := fn(&c); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var idb, orgb []byte
+	var ord int64
+	return eachRow(ctx, s.db, `SELECT id, sid, title, code, org, ord FROM courses ORDER BY ord`, nil,
+		[]any{&idb, &c.sid, &c.title, &c.code, &orgb, &ord}, func() error {
+			c.id, c.org = uid(idb), uid(orgb)
+			c.sections = c.sections[:0]
+			if err := secs.each(ord, func() error {
+				c.sections = append(c.sections, classRef{uid(sb), stitle})
+				return nil
+			}); err != nil {
+				return err
+			}
+			return fn(&c)
+		})
 }
 
 func (s *stage) classes(ctx context.Context, fn func(*classRec) error) error {
@@ -137,38 +108,28 @@ func (s *stage) classes(ctx context.Context, fn func(*classRec) error) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, sid, title, code, course, school, ord FROM classes ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	var c classRec
-	for rows.Next() {
-		var idb, courseb, schoolb []byte
-		var ord int64
-		if err := rows.Scan(&idb, &c.sid, &c.title, &c.code, &courseb, &schoolb, &ord); err != nil {
-			return err
-		}
-		c.id, c.course, c.school = uid(idb), uid(courseb), uid(schoolb)
-		c.terms, c.members = c.terms[:0], c.members[:0]
-		if err := terms.each(ord, func() error {
-			c.terms = append(c.terms, uid(tb))
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := members.each(ord, func() error {
-			m.enrollment, m.user = uid(eb), uid(ub)
-			c.members = append(c.members, m)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := fn(&c); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var idb, courseb, schoolb []byte
+	var ord int64
+	return eachRow(ctx, s.db, `SELECT id, sid, title, code, course, school, ord FROM classes ORDER BY ord`, nil,
+		[]any{&idb, &c.sid, &c.title, &c.code, &courseb, &schoolb, &ord}, func() error {
+			c.id, c.course, c.school = uid(idb), uid(courseb), uid(schoolb)
+			c.terms, c.members = c.terms[:0], c.members[:0]
+			if err := terms.each(ord, func() error {
+				c.terms = append(c.terms, uid(tb))
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := members.each(ord, func() error {
+				m.enrollment, m.user = uid(eb), uid(ub)
+				c.members = append(c.members, m)
+				return nil
+			}); err != nil {
+				return err
+			}
+			return fn(&c)
+		})
 }
 
 func (s *stage) users(ctx context.Context, fn func(*userRec) error) error {
@@ -187,74 +148,45 @@ func (s *stage) users(ctx context.Context, fn func(*userRec) error) error {
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex, u.ord
-		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	var u userRec
-	for rows.Next() {
-		var idb []byte
-		var birth, sex sql.NullString
-		var ord int64
-		if err := rows.Scan(&idb, &u.sid, &u.role, &u.given, &u.family, &u.middle, &u.email, &u.phone, &u.identifier, &birth, &sex, &ord); err != nil {
-			return err
-		}
-		u.id, u.birth, u.sex = uid(idb), birth.String, sex.String
-		u.orgs, u.enrollments = u.orgs[:0], u.enrollments[:0]
-		if err := orgsOf.each(ord, func() error {
-			u.orgs = append(u.orgs, uid(ob))
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := enrolled.each(ord, func() error {
-			e.id, e.class = uid(eb), uid(cb)
-			u.enrollments = append(u.enrollments, e)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := fn(&u); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var idb []byte
+	var birth, sex sql.NullString
+	var ord int64
+	return eachRow(ctx, s.db, `SELECT u.id, u.sid, u.role, u.given, u.family, u.middle, u.email, u.phone, u.identifier, d.birth, d.sex, u.ord
+		FROM users u LEFT JOIN demographics d ON d.id = u.id ORDER BY u.ord`, nil,
+		[]any{&idb, &u.sid, &u.role, &u.given, &u.family, &u.middle, &u.email, &u.phone, &u.identifier, &birth, &sex, &ord}, func() error {
+			u.id, u.birth, u.sex = uid(idb), birth.String, sex.String
+			u.orgs, u.enrollments = u.orgs[:0], u.enrollments[:0]
+			if err := orgsOf.each(ord, func() error {
+				u.orgs = append(u.orgs, uid(ob))
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := enrolled.each(ord, func() error {
+				e.id, e.class = uid(eb), uid(cb)
+				u.enrollments = append(u.enrollments, e)
+				return nil
+			}); err != nil {
+				return err
+			}
+			return fn(&u)
+		})
 }
 
 func (s *stage) categories(ctx context.Context, fn func(uuid.UUID, string, string) error) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, sid, title FROM categories ORDER BY ord`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var idb []byte
-		var sid, title string
-		if err := rows.Scan(&idb, &sid, &title); err != nil {
-			return err
-		}
-		if err := fn(uid(idb), sid, title); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	var id []byte
+	var sid, title string
+	return eachRow(ctx, s.db, `SELECT id, sid, title FROM categories ORDER BY ord`, nil, []any{&id, &sid, &title},
+		func() error { return fn(uid(id), sid, title) })
 }
 
 func (s *stage) deletions(ctx context.Context, file string) ([]uuid.UUID, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM deletes WHERE file = ? ORDER BY line`, file)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var ids []uuid.UUID
-	for rows.Next() {
-		var idb []byte
-		if err := rows.Scan(&idb); err != nil {
-			return nil, err
-		}
-		ids = append(ids, uid(idb))
-	}
-	return ids, rows.Err()
+	var id []byte
+	err := eachRow(ctx, s.db, `SELECT id FROM deletes WHERE file = ? ORDER BY line`, []any{file}, []any{&id}, func() error {
+		ids = append(ids, uid(id))
+		return nil
+	})
+	return ids, err
 }
