@@ -26,7 +26,7 @@ func init() {
 	commands["load"] = command{summary: "load a OneRoster 1.1 CSV export (directory or .zip) into a tenant as one sync", run: runLoad}
 }
 
-const loadUsage = "usage: interop load --db PATH --tenant ID|CLIENT_ID|NAME [--json] [--max-errors N] EXPORT_DIR_OR_ZIP"
+const loadUsage = "usage: interop load --db PATH --tenant ID|CLIENT_ID|NAME [--json] [--max-errors N] [--memory-limit BYTES] EXPORT_DIR_OR_ZIP"
 
 // runLoad loads an export. Bad input is listed (file, line, column, rule)
 // and exits 1 with the tenant unchanged. On a terminal a progress bar per
