@@ -12,13 +12,14 @@ import (
 )
 
 // memStage holds an export in memory instead of the staging database: the
-// rows as read, each with its derived ids, and, once sealed, the indexes
+// rows as read, each with its derived ids, and, once merged, the indexes
 // the checks and the builder need. It gives the same roster, errors and
-// objects as stage (TestBuilderOutputUnchanged runs both), for the exports
-// it takes: those without a delta file, whose rows are the export's alone
-// or, for an absent file, the tenant's alone, so that no row replaces
-// another. Its memory grows with the export, so Load uses it only below a
-// size (WithMemoryLimit).
+// objects as stage (TestStagingsAgree, and TestBuilderOutputUnchanged run
+// both ways), for the exports it takes (see inMemory): those without a
+// delta file, whose rows are the export's alone or, for an absent file
+// other than users, classes and enrollments, the tenant's alone, so that no
+// row replaces another. Its memory grows with the export, so Load uses it
+// only below a size (WithMemoryLimit).
 type memStage struct {
 	ids idMaker
 
