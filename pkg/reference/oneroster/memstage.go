@@ -275,18 +275,19 @@ func (s *memStage) put(_ context.Context, v any, src int) error {
 	case *enrollmentRow:
 		e := memEnrollment{id: id(FileEnrollments, x.SID), line: int32(x.Line), sid: strings.Clone(x.SID), role: x.Role, primary: x.Primary,
 			begin: s.shared(x.Begin), end: s.shared(x.End)}
-		class, ok := s.classIdx[id(FileClasses, x.Class)]
+		classID, schoolID, userID := id(FileClasses, x.Class), id(FileOrgs, x.School), id(FileUsers, x.User)
+		class, ok := s.classIdx[classID]
 		if !ok {
 			class = -1
-			s.hit(FileEnrollments+".classSourcedId", x.Line, 1, x.SID, x.Class, id(FileClasses, x.Class))
+			s.hit(FileEnrollments+".classSourcedId", x.Line, 1, x.SID, x.Class, classID)
 		}
-		if school := id(FileOrgs, x.School); !has(s.orgSet, school) {
-			s.hit(FileEnrollments+".schoolSourcedId", x.Line, 1, x.SID, x.School, school)
+		if !has(s.orgSet, schoolID) {
+			s.hit(FileEnrollments+".schoolSourcedId", x.Line, 1, x.SID, x.School, schoolID)
 		}
-		user, ok := s.userIdx[id(FileUsers, x.User)]
+		user, ok := s.userIdx[userID]
 		if !ok {
 			user = -1
-			s.hit(FileEnrollments+".userSourcedId", x.Line, 1, x.SID, x.User, id(FileUsers, x.User))
+			s.hit(FileEnrollments+".userSourcedId", x.Line, 1, x.SID, x.User, userID)
 		}
 		e.class, e.user = class, user
 		s.enrollments.add(e)

@@ -403,18 +403,18 @@ func TestSyncLinksDigest(t *testing.T) {
 		}
 		return fmt.Sprint(st)
 	}
+	changeP := func(step string) {
+		t.Helper()
+		chs, u := stageApply(t, s, tn.ID, a, b, p)
+		if len(chs) != 1 {
+			t.Errorf("%s: changes %v, want p's", step, changedIDs(chs))
+		}
+		check(step, u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
+	}
 	p.Label = "p, renamed"
-	chs, u = stageApply(t, s, tn.ID, a, b, p)
-	if len(chs) != 1 {
-		t.Errorf("renamed: changes %v, want p's", changedIDs(chs))
-	}
-	check("renamed", u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
+	changeP("renamed")
 	p.Subtype = store.SubtypeTeacher
-	chs, u = stageApply(t, s, tn.ID, a, b, p)
-	if len(chs) != 1 {
-		t.Errorf("subtype changed: changes %v, want p's", changedIDs(chs))
-	}
-	check("subtype changed", u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
+	changeP("subtype changed")
 	if got := subtypes(); got != "["+store.SubtypeTeacher+"]" {
 		t.Errorf("subtype changed: the links carry %s, want %s", got, store.SubtypeTeacher)
 	}
