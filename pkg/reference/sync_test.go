@@ -31,14 +31,19 @@ func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 		t.Cleanup(func() { st.Close() })
 		fn(t, st)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := postgres.Open(context.Background(), pgtest.Schema(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
+	// PostgreSQL twice: syncs diffing in the database, and syncs reading
+	// the roster at their first Stage (what one of thousands of objects
+	// does), which must give the same events.
+	for name, after := range map[string]int{"postgres": -1, "postgres-known": 0} {
+		t.Run(name, func(t *testing.T) {
+			st, err := postgres.Open(context.Background(), pgtest.Schema(t), postgres.WithRosterReadAfter(after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			fn(t, st)
+		})
+	}
 }
 
 type event struct {

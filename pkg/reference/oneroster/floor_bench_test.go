@@ -131,10 +131,10 @@ func loadVsFloor(b *testing.B, kind, dir, export, changed string, rows int) {
 		}
 		rate, floorRate := float64(rows)/c.wall.Seconds(), float64(rows)/fl.wall.Seconds()
 		b.Logf("%s %-7s %7v %8.0f rows/s = %5.1f%% of the floor's %.0f rows/s (%v); CPU %v = %5.1f%% of the floor's %v as a ratio; "+
-			"added %d, changed %d, deleted %d, unchanged %d; staged in %s; other tenant: %s",
+			"added %d, changed %d, deleted %d, unchanged %d; staged in %s, read and checked in %v, applied in %v; other tenant: %s",
 			kind, step.name, c.wall.Round(time.Millisecond), rate, 100*rate/floorRate, floorRate, fl.wall.Round(time.Millisecond),
 			c.cpu.Round(time.Millisecond), 100*fl.cpu.Seconds()/c.cpu.Seconds(), fl.cpu.Round(time.Millisecond),
-			res.Sync.Added, res.Sync.Changed, res.Sync.Deleted, res.Sync.Unchanged, res.Staging, waits)
+			res.Sync.Added, res.Sync.Changed, res.Sync.Deleted, res.Sync.Unchanged, res.Staging, res.Read.Round(time.Millisecond), res.Applied.Round(time.Millisecond), waits)
 		b.ReportMetric(100*rate/floorRate, step.name+"-%floor")
 		b.ReportMetric(rate, step.name+"-rows/s")
 		b.ReportMetric(float64(waits.max.Milliseconds()), step.name+"-wait-max-ms")

@@ -18,6 +18,9 @@ import (
 // Store is the PostgreSQL store. It implements store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// knownAfter is how many objects a sync stages before it reads the
+	// tenant's roster (stage.go); negative: never.
+	knownAfter int64
 
 	sweepMu   sync.Mutex
 	lastSweep time.Time // of rate_buckets
@@ -28,7 +31,7 @@ var _ store.Store = (*Store)(nil)
 // Open connects to the database at url (postgres://…, as pgx reads it) and
 // applies the migrations it lacks. The pool's size is pgxpool's default, or
 // pool_max_conns in the URL.
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -37,7 +40,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, knownAfter: knownAfter}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -101,4 +107,17 @@ func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRosterReadAfter sets how many objects a sync stages before it reads
+// the tenant's roster (ids, seqs, kinds and digests: about 64 bytes an
+// object, up to 1.5 million objects) into memory, and from then on stages
+// only the objects that differ from it. The default, 8192, leaves small
+// syncs to the database's diff; 0 reads it at every sync's first Stage; a
+// negative n never reads it.
+func WithRosterReadAfter(n int) Option {
+	return func(s *Store) { s.knownAfter = int64(n) }
 }

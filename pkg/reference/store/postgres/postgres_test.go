@@ -16,9 +16,9 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
-func open(t *testing.T, url string) *postgres.Store {
+func open(t *testing.T, url string, opts ...postgres.Option) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), url)
+	s, err := postgres.Open(context.Background(), url, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

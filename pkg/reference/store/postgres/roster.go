@@ -58,7 +58,7 @@ func (s *Store) Sync(ctx context.Context, tenant uuid.UUID, fn func(tx store.Syn
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
 		// A tenant with no object yet gets the fresh path (fresh.go).
-		x := &syncTx{tx: tx, tenant: tenant}
+		x := &syncTx{tx: tx, tenant: tenant, knownAfter: s.knownAfter}
 		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM objects WHERE tenant_id = $1)`, tenant).Scan(&x.fresh); err != nil {
 			return fmt.Errorf("postgres: sync: %w", err)
 		}
@@ -85,6 +85,17 @@ type syncTx struct {
 	// fresh is set when the tenant had no object at the start of the
 	// sync: every object it has now was put or staged by this sync.
 	fresh bool
+	// known is the tenant's roster as read once the sync had staged
+	// enough (readKnown; knownRead says it was tried), nil before or when
+	// too large; early holds the ids staged until then; skipped counts
+	// the objects Stage found unchanged since the last Apply.
+	known      *store.Known
+	knownRead  bool
+	knownAfter int64
+	early      []uuid.UUID
+	skipped    int
+	// rows counts the rows staged since the last Apply.
+	rows int64
 	// pending holds what a fresh sync staged since its last Apply.
 	pending []store.Object
 	// written filters the ids a fresh sync has written (idfilter.go).
@@ -166,6 +177,9 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
+	if err := x.touch(ctx, o.ID); err != nil {
+		return nil, err
+	}
 	var seq, updated int64
 	var existed bool
 	prior := &store.Object{ID: o.ID}
@@ -222,6 +236,9 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 	ids := make([]uuid.UUID, len(objs))
 	for i, o := range objs {
 		ids[i] = o.ID
+	}
+	if err := x.touch(ctx, ids...); err != nil {
+		return nil, err
 	}
 	type stored struct {
 		seq int64
@@ -346,6 +363,9 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 	if err := x.dropAhead(ctx, x.applied); err != nil {
 		return nil, err
 	}
+	if err := x.touch(ctx, id); err != nil {
+		return nil, err
+	}
 	o := &store.Object{ID: id}
 	var k string
 	var data []byte
@@ -373,25 +393,76 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	// Apply marks what it wrote as put; only what is staged and not yet
 	// applied (a caller that removes before applying) is looked up in the
-	// staging table, which has no index on id.
-	args := []any{x.tenant, string(kind), subtype, limit, x.removedTo[string(kind)+"\x00"+subtype]}
-	unapplied := ""
+	// staging table, which has no index on id. Once the roster is known,
+	// only the objects nothing touched since are looked at, in chunks.
+	key := string(kind) + "\x00" + subtype
+	var cands []int64
+	if x.known != nil {
+		if cands = x.known.Untouched(kind, x.removedTo[key]); len(cands) == 0 {
+			return nil, nil
+		}
+	}
+	var got []seqObject
+	for {
+		chunk := cands[:min(len(cands), removeChunk)]
+		page, err := x.removeUnput(ctx, kind, subtype, limit-len(got), x.removedTo[key], chunk, x.known != nil)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, page...)
+		cands = cands[len(chunk):]
+		if len(got) == limit || len(cands) == 0 {
+			break
+		}
+	}
+	if len(got) > 0 {
+		if x.removedTo == nil {
+			x.removedTo = map[string]int64{}
+		}
+		x.removedTo[key] = got[len(got)-1].seq
+	}
+	out := make([]store.Object, len(got))
+	for i := range got {
+		out[i] = got[i].o
+		if x.known != nil {
+			x.known.Touch(got[i].o.ID)
+		}
+	}
+	return out, nil
+}
+
+// removeChunk is how many of the known roster's untouched seqs one
+// RemoveUnput statement is given.
+const removeChunk = 4096
+
+// seqObject is an object removed, with the seq it was stored under.
+type seqObject struct {
+	seq int64
+	o   store.Object
+}
+
+// removeUnput deletes at most limit objects of kind (and subtype) after
+// the seq after that were neither put nor staged, among cands when
+// limited, and returns them in seq order.
+func (x *syncTx) removeUnput(ctx context.Context, kind store.Kind, subtype string, limit int, after int64, cands []int64, limited bool) ([]seqObject, error) {
+	args := []any{x.tenant, string(kind), subtype, limit, after}
+	cond := ""
 	if x.staged > x.applied {
-		unapplied = `
-			AND NOT EXISTS (SELECT 1 FROM pg_temp.stage s WHERE s.ord > $6 AND s.id = o.id)`
 		args = append(args, x.applied)
+		cond += fmt.Sprintf(`
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.stage s WHERE s.ord > $%d AND s.id = o.id)`, len(args))
+	}
+	if limited {
+		args = append(args, cands)
+		cond += fmt.Sprintf(` AND seq = ANY($%d)`, len(args))
 	}
 	rows, err := x.tx.Query(ctx, `WITH gone AS (DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects o WHERE tenant_id = $1 AND kind = $2 AND ($3 = '' OR subtype = $3) AND seq > $5
-			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq)`+unapplied+` ORDER BY seq LIMIT $4)
+			AND NOT EXISTS (SELECT 1 FROM pg_temp.put p WHERE p.seq = o.seq)`+cond+` ORDER BY seq LIMIT $4)
 		RETURNING seq, id, kind, subtype, label, data)`+dropLinks+`
 		SELECT seq, id, kind, subtype, label, data FROM gone`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: remove absent %s: %w", kind, err)
-	}
-	type seqObject struct {
-		seq int64
-		o   store.Object
 	}
 	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (seqObject, error) {
 		var so seqObject
@@ -406,17 +477,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	}
 	// RETURNING has no defined order.
 	slices.SortFunc(got, func(a, b seqObject) int { return int(a.seq - b.seq) })
-	if len(got) > 0 {
-		if x.removedTo == nil {
-			x.removedTo = map[string]int64{}
-		}
-		x.removedTo[string(kind)+"\x00"+subtype] = got[len(got)-1].seq
-	}
-	out := make([]store.Object, len(got))
-	for i := range got {
-		out[i] = got[i].o
-	}
-	return out, nil
+	return got, nil
 }
 
 // Enqueue implements store.SyncTx. The first enqueue of the sync locks

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/google/uuid"
@@ -111,7 +112,96 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 		x.pending = append(x.pending, objs...)
 		return nil
 	}
-	return x.copyStage(ctx, slices.Clone(objs))
+	if !x.knownRead && x.knownAfter >= 0 && x.staged+int64(len(objs)) >= x.knownAfter {
+		if err := x.readKnown(ctx); err != nil {
+			return err
+		}
+	}
+	if x.known == nil {
+		if !x.knownRead && x.knownAfter >= 0 {
+			for i := range objs {
+				x.early = append(x.early, objs[i].ID)
+			}
+		}
+		return x.copyStage(ctx, slices.Clone(objs))
+	}
+	// Only what differs from the roster as read is staged (a copy: the
+	// caller may reuse its slice once Stage returns). Every object has its
+	// ord: one found unchanged may have to be staged in its place later
+	// (restage).
+	var fwd []store.Object
+	var ords []int64
+	var dg, lg []byte
+	for i := range objs {
+		o, ord := &objs[i], x.staged+1+int64(i)
+		dg, lg = digest(dg[:0], o), linksDigest(lg[:0], o)
+		if x.known.Unchanged(o.ID, o.Kind, knownSum(dg, lg), ord) {
+			x.skipped++
+		} else {
+			fwd, ords = append(fwd, *o), append(ords, ord)
+		}
+	}
+	return x.copyStageOrds(ctx, fwd, ords, x.staged+int64(len(objs)))
+}
+
+// A sync that stages at least knownAfter objects reads the tenant's
+// roster's ids, seqs, kinds and digests once (readKnown), unless it holds
+// more than maxKnown objects, and from then on stages only the objects
+// that differ from it: a nightly export of a district is almost all
+// unchanged, and each unchanged object then costs a lookup in memory
+// instead of a staged row, its links and a probe of the roster's index.
+// Below knownAfter (a sync of a few objects) reading the roster would cost
+// more than it saves; above maxKnown it would cost too much memory
+// (store.KnownEntrySize bytes each: about 96 MB at the bound, a district
+// of some 200,000 users), and the diff stays in the database.
+const (
+	knownAfter = 8192
+	maxKnown   = 1_500_000
+)
+
+// readKnown reads the tenant's roster into x.known, after the write in
+// flight: it then holds every write of the sync so far. The objects staged
+// but not yet applied are touched: what is read is not what they will be.
+func (x *syncTx) readKnown(ctx context.Context) error {
+	x.knownRead = true
+	if err := x.wait(); err != nil {
+		return err
+	}
+	rows, err := x.tx.Query(ctx, `SELECT id, seq, kind, digest, links_digest FROM objects WHERE tenant_id = $1 LIMIT $2`, x.tenant, maxKnown+1)
+	if err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
+	}
+	k := &store.Known{}
+	var id uuid.UUID
+	var seq int64
+	var kind string
+	var dg, lg []byte
+	if _, err := pgx.ForEachRow(rows, []any{&id, &seq, &kind, &dg, &lg}, func() error {
+		k.Add(id, seq, store.Kind(kind), knownSum(dg, lg), len(dg) == digestLen && len(lg) == digestLen)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
+	}
+	early := x.early
+	x.early = nil
+	if k.Len() > maxKnown {
+		return nil
+	}
+	for _, id := range early {
+		k.Touch(id)
+	}
+	x.known = k
+	return nil
+}
+
+// knownSum folds an object's digest and links' digest into the sum Known
+// compares: 64 bits, enough where an object is compared only with what is
+// stored under its own id (a change goes unseen with a chance of 2^-64).
+func knownSum(dg, lg []byte) uint64 {
+	if len(dg) < 8 || len(lg) < 8 {
+		return 0
+	}
+	return binary.LittleEndian.Uint64(dg) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(lg), 1)
 }
 
 // copyStage copies objs into the staging tables, after every object staged
@@ -119,14 +209,68 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 // Unless the sync wrote objects another way since its last Apply, it then
 // diffs them ahead (diffAhead), still in the background.
 func (x *syncTx) copyStage(ctx context.Context, objs []store.Object) error {
-	first := x.staged + 1
-	x.staged += int64(len(objs))
-	tx, tenant := x.tx, x.tenant
-	ahead := x.diffed == first-1
-	if ahead {
-		x.diffed = x.staged
+	ords := make([]int64, len(objs))
+	for i := range ords {
+		ords[i] = x.staged + 1 + int64(i)
 	}
-	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, tenant, first, objs, ahead) })
+	return x.copyStageOrds(ctx, objs, ords, x.staged+int64(len(objs)))
+}
+
+// copyStageOrds is copyStage of objs under ords, in order, which stage the
+// ords up to hi: those left out were found unchanged (Known).
+func (x *syncTx) copyStageOrds(ctx context.Context, objs []store.Object, ords []int64, hi int64) error {
+	lo := x.staged
+	x.staged = hi
+	ahead := x.diffed == lo
+	if ahead {
+		x.diffed = hi
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	x.rows += int64(len(objs))
+	tx, tenant := x.tx, x.tenant
+	return x.async(ctx, func(ctx context.Context) error { return copyStage(ctx, tx, tenant, lo, hi, objs, ords, ahead) })
+}
+
+// restage stages what is stored under each of seqs, under the ord of the
+// same place, for the objects Stage found unchanged and a write is about
+// to change (Known.Touch): Apply then puts each back as it was staged.
+// The caller has dropped what was diffed ahead (dropAhead).
+func (x *syncTx) restage(ctx context.Context, seqs, ords []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	x.skipped -= len(seqs)
+	x.rows += int64(len(seqs))
+	const from = ` FROM unnest($1::bigint[], $2::bigint[]) AS r(seq, ord) JOIN `
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO pg_temp.stage (ord, id, kind, subtype, label, digest, links)
+		SELECT r.ord, o.id, o.kind, o.subtype, o.label, o.digest, o.links_digest`+from+`objects o ON o.seq = r.seq`, seqs, ords)
+	b.Queue(`INSERT INTO pg_temp.stage_data (ord, data) SELECT r.ord, o.data`+from+`objects o ON o.seq = r.seq`, seqs, ords)
+	b.Queue(`INSERT INTO pg_temp.stage_orgs (ord, org) SELECT r.ord, l.org_id`+from+`object_orgs l ON l.object_seq = r.seq`, seqs, ords)
+	b.Queue(`INSERT INTO pg_temp.stage_secs (ord, sec) SELECT r.ord, l.section_id`+from+`person_sections l ON l.person_seq = r.seq`, seqs, ords)
+	if err := x.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: stage: %w", err)
+	}
+	return nil
+}
+
+// touch records that the objects under ids are about to be written other
+// than by Apply, once the roster is known, and restages those Stage found
+// unchanged since the last Apply. The caller has dropped what was diffed
+// ahead.
+func (x *syncTx) touch(ctx context.Context, ids ...uuid.UUID) error {
+	if x.known == nil {
+		return nil
+	}
+	var seqs, ords []int64
+	for _, id := range ids {
+		if seq, ord, ok := x.known.Touch(id); ok && ord > x.applied {
+			seqs, ords = append(seqs, seq), append(ords, ord)
+		}
+	}
+	return x.restage(ctx, seqs, ords)
 }
 
 // A reload's diff is found as it is staged, and only what changed is
@@ -195,13 +339,14 @@ func (x *syncTx) dropAhead(ctx context.Context, from int64) error {
 	return nil
 }
 
-// copyStage copies objs into the staging tables under the ords from first;
-// ahead, it diffs them and copies the data only of those that changed.
-func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, first int64, objs []store.Object, ahead bool) error {
+// copyStage copies objs into the staging tables under ords, which stage
+// the ords (lo, hi]; ahead, it diffs them and copies the data only of
+// those that changed.
+func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, lo, hi int64, objs []store.Object, ords []int64, ahead bool) error {
 	// Ids go as [16]byte: see insertFresh.
 	var orgs, secs [][]any
 	for i, o := range objs {
-		ord := first + int64(i)
+		ord := ords[i]
 		for _, org := range o.Orgs {
 			orgs = append(orgs, []any{ord, [16]byte(org)})
 		}
@@ -215,7 +360,7 @@ func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, first int64, ob
 			o := &objs[i]
 			// Encoded before the next row is asked for: one buffer each serves.
 			dg, lg = digest(dg[:0], o), linksDigest(lg[:0], o)
-			return []any{first + int64(i), [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, dg, lg}, nil
+			return []any{ords[i], [16]byte(o.ID), string(o.Kind), o.Subtype, o.Label, dg, lg}, nil
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
@@ -229,16 +374,11 @@ func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, first int64, ob
 			return fmt.Errorf("postgres: stage: %w", err)
 		}
 	}
-	var need []int64 // the ords whose data is copied, in order
+	need := ords // the ords whose data is copied, in order
 	if ahead {
 		var err error
-		if need, err = diffAhead(ctx, tx, tenant, first-1, first-1+int64(len(objs))); err != nil {
+		if need, err = diffAhead(ctx, tx, tenant, lo, hi); err != nil {
 			return err
-		}
-	} else {
-		need = make([]int64, len(objs))
-		for i := range need {
-			need[i] = first + int64(i)
 		}
 	}
 	if len(need) == 0 {
@@ -246,7 +386,8 @@ func copyStage(ctx context.Context, tx pgx.Tx, tenant uuid.UUID, first int64, ob
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "stage_data"}, []string{"ord", "data"},
 		pgx.CopyFromSlice(len(need), func(i int) ([]any, error) {
-			return []any{need[i], []byte(objs[need[i]-first].Data)}, nil
+			j, _ := slices.BinarySearch(ords, need[i])
+			return []any{need[i], []byte(objs[j].Data)}, nil
 		})); err != nil {
 		return fmt.Errorf("postgres: stage: %w", err)
 	}
@@ -262,7 +403,14 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 	if x.fresh {
 		return x.applyFresh(ctx, changed)
 	}
-	return x.applyStaged(ctx, changed)
+	n, err := x.applyStaged(ctx, changed)
+	if err != nil {
+		return 0, err
+	}
+	// The objects Stage found unchanged were never staged.
+	n += x.skipped
+	x.skipped = 0
+	return n, nil
 }
 
 // applyStaged applies what the staging tables hold since the last Apply.
@@ -271,9 +419,12 @@ func (x *syncTx) applyStaged(ctx context.Context, changed func([]store.Change) e
 		return 0, err
 	}
 	lo, hi := x.applied, x.staged
-	if lo == hi {
+	if x.rows == 0 {
+		// Nothing staged since the last Apply, or all found unchanged.
+		x.applied, x.diffed = hi, hi
 		return 0, nil
 	}
+	x.rows = 0
 	// The planner knows nothing of the temporary tables until analyzed.
 	if _, err := x.tx.Exec(ctx, `ANALYZE pg_temp.stage; ANALYZE pg_temp.stage_orgs; ANALYZE pg_temp.stage_secs`); err != nil {
 		return 0, fmt.Errorf("postgres: apply: %w", err)

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+func TestKnown(t *testing.T) {
+	var k Known
+	ids := map[Kind]uuid.UUID{}
+	for i, kind := range knownKinds {
+		ids[kind] = uuid.New()
+		k.Add(ids[kind], int64(10*(i+1)), kind, uint64(i+100), true)
+	}
+	invalid := uuid.New()
+	k.Add(invalid, 5, KindPerson, 7, false)
+	if k.Len() != len(knownKinds)+1 {
+		t.Fatalf("Len %d", k.Len())
+	}
+	// Every kind, memberships too, is found unchanged with its sum, kind
+	// and id, and only then.
+	for i, kind := range knownKinds {
+		id, sum := ids[kind], uint64(i+100)
+		other := KindOrg
+		if kind == KindOrg {
+			other = KindPerson
+		}
+		if k.Unchanged(uuid.New(), kind, sum, 1) {
+			t.Errorf("%s: an unknown id found unchanged", kind)
+		}
+		if !k.Unchanged(id, kind, sum, int64(i+1)) {
+			t.Errorf("%s: not found unchanged", kind)
+		}
+		if !k.Unchanged(id, kind, sum, 99) {
+			t.Errorf("%s: staged again as stored, not found unchanged", kind)
+		}
+		if k.Unchanged(id, other, sum, 100) {
+			t.Errorf("%s: found unchanged as a %s", kind, other)
+		}
+		// Once staged otherwise, never unchanged again.
+		if k.Unchanged(id, kind, sum, 101) {
+			t.Errorf("%s: found unchanged after a change was staged", kind)
+		}
+	}
+	if k.Unchanged(invalid, KindPerson, 7, 1) {
+		t.Error("an object without a valid sum found unchanged")
+	}
+}
+
+func TestKnownTouchAndUntouched(t *testing.T) {
+	var k Known
+	var persons []uuid.UUID
+	for i := range 6 {
+		id := uuid.New()
+		persons = append(persons, id)
+		k.Add(id, int64(60-10*i), KindPerson, uint64(i), true) // seqs out of order
+	}
+	org := uuid.New()
+	k.Add(org, 1, KindOrg, 0, true)
+	if !k.Unchanged(persons[0], KindPerson, 0, 7) || k.Unchanged(persons[1], KindPerson, 99, 8) {
+		t.Fatal("setup")
+	}
+	// Touching what was found unchanged asks for its restaging, once, at
+	// the ord of its first staging.
+	if seq, ord, restage := k.Touch(persons[0]); !restage || seq != 60 || ord != 7 {
+		t.Errorf("Touch after unchanged: seq %d, ord %d, restage %v", seq, ord, restage)
+	}
+	if _, _, restage := k.Touch(persons[0]); restage {
+		t.Error("restaged twice")
+	}
+	if _, _, restage := k.Touch(persons[1]); restage {
+		t.Error("an object staged changed asks for restaging")
+	}
+	if _, _, restage := k.Touch(persons[2]); restage {
+		t.Error("an untouched object asks for restaging")
+	}
+	if _, _, restage := k.Touch(uuid.New()); restage {
+		t.Error("an unknown id asks for restaging")
+	}
+	// Untouched: persons 3, 4, 5 (seqs 30, 20, 10), in seq order, after
+	// the seq given; not the org.
+	if got := fmt.Sprint(k.Untouched(KindPerson, 0)); got != "[10 20 30]" {
+		t.Errorf("Untouched(Person, 0) = %s", got)
+	}
+	if got := fmt.Sprint(k.Untouched(KindPerson, 10)); got != "[20 30]" {
+		t.Errorf("Untouched(Person, 10) = %s", got)
+	}
+	if got := fmt.Sprint(k.Untouched(KindOrg, 0)); got != "[1]" {
+		t.Errorf("Untouched(Org, 0) = %s", got)
+	}
+}
