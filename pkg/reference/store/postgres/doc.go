@@ -11,7 +11,11 @@
 // transaction: syncs of one tenant run one after the other, and the tasks
 // one enqueues are consecutive. A sync stages its objects with COPY into
 // temporary tables of its connection and lets a few statements find and
-// write what differs from the roster.
+// write what differs from the roster. A sync of thousands of objects first
+// reads the tenant's roster's digests into memory (store.Known, up to a
+// million objects; WithRosterReadAfter) and stages only what differs:
+// a nightly export, almost all unchanged, then sends little but its new and
+// changed objects.
 //
 // # Migrations
 //

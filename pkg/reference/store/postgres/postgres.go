@@ -113,8 +113,8 @@ func isUnique(err error) bool {
 type Option func(*Store)
 
 // WithRosterReadAfter sets how many objects a sync stages before it reads
-// the tenant's roster (ids, seqs, kinds and digests: about 64 bytes an
-// object, up to 1.5 million objects) into memory, and from then on stages
+// the tenant's roster (ids, seqs, kinds and digests: about 80 bytes an
+// object, up to a million objects) into memory, and from then on stages
 // only the objects that differ from it. The default, 8192, leaves small
 // syncs to the database's diff; 0 reads it at every sync's first Stage; a
 // negative n never reads it.

@@ -152,11 +152,11 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 // instead of a staged row, its links and a probe of the roster's index.
 // Below knownAfter (a sync of a few objects) reading the roster would cost
 // more than it saves; above maxKnown it would cost too much memory
-// (store.KnownEntrySize bytes each: about 96 MB at the bound, a district
-// of some 200,000 users), and the diff stays in the database.
+// (store.KnownEntrySize bytes each: about 80 MB at the bound, a district
+// of some 140,000 users), and the diff stays in the database.
 const (
 	knownAfter = 8192
-	maxKnown   = 1_500_000
+	maxKnown   = 1_000_000
 )
 
 // readKnown reads the tenant's roster into x.known, after the write in
