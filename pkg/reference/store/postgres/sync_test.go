@@ -25,7 +25,9 @@ type opener func(t *testing.T, url string) *postgres.Store
 func eachSync(t *testing.T, test func(t *testing.T, open opener)) {
 	for name, after := range map[string]int{"diffed": -1, "known": 0} {
 		t.Run(name, func(t *testing.T) {
-			test(t, func(t *testing.T, url string) *postgres.Store { return open(t, url, postgres.WithRosterReadAfter(after)) })
+			test(t, func(t *testing.T, url string) *postgres.Store {
+				return open(t, url, postgres.WithRosterReadAfter(after))
+			})
 		})
 	}
 }
