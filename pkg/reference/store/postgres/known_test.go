@@ -13,20 +13,6 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
-// The whole suite again with stores whose syncs read the tenant's roster
-// at their first Stage and stage only what differs from it.
-func TestStoreSuiteKnown(t *testing.T) {
-	known := func(t *testing.T, url string) store.Store {
-		s := open(t, url, postgres.WithRosterReadAfter(0))
-		return s
-	}
-	storetest.Run(t, func(t *testing.T) store.Store { return known(t, pgtest.Schema(t)) },
-		storetest.WithReplicas(func(t *testing.T) storetest.Open {
-			url := pgtest.Schema(t)
-			return func(t *testing.T) store.Store { return known(t, url) }
-		}))
-}
-
 // A sync that knows the roster leaves out of the staging tables what it
 // finds unchanged. A write of the same id before Apply must still see the
 // staging it overrides: Apply puts the object back as staged, in its

@@ -25,12 +25,19 @@ func open(t *testing.T, url string, opts ...postgres.Option) *postgres.Store {
 	return s
 }
 
+// The suite runs with the default options, and again with stores whose
+// syncs read the tenant's roster at their first Stage and stage only what
+// differs from it (what a sync of thousands of objects does).
 func TestStoreSuite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Schema(t)) },
-		storetest.WithReplicas(func(t *testing.T) storetest.Open {
-			url := pgtest.Schema(t)
-			return func(t *testing.T) store.Store { return open(t, url) }
-		}))
+	for name, opts := range map[string][]postgres.Option{"default": nil, "known": {postgres.WithRosterReadAfter(0)}} {
+		t.Run(name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Schema(t), opts...) },
+				storetest.WithReplicas(func(t *testing.T) storetest.Open {
+					url := pgtest.Schema(t)
+					return func(t *testing.T) store.Store { return open(t, url, opts...) }
+				}))
+		})
+	}
 }
 
 // Replicas starting together on a new database apply each migration once.

@@ -405,7 +405,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	var got []seqObject
 	for {
 		chunk := cands[:min(len(cands), removeChunk)]
-		page, err := x.removeUnput(ctx, kind, subtype, limit-len(got), x.removedTo[key], chunk, x.known != nil)
+		page, err := x.removeUnput(ctx, kind, subtype, limit-len(got), x.removedTo[key], chunk)
 		if err != nil {
 			return nil, err
 		}
@@ -442,9 +442,9 @@ type seqObject struct {
 }
 
 // removeUnput deletes at most limit objects of kind (and subtype) after
-// the seq after that were neither put nor staged, among cands when
-// limited, and returns them in seq order.
-func (x *syncTx) removeUnput(ctx context.Context, kind store.Kind, subtype string, limit int, after int64, cands []int64, limited bool) ([]seqObject, error) {
+// the seq after that were neither put nor staged, among cands unless
+// there are none, and returns them in seq order.
+func (x *syncTx) removeUnput(ctx context.Context, kind store.Kind, subtype string, limit int, after int64, cands []int64) ([]seqObject, error) {
 	args := []any{x.tenant, string(kind), subtype, limit, after}
 	cond := ""
 	if x.staged > x.applied {
@@ -452,7 +452,7 @@ func (x *syncTx) removeUnput(ctx context.Context, kind store.Kind, subtype strin
 		cond += fmt.Sprintf(`
 			AND NOT EXISTS (SELECT 1 FROM pg_temp.stage s WHERE s.ord > $%d AND s.id = o.id)`, len(args))
 	}
-	if limited {
+	if len(cands) > 0 {
 		args = append(args, cands)
 		cond += fmt.Sprintf(` AND seq = ANY($%d)`, len(args))
 	}
