@@ -23,17 +23,19 @@ var syncT0 = time.Date(2025, 11, 16, 12, 0, 0, 0, time.UTC)
 
 // eachStore runs fn against a fresh store of every kind this build has.
 func eachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sync.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		fn(t, st)
-	})
-	// PostgreSQL twice: syncs diffing in the database, and syncs reading
+	// Each store twice: syncs diffing in the database, and syncs reading
 	// the roster at their first Stage (what one of thousands of objects
 	// does), which must give the same events.
+	for name, after := range map[string]int{"sqlite": -1, "sqlite-known": 0} {
+		t.Run(name, func(t *testing.T) {
+			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sync.db"), sqlite.WithRosterReadAfter(after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			fn(t, st)
+		})
+	}
 	for name, after := range map[string]int{"postgres": -1, "postgres-known": 0} {
 		t.Run(name, func(t *testing.T) {
 			st, err := postgres.Open(context.Background(), pgtest.Schema(t), postgres.WithRosterReadAfter(after))

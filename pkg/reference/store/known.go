@@ -109,6 +109,14 @@ func (k *Known) Touch(id uuid.UUID) (seq, ord int64, restage bool) {
 	return e.seq, e.ord, restage
 }
 
+// Staged reports whether the object under id was found unchanged under an
+// ord after after, and not touched since: it counts as staged there, but
+// the store staged no row for it.
+func (k *Known) Staged(id uuid.UUID, after int64) bool {
+	e, ok := k.entries[id]
+	return ok && e.state == unchanged && e.ord > after
+}
+
 // Untouched returns, in order, the seqs after after of the objects of kind
 // that nothing staged, Put or removed since they were recorded: those that
 // RemoveUnput may delete.

@@ -32,48 +32,6 @@ func eachSync(t *testing.T, test func(t *testing.T, open opener)) {
 	}
 }
 
-// stageApply stages objs in one sync of tenant and applies them, and
-// returns what Apply passed to changed and its unchanged count.
-func stageApply(t *testing.T, s store.Store, tenant uuid.UUID, objs ...store.Object) ([]store.Change, int) {
-	t.Helper()
-	return syncApply(t, s, tenant, func(tx store.SyncTx) error { return tx.Stage(context.Background(), objs) })
-}
-
-// syncApply runs steps in one sync of tenant, then Apply, and returns what
-// Apply passed to changed and its unchanged count.
-func syncApply(t *testing.T, s store.Store, tenant uuid.UUID, steps func(tx store.SyncTx) error) ([]store.Change, int) {
-	t.Helper()
-	var got []store.Change
-	var unchanged int
-	err := s.Sync(context.Background(), tenant, func(tx store.SyncTx) error {
-		if err := steps(tx); err != nil {
-			return err
-		}
-		var err error
-		unchanged, err = tx.Apply(context.Background(), func(chs []store.Change) error {
-			got = append(got, chs...)
-			return nil
-		})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("Sync: %v", err)
-	}
-	return got, unchanged
-}
-
-func changedIDs(chs []store.Change) []string {
-	var out []string
-	for _, c := range chs {
-		p := "new"
-		if c.Prior != nil {
-			p = c.Prior.Label
-		}
-		out = append(out, c.Object.Label+"<-"+p)
-	}
-	return out
-}
-
 // A reload tells unchanged objects by their digest. Every writer keeps the
 // digest true to the row (a Put that changes an object changes it), and an
 // object stored without one (before migration 8) is compared whole: the
@@ -87,8 +45,8 @@ func TestSyncDigests(t *testing.T) {
 		tn := storetest.NewTenant(t, s, "digests")
 		school := storetest.Org(store.SubtypeSchool, "school")
 		a, b, c := storetest.Person(store.SubtypeStudent, "a", school.ID), storetest.Person(store.SubtypeStudent, "b"), storetest.Person(store.SubtypeStudent, "c")
-		if got, _ := stageApply(t, s, tn.ID, school, a, b, c); len(got) != 4 {
-			t.Fatalf("first load: %v", changedIDs(got))
+		if got, _ := storetest.StageApply(t, s, tn.ID, school, a, b, c); len(got) != 4 {
+			t.Fatalf("first load: %v", storetest.ChangedLabels(got))
 		}
 		conn := connect(t, url)
 		var missing int
@@ -100,9 +58,9 @@ func TestSyncDigests(t *testing.T) {
 		b2 := b
 		b2.Label, b2.Data = "b2", []byte(`{"name":{"first":"b2"}}`)
 		storetest.Put(t, s, tn.ID, b2)
-		got, unchanged := stageApply(t, s, tn.ID, school, a, b, c)
-		if fmt.Sprint(changedIDs(got)) != "[b<-b2]" || unchanged != 3 {
-			t.Fatalf("restaged after a Put: changes %v, %d unchanged; want [b<-b2], 3", changedIDs(got), unchanged)
+		got, unchanged := storetest.StageApply(t, s, tn.ID, school, a, b, c)
+		if fmt.Sprint(storetest.ChangedLabels(got)) != "[b<-b2]" || unchanged != 3 {
+			t.Fatalf("restaged after a Put: changes %v, %d unchanged; want [b<-b2], 3", storetest.ChangedLabels(got), unchanged)
 		}
 
 		// Objects stored without a digest: a is the same, c differs.
@@ -111,15 +69,15 @@ func TestSyncDigests(t *testing.T) {
 		}
 		c2 := c
 		c2.Label, c2.Data = "c2", []byte(`{"name":{"first":"c2"}}`)
-		got, unchanged = stageApply(t, s, tn.ID, school, a, b, c2)
-		if fmt.Sprint(changedIDs(got)) != "[c2<-c]" || unchanged != 3 {
-			t.Fatalf("objects without a digest: changes %v, %d unchanged; want [c2<-c], 3", changedIDs(got), unchanged)
+		got, unchanged = storetest.StageApply(t, s, tn.ID, school, a, b, c2)
+		if fmt.Sprint(storetest.ChangedLabels(got)) != "[c2<-c]" || unchanged != 3 {
+			t.Fatalf("objects without a digest: changes %v, %d unchanged; want [c2<-c], 3", storetest.ChangedLabels(got), unchanged)
 		}
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM objects WHERE tenant_id = $1 AND digest IS NULL`, tn.ID).Scan(&missing); err != nil || missing != 0 {
 			t.Fatalf("after a reload, %d objects still without a digest (%v)", missing, err)
 		}
-		if got, unchanged := stageApply(t, s, tn.ID, school, a, b, c2); len(got) != 0 || unchanged != 4 {
-			t.Fatalf("the same again: changes %v, %d unchanged", changedIDs(got), unchanged)
+		if got, unchanged := storetest.StageApply(t, s, tn.ID, school, a, b, c2); len(got) != 0 || unchanged != 4 {
+			t.Fatalf("the same again: changes %v, %d unchanged", storetest.ChangedLabels(got), unchanged)
 		}
 	})
 }
@@ -387,17 +345,17 @@ func TestSyncLinksDigest(t *testing.T) {
 				t.Errorf("%s: links %s, want %s", step, got, w)
 			}
 		}
-		_, u := stageApply(t, s, tn.ID, a, b, p)
+		_, u := storetest.StageApply(t, s, tn.ID, a, b, p)
 		check("first", u, 0, want([]uuid.UUID{a.ID}, s1))
 		// The same links, listed twice and in another order: nothing to do.
 		p.Orgs, p.Sections = []uuid.UUID{a.ID, a.ID}, []uuid.UUID{s1, s1}
-		_, u = stageApply(t, s, tn.ID, a, b, p)
+		_, u = storetest.StageApply(t, s, tn.ID, a, b, p)
 		check("the same again", u, 3, want([]uuid.UUID{a.ID}, s1))
 		// The data unchanged, both link sets changed.
 		p.Orgs, p.Sections = []uuid.UUID{b.ID, a.ID}, []uuid.UUID{s2}
-		chs, u := stageApply(t, s, tn.ID, a, b, p)
+		chs, u := storetest.StageApply(t, s, tn.ID, a, b, p)
 		if len(chs) != 0 {
-			t.Errorf("links changed: changes %v, want none (the data is the same)", changedIDs(chs))
+			t.Errorf("links changed: changes %v, want none (the data is the same)", storetest.ChangedLabels(chs))
 		}
 		check("links changed", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
 		// A Put replaces the links; staging the earlier ones brings them back.
@@ -406,7 +364,7 @@ func TestSyncLinksDigest(t *testing.T) {
 		storetest.Put(t, s, tn.ID, p)
 		check("after Put", 3, 3, want([]uuid.UUID{a.ID}))
 		p = before
-		_, u = stageApply(t, s, tn.ID, a, b, p)
+		_, u = storetest.StageApply(t, s, tn.ID, a, b, p)
 		check("staged after Put", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
 		// So does a PutAll.
 		p.Orgs, p.Sections = []uuid.UUID{b.ID}, []uuid.UUID{s1}
@@ -419,7 +377,7 @@ func TestSyncLinksDigest(t *testing.T) {
 		}
 		check("after PutAll", 3, 3, want([]uuid.UUID{b.ID}, s1))
 		p = before
-		_, u = stageApply(t, s, tn.ID, a, b, p)
+		_, u = storetest.StageApply(t, s, tn.ID, a, b, p)
 		check("staged after PutAll", u, 3, want([]uuid.UUID{a.ID, b.ID}, s2))
 		// A change with the same links leaves them; one of the subtype, which
 		// object_orgs carries, rewrites them.
@@ -433,9 +391,9 @@ func TestSyncLinksDigest(t *testing.T) {
 		}
 		changeP := func(step string) {
 			t.Helper()
-			chs, u := stageApply(t, s, tn.ID, a, b, p)
+			chs, u := storetest.StageApply(t, s, tn.ID, a, b, p)
 			if len(chs) != 1 {
-				t.Errorf("%s: changes %v, want p's", step, changedIDs(chs))
+				t.Errorf("%s: changes %v, want p's", step, storetest.ChangedLabels(chs))
 			}
 			check(step, u, 2, want([]uuid.UUID{a.ID, b.ID}, s2))
 		}
@@ -466,7 +424,7 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 			o.Label, o.Data = label, []byte(`{"name":{"first":"`+label+`"}}`)
 			return o
 		}
-		got, _ := syncApply(t, s, tn.ID, func(tx store.SyncTx) error {
+		got, _ := storetest.SyncApply(t, s, tn.ID, func(tx store.SyncTx) error {
 			// x as stored, diffed ahead as unchanged; then a Put changes it.
 			if err := tx.Stage(ctx, []store.Object{x, y}); err != nil {
 				return err
@@ -480,8 +438,8 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 			}
 			return tx.Stage(ctx, []store.Object{renamed(z, "z2")})
 		})
-		if want := []string{"x<-x-put", "z1<-z", "z2<-z1"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
-			t.Errorf("changes %v, want %v", changedIDs(got), want)
+		if want := []string{"x<-x-put", "z1<-z", "z2<-z1"}; fmt.Sprint(storetest.ChangedLabels(got)) != fmt.Sprint(want) {
+			t.Errorf("changes %v, want %v", storetest.ChangedLabels(got), want)
 		}
 		for id, label := range map[uuid.UUID]string{x.ID: "x", y.ID: "y", z.ID: "z2"} {
 			if o, err := s.FindObject(ctx, []uuid.UUID{tn.ID}, store.KindPerson, id); err != nil || o.Label != label {
@@ -489,20 +447,20 @@ func TestSyncDiffedAheadThenWritten(t *testing.T) {
 			}
 		}
 		// The next sync diffs ahead again, and finds everything unchanged.
-		if chs, unchanged := stageApply(t, s, tn.ID, x, y, renamed(z, "z2")); len(chs) != 0 || unchanged != 3 {
-			t.Errorf("the same again: changes %v, %d unchanged", changedIDs(chs), unchanged)
+		if chs, unchanged := storetest.StageApply(t, s, tn.ID, x, y, renamed(z, "z2")); len(chs) != 0 || unchanged != 3 {
+			t.Errorf("the same again: changes %v, %d unchanged", storetest.ChangedLabels(chs), unchanged)
 		}
 		// An id staged again with nothing written between: both batches were
 		// diffed ahead, the second against the roster before the first, where
 		// it is the same as stored; applied after the first, it is a change.
-		got, _ = syncApply(t, s, tn.ID, func(tx store.SyncTx) error {
+		got, _ = storetest.SyncApply(t, s, tn.ID, func(tx store.SyncTx) error {
 			if err := tx.Stage(ctx, []store.Object{x, renamed(z, "z3")}); err != nil {
 				return err
 			}
 			return tx.Stage(ctx, []store.Object{y, renamed(z, "z2")})
 		})
-		if want := []string{"z3<-z2", "z2<-z3"}; fmt.Sprint(changedIDs(got)) != fmt.Sprint(want) {
-			t.Errorf("z staged twice: changes %v, want %v", changedIDs(got), want)
+		if want := []string{"z3<-z2", "z2<-z3"}; fmt.Sprint(storetest.ChangedLabels(got)) != fmt.Sprint(want) {
+			t.Errorf("z staged twice: changes %v, want %v", storetest.ChangedLabels(got), want)
 		}
 		if o, err := s.FindObject(ctx, []uuid.UUID{tn.ID}, store.KindPerson, z.ID); err != nil || o.Label != "z2" {
 			t.Errorf("z after staged twice: %+v, %v; want label z2", o, err)

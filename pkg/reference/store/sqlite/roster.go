@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,6 +158,13 @@ type syncTx struct {
 	// snapshot, by Stages ahead of the first Apply and by that Apply
 	// (planThrough); dropAhead takes back what no Apply planned.
 	diffed int64
+	// known is the tenant's roster once read (known.go), sum how its
+	// sums are made; skipped counts the objects Stage found unchanged in
+	// it since the last Apply, which stage no row.
+	known     *store.Known
+	sum       *summer
+	knownRead bool
+	skipped   int
 }
 
 // lock takes the write lock: it ends the snapshot's read transaction,
@@ -259,6 +267,9 @@ func (x *syncTx) Put(ctx context.Context, o store.Object) (*store.Object, error)
 	if err := x.lock(ctx); err != nil {
 		return nil, err
 	}
+	if err := x.touch(ctx, o.ID); err != nil {
+		return nil, err
+	}
 	var seq int64
 	prior := &store.Object{ID: o.ID}
 	var kind string
@@ -341,6 +352,11 @@ func (x *syncTx) PutAll(ctx context.Context, objs []store.Object) ([]*store.Obje
 			return nil, err
 		}
 	}
+	for i := range objs {
+		if err := x.touch(ctx, objs[i].ID); err != nil {
+			return nil, err
+		}
+	}
 	held := make(map[uuid.UUID]found, len(objs))
 	for start := 0; start < len(objs); start += findBatch {
 		if err := x.findAll(ctx, objs[start:min(start+findBatch, len(objs))], held); err != nil {
@@ -393,6 +409,9 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 	if x.tx == nil {
 		return x.planRemove(ctx, kind, id)
 	}
+	if err := x.touch(ctx, id); err != nil {
+		return nil, err
+	}
 	o := &store.Object{ID: id}
 	var k string
 	var data []byte
@@ -408,18 +427,80 @@ func (x *syncTx) Remove(ctx context.Context, kind store.Kind, id uuid.UUID) (*st
 	return o, nil
 }
 
-// RemoveUnput implements store.SyncTx.
+// RemoveUnput implements store.SyncTx. Once the roster is known, only
+// the objects nothing touched since it was read are looked at, in chunks
+// of their seqs: those Stage found unchanged are not in the staging
+// tables, which the queries' conditions look in.
 func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	if x.tx == nil {
-		return x.planRemoveUnput(ctx, kind, subtype, limit)
+	key := string(kind) + "\x00" + subtype
+	var cands []int64
+	if x.known != nil {
+		if cands = x.known.Untouched(kind, x.removedTo[key]); len(cands) == 0 {
+			return nil, nil
+		}
 	}
+	var out []store.Object
+	for {
+		chunk := cands[:min(len(cands), removeChunk)]
+		cond := ""
+		var in []any
+		if len(chunk) > 0 {
+			cond, in = ` AND seq IN (SELECT value FROM json_each(?))`, []any{seqArray(chunk)}
+		}
+		var page []store.Object
+		var err error
+		if x.tx == nil {
+			page, err = x.planRemoveUnput(ctx, kind, subtype, limit-len(out), cond, in)
+		} else {
+			page, err = x.removeUnput(ctx, kind, subtype, limit-len(out), cond, in)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		cands = cands[len(chunk):]
+		if len(out) == limit || len(cands) == 0 {
+			break
+		}
+	}
+	if x.known != nil {
+		for i := range out {
+			x.known.Touch(out[i].ID)
+		}
+	}
+	return out, nil
+}
+
+// removeChunk is how many of the known roster's untouched seqs one
+// RemoveUnput statement is given.
+const removeChunk = 4096
+
+// seqArray is seqs as a JSON array, for json_each.
+func seqArray(seqs []int64) string {
+	b := make([]byte, 0, 8*len(seqs)+2)
+	b = append(b, '[')
+	for i, seq := range seqs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, seq, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// removeUnput is RemoveUnput holding the lock: it deletes at most limit
+// objects of kind (and subtype) after the last one it deleted that were
+// neither put nor staged, and meet cond (with its arguments in).
+func (x *syncTx) removeUnput(ctx context.Context, kind store.Kind, subtype string, limit int, cond string, in []any) ([]store.Object, error) {
+	key := string(kind) + "\x00" + subtype
+	args := append([]any{x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], x.diffedTo()}, in...)
 	rows, err := x.tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (
 			SELECT seq FROM objects WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-			AND seq NOT IN (SELECT seq FROM sync_put) AND `+unstaged+` ORDER BY seq LIMIT ?)
-		RETURNING seq, id, kind, subtype, label, data`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[string(kind)+"\x00"+subtype], x.diffedTo(), limit)
+			AND seq NOT IN (SELECT seq FROM sync_put) AND `+unstaged+cond+` ORDER BY seq LIMIT ?)
+		RETURNING seq, id, kind, subtype, label, data`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}
@@ -444,7 +525,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		if x.removedTo == nil {
 			x.removedTo = map[string]int64{}
 		}
-		x.removedTo[string(kind)+"\x00"+subtype] = out[len(out)-1].Pos
+		x.removedTo[key] = out[len(out)-1].Pos
 	}
 	for i := range out {
 		out[i].Pos = 0

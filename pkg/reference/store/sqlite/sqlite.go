@@ -43,6 +43,9 @@ type Store struct {
 	sliceHook   func(slice int) error
 	sliceHold   time.Duration // tests: how long each slice holds the lock at least
 	ck          *checkpointer
+	// knownAfter is how many objects a sync stages before it reads the
+	// tenant's roster (known.go); negative: never.
+	knownAfter int64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -50,6 +53,7 @@ var _ store.Store = (*Store)(nil)
 type config struct {
 	busyTimeout time.Duration
 	readers     int
+	knownAfter  int64
 	// tests only (slices.go)
 	sliceRows   int
 	sliceTarget time.Duration
@@ -74,7 +78,7 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // Open opens (creating when absent) the database file at path and applies
 // the migrations it lacks.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery}
+	cfg := config{busyTimeout: 10 * time.Second, readers: max(2, runtime.GOMAXPROCS(0)), sliceRows: defaultSliceRows, sliceTarget: sliceTarget, claimStale: defaultClaimStale, checkpointEvery: checkpointEvery, knownAfter: defaultKnownAfter}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -109,7 +113,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{path: path, common: common, busyTimeout: cfg.busyTimeout, w: w, ws: newStmtCache(w),
-		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, claimStale: cfg.claimStale}
+		sliceRows: cfg.sliceRows, sliceTarget: cfg.sliceTarget, sliceHook: cfg.sliceHook, sliceHold: cfg.sliceHold, claimStale: cfg.claimStale, knownAfter: cfg.knownAfter}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err

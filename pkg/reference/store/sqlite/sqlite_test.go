@@ -14,19 +14,32 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
+// TestStoreSuite runs the suite with the default options and with the
+// roster read at every sync's first Stage (known.go), so that the suite's
+// syncs take that path too.
 func TestStoreSuite(t *testing.T) {
-	openAt := func(t *testing.T, path string) store.Store {
-		s, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		return s
+	for _, c := range []struct {
+		name string
+		opts []sqlite.Option
+	}{
+		{"default", nil},
+		{"known", []sqlite.Option{sqlite.WithRosterReadAfter(0)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			openAt := func(t *testing.T, path string) store.Store {
+				s, err := sqlite.Open(context.Background(), path, c.opts...)
+				if err != nil {
+					t.Fatalf("Open: %v", err)
+				}
+				return s
+			}
+			storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "suite.db")) },
+				storetest.WithReplicas(func(t *testing.T) storetest.Open {
+					path := filepath.Join(t.TempDir(), "shared.db")
+					return func(t *testing.T) store.Store { return openAt(t, path) }
+				}))
+		})
 	}
-	storetest.Run(t, func(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "suite.db")) },
-		storetest.WithReplicas(func(t *testing.T) storetest.Open {
-			path := filepath.Join(t.TempDir(), "shared.db")
-			return func(t *testing.T) store.Store { return openAt(t, path) }
-		}))
 }
 
 func TestOpenRejectsMemory(t *testing.T) {

@@ -110,9 +110,22 @@ func (x *syncTx) Stage(ctx context.Context, objs []store.Object) error {
 	if len(objs) == 0 {
 		return nil
 	}
+	if !x.knownRead && x.s.knownAfter >= 0 && x.staged+int64(len(objs)) >= x.s.knownAfter {
+		if err := x.readKnown(ctx); err != nil {
+			return err
+		}
+	}
 	var objRows, orgRows, secRows []any
-	for _, o := range objs {
+	for i := range objs {
+		o := &objs[i]
 		x.staged++
+		// Once the roster is known, only what differs from it is staged;
+		// an object found unchanged keeps its ord, in case a write makes
+		// it staged after all (touch).
+		if x.known != nil && x.known.Unchanged(o.ID, o.Kind, x.sum.object(o), x.staged) {
+			x.skipped++
+			continue
+		}
 		objRows = append(objRows, x.staged, o.ID.String(), string(o.Kind), o.Subtype, o.Label, []byte(o.Data))
 		for _, org := range o.Orgs {
 			orgRows = append(orgRows, x.staged, org.String())
@@ -249,6 +262,15 @@ func (x *syncTx) Apply(ctx context.Context, changed func([]store.Change) error) 
 	if lo == hi {
 		return 0, nil
 	}
+	// The objects Stage found unchanged in the known roster are applied
+	// as they are: they count as unchanged, and staged no row.
+	skipped := x.skipped
+	x.skipped = 0
+	n, err := x.apply(ctx, lo, hi, changed)
+	return n + skipped, err
+}
+
+func (x *syncTx) apply(ctx context.Context, lo, hi int64, changed func([]store.Change) error) (int, error) {
 	if err := x.indexStage(ctx); err != nil {
 		return 0, err
 	}
@@ -533,11 +555,19 @@ func (x *syncTx) planRemove(ctx context.Context, kind store.Kind, id uuid.UUID) 
 	if err := x.conn.QueryRowContext(ctx, `SELECT count(*) FROM temp.stage WHERE id = ?`, id.String()).Scan(&staged); err != nil {
 		return nil, fmt.Errorf("sqlite: remove %s: %w", id, err)
 	}
+	// Found unchanged since the last Apply, the object counts as staged:
+	// it is staged in its place once the lock is held (touch).
+	if x.known != nil && x.known.Staged(id, x.applied) {
+		staged++
+	}
 	if staged > 0 {
 		if err := x.lock(ctx); err != nil {
 			return nil, err
 		}
 		return x.Remove(ctx, kind, id)
+	}
+	if x.known != nil {
+		x.known.Touch(id)
 	}
 	x.planned = true
 	o := &store.Object{ID: id}
@@ -560,13 +590,14 @@ func (x *syncTx) planRemove(ctx context.Context, kind store.Kind, id uuid.UUID) 
 }
 
 // planRemoveUnput is RemoveUnput on the snapshot.
-func (x *syncTx) planRemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int) ([]store.Object, error) {
+func (x *syncTx) planRemoveUnput(ctx context.Context, kind store.Kind, subtype string, limit int, cond string, in []any) ([]store.Object, error) {
 	x.planned = true
 	key := string(kind) + "\x00" + subtype
+	args := append([]any{x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], x.diffedTo()}, in...)
 	rows, err := x.conn.QueryContext(ctx, `SELECT seq, id, subtype, label, data FROM main.objects
 		WHERE tenant_id = ? AND kind = ? AND (? = '' OR subtype = ?) AND seq > ?
-		AND seq NOT IN (SELECT seq FROM temp.plan_removed) AND `+unstaged+`
-		ORDER BY seq LIMIT ?`, x.tenant.String(), string(kind), subtype, subtype, x.removedTo[key], x.diffedTo(), limit)
+		AND seq NOT IN (SELECT seq FROM temp.plan_removed) AND `+unstaged+cond+`
+		ORDER BY seq LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: remove absent %s: %w", kind, err)
 	}

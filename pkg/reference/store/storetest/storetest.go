@@ -41,6 +41,8 @@ func Run(t *testing.T, open Open, opts ...Option) {
 		{"SyncPutAndRemove", testSyncPut},
 		{"SyncPutAll", testSyncPutAll},
 		{"SyncRemoveUnput", testSyncRemoveUnput},
+		{"SyncRemoveUnputMany", testSyncRemoveUnputMany},
+		{"SyncWrittenAfterStaged", testSyncWrittenAfterStaged},
 		{"SyncStageApply", testSyncStageApply},
 		{"SyncStageTwice", testSyncStageTwice},
 		{"SyncStageAllOrNothing", testSyncStageAtomic},
