@@ -44,3 +44,10 @@ func TestSyncKnownStagesWhatDiffers(t *testing.T) {
 		}
 	}
 }
+
+// A sync that reads the roster after it staged and removed objects.
+func TestSyncReadMidSync(t *testing.T) {
+	s := open(t, pgtest.Schema(t), postgres.WithRosterReadAfter(2))
+	defer s.Close()
+	storetest.ReadMidSync(t, s)
+}

@@ -15,7 +15,9 @@
 // checking that the tenant did not change since the snapshot (see
 // Store.Sync). A large load so holds the lock for its writes only, and an
 // unchanged reload for milliseconds. Readiness (Ping) does not wait for the
-// lock either.
+// lock either. A sync of thousands of objects first reads the tenant's
+// roster into memory (store.Known, up to a million objects;
+// WithRosterReadAfter) and stages only what differs from it.
 //
 // The schema is versioned: Open applies the migrations the file lacks, each
 // in its own IMMEDIATE transaction that re-reads the version first (two

@@ -225,3 +225,55 @@ func testSyncRemoveUnputMany(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// ReadMidSync checks a store whose syncs read the roster once they have
+// staged two objects (WithRosterReadAfter(2) in the SQLite and PostgreSQL
+// stores): what a sync wrote, staged or removed before that read must not
+// be taken for unchanged after it. An object staged changed before the
+// read and then as stored goes back as stored; one removed before the read
+// and then staged as stored is stored again.
+func ReadMidSync(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	x, y, z := Person(store.SubtypeStudent, "x"), Person(store.SubtypeStudent, "y"), Person(store.SubtypeStudent, "z")
+	x1 := x
+	x1.Label, x1.Data = "x1", []byte(`{"name":{"first":"x1"}}`)
+	for _, tc := range []struct {
+		name      string
+		steps     func(tx store.SyncTx) error
+		changes   []string
+		unchanged int
+	}{{
+		name: "staged changed, then as stored",
+		steps: func(tx store.SyncTx) error {
+			if err := tx.Stage(ctx, []store.Object{x1}); err != nil {
+				return err
+			}
+			return tx.Stage(ctx, []store.Object{x, y, z})
+		},
+		changes: []string{"x1<-x", "x<-x1"}, unchanged: 2,
+	}, {
+		name: "removed, then staged as stored",
+		steps: func(tx store.SyncTx) error {
+			if _, err := tx.Remove(ctx, store.KindPerson, y.ID); err != nil {
+				return err
+			}
+			return tx.Stage(ctx, []store.Object{x, y, z})
+		},
+		changes: []string{"y<-new"}, unchanged: 2,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tn := NewTenant(t, s, t.Name())
+			StageApply(t, s, tn.ID, x, y, z)
+			got, unchanged := SyncApply(t, s, tn.ID, tc.steps)
+			if fmt.Sprint(ChangedLabels(got)) != fmt.Sprint(tc.changes) || unchanged != tc.unchanged {
+				t.Errorf("changes %v, %d unchanged; want %v, %d", ChangedLabels(got), unchanged, tc.changes, tc.unchanged)
+			}
+			for _, o := range []store.Object{x, y, z} {
+				got, err := s.FindObject(ctx, []uuid.UUID{tn.ID}, store.KindPerson, o.ID)
+				if err != nil || got.Label != o.Label {
+					t.Errorf("%s after the sync: %q, %v; want %q", o.ID, got.Label, err, o.Label)
+				}
+			}
+		})
+	}
+}
