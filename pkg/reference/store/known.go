@@ -131,3 +131,23 @@ func (k *Known) Untouched(kind Kind, after int64) []int64 {
 	slices.Sort(seqs)
 	return seqs
 }
+
+// UnputChunks gathers what RemoveUnput removes, up to limit, from the seqs
+// cands holds (Untouched), calling remove with at most chunk of them at a
+// time and the number still wanted; with no cands (no roster known), it
+// calls remove once with none.
+func UnputChunks[T any](cands []int64, chunk, limit int, remove func(seqs []int64, limit int) ([]T, error)) ([]T, error) {
+	var got []T
+	for {
+		seqs := cands[:min(len(cands), chunk)]
+		page, err := remove(seqs, limit-len(got))
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, page...)
+		cands = cands[len(seqs):]
+		if len(got) >= limit || len(cands) == 0 {
+			return got, nil
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -89,5 +90,31 @@ func TestKnownTouchAndUntouched(t *testing.T) {
 	}
 	if got := fmt.Sprint(k.Untouched(KindOrg, 0)); got != "[1]" {
 		t.Errorf("Untouched(Org, 0) = %s", got)
+	}
+}
+
+// UnputChunks hands out the candidates a chunk at a time with what is
+// still wanted, stops at the limit, and asks once with none when there are
+// no candidates.
+func TestUnputChunks(t *testing.T) {
+	var calls []string
+	remove := func(seqs []int64, limit int) ([]int64, error) {
+		calls = append(calls, fmt.Sprint(seqs, limit))
+		return seqs[:min(len(seqs), limit)], nil
+	}
+	got, err := UnputChunks([]int64{1, 2, 3, 4, 5}, 2, 3, remove)
+	if err != nil || fmt.Sprint(got) != "[1 2 3]" || fmt.Sprint(calls) != "[[1 2] 3 [3 4] 1]" {
+		t.Errorf("got %v, %v after calls %v; want [1 2 3] after [1 2] 3, [3 4] 1", got, err, calls)
+	}
+	calls = nil
+	got, err = UnputChunks(nil, 2, 3, func(seqs []int64, limit int) ([]int64, error) {
+		calls = append(calls, fmt.Sprint(seqs, limit))
+		return []int64{7}, nil
+	})
+	if err != nil || fmt.Sprint(got) != "[7]" || fmt.Sprint(calls) != "[[] 3]" {
+		t.Errorf("no candidates: got %v, %v after calls %v; want [7] after one call with none", got, err, calls)
+	}
+	if _, err := UnputChunks([]int64{1}, 2, 3, func([]int64, int) ([]int64, error) { return nil, errors.New("down") }); err == nil {
+		t.Error("an error from remove was lost")
 	}
 }

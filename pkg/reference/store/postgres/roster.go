@@ -402,18 +402,11 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 			return nil, nil
 		}
 	}
-	var got []seqObject
-	for {
-		chunk := cands[:min(len(cands), removeChunk)]
-		page, err := x.removeUnput(ctx, kind, subtype, limit-len(got), x.removedTo[key], chunk)
-		if err != nil {
-			return nil, err
-		}
-		got = append(got, page...)
-		cands = cands[len(chunk):]
-		if len(got) == limit || len(cands) == 0 {
-			break
-		}
+	got, err := store.UnputChunks(cands, removeChunk, limit, func(seqs []int64, limit int) ([]seqObject, error) {
+		return x.removeUnput(ctx, kind, subtype, limit, x.removedTo[key], seqs)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(got) > 0 {
 		if x.removedTo == nil {

@@ -442,29 +442,19 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 			return nil, nil
 		}
 	}
-	var out []store.Object
-	for {
-		chunk := cands[:min(len(cands), removeChunk)]
+	out, err := store.UnputChunks(cands, removeChunk, limit, func(seqs []int64, limit int) ([]store.Object, error) {
 		cond := ""
 		var in []any
-		if len(chunk) > 0 {
-			cond, in = ` AND seq IN (SELECT value FROM json_each(?))`, []any{seqArray(chunk)}
+		if len(seqs) > 0 {
+			cond, in = ` AND seq IN (SELECT value FROM json_each(?))`, []any{seqArray(seqs)}
 		}
-		var page []store.Object
-		var err error
 		if x.tx == nil {
-			page, err = x.planRemoveUnput(ctx, kind, subtype, limit-len(out), cond, in)
-		} else {
-			page, err = x.removeUnput(ctx, kind, subtype, limit-len(out), cond, in)
+			return x.planRemoveUnput(ctx, kind, subtype, limit, cond, in)
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		cands = cands[len(chunk):]
-		if len(out) == limit || len(cands) == 0 {
-			break
-		}
+		return x.removeUnput(ctx, kind, subtype, limit, cond, in)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if x.known != nil {
 		for i := range out {
