@@ -165,8 +165,8 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 	}
 	// In seq order, between the tenant's first and last seqs: a tenant's
 	// objects are mostly written together, so its rows are read in the
-	// order they lie in the file (in a third less time than through an
-	// index that visits them by kind, at 100,000 users).
+	// order they lie in the file (in about a quarter less time than
+	// through an index that visits them by kind, at 100,000 users).
 	var first, last sql.NullInt64
 	if err := q.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM main.objects WHERE tenant_id = ?`, tenant).Scan(&first, &last); err != nil {
 		return fmt.Errorf("sqlite: stage: %w", err)
