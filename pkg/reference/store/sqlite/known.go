@@ -1,14 +1,17 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"hash/maphash"
 	"math/bits"
 	"slices"
 
 	"github.com/google/uuid"
+	sqlite3 "modernc.org/sqlite"
 
 	"github.com/interop-data/interop/pkg/reference/store"
 )
@@ -25,8 +28,8 @@ import (
 // which cost a fraction of the probes they replace.
 //
 // The sums need no stored digest (and so no migration, nor a writer that
-// could forget one): they are made of what is stored, with a seed of the
-// sync's own.
+// could forget one): they are made of what is stored, with a random seed
+// of the process's own.
 const (
 	defaultKnownAfter = 8192
 	maxKnown          = 1_000_000
@@ -50,21 +53,58 @@ type summer struct {
 	h    maphash.Hash
 }
 
+// knownSeed seeds every sum of this process: a stored object's content is
+// summed in SQL (sumFunc), a staged one's in Go, and the two must agree.
+// Being random, it keeps anyone from making two objects collide on
+// purpose.
+var knownSeed = maphash.MakeSeed()
+
 func newSummer() *summer {
-	s := &summer{seed: maphash.MakeSeed()}
+	s := &summer{seed: knownSeed}
 	s.h.SetSeed(s.seed)
 	return s
 }
 
-// content sums what an object's row holds.
-func (s *summer) content(kind, subtype string, label, data []byte) uint64 {
+// sumFunc is the SQL function that sums a stored object's content where it
+// lies: the read passes SQLite's own copy of each value (VolatileArgs), so
+// the data, most of what a roster holds, is never copied into Go.
+const sumFunc = "interop_known_sum"
+
+func init() {
+	sqlite3.MustRegisterFunction(sumFunc, &sqlite3.FunctionImpl{
+		NArgs:        4,
+		VolatileArgs: true,
+		Scalar: func(_ *sqlite3.FunctionContext, args []driver.Value) (driver.Value, error) {
+			var h maphash.Hash
+			h.SetSeed(knownSeed)
+			for i, a := range args {
+				if i > 0 {
+					h.WriteByte(0)
+				}
+				switch v := a.(type) {
+				case string:
+					h.WriteString(v)
+				case []byte:
+					h.Write(v)
+				case nil:
+				default:
+					return nil, fmt.Errorf("%s: argument %d is a %T", sumFunc, i+1, a)
+				}
+			}
+			return int64(h.Sum64()), nil
+		},
+	})
+}
+
+// content sums what an object's row holds, as sumFunc does.
+func (s *summer) content(kind, subtype, label string, data []byte) uint64 {
 	h := &s.h
 	h.Reset()
 	h.WriteString(kind)
 	h.WriteByte(0)
 	h.WriteString(subtype)
 	h.WriteByte(0)
-	h.Write(label)
+	h.WriteString(label)
 	h.WriteByte(0)
 	h.Write(data)
 	return h.Sum64()
@@ -93,14 +133,14 @@ func mix(content, links uint64) uint64 {
 // sets (INSERT OR IGNORE), so a repeated org or section counts once.
 func (s *summer) object(o *store.Object) uint64 {
 	links := s.links(orgLink, o.Orgs) + s.links(sectionLink, o.Sections)
-	return mix(s.content(string(o.Kind), o.Subtype, []byte(o.Label), o.Data), links)
+	return mix(s.content(string(o.Kind), o.Subtype, o.Label, o.Data), links)
 }
 
 func (s *summer) links(tag byte, ids []uuid.UUID) uint64 {
 	var sum uint64
 	if len(ids) > 16 {
 		ids = slices.Clone(ids)
-		slices.SortFunc(ids, func(a, b uuid.UUID) int { return compareUUID(a, b) })
+		slices.SortFunc(ids, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 		ids = slices.Compact(ids)
 	}
 	for i, id := range ids {
@@ -110,15 +150,6 @@ func (s *summer) links(tag byte, ids []uuid.UUID) uint64 {
 		sum += s.link(tag, id)
 	}
 	return sum
-}
-
-func compareUUID(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
 }
 
 // readKnown reads the tenant's roster into x.known, as the sync sees it (on
@@ -171,22 +202,21 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 	if err := q.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM main.objects WHERE tenant_id = ?`, tenant).Scan(&first, &last); err != nil {
 		return fmt.Errorf("sqlite: stage: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT seq, id, kind, subtype, label, data FROM main.objects
+	rows, err := q.QueryContext(ctx, `SELECT seq, id, kind, `+sumFunc+`(kind, subtype, label, data) FROM main.objects
 		WHERE seq BETWEEN ? AND ? AND +tenant_id = ?`, first.Int64, last.Int64, tenant)
 	if err != nil {
 		return fmt.Errorf("sqlite: stage: %w", err)
 	}
 	k := &store.Known{}
-	var seq int64
+	var seq, content int64
 	var id uuid.UUID
-	var kind, subtype string
-	var label, data sql.RawBytes
+	var kind string
 	for rows.Next() {
-		if err := rows.Scan(&seq, &id, &kind, &subtype, &label, &data); err != nil {
+		if err := rows.Scan(&seq, &id, &kind, &content); err != nil {
 			rows.Close()
 			return fmt.Errorf("sqlite: stage: %w", err)
 		}
-		k.Add(id, seq, store.Kind(kind), mix(sum.content(kind, subtype, label, data), links[seq]), true)
+		k.Add(id, seq, store.Kind(kind), mix(uint64(content), links[seq]), true)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
