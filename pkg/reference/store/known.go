@@ -58,6 +58,12 @@ func kindIndex(k Kind) uint8 {
 	return 0
 }
 
+// NewKnown returns a Known with room for n objects, so that recording
+// them does not grow the map step by step.
+func NewKnown(n int) *Known {
+	return &Known{entries: make(map[uuid.UUID]knownEntry, n)}
+}
+
 // Add records a stored object. valid is false when its sum does not stand
 // for it (a digest the store lacks): it is then never found unchanged.
 func (k *Known) Add(id uuid.UUID, seq int64, kind Kind, sum uint64, valid bool) {

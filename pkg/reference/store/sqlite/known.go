@@ -207,7 +207,7 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: stage: %w", err)
 	}
-	k := &store.Known{}
+	k := store.NewKnown(n)
 	var seq, content int64
 	var id uuid.UUID
 	var kind string
