@@ -24,8 +24,9 @@ import (
 // costs a sum and a map lookup instead of a staged row, its links, a probe
 // of the roster's index that reads the stored row to compare it, and the
 // probes of its links. The roster is read in three scans in key order (the
-// objects by kind and seq, the two link tables by their primary keys),
-// which cost a fraction of the probes they replace.
+// two link tables by their primary keys, then the objects by seq, each
+// object's content summed in SQL), which cost a fraction of the probes
+// they replace.
 //
 // The sums need no stored digest (and so no migration, nor a writer that
 // could forget one): they are made of what is stored, with a random seed
@@ -45,8 +46,8 @@ func WithRosterReadAfter(n int) Option {
 }
 
 // summer makes Known's sums of objects, staged or stored, alike: the sum of
-// an object's content (kind, subtype, label and data, separated by a byte
-// text cannot hold) mixed with the sum of its links, each link summed
+// an object's content (kind, subtype, label and data, separated by a NUL,
+// which CheckName keeps out of the first three) mixed with the sum of its links, each link summed
 // alone and the sums added, so that a set's order does not matter.
 type summer struct {
 	seed maphash.Seed
