@@ -16,18 +16,16 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store/storetest"
 )
 
-// opener opens the store at url.
-type opener func(t *testing.T, url string) *postgres.Store
-
-// eachSync runs test with stores whose syncs diff in the database, and
-// with stores whose syncs read the tenant's roster at their first Stage
-// (Known: what a sync of thousands of objects does).
-func eachSync(t *testing.T, test func(t *testing.T, open opener)) {
+// eachSync runs test on a store in a fresh schema (at url) whose syncs
+// diff in the database, and on one whose syncs read the tenant's roster at
+// their first Stage (Known: what a sync of thousands of objects does).
+func eachSync(t *testing.T, test func(t *testing.T, s *postgres.Store, url string)) {
 	for name, after := range map[string]int{"diffed": -1, "known": 0} {
 		t.Run(name, func(t *testing.T) {
-			test(t, func(t *testing.T, url string) *postgres.Store {
-				return open(t, url, postgres.WithRosterReadAfter(after))
-			})
+			url := pgtest.Schema(t)
+			s := open(t, url, postgres.WithRosterReadAfter(after))
+			defer s.Close()
+			test(t, s, url)
 		})
 	}
 }
@@ -37,10 +35,7 @@ func eachSync(t *testing.T, test func(t *testing.T, open opener)) {
 // object stored without one (before migration 8) is compared whole: the
 // same is unchanged, and gets its digest; a different one is a change.
 func TestSyncDigests(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		url := pgtest.Schema(t)
-		s := open(t, url)
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, url string) {
 		ctx := context.Background()
 		tn := storetest.NewTenant(t, s, "digests")
 		school := storetest.Org(store.SubtypeSchool, "school")
@@ -85,10 +80,7 @@ func TestSyncDigests(t *testing.T) {
 // The links have no foreign key to cascade from (migration 8): Remove and
 // RemoveUnput delete an object's links themselves.
 func TestRemoveDeletesLinks(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		url := pgtest.Schema(t)
-		s := open(t, url)
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, url string) {
 		ctx := context.Background()
 		tn := storetest.NewTenant(t, s, "links")
 		school, section := storetest.Org(store.SubtypeSchool, "school"), uuid.New()
@@ -132,9 +124,7 @@ func TestRemoveDeletesLinks(t *testing.T) {
 // enqueue and writes the counter once at its end; many go in by COPY, few
 // by INSERT, all with time-ordered ids. A failed sync leaves the counter.
 func TestSyncEnqueueCounts(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		s := open(t, pgtest.Schema(t))
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, _ string) {
 		ctx := context.Background()
 		tn := storetest.NewTenant(t, s, "counter") // its TENANT_INSTALLED is 1
 		t0 := time.Unix(1_700_000_000, 0)
@@ -190,10 +180,7 @@ func TestSyncEnqueueCounts(t *testing.T) {
 // A sync's COPYs run in the background: one that fails fails the sync (at
 // a later call, or from Sync), and nothing of it is kept.
 func TestSyncBackgroundWriteFails(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		url := pgtest.Schema(t)
-		s := open(t, url)
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, url string) {
 		ctx := context.Background()
 		conn := connect(t, url)
 		if _, err := conn.Exec(ctx, `CREATE FUNCTION boom_task() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -256,9 +243,7 @@ func TestSyncBackgroundWriteFails(t *testing.T) {
 // events): the tasks' write runs in the background while Apply goes on
 // with its next page of changes and its writes.
 func TestApplyEnqueuesInChanged(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		s := open(t, pgtest.Schema(t))
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, _ string) {
 		ctx := context.Background()
 		tn := storetest.NewTenant(t, s, "apply-enqueue")
 		t0 := time.Unix(1_700_000_000, 0)
@@ -304,10 +289,7 @@ func TestApplyEnqueuesInChanged(t *testing.T) {
 // the next sync relinks: staging the links the object had before the Put
 // must bring them back.
 func TestSyncLinksDigest(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		url := pgtest.Schema(t)
-		s := open(t, url)
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, url string) {
 		ctx := context.Background()
 		conn := connect(t, url)
 		tn := storetest.NewTenant(t, s, "relink")
@@ -412,10 +394,7 @@ func TestSyncLinksDigest(t *testing.T) {
 // staged again in a later batch, is what the staged object changes. (A
 // store that diffs batches as they are staged must drop that diff.)
 func TestSyncDiffedAheadThenWritten(t *testing.T) {
-	eachSync(t, func(t *testing.T, open opener) {
-		url := pgtest.Schema(t)
-		s := open(t, url)
-		defer s.Close()
+	eachSync(t, func(t *testing.T, s *postgres.Store, url string) {
 		ctx := context.Background()
 		tn := storetest.NewTenant(t, s, "ahead")
 		x, y, z := storetest.Person(store.SubtypeStudent, "x"), storetest.Person(store.SubtypeStudent, "y"), storetest.Person(store.SubtypeStudent, "z")
