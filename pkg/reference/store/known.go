@@ -138,13 +138,38 @@ func (k *Known) Untouched(kind Kind, after int64) []int64 {
 	return seqs
 }
 
-// UnputChunks gathers what RemoveUnput removes, up to limit, from the seqs
-// cands holds (Untouched), calling remove with at most chunk of them at a
-// time and the number still wanted; with no cands (no roster known), it
-// calls remove once with none.
-func UnputChunks[T any](cands []int64, chunk, limit int, remove func(seqs []int64, limit int) ([]T, error)) ([]T, error) {
+// unputChunk is how many of the known roster's untouched seqs one of a
+// store's RemoveUnput statements is given.
+const unputChunk = 4096
+
+// RemoveUnput is what a store's RemoveUnput does with the roster it knows,
+// k (nil when it read none). remove deletes at most limit objects of kind
+// that were neither put nor staged (after the last one a call removed),
+// among seqs when seqs is not empty, and returns them in seq order. With a
+// roster, remove is given the seqs of its untouched objects after after, a
+// chunk at a time, until limit objects are removed, and what it removed is
+// touched, never to be found unchanged; without one, remove is called once
+// with no seqs and the store's own conditions decide.
+func RemoveUnput[T any](k *Known, kind Kind, after int64, limit int, id func(T) uuid.UUID, remove func(seqs []int64, limit int) ([]T, error)) ([]T, error) {
+	if k == nil {
+		return remove(nil, limit)
+	}
+	got, err := unputChunks(k.Untouched(kind, after), unputChunk, limit, remove)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range got {
+		k.Touch(id(o))
+	}
+	return got, nil
+}
+
+// unputChunks gathers what remove removes, up to limit, calling it with at
+// most chunk of cands at a time and the number still wanted; with no cands
+// it removes nothing.
+func unputChunks[T any](cands []int64, chunk, limit int, remove func(seqs []int64, limit int) ([]T, error)) ([]T, error) {
 	var got []T
-	for {
+	for len(cands) > 0 && len(got) < limit {
 		seqs := cands[:min(len(cands), chunk)]
 		page, err := remove(seqs, limit-len(got))
 		if err != nil {
@@ -152,8 +177,6 @@ func UnputChunks[T any](cands []int64, chunk, limit int, remove func(seqs []int6
 		}
 		got = append(got, page...)
 		cands = cands[len(seqs):]
-		if len(got) >= limit || len(cands) == 0 {
-			return got, nil
-		}
 	}
+	return got, nil
 }

@@ -93,28 +93,54 @@ func TestKnownTouchAndUntouched(t *testing.T) {
 	}
 }
 
-// UnputChunks hands out the candidates a chunk at a time with what is
-// still wanted, stops at the limit, and asks once with none when there are
-// no candidates.
+// unputChunks hands out the candidates a chunk at a time with what is
+// still wanted, and stops at the limit.
 func TestUnputChunks(t *testing.T) {
 	var calls []string
 	remove := func(seqs []int64, limit int) ([]int64, error) {
 		calls = append(calls, fmt.Sprint(seqs, limit))
 		return seqs[:min(len(seqs), limit)], nil
 	}
-	got, err := UnputChunks([]int64{1, 2, 3, 4, 5}, 2, 3, remove)
+	got, err := unputChunks([]int64{1, 2, 3, 4, 5}, 2, 3, remove)
 	if err != nil || fmt.Sprint(got) != "[1 2 3]" || fmt.Sprint(calls) != "[[1 2] 3 [3 4] 1]" {
 		t.Errorf("got %v, %v after calls %v; want [1 2 3] after [1 2] 3, [3 4] 1", got, err, calls)
 	}
-	calls = nil
-	got, err = UnputChunks(nil, 2, 3, func(seqs []int64, limit int) ([]int64, error) {
+	if _, err := unputChunks([]int64{1}, 2, 3, func([]int64, int) ([]int64, error) { return nil, errors.New("down") }); err == nil {
+		t.Error("an error from remove was lost")
+	}
+}
+
+// RemoveUnput asks once with no seqs when no roster is known; with one, it
+// gives only the untouched objects' seqs of the kind, asks nothing when
+// there are none, and touches what was removed.
+func TestRemoveUnput(t *testing.T) {
+	var calls []string
+	remove := func(seqs []int64, limit int) ([]int64, error) {
+		calls = append(calls, fmt.Sprint(seqs, limit))
+		return seqs[:min(len(seqs), limit)], nil
+	}
+	got, err := RemoveUnput(nil, KindPerson, 0, 3, func(int64) uuid.UUID { return uuid.Nil }, func(seqs []int64, limit int) ([]int64, error) {
 		calls = append(calls, fmt.Sprint(seqs, limit))
 		return []int64{7}, nil
 	})
 	if err != nil || fmt.Sprint(got) != "[7]" || fmt.Sprint(calls) != "[[] 3]" {
-		t.Errorf("no candidates: got %v, %v after calls %v; want [7] after one call with none", got, err, calls)
+		t.Errorf("no roster: got %v, %v after calls %v; want [7] after one call with none", got, err, calls)
 	}
-	if _, err := UnputChunks([]int64{1}, 2, 3, func([]int64, int) ([]int64, error) { return nil, errors.New("down") }); err == nil {
-		t.Error("an error from remove was lost")
+	k := NewKnown(4)
+	ids := map[int64]uuid.UUID{}
+	for seq, kind := range map[int64]Kind{1: KindPerson, 2: KindPerson, 3: KindPerson, 4: KindOrg} {
+		ids[seq] = uuid.New()
+		k.Add(ids[seq], seq, kind, 1, true)
+	}
+	k.Touch(ids[2])
+	id := func(seq int64) uuid.UUID { return ids[seq] }
+	calls = nil
+	got, err = RemoveUnput(k, KindPerson, 0, 10, id, remove)
+	if err != nil || fmt.Sprint(got) != "[1 3]" || fmt.Sprint(calls) != "[[1 3] 10]" {
+		t.Errorf("with a roster: got %v, %v after calls %v; want [1 3] after [1 3] 10", got, err, calls)
+	}
+	calls = nil
+	if got, err := RemoveUnput(k, KindPerson, 0, 10, id, remove); err != nil || len(got) != 0 || len(calls) != 0 {
+		t.Errorf("again: got %v, %v after calls %v; want nothing asked (what was removed is touched)", got, err, calls)
 	}
 }

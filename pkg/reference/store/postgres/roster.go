@@ -396,13 +396,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	// staging table, which has no index on id. Once the roster is known,
 	// only the objects nothing touched since are looked at, in chunks.
 	key := string(kind) + "\x00" + subtype
-	var cands []int64
-	if x.known != nil {
-		if cands = x.known.Untouched(kind, x.removedTo[key]); len(cands) == 0 {
-			return nil, nil
-		}
-	}
-	got, err := store.UnputChunks(cands, removeChunk, limit, func(seqs []int64, limit int) ([]seqObject, error) {
+	got, err := store.RemoveUnput(x.known, kind, x.removedTo[key], limit, func(so seqObject) uuid.UUID { return so.o.ID }, func(seqs []int64, limit int) ([]seqObject, error) {
 		return x.removeUnput(ctx, kind, subtype, limit, x.removedTo[key], seqs)
 	})
 	if err != nil {
@@ -417,16 +411,9 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 	out := make([]store.Object, len(got))
 	for i := range got {
 		out[i] = got[i].o
-		if x.known != nil {
-			x.known.Touch(got[i].o.ID)
-		}
 	}
 	return out, nil
 }
-
-// removeChunk is how many of the known roster's untouched seqs one
-// RemoveUnput statement is given.
-const removeChunk = 4096
 
 // seqObject is an object removed, with the seq it was stored under.
 type seqObject struct {

@@ -436,13 +436,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		return nil, nil
 	}
 	key := string(kind) + "\x00" + subtype
-	var cands []int64
-	if x.known != nil {
-		if cands = x.known.Untouched(kind, x.removedTo[key]); len(cands) == 0 {
-			return nil, nil
-		}
-	}
-	out, err := store.UnputChunks(cands, removeChunk, limit, func(seqs []int64, limit int) ([]store.Object, error) {
+	return store.RemoveUnput(x.known, kind, x.removedTo[key], limit, func(o store.Object) uuid.UUID { return o.ID }, func(seqs []int64, limit int) ([]store.Object, error) {
 		cond := ""
 		var in []any
 		if len(seqs) > 0 {
@@ -453,20 +447,7 @@ func (x *syncTx) RemoveUnput(ctx context.Context, kind store.Kind, subtype strin
 		}
 		return x.removeUnput(ctx, kind, subtype, limit, cond, in)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if x.known != nil {
-		for i := range out {
-			x.known.Touch(out[i].ID)
-		}
-	}
-	return out, nil
 }
-
-// removeChunk is how many of the known roster's untouched seqs one
-// RemoveUnput statement is given.
-const removeChunk = 4096
 
 // seqArray is seqs as a JSON array, for json_each.
 func seqArray(seqs []int64) string {
