@@ -47,11 +47,11 @@ func WithRosterReadAfter(n int) Option {
 
 // summer makes Known's sums of objects, staged or stored, alike: the sum of
 // an object's content (kind, subtype, label and data, separated by a NUL,
-// which CheckName keeps out of the first three) mixed with the sum of its links, each link summed
-// alone and the sums added, so that a set's order does not matter.
+// which CheckName keeps out of the first three) mixed with the sum of its
+// links, each link summed alone and the sums added, so that a set's order
+// does not matter.
 type summer struct {
-	seed maphash.Seed
-	h    maphash.Hash
+	h maphash.Hash
 }
 
 // knownSeed seeds every sum of this process: a stored object's content is
@@ -61,8 +61,8 @@ type summer struct {
 var knownSeed = maphash.MakeSeed()
 
 func newSummer() *summer {
-	s := &summer{seed: knownSeed}
-	s.h.SetSeed(s.seed)
+	s := &summer{}
+	s.h.SetSeed(knownSeed)
 	return s
 }
 
@@ -117,12 +117,12 @@ const (
 	sectionLink = 's'
 )
 
-// link sums one link of an object.
-func (s *summer) link(tag byte, id uuid.UUID) uint64 {
+// linkSum sums one link of an object.
+func linkSum(tag byte, id uuid.UUID) uint64 {
 	var b [1 + len(uuid.UUID{})]byte
 	b[0] = tag
 	copy(b[1:], id[:])
-	return maphash.Bytes(s.seed, b[:])
+	return maphash.Bytes(knownSeed, b[:])
 }
 
 // mix folds the sum of an object's links into its content's.
@@ -133,11 +133,11 @@ func mix(content, links uint64) uint64 {
 // object sums a staged object as its rows would be stored: its links are
 // sets (INSERT OR IGNORE), so a repeated org or section counts once.
 func (s *summer) object(o *store.Object) uint64 {
-	links := s.links(orgLink, o.Orgs) + s.links(sectionLink, o.Sections)
+	links := linksSum(orgLink, o.Orgs) + linksSum(sectionLink, o.Sections)
 	return mix(s.content(string(o.Kind), o.Subtype, o.Label, o.Data), links)
 }
 
-func (s *summer) links(tag byte, ids []uuid.UUID) uint64 {
+func linksSum(tag byte, ids []uuid.UUID) uint64 {
 	var sum uint64
 	if len(ids) > 16 {
 		ids = slices.Clone(ids)
@@ -148,7 +148,7 @@ func (s *summer) links(tag byte, ids []uuid.UUID) uint64 {
 		if len(ids) <= 16 && slices.Contains(ids[:i], id) {
 			continue
 		}
-		sum += s.link(tag, id)
+		sum += linkSum(tag, id)
 	}
 	return sum
 }
@@ -167,7 +167,6 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 	if n > maxKnown {
 		return nil
 	}
-	sum := newSummer()
 	// Most objects (the memberships) have no links: a sixth had at 100,000 users.
 	links := make(map[int64]uint64, n/4)
 	for _, l := range []struct {
@@ -188,7 +187,7 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 				rows.Close()
 				return fmt.Errorf("sqlite: stage: %w", err)
 			}
-			links[seq] += sum.link(l.tag, id)
+			links[seq] += linkSum(l.tag, id)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -244,7 +243,7 @@ func (x *syncTx) readKnown(ctx context.Context) error {
 			return fmt.Errorf("sqlite: stage: %w", err)
 		}
 	}
-	x.known, x.sum = k, sum
+	x.known, x.sum = k, newSummer()
 	return nil
 }
 
