@@ -70,15 +70,16 @@ func loadVsFloor(b *testing.B, kind, dir, export, changed string, rows int) {
 	}
 	var open func() (store.Store, error)
 	var floor time.Duration
+	var where string // the store's file or URL
 	switch kind {
 	case "sqlite":
 		floor = sqliteFloor(b, filepath.Join(dir, "floor.db"), export)
-		path := filepath.Join(dir, "store.db")
-		open = func() (store.Store, error) { return sqlite.Open(ctx, path) }
+		where = filepath.Join(dir, "store.db")
+		open = func() (store.Store, error) { return sqlite.Open(ctx, where) }
 	case "postgres":
 		floor = postgresFloor(b, pgtest.Schema(b), export)
-		url := pgtest.Schema(b)
-		open = func() (store.Store, error) { return postgres.Open(ctx, url) }
+		where = pgtest.Schema(b)
+		open = func() (store.Store, error) { return postgres.Open(ctx, where) }
 	default:
 		b.Fatalf("-oneroster.stores: unknown store %q", kind)
 	}
@@ -139,7 +140,46 @@ func loadVsFloor(b *testing.B, kind, dir, export, changed string, rows int) {
 		b.ReportMetric(rate, step.name+"-rows/s")
 		b.ReportMetric(float64(waits.max.Milliseconds()), step.name+"-wait-max-ms")
 		b.ReportMetric(float64(waits.failed), step.name+"-failed")
+		if step.name == "first" {
+			storedCeiling(b, kind, dir, where, district.TenantID, res.Sync.Added, fl.wall, c.wall)
+		}
 	}
+}
+
+// storedCeiling reports the engine's own copy of what the first load
+// stored in the store at where (see stored_bench_test.go) beside the floor
+// measured before that load (floor) and the load's time (load).
+func storedCeiling(b *testing.B, kind, dir, where string, tenant uuid.UUID, added int, floor, load time.Duration) {
+	type ceiling struct {
+		how  string
+		took time.Duration
+		rows []int64
+		each string
+	}
+	var cs []ceiling
+	switch kind {
+	case "sqlite":
+		d, n, each := sqliteStored(b, where, filepath.Join(dir, "stored.db"), tenant, 0)
+		cs = append(cs, ceiling{"in one transaction", d, n, each})
+		d, n, each = sqliteStored(b, where, filepath.Join(dir, "stored-sliced.db"), tenant, 4096)
+		cs = append(cs, ceiling{"committed every 4,096 objects", d, n, each})
+	default:
+		d, n, each := postgresStored(b, where, pgtest.Schema(b), dir, tenant)
+		cs = append(cs, ceiling{"in one transaction (COPY, binary)", d, n, each})
+	}
+	for _, c := range cs {
+		// A ceiling that copied less than the load stored bounds nothing.
+		if c.rows[0] != int64(added) {
+			b.Fatalf("%s stored: copied %d objects, the first load added %d", kind, c.rows[0], added)
+		}
+		var total int64
+		for _, n := range c.rows {
+			total += n
+		}
+		b.Logf("%s stored  %7v for the %d rows the first load stored (objects, links, events), %s: %5.1f%% of the floor (%v); the first load took %.1fx as long; %s",
+			kind, c.took.Round(time.Millisecond), total, c.how, 100*floor.Seconds()/c.took.Seconds(), floor.Round(time.Millisecond), load.Seconds()/c.took.Seconds(), c.each)
+	}
+	b.ReportMetric(100*floor.Seconds()/cs[0].took.Seconds(), "stored-%floor")
 }
 
 // cost is what a step took: wall time and this process's CPU time.
