@@ -159,13 +159,17 @@ func storedCeiling(b *testing.B, kind, dir, where string, tenant uuid.UUID, adde
 	var cs []ceiling
 	switch kind {
 	case "sqlite":
-		d, n, each := sqliteStored(b, where, filepath.Join(dir, "stored.db"), tenant, 0)
+		d, n, each := sqliteStored(b, where, filepath.Join(dir, "stored.db"), tenant, 0, false)
 		cs = append(cs, ceiling{"in one transaction", d, n, each})
-		d, n, each = sqliteStored(b, where, filepath.Join(dir, "stored-sliced.db"), tenant, 4096)
+		d, n, each = sqliteStored(b, where, filepath.Join(dir, "stored-sliced.db"), tenant, 4096, false)
 		cs = append(cs, ceiling{"committed every 4,096 objects", d, n, each})
+		d, n, each = sqliteStored(b, where, filepath.Join(dir, "stored-bare.db"), tenant, 4096, true)
+		cs = append(cs, ceiling{"committed every 4,096 objects, without the JSON (data and payloads empty)", d, n, each})
 	default:
-		d, n, each := postgresStored(b, where, pgtest.Schema(b), dir, tenant)
+		d, n, each := postgresStored(b, where, pgtest.Schema(b), dir, tenant, false)
 		cs = append(cs, ceiling{"in one transaction (COPY, binary)", d, n, each})
+		d, n, each = postgresStored(b, where, pgtest.Schema(b), dir, tenant, true)
+		cs = append(cs, ceiling{"in one transaction (COPY, binary), without the JSON (data and payloads empty)", d, n, each})
 	}
 	for _, c := range cs {
 		// A ceiling that copied less than the load stored bounds nothing.

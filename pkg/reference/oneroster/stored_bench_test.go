@@ -25,14 +25,23 @@ import (
 // can reach on this schema; the gap between a first load and its ceiling
 // is what the loader and the store's sync cost on top of the writes.
 
-// storedTables are the tables a first load writes and the columns it
-// writes in them (PostgreSQL: tasks' pos is drawn by the table, as the
-// load draws it).
-var storedTables = []struct{ name, tenantCol, cols string }{
-	{"objects", "tenant_id", "seq, tenant_id, id, kind, subtype, label, data, digest, links_digest"},
-	{"object_orgs", "tenant_id", "tenant_id, org_id, object_seq, kind, subtype"},
-	{"person_sections", "tenant_id", "tenant_id, section_id, person_seq"},
-	{"tasks", "tenant_id", "id, tenant_id, sequence, kind, driver, created_at, payload"},
+// storedTables are the tables a first load writes, the columns it writes
+// in each on PostgreSQL (where tasks' pos is drawn by the table, as the
+// load draws it) and on SQLite, and the column holding JSON, if any.
+var storedTables = []struct{ name, pg, sqlite, json string }{
+	{"objects", "seq, tenant_id, id, kind, subtype, label, data, digest, links_digest", "seq, tenant_id, id, kind, subtype, label, data", "data"},
+	{"object_orgs", "tenant_id, org_id, object_seq, kind, subtype", "tenant_id, org_id, object_seq, kind, subtype", ""},
+	{"person_sections", "tenant_id, section_id, person_seq", "tenant_id, section_id, person_seq", ""},
+	{"tasks", "id, tenant_id, sequence, kind, driver, created_at, payload", "pos, id, tenant_id, sequence, kind, driver, created_at, payload", "payload"},
+}
+
+// selected is cols with the JSON column json read as empty (the literal
+// empty, the engine's empty blob) when bare.
+func selected(cols, json, empty string, bare bool) string {
+	if !bare || json == "" {
+		return cols
+	}
+	return strings.Replace(cols, json, empty+" AS "+json, 1)
 }
 
 // postgresStored and sqliteStored return the time the copy took, the rows
@@ -41,8 +50,9 @@ var storedTables = []struct{ name, tenantCol, cols string }{
 // postgresStored copies tenant's rows of the schema at src into a fresh
 // store at dst, each table exported beforehand to a file in dir in COPY's
 // binary format (what pgx sends) and copied back in one transaction; only
-// the copying back is timed.
-func postgresStored(b testing.TB, src, dst, dir string, tenant uuid.UUID) (time.Duration, []int64, string) {
+// the copying back is timed. bare copies every object's data and every
+// event's payload as empty: what the rows and their indexes cost alone.
+func postgresStored(b testing.TB, src, dst, dir string, tenant uuid.UUID, bare bool) (time.Duration, []int64, string) {
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, dst) // the store's schema, migrated
 	if err != nil {
@@ -62,7 +72,7 @@ func postgresStored(b testing.TB, src, dst, dir string, tenant uuid.UUID) (time.
 		if err != nil {
 			b.Fatal(err)
 		}
-		tag, err := from.PgConn().CopyTo(ctx, f, fmt.Sprintf(`COPY (SELECT %s FROM %s WHERE %s = '%s') TO STDOUT (FORMAT binary)`, t.cols, t.name, t.tenantCol, tenant))
+		tag, err := from.PgConn().CopyTo(ctx, f, fmt.Sprintf(`COPY (SELECT %s FROM %s WHERE tenant_id = '%s') TO STDOUT (FORMAT binary)`, selected(t.pg, t.json, `''::bytea`, bare), t.name, tenant))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -88,7 +98,7 @@ func postgresStored(b testing.TB, src, dst, dir string, tenant uuid.UUID) (time.
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, err = tx.Conn().PgConn().CopyFrom(ctx, f, fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary)`, t.name, t.cols))
+		_, err = tx.Conn().PgConn().CopyFrom(ctx, f, fmt.Sprintf(`COPY %s (%s) FROM STDIN (FORMAT binary)`, t.name, t.pg))
 		f.Close()
 		if err != nil {
 			b.Fatal(err)
@@ -109,8 +119,9 @@ func postgresStored(b testing.TB, src, dst, dir string, tenant uuid.UUID) (time.
 // store's file dst with INSERT ... SELECT from the attached src, with the
 // store's journal settings: in one transaction, or (slice > 0) committing
 // every slice objects, with their links and a like share of the events,
-// as a load that keeps other writers waiting less than a second must.
-func sqliteStored(b testing.TB, src, dst string, tenant uuid.UUID, slice int) (time.Duration, []int64, string) {
+// as a load that keeps other writers waiting less than a second must;
+// bare as for postgresStored.
+func sqliteStored(b testing.TB, src, dst string, tenant uuid.UUID, slice int, bare bool) (time.Duration, []int64, string) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dst)
 	if err != nil {
@@ -146,19 +157,19 @@ func sqliteStored(b testing.TB, src, dst string, tenant uuid.UUID, slice int) (t
 		if err != nil {
 			b.Fatal(err)
 		}
-		for j, q := range []struct {
-			sql    string
-			lo, hi int64
-		}{
-			{`INSERT INTO objects SELECT * FROM src.objects WHERE seq >= ? AND seq < ? AND tenant_id = ?`, olo, ohi},
-			{`INSERT INTO object_orgs SELECT * FROM src.object_orgs WHERE object_seq >= ? AND object_seq < ? AND tenant_id = ?`, olo, ohi},
-			{`INSERT INTO person_sections SELECT * FROM src.person_sections WHERE person_seq >= ? AND person_seq < ? AND tenant_id = ?`, olo, ohi},
-			{`INSERT INTO tasks SELECT * FROM src.tasks WHERE pos >= ? AND pos < ? AND tenant_id = ?`, plo, phi},
-		} {
+		// Each table's slice: objects and their links by the objects'
+		// seqs, events by their positions.
+		keys := []string{"seq", "object_seq", "person_seq", "pos"}
+		for j, t := range storedTables {
+			from, to := olo, ohi
+			if t.name == "tasks" {
+				from, to = plo, phi
+			}
 			t1 := time.Now()
-			res, err := tx.ExecContext(ctx, q.sql, q.lo, q.hi, tenant.String())
+			res, err := tx.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s (%s) SELECT %s FROM src.%s WHERE %s >= ? AND %s < ? AND tenant_id = ?`,
+				t.name, t.sqlite, selected(t.sqlite, t.json, `X''`, bare), t.name, keys[j], keys[j]), from, to, tenant.String())
 			if err != nil {
-				b.Fatalf("%s: %v", strings.Fields(q.sql)[2], err)
+				b.Fatalf("%s: %v", t.name, err)
 			}
 			k, _ := res.RowsAffected()
 			rows[j] += k

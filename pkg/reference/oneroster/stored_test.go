@@ -82,9 +82,25 @@ func TestStoredCeilingCopiesTheLoad(t *testing.T) {
 			}
 			return n
 		}
-		for _, slice := range []int{0, 100} {
-			_, got, _ := sqliteStored(t, path, filepath.Join(dir, fmt.Sprint("copy", slice, ".db")), district, slice)
+		for _, c := range []struct {
+			slice int
+			bare  bool
+		}{{0, false}, {100, false}, {100, true}} {
+			dst := filepath.Join(dir, fmt.Sprint("copy", c.slice, c.bare, ".db"))
+			_, got, _ := sqliteStored(t, path, dst, district, c.slice, c.bare)
 			want(t, got, added, count)
+			copied, err := sql.Open("sqlite", dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var json int64
+			if err := copied.QueryRow(`SELECT (SELECT count(*) FROM objects WHERE length(data) > 0) + (SELECT count(*) FROM tasks WHERE length(payload) > 0)`).Scan(&json); err != nil {
+				t.Fatal(err)
+			}
+			copied.Close()
+			if (json == 0) != c.bare {
+				t.Errorf("bare %v: %d objects and events kept their JSON", c.bare, json)
+			}
 		}
 	})
 	t.Run("postgres", func(t *testing.T) {
@@ -107,7 +123,22 @@ func TestStoredCeilingCopiesTheLoad(t *testing.T) {
 			}
 			return n
 		}
-		_, got, _ := postgresStored(t, url, pgtest.Schema(t), t.TempDir(), district)
-		want(t, got, added, count)
+		for _, bare := range []bool{false, true} {
+			dst := pgtest.Schema(t)
+			_, got, _ := postgresStored(t, url, dst, t.TempDir(), district, bare)
+			want(t, got, added, count)
+			copied, err := pgx.Connect(ctx, dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var json int64
+			if err := copied.QueryRow(ctx, `SELECT (SELECT count(*) FROM objects WHERE length(data) > 0) + (SELECT count(*) FROM tasks WHERE length(payload) > 0)`).Scan(&json); err != nil {
+				t.Fatal(err)
+			}
+			copied.Close(ctx)
+			if (json == 0) != bare {
+				t.Errorf("bare %v: %d objects and events kept their JSON", bare, json)
+			}
+		}
 	})
 }
