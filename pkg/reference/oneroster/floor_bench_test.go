@@ -40,7 +40,9 @@ var benchFloorStores = flag.String("oneroster.stores", "sqlite,postgres", "Bench
 // tenant (its own store handle, as another process would have): it
 // saves a token, leases and acknowledges a task and pings, over and over,
 // and the waits of those requests are reported (p50, p99, max) with the
-// number that failed.
+// number that failed. After the first load it reports the stored ceiling
+// (stored_bench_test.go): the engine copying exactly what that load stored
+// into a fresh store, with and without the JSON.
 func BenchmarkLoadFloor(b *testing.B) {
 	dir := b.TempDir()
 	export, changed := filepath.Join(dir, "export"), filepath.Join(dir, "changed")
