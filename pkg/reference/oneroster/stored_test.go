@@ -18,6 +18,9 @@ import (
 	"github.com/interop-data/interop/pkg/reference/store/sqlite"
 )
 
+// jsonLeft counts a copy's objects and events that kept their JSON.
+const jsonLeft = `SELECT (SELECT count(*) FROM objects WHERE length(data) > 0) + (SELECT count(*) FROM tasks WHERE length(payload) > 0)`
+
 // TestStoredCeilingCopiesTheLoad holds BenchmarkLoadFloor's stored ceiling
 // to what it claims to time: every row a first load stored for the tenant,
 // in each table it wrote, and no other tenant's (a second tenant holds
@@ -94,7 +97,7 @@ func TestStoredCeilingCopiesTheLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			var json int64
-			if err := copied.QueryRow(`SELECT (SELECT count(*) FROM objects WHERE length(data) > 0) + (SELECT count(*) FROM tasks WHERE length(payload) > 0)`).Scan(&json); err != nil {
+			if err := copied.QueryRow(jsonLeft).Scan(&json); err != nil {
 				t.Fatal(err)
 			}
 			copied.Close()
@@ -132,7 +135,7 @@ func TestStoredCeilingCopiesTheLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			var json int64
-			if err := copied.QueryRow(ctx, `SELECT (SELECT count(*) FROM objects WHERE length(data) > 0) + (SELECT count(*) FROM tasks WHERE length(payload) > 0)`).Scan(&json); err != nil {
+			if err := copied.QueryRow(ctx, jsonLeft).Scan(&json); err != nil {
 				t.Fatal(err)
 			}
 			copied.Close(ctx)
